@@ -1,0 +1,66 @@
+# kestrel - build with plain GNU make: one file, no configure step, parallel-safe.
+# Targets: all (default), run (boot the hello guest), check (every test), deps, clean.
+
+CC        ?= gcc
+BUILD     ?= build
+OPT       ?= -O2 -g
+WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+             -Wno-unused-parameter -Wformat=2 -Wvla
+# CI (and `make WERROR=1`) turns every warning into an error.
+ifneq ($(WERROR),)
+WARN      += -Werror
+endif
+# SAN=1 builds the host side with ASan+UBSan into build-san/.
+ifneq ($(SAN),)
+BUILD     := build-san
+OPT       := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+endif
+CFLAGS    := -std=gnu11 $(OPT) $(WARN) -D_GNU_SOURCE -Iinclude -Isrc -Icli -MMD -MP $(EXTRA_CFLAGS)
+LDFLAGS   := $(OPT) -pthread $(EXTRA_LDFLAGS)
+
+LIB_SRCS  := $(wildcard src/*.c src/dev/*.c src/load/*.c src/arch/x86/*.c src/util/*.c)
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+CLI_SRCS  := $(wildcard cli/*.c)
+CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all run check unit integration deps clean guests
+all: $(BUILD)/kestrel guests $(UNIT_BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libkestrel.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/kestrel: $(CLI_OBJS) $(BUILD)/libkestrel.a
+	$(CC) $(LDFLAGS) -o $@ $^
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/cli/options.o $(BUILD)/libkestrel.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^
+
+include guests/guests.mk
+
+run: $(BUILD)/kestrel guests
+	$(BUILD)/kestrel run $(BUILD)/guests/hello.elf
+
+unit: $(UNIT_BINS)
+	@tests/unit/run.sh $(UNIT_BINS)
+
+integration: $(BUILD)/kestrel guests
+	@KESTREL=$(BUILD)/kestrel GUESTS=$(BUILD)/guests tests/integration/run.sh
+
+check: all
+	@tests/check.sh $(BUILD)
+
+deps:
+	@scripts/deps.sh
+
+clean:
+	rm -rf build build-san
+
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_BINS:$(BUILD)/tests/%=$(BUILD)/obj/tests/unit/%.d)

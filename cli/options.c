@@ -1,0 +1,198 @@
+/* options.c - command-line parsing for kestrel (no getopt: no global state, easy to test and fuzz). */
+#include "options.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util/size.h"
+
+const char cli_usage[] =
+	"Usage: kestrel run [OPTIONS] GUEST [-- GUEST-ARGS...]\n"
+	"       kestrel --help | --version\n"
+	"\n"
+	"Boot GUEST, a 64-bit ELF executable, in a KVM micro-VM. Its console is\n"
+	"kestrel's standard output; GUEST-ARGS reach it as one command-line string.\n"
+	"\n"
+	"Options:\n"
+	"  -m, --mem SIZE       guest RAM, with K/M/G suffix (default 64M, minimum 2M)\n"
+	"  -c, --cpus N         number of vCPUs (default 1)\n"
+	"      --strict         an access to an unhandled port or MMIO address ends the VM\n"
+	"                       (default: reads return 0, writes are ignored, logged once)\n"
+	"  -t, --timeout SECS   stop a guest that runs longer than SECS (decimals allowed)\n"
+	"      --no-sync-regs   move registers by ioctl instead of the shared kvm_run page\n"
+	"  -h, --help           show this help\n"
+	"  -V, --version        show the version\n"
+	"\n"
+	"Exit status:\n"
+	"  0-119  the guest's own status (exit hypercall; isa-debug-exit gives (v<<1)|1)\n"
+	"  120    bad command line            124  --timeout expired\n"
+	"  121    guest image unusable        125  guest error: KVM internal error,\n"
+	"  122    KVM or host failure              failed entry or unknown exit\n"
+	"  123    guest triple fault          126  --strict: unhandled port/MMIO access\n"
+	"  127    guest reset (i8042/system)  130/143  stopped by SIGINT/SIGTERM\n";
+
+static int cli_err(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int cli_err(char *why, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, len, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* "1", "0.5", "2.25": seconds with up to 3 decimals, to milliseconds. */
+static int cli_parse_seconds(const char *s, uint64_t *ms)
+{
+	char whole[32];
+	const char *dot = strchr(s, '.');
+	size_t wl = dot ? (size_t)(dot - s) : strlen(s);
+	uint64_t sec = 0, frac = 0;
+
+	if (wl == 0 && !dot)
+		return -EINVAL;
+	if (wl >= sizeof(whole))
+		return -ERANGE;
+	memcpy(whole, s, wl);
+	whole[wl] = '\0';
+	if (wl && parse_uint(whole, 0, 1000000000, &sec) < 0)
+		return -EINVAL;
+	if (dot) {
+		const char *f = dot + 1;
+		size_t fl = strlen(f);
+		if (fl == 0 || fl > 3)
+			return -EINVAL;
+		for (size_t i = 0; i < 3; i++) {
+			char c = i < fl ? f[i] : '0';
+			if (c < '0' || c > '9')
+				return -EINVAL;
+			frac = frac * 10 + (uint64_t)(c - '0');
+		}
+	}
+	*ms = sec * 1000 + frac;
+	return *ms ? 0 : -EINVAL;
+}
+
+/* Matches "--name VALUE", "--name=VALUE" and "-x VALUE"; advances *i. */
+static int cli_value(int argc, char *const argv[], int *i, const char *lng, const char *shrt,
+		     const char **val, bool *missing)
+{
+	const char *a = argv[*i];
+	size_t ll = strlen(lng);
+
+	*missing = false;
+	if (!strncmp(a, lng, ll) && a[ll] == '=') {
+		*val = a + ll + 1;
+		return 1;
+	}
+	if (strcmp(a, lng) != 0 && !(shrt && strcmp(a, shrt) == 0))
+		return 0;
+	if (*i + 1 >= argc) {
+		*missing = true;
+		return 1;
+	}
+	*val = argv[++*i];
+	return 1;
+}
+
+int cli_parse(int argc, char *const argv[], struct cli_options *o, char *why, size_t whylen)
+{
+	int i = 1;
+	bool after_dashes = false;
+	size_t cl = 0;
+
+	memset(o, 0, sizeof(*o));
+	kestrel_config_init(&o->cfg);
+	o->command = CLI_RUN;
+	why[0] = '\0';
+	if (argc < 2)
+		return cli_err(why, whylen, "no guest given");
+	if (!strcmp(argv[1], "run"))
+		i = 2;
+	for (; i < argc; i++) {
+		const char *a = argv[i], *val = NULL;
+		bool missing;
+		int r;
+
+		if (after_dashes) {
+			size_t l = strlen(a);
+			if (cl + (cl ? 1 : 0) + l >= sizeof(o->cmdline))
+				return cli_err(why, whylen, "guest arguments are longer than %u bytes",
+					       KESTREL_CMDLINE_MAX - 1);
+			if (cl)
+				o->cmdline[cl++] = ' ';
+			memcpy(o->cmdline + cl, a, l + 1);
+			cl += l;
+			continue;
+		}
+		if (!strcmp(a, "--")) {
+			if (!o->guest)
+				return cli_err(why, whylen, "'--' before the guest image");
+			after_dashes = true;
+			continue;
+		}
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			o->command = CLI_HELP;
+			return 0;
+		}
+		if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
+			o->command = CLI_VERSION;
+			return 0;
+		}
+		if (!strcmp(a, "--strict")) {
+			o->cfg.strict = true;
+			continue;
+		}
+		if (!strcmp(a, "--no-sync-regs")) {
+			o->cfg.no_sync_regs = true;
+			continue;
+		}
+		if (cli_value(argc, argv, &i, "--mem", "-m", &val, &missing)) {
+			if (missing)
+				return cli_err(why, whylen, "%s needs a size, e.g. --mem 64M", a);
+			r = parse_size(val, &o->cfg.mem_size);
+			if (r == -ERANGE)
+				return cli_err(why, whylen, "--mem %s: too large", val);
+			if (r < 0)
+				return cli_err(why, whylen,
+					       "--mem %s: not a size (use a number with K, M or G, e.g. 64M)",
+					       val);
+			if (o->cfg.mem_size == 0)
+				return cli_err(why, whylen, "--mem %s: the guest needs some memory", val);
+			continue;
+		}
+		if (cli_value(argc, argv, &i, "--cpus", "-c", &val, &missing)) {
+			uint64_t n;
+			if (missing)
+				return cli_err(why, whylen, "%s needs a number of vCPUs", a);
+			r = parse_uint(val, 1, UINT32_MAX, &n);
+			if (r < 0)
+				return cli_err(why, whylen, "--cpus %s: give a whole number of vCPUs, 1 or more",
+					       val);
+			o->cfg.ncpus = (unsigned)n;
+			continue;
+		}
+		if (cli_value(argc, argv, &i, "--timeout", "-t", &val, &missing)) {
+			if (missing)
+				return cli_err(why, whylen, "%s needs a number of seconds", a);
+			if (cli_parse_seconds(val, &o->timeout_ms) < 0)
+				return cli_err(why, whylen,
+					       "--timeout %s: give seconds greater than 0, e.g. 10 or 0.5",
+					       val);
+			continue;
+		}
+		if (a[0] == '-' && a[1] != '\0')
+			return cli_err(why, whylen, "unknown option '%s'", a);
+		if (o->guest)
+			return cli_err(why, whylen,
+				       "unexpected argument '%s' (guest arguments go after '--')", a);
+		o->guest = a;
+	}
+	if (!o->guest)
+		return cli_err(why, whylen, "no guest given");
+	o->cfg.cmdline = o->cmdline;
+	return 0;
+}

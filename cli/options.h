@@ -1,0 +1,31 @@
+/* options.h - the kestrel command line, parsed into a struct (pure code, unit-tested). */
+#ifndef KESTREL_CLI_OPTIONS_H
+#define KESTREL_CLI_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kestrel/kestrel.h"
+
+enum cli_command { CLI_RUN, CLI_HELP, CLI_VERSION };
+
+struct cli_options {
+	enum cli_command command;
+	struct kestrel_config cfg;
+	uint64_t timeout_ms; /* 0: none */
+	const char *guest; /* image path */
+	char cmdline[KESTREL_CMDLINE_MAX]; /* guest args joined by spaces */
+};
+
+/*
+ * cli_parse - parse argv. Returns 0, or -EINVAL with a one-line message in
+ * `why` (a usage error: kestrel exits KESTREL_STATUS_USAGE).
+ * Form: kestrel [run] [options] GUEST [-- GUEST-ARGS...] | --help | --version
+ */
+int cli_parse(int argc, char *const argv[], struct cli_options *o, char *why, size_t whylen);
+
+/* cli_usage - the --help text. */
+extern const char cli_usage[];
+
+#endif

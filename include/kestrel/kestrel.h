@@ -1,0 +1,112 @@
+/* kestrel.h - libkestrel's public API: create a micro-VM, load a guest, run it, read why it ended. */
+#ifndef KESTREL_KESTREL_H
+#define KESTREL_KESTREL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kestrel/abi.h"
+
+#define KESTREL_VERSION "0.1.0"
+
+#define KESTREL_DEFAULT_MEM (64ull << 20)
+#define KESTREL_MIN_MEM (2ull << 20)
+
+/* How a VM is built. Start from kestrel_config_init() and change what you need. */
+struct kestrel_config {
+	uint64_t mem_size; /* guest RAM in bytes (KESTREL_DEFAULT_MEM) */
+	unsigned ncpus; /* vCPUs (1) */
+	bool strict; /* unhandled port/MMIO access ends the VM (false: reads return 0) */
+	bool no_sync_regs; /* keep registers out of the shared kvm_run page (A/B runs) */
+	const char *cmdline; /* guest arguments, copied into the boot info (NULL: "") */
+	int console_fd; /* where guest console output goes (1 = stdout) */
+	int log_fd; /* where kestrel's own warnings go (2 = stderr; -1 = nowhere) */
+};
+
+/* A failure inside libkestrel: a negative errno (also the function's return value) and one line. */
+struct kestrel_error {
+	int err;
+	char msg[512];
+};
+
+/* Why a VM stopped running. */
+enum kestrel_exit_kind {
+	KESTREL_EXIT_NONE = 0,
+	KESTREL_EXIT_GUEST, /* exit hypercall: status is the guest's */
+	KESTREL_EXIT_DEBUG_EXIT, /* isa-debug-exit write: status = (v << 1) | 1 */
+	KESTREL_EXIT_POWEROFF, /* KVM_SYSTEM_EVENT_SHUTDOWN: status 0 */
+	KESTREL_EXIT_RESET, /* i8042 reset or KVM reset event */
+	KESTREL_EXIT_TRIPLE_FAULT, /* KVM_EXIT_SHUTDOWN */
+	KESTREL_EXIT_GUEST_ERROR, /* internal error, failed entry, unknown exit */
+	KESTREL_EXIT_STRICT, /* --strict and an unhandled access */
+	KESTREL_EXIT_TIMEOUT, /* the run's timeout expired */
+	KESTREL_EXIT_STOPPED, /* kestrel_vm_stop(): signo says why */
+	KESTREL_EXIT_HOST_ERROR, /* a KVM call failed while running */
+};
+
+struct kestrel_exit {
+	enum kestrel_exit_kind kind;
+	int status; /* GUEST/DEBUG_EXIT: the guest's status; STOPPED: the signal */
+	int cpu; /* vCPU that ended the VM, -1 if none */
+	uint64_t rip; /* its RIP when it did, where meaningful */
+	char reason[256]; /* one line: what happened */
+	char report[2048]; /* registers and code bytes for crashes, else "" */
+};
+
+struct kestrel_vm;
+
+/* kestrel_config_init - fill *cfg with the defaults above. */
+void kestrel_config_init(struct kestrel_config *cfg);
+
+/*
+ * kestrel_vm_create - open /dev/kvm, check every capability kestrel needs,
+ * create the VM with its RAM, in-kernel irqchip and PIT, devices and vCPUs.
+ * Returns 0 and *out, or a negative errno with err->msg saying what is
+ * missing or wrong (and what to do). Nothing is left allocated on failure.
+ */
+int kestrel_vm_create(const struct kestrel_config *cfg, struct kestrel_vm **out,
+		      struct kestrel_error *err);
+
+/* kestrel_vm_load_elf - load an ELF64 executable image (untrusted bytes) and
+ * set every vCPU's entry point. Returns 0 or -ENOEXEC with err->msg. */
+int kestrel_vm_load_elf(struct kestrel_vm *vm, const void *image, size_t len,
+			struct kestrel_error *err);
+
+/* kestrel_vm_load_elf_file - the same from a file; -ENOENT/-EACCES/-EISDIR/... */
+int kestrel_vm_load_elf_file(struct kestrel_vm *vm, const char *path, struct kestrel_error *err);
+
+/*
+ * kestrel_vm_run - run the vCPUs (one thread each) until the VM stops, then
+ * describe why in *exit. timeout_ms == 0 means no timeout. Returns 0 when the
+ * VM ran (whatever the guest did), or a negative errno if it could not start.
+ * A VM runs once.
+ */
+int kestrel_vm_run(struct kestrel_vm *vm, uint64_t timeout_ms, struct kestrel_exit *exit,
+		   struct kestrel_error *err);
+
+/* kestrel_vm_stop - ask a running VM to stop (exit kind STOPPED, status signo).
+ * Async-signal-safe: meant for SIGINT/SIGTERM handlers. */
+void kestrel_vm_stop(struct kestrel_vm *vm, int signo);
+
+/* kestrel_vm_destroy - release everything. NULL is fine. */
+void kestrel_vm_destroy(struct kestrel_vm *vm);
+
+/* Per-vCPU counters kept by the run loop and the register cache. */
+struct kestrel_vcpu_stats {
+	uint64_t exits; /* KVM_RUN returns to userspace */
+	uint64_t io_exits, mmio_exits, other_exits;
+	uint64_t unhandled; /* accesses nobody claimed */
+	uint64_t reg_ioctls; /* KVM_GET/SET_{REGS,SREGS,...} issued */
+	uint64_t reg_reads, reg_writes; /* accesses through the register cache */
+	uint64_t reg_flushes; /* KVM_RUNs that carried dirty registers */
+	bool sync_regs; /* registers travel on the shared kvm_run page */
+};
+
+/* kestrel_vm_vcpu_stats - copy vCPU `cpu`'s counters (after a run). -EINVAL for a bad index. */
+int kestrel_vm_vcpu_stats(const struct kestrel_vm *vm, unsigned cpu, struct kestrel_vcpu_stats *out);
+
+/* kestrel_exit_status - the process exit status documented in abi.h for *exit. */
+int kestrel_exit_status(const struct kestrel_exit *exit);
+
+#endif

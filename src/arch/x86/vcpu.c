@@ -1,0 +1,179 @@
+/* vcpu.c (x86) - start state through the register cache, the exits that end a VM, crash reports. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "arch/x86/arch.h"
+#include "arch/x86/boot.h"
+#include "vcpu.h"
+
+int arch_vcpu_reset(struct vcpu *v)
+{
+	struct kestrel_vm *vm = v->vm;
+	const struct guest_mem_region *low = &vm->mem.r[0];
+	struct kvm_sregs s = *regs_group_SREGS(&v->regs); /* keeps KVM's APIC base */
+	struct kvm_regs r;
+
+	x86_long_mode_sregs(&s);
+	regs_put_SREGS(&v->regs, &s);
+	x86_start_regs(&r, vm->entry, low->gpa + low->size, v->index);
+	regs_put_REGS(&v->regs, &r);
+	return v->regs.error;
+}
+
+static const char *arch_exit_name(uint32_t reason)
+{
+	static const char *const names[] = {
+		[KVM_EXIT_UNKNOWN] = "UNKNOWN",
+		[KVM_EXIT_EXCEPTION] = "EXCEPTION",
+		[KVM_EXIT_IO] = "IO",
+		[KVM_EXIT_HYPERCALL] = "HYPERCALL",
+		[KVM_EXIT_DEBUG] = "DEBUG",
+		[KVM_EXIT_HLT] = "HLT",
+		[KVM_EXIT_MMIO] = "MMIO",
+		[KVM_EXIT_IRQ_WINDOW_OPEN] = "IRQ_WINDOW_OPEN",
+		[KVM_EXIT_SHUTDOWN] = "SHUTDOWN",
+		[KVM_EXIT_FAIL_ENTRY] = "FAIL_ENTRY",
+		[KVM_EXIT_INTR] = "INTR",
+		[KVM_EXIT_SET_TPR] = "SET_TPR",
+		[KVM_EXIT_TPR_ACCESS] = "TPR_ACCESS",
+		[KVM_EXIT_NMI] = "NMI",
+		[KVM_EXIT_INTERNAL_ERROR] = "INTERNAL_ERROR",
+		[KVM_EXIT_SYSTEM_EVENT] = "SYSTEM_EVENT",
+		[KVM_EXIT_X86_RDMSR] = "X86_RDMSR",
+		[KVM_EXIT_X86_WRMSR] = "X86_WRMSR",
+	};
+	if (reason < sizeof(names) / sizeof(names[0]) && names[reason])
+		return names[reason];
+	return "unknown";
+}
+
+static const char *arch_internal_name(uint32_t sub)
+{
+	switch (sub) {
+	case KVM_INTERNAL_ERROR_EMULATION:
+		return "instruction emulation failed (KVM's emulator cannot run this instruction)";
+	case KVM_INTERNAL_ERROR_SIMUL_EX:
+		return "exception while delivering an exception";
+	case KVM_INTERNAL_ERROR_DELIVERY_EV:
+		return "exit while delivering an event";
+	case KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON:
+		return "unexpected hardware exit reason";
+	default:
+		return "unknown suberror";
+	}
+}
+
+static int arch_stop(struct vcpu *v, enum kestrel_exit_kind kind, int status, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int arch_stop(struct vcpu *v, enum kestrel_exit_kind kind, int status, const char *fmt, ...)
+{
+	struct kestrel_exit e = { .kind = kind, .status = status, .cpu = (int)v->index };
+	va_list ap;
+
+	e.rip = regs_get_rip(&v->regs);
+	va_start(ap, fmt);
+	vsnprintf(e.reason, sizeof(e.reason), fmt, ap);
+	va_end(ap);
+	arch_vcpu_dump(v, e.report, sizeof(e.report));
+	return vm_stop(v->vm, &e);
+}
+
+int arch_vcpu_exit(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_SHUTDOWN:
+		return arch_stop(v, KESTREL_EXIT_TRIPLE_FAULT, KESTREL_STATUS_TRIPLE_FAULT,
+				 "cpu %u: triple fault (KVM_EXIT_SHUTDOWN)", v->index);
+	case KVM_EXIT_SYSTEM_EVENT:
+		switch (run->system_event.type) {
+		case KVM_SYSTEM_EVENT_SHUTDOWN:
+			return vm_stop_fmt(v->vm, v, KESTREL_EXIT_POWEROFF, 0, "guest powered off");
+		case KVM_SYSTEM_EVENT_RESET:
+			return vm_stop_fmt(v->vm, v, KESTREL_EXIT_RESET, KESTREL_STATUS_RESET,
+					   "guest reset the machine (system event)");
+		default:
+			return arch_stop(v, KESTREL_EXIT_GUEST_ERROR, KESTREL_STATUS_GUEST_ERROR,
+					 "cpu %u: system event %u (crash)", v->index,
+					 run->system_event.type);
+		}
+	case KVM_EXIT_INTERNAL_ERROR: {
+		char data[128] = "";
+		int n = 0;
+		for (uint32_t i = 0; i < run->internal.ndata && i < 4 && n < (int)sizeof(data); i++)
+			n += snprintf(data + n, sizeof(data) - (size_t)n, " 0x%llx",
+				      (unsigned long long)run->internal.data[i]);
+		return arch_stop(v, KESTREL_EXIT_GUEST_ERROR, KESTREL_STATUS_GUEST_ERROR,
+				 "cpu %u: KVM internal error, suberror %u: %s%s%s", v->index,
+				 run->internal.suberror, arch_internal_name(run->internal.suberror),
+				 n ? "; data" : "", data);
+	}
+	case KVM_EXIT_FAIL_ENTRY:
+		return arch_stop(v, KESTREL_EXIT_GUEST_ERROR, KESTREL_STATUS_GUEST_ERROR,
+				 "cpu %u: VM entry failed, hardware reason 0x%llx (invalid guest state)",
+				 v->index,
+				 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+	default:
+		return arch_stop(v, KESTREL_EXIT_GUEST_ERROR, KESTREL_STATUS_GUEST_ERROR,
+				 "cpu %u: unhandled exit reason %u (KVM_EXIT_%s)", v->index,
+				 run->exit_reason, arch_exit_name(run->exit_reason));
+	}
+}
+
+static int arch_fmt_seg(char *b, size_t len, const char *name, const struct kvm_segment *s)
+{
+	return snprintf(b, len, "%-3s sel=%04x base=%016llx limit=%08x type=%x p=%u dpl=%u db=%u l=%u\n",
+			name, s->selector, (unsigned long long)s->base, s->limit, s->type, s->present,
+			s->dpl, s->db, s->l);
+}
+
+void arch_vcpu_dump(struct vcpu *v, char *buf, size_t len)
+{
+	const struct kvm_regs *r = regs_group_REGS(&v->regs);
+	const struct kvm_sregs *s = regs_group_SREGS(&v->regs);
+	struct kvm_translation tr = { .linear_address = r->rip };
+	size_t n = 0;
+
+#define DUMP(...)                                                                              \
+	do {                                                                                   \
+		if (n < len)                                                                   \
+			n += (size_t)snprintf(buf + n, len - n, __VA_ARGS__);                  \
+	} while (0)
+	DUMP("rax=%016llx rbx=%016llx rcx=%016llx rdx=%016llx\n", r->rax, r->rbx, r->rcx, r->rdx);
+	DUMP("rsi=%016llx rdi=%016llx rsp=%016llx rbp=%016llx\n", r->rsi, r->rdi, r->rsp, r->rbp);
+	DUMP("r8 =%016llx r9 =%016llx r10=%016llx r11=%016llx\n", r->r8, r->r9, r->r10, r->r11);
+	DUMP("r12=%016llx r13=%016llx r14=%016llx r15=%016llx\n", r->r12, r->r13, r->r14, r->r15);
+	DUMP("rip=%016llx rflags=%016llx\n", r->rip, r->rflags);
+	DUMP("cr0=%016llx cr2=%016llx cr3=%016llx cr4=%016llx efer=%llx\n", s->cr0, s->cr2, s->cr3,
+	     s->cr4, s->efer);
+	if (n < len)
+		n += (size_t)arch_fmt_seg(buf + n, len - n, "cs", &s->cs);
+	if (n < len)
+		n += (size_t)arch_fmt_seg(buf + n, len - n, "ss", &s->ss);
+	if (n < len)
+		n += (size_t)arch_fmt_seg(buf + n, len - n, "tr", &s->tr);
+	DUMP("gdt base=%016llx limit=%04x  idt base=%016llx limit=%04x\n", s->gdt.base,
+	     s->gdt.limit, s->idt.base, s->idt.limit);
+	/* The code bytes: RIP is virtual, so ask KVM to walk the guest's own page
+	 * tables, then read through the checked helper. */
+	if (ioctl(v->fd, KVM_TRANSLATE, &tr) == 0 && tr.valid) {
+		const uint8_t *code = guest_mem_ptr(&v->vm->mem, tr.physical_address, 16);
+		if (code) {
+			DUMP("code at rip (gpa 0x%llx):", tr.physical_address);
+			for (int i = 0; i < 16; i++)
+				DUMP(" %02x", code[i]);
+			DUMP("\n");
+		} else {
+			DUMP("code at rip: gpa 0x%llx is not RAM\n", tr.physical_address);
+		}
+	} else {
+		DUMP("code at rip: not mapped by the guest's page tables\n");
+	}
+#undef DUMP
+	if (n >= len && len > 0)
+		buf[len - 1] = '\0';
+}

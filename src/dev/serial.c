@@ -1,0 +1,94 @@
+/* serial.c - 16550A UART: enough of the register file for polled transmit (Linux earlyprintk, bare-metal putc). */
+#include "dev/serial.h"
+
+#include <stdbool.h>
+
+#include "vm.h"
+
+/* Register offsets (16550A data sheet); DLAB = LCR bit 7 switches 0/1 to the divisor latch. */
+enum { UART_THR_RBR = 0, UART_IER = 1, UART_IIR_FCR = 2, UART_LCR = 3, UART_MCR = 4,
+       UART_LSR = 5, UART_MSR = 6, UART_SCR = 7 };
+#define UART_LCR_DLAB 0x80
+#define UART_LSR_THRE 0x20 /* transmit holding register empty */
+#define UART_LSR_TEMT 0x40 /* transmitter empty */
+#define UART_IIR_NONE 0x01 /* no interrupt pending */
+#define UART_IIR_FIFO 0xc0 /* FIFOs enabled (a 16550A, not an 8250) */
+#define UART_MSR_IDLE 0xb0 /* DCD | DSR | CTS: a peer is always there */
+#define UART_MCR_LOOP 0x10
+
+static int serial_io(struct vcpu *v, void *opaque, uint64_t off, uint8_t *data, uint32_t len,
+		     bool is_write)
+{
+	struct serial *s = opaque;
+	uint8_t val = data[0];
+
+	/* Transmit is the hot path and needs no register state beyond DLAB. */
+	if (is_write && off == UART_THR_RBR && !(s->lcr & UART_LCR_DLAB) &&
+	    !(s->mcr & UART_MCR_LOOP)) {
+		vm_console_write(v->vm, &val, 1);
+		return 0;
+	}
+	pthread_mutex_lock(&s->lock);
+	bool dlab = s->lcr & UART_LCR_DLAB;
+	if (is_write) {
+		switch (off) {
+		case UART_THR_RBR:
+			if (dlab)
+				s->dll = val;
+			break; /* loopback: transmitted bytes vanish */
+		case UART_IER:
+			if (dlab)
+				s->dlm = val;
+			else
+				s->ier = val & 0x0f;
+			break;
+		case UART_LCR:
+			s->lcr = val;
+			break;
+		case UART_MCR:
+			s->mcr = val & 0x1f;
+			break;
+		case UART_SCR:
+			s->scr = val;
+			break;
+		default: /* FCR, LSR, MSR writes: nothing to emulate */
+			break;
+		}
+	} else {
+		switch (off) {
+		case UART_THR_RBR:
+			data[0] = dlab ? s->dll : 0; /* no input yet */
+			break;
+		case UART_IER:
+			data[0] = dlab ? s->dlm : s->ier;
+			break;
+		case UART_IIR_FCR:
+			data[0] = UART_IIR_NONE | UART_IIR_FIFO;
+			break;
+		case UART_LCR:
+			data[0] = s->lcr;
+			break;
+		case UART_MCR:
+			data[0] = s->mcr;
+			break;
+		case UART_LSR:
+			data[0] = UART_LSR_THRE | UART_LSR_TEMT;
+			break;
+		case UART_MSR:
+			data[0] = UART_MSR_IDLE;
+			break;
+		case UART_SCR:
+			data[0] = s->scr;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+int serial_init(struct kestrel_vm *vm, struct serial *s, uint16_t base)
+{
+	*s = (struct serial){ .lcr = 0x03 /* 8N1 */, .mcr = 0x08 /* OUT2 */ };
+	pthread_mutex_init(&s->lock, NULL);
+	return bus_register(&vm->bus, BUS_PIO, base, 8, serial_io, s, "serial");
+}

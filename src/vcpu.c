@@ -1,0 +1,213 @@
+/* vcpu.c - vCPU creation and the run loop: KVM_RUN, dispatch on the exit reason, stop on EINTR. */
+#include "vcpu.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "arch/x86/arch.h"
+#include "arch/x86/cpuid.h"
+
+int vcpu_init(struct kestrel_vm *vm, struct vcpu *v, unsigned index, const struct kvm_cpuid2 *cpuid,
+	      struct kestrel_error *err)
+{
+	size_t tsz = sizeof(*cpuid) + cpuid->nent * sizeof(cpuid->entries[0]);
+
+	v->vm = vm;
+	v->index = index;
+	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)index);
+	if (v->fd < 0)
+		goto fail_errno;
+	v->run = mmap(NULL, (size_t)vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	if (v->run == MAP_FAILED) {
+		v->run = NULL;
+		goto fail_errno;
+	}
+	v->cpuid = malloc(tsz);
+	if (!v->cpuid)
+		goto fail_errno;
+	memcpy(v->cpuid, cpuid, tsz);
+	x86_cpuid_for_vcpu(v->cpuid, index, vm->ncpus);
+	if (ioctl(v->fd, KVM_SET_CPUID2, v->cpuid) < 0)
+		goto fail_errno;
+	if (index == 0) {
+		int khz = ioctl(v->fd, KVM_GET_TSC_KHZ, 0);
+		vm->tsc_khz = khz > 0 ? (uint64_t)khz : 0;
+	}
+	/* With the in-kernel LAPIC, every vCPU but the BSP waits for INIT/SIPI.
+	 * kestrel starts them all at the entry point instead. */
+	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+	if (ioctl(v->fd, KVM_SET_MP_STATE, &mp) < 0)
+		goto fail_errno;
+	/* KVM copies the general registers to the shared page after every exit:
+	 * the hypercall path reads its arguments for free. Special registers are
+	 * fetched on demand (rare: setup and crash reports). */
+	regs_init(&v->regs, v->run, vm->sync_caps, KVM_SYNC_X86_REGS, regs_kvm_backend(v->fd));
+	v->stats.sync_regs = v->regs.on_page != 0;
+	return 0;
+fail_errno:
+	err->err = -errno;
+	snprintf(err->msg, sizeof(err->msg), "cannot create vCPU %u: %s", index, strerror(errno));
+	return err->err;
+}
+
+void vcpu_release(struct kestrel_vm *vm, struct vcpu *v)
+{
+	if (v->run)
+		munmap(v->run, (size_t)vm->run_size);
+	if (v->fd >= 0)
+		close(v->fd);
+	free(v->cpuid);
+	v->run = NULL;
+	v->fd = -1;
+	v->cpuid = NULL;
+}
+
+int vcpu_unhandled(struct vcpu *v, enum bus_space space, uint64_t addr, uint8_t *data,
+		   uint32_t len, bool is_write)
+{
+	struct kestrel_vm *vm = v->vm;
+	const char *what = space == BUS_PIO ? "port" : "MMIO address";
+	bool first;
+
+	if (!is_write)
+		memset(data, 0, len);
+	v->stats.unhandled++;
+	atomic_fetch_add(&vm->unhandled, 1);
+	if (vm->cfg.strict)
+		return vm_stop_fmt(vm, v, KESTREL_EXIT_STRICT, KESTREL_STATUS_STRICT,
+				   "--strict: unhandled %s %s 0x%llx (%u bytes) at RIP 0x%llx",
+				   is_write ? "write to" : "read from", what,
+				   (unsigned long long)addr, len,
+				   (unsigned long long)regs_get_rip(&v->regs));
+	if (space == BUS_PIO) {
+		unsigned char bit = (unsigned char)(1u << (addr & 7));
+		first = !(atomic_fetch_or(&vm->pio_logged[addr >> 3], bit) & bit);
+	} else {
+		first = !atomic_exchange(&vm->mmio_logged, true);
+	}
+	if (first)
+		vm_log(vm, "cpu %u: unhandled %s %s 0x%llx (%u bytes) at RIP 0x%llx%s; %s", v->index,
+		       is_write ? "write to" : "read from", what, (unsigned long long)addr, len,
+		       (unsigned long long)regs_get_rip(&v->regs),
+		       space == BUS_PIO ? "" : " (further MMIO misses not logged)",
+		       is_write ? "ignored" : "reads as 0");
+	return 0;
+}
+
+static int vcpu_pio(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	bool is_write = run->io.direction == KVM_EXIT_IO_OUT;
+	uint32_t size = run->io.size;
+	const struct bus_dev *d = bus_find_pio(&v->vm->bus, run->io.port);
+
+	v->stats.io_exits++;
+	/* `rep ins/outs` arrive as one exit with count > 1 elements. */
+	for (uint32_t i = 0; i < run->io.count; i++, data += size) {
+		int r;
+		if (!d) {
+			r = vcpu_unhandled(v, BUS_PIO, run->io.port, data, size, is_write);
+		} else {
+			if (!is_write)
+				memset(data, 0, size);
+			r = d->fn(v, d->opaque, run->io.port - d->base, data, size, is_write);
+		}
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static int vcpu_mmio(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	uint64_t addr = run->mmio.phys_addr;
+	uint32_t len = run->mmio.len;
+	const struct bus_dev *d;
+
+	v->stats.mmio_exits++;
+	if (len == 0 || len > sizeof(run->mmio.data))
+		return vm_stop_fmt(v->vm, v, KESTREL_EXIT_GUEST_ERROR, KESTREL_STATUS_GUEST_ERROR,
+				   "MMIO exit with bad length %u", len);
+	d = bus_find_mmio(&v->vm->bus, addr, len);
+	if (!d)
+		return vcpu_unhandled(v, BUS_MMIO, addr, run->mmio.data, len, run->mmio.is_write);
+	if (!run->mmio.is_write)
+		memset(run->mmio.data, 0, len);
+	return d->fn(v, d->opaque, addr - d->base, run->mmio.data, len, run->mmio.is_write);
+}
+
+static int vcpu_host_error(struct vcpu *v, const char *what, int err)
+{
+	return vm_stop_fmt(v->vm, NULL, KESTREL_EXIT_HOST_ERROR, KESTREL_STATUS_HOST,
+			   "cpu %u: %s failed: %s", v->index, what, strerror(-err));
+}
+
+/* The run loop. Stop requests arrive as immediate_exit + a signal, so the
+ * only place that looks at the stop flag is the EINTR path. */
+static void vcpu_run(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	int r;
+
+	for (;;) {
+		if ((r = regs_flush(&v->regs)) < 0) {
+			vcpu_host_error(v, "register write-back", r);
+			return;
+		}
+		r = ioctl(v->fd, KVM_RUN, 0);
+		regs_after_run(&v->regs, r == 0);
+		if (r < 0) {
+			if (errno != EINTR && errno != EAGAIN) {
+				vcpu_host_error(v, "KVM_RUN", -errno);
+				return;
+			}
+			if (atomic_load(&v->vm->stopping))
+				return;
+			continue;
+		}
+		v->stats.exits++;
+		switch (run->exit_reason) {
+		case KVM_EXIT_IO:
+			r = vcpu_pio(v);
+			break;
+		case KVM_EXIT_MMIO:
+			r = vcpu_mmio(v);
+			break;
+		default:
+			v->stats.other_exits++;
+			r = arch_vcpu_exit(v);
+			break;
+		}
+		if (r < 0) {
+			vcpu_host_error(v, "device emulation", r);
+			return;
+		}
+		if (r)
+			return;
+	}
+}
+
+void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	sigset_t kick;
+	int r;
+
+	sigemptyset(&kick);
+	sigaddset(&kick, vm_kick_signal());
+	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+	r = arch_vcpu_reset(v);
+	if (r < 0)
+		vcpu_host_error(v, "setting the start state", r);
+	else
+		vcpu_run(v);
+	return NULL;
+}

@@ -1,0 +1,23 @@
+/* vcpu.h - a vCPU thread and its run loop. */
+#ifndef KESTREL_VCPU_H
+#define KESTREL_VCPU_H
+
+#include "vm.h"
+
+/* vcpu_init - create vCPU `index` of vm (fd, kvm_run mapping, CPUID, MP state,
+ * register cache). Returns 0 or a negative errno with *err filled. */
+int vcpu_init(struct kestrel_vm *vm, struct vcpu *v, unsigned index, const struct kvm_cpuid2 *cpuid,
+	      struct kestrel_error *err);
+
+/* vcpu_release - unmap and close; fine on a half-initialised vCPU. */
+void vcpu_release(struct kestrel_vm *vm, struct vcpu *v);
+
+/* vcpu_thread - pthread body: set the start state, run until the VM stops. */
+void *vcpu_thread(void *arg);
+
+/* vcpu_unhandled - an access nobody claimed: zero the read data, count it, log
+ * it once; under --strict stop the VM. Returns 0 or BUS_STOP. */
+int vcpu_unhandled(struct vcpu *v, enum bus_space space, uint64_t addr, uint8_t *data,
+		   uint32_t len, bool is_write);
+
+#endif

@@ -1,0 +1,581 @@
+/* vm.c - VM lifetime: /dev/kvm and its capabilities, guest RAM, irqchip, devices, vCPUs, run and stop. */
+#include "vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+#include "arch/x86/boot.h"
+#include "dev/devices.h"
+#include "load/elf.h"
+#include "util/size.h"
+#include "vcpu.h"
+
+/* Where KVM puts the three pages it needs for real-mode TSS and the EPT
+ * identity map on Intel: just below the BIOS area, inside the 3-4 GiB hole. */
+#define X86_TSS_PAGES_ADDR 0xfffbd000u
+#define X86_IDENTITY_MAP_ADDR 0xfffbc000u
+
+static int err_set(struct kestrel_error *err, int e, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int err_set(struct kestrel_error *err, int e, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err) {
+		err->err = e;
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		va_end(ap);
+	}
+	return e;
+}
+
+void kestrel_config_init(struct kestrel_config *cfg)
+{
+	*cfg = (struct kestrel_config){
+		.mem_size = KESTREL_DEFAULT_MEM,
+		.ncpus = 1,
+		.console_fd = 1,
+		.log_fd = 2,
+	};
+}
+
+void vm_log(const struct kestrel_vm *vm, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int n;
+
+	if (vm->cfg.log_fd < 0)
+		return;
+	n = snprintf(line, sizeof(line), "kestrel: ");
+	va_start(ap, fmt);
+	n += vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	if (write(vm->cfg.log_fd, line, (size_t)n) < 0) {
+		/* nowhere left to report it */
+	}
+}
+
+void vm_console_write(struct kestrel_vm *vm, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = write(vm->cfg.console_fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return; /* console gone (closed pipe): the guest keeps running */
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+/* ---- stopping ---- */
+
+static void vm_kick_handler(int sig)
+{
+	(void)sig; /* only there to make KVM_RUN return -EINTR */
+}
+
+int vm_kick_signal(void)
+{
+	return SIGRTMIN + 1;
+}
+
+int vm_stop(struct kestrel_vm *vm, const struct kestrel_exit *why)
+{
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&vm->exit_lock);
+	if (vm->exit.kind == KESTREL_EXIT_NONE)
+		vm->exit = *why;
+	pthread_mutex_unlock(&vm->exit_lock);
+	atomic_store(&vm->stopping, true);
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		/* immediate_exit covers a vCPU that is not inside KVM_RUN yet;
+		 * the signal knocks out one that is. */
+		if (v->run)
+			__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+		if (atomic_load(&v->started))
+			pthread_kill(v->thread, vm_kick_signal());
+	}
+	if (write(vm->stop_fd, &one, sizeof(one)) < 0) {
+		/* eventfd counter full: the main thread is being woken anyway */
+	}
+	return BUS_STOP;
+}
+
+int vm_stop_fmt(struct kestrel_vm *vm, struct vcpu *v, enum kestrel_exit_kind kind, int status,
+		const char *fmt, ...)
+{
+	struct kestrel_exit e = { .kind = kind, .status = status, .cpu = -1 };
+	va_list ap;
+
+	if (v) {
+		e.cpu = (int)v->index;
+		e.rip = regs_get_rip(&v->regs);
+	}
+	va_start(ap, fmt);
+	vsnprintf(e.reason, sizeof(e.reason), fmt, ap);
+	va_end(ap);
+	return vm_stop(vm, &e);
+}
+
+void kestrel_vm_stop(struct kestrel_vm *vm, int signo)
+{
+	uint64_t one = 1;
+
+	/* Signal handler context: only atomics and write(2). */
+	atomic_store(&vm->stop_signo, signo ? signo : SIGTERM);
+	if (write(vm->stop_fd, &one, sizeof(one)) < 0) {
+		/* counter full: already being woken */
+	}
+}
+
+/* ---- creation ---- */
+
+struct vm_cap {
+	long cap;
+	const char *name;
+};
+
+/* Capabilities kestrel cannot run without. */
+static const struct vm_cap vm_required_caps[] = {
+	{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
+	{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP (in-kernel interrupt controller)" },
+	{ KVM_CAP_PIT2, "KVM_CAP_PIT2 (in-kernel PIT)" },
+	{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
+	{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
+	{ KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE" },
+	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
+};
+
+static int vm_open_kvm(struct kestrel_vm *vm, struct kestrel_error *err)
+{
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0) {
+		int e = errno;
+		if (e == ENOENT)
+			return err_set(err, -e, "/dev/kvm does not exist: this host has no KVM "
+						"(load kvm_intel or kvm_amd, or enable nested virtualization)");
+		if (e == EACCES || e == EPERM)
+			return err_set(err, -e, "/dev/kvm: permission denied (add your user to the "
+						"'kvm' group or run as root)");
+		return err_set(err, -e, "cannot open /dev/kvm: %s", strerror(e));
+	}
+	int api = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (api != KVM_API_VERSION)
+		return err_set(err, -ENOTSUP, "/dev/kvm speaks API version %d, kestrel needs %d", api,
+			       KVM_API_VERSION);
+	for (size_t i = 0; i < sizeof(vm_required_caps) / sizeof(vm_required_caps[0]); i++)
+		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, vm_required_caps[i].cap) <= 0)
+			return err_set(err, -ENOTSUP, "this KVM lacks %s, which kestrel needs",
+				       vm_required_caps[i].name);
+	int sync = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
+	vm->sync_caps = (sync > 0 && !vm->cfg.no_sync_regs) ? (uint32_t)sync : 0;
+	vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (vm->run_size < (int)sizeof(struct kvm_run))
+		return err_set(err, -ENOTSUP, "KVM_GET_VCPU_MMAP_SIZE returned %d", vm->run_size);
+	return 0;
+}
+
+static int vm_check_config(struct kestrel_vm *vm, struct kestrel_error *err)
+{
+	char a[32], b[32];
+	struct sysinfo si;
+	uint64_t host_ram;
+
+	if (vm->cfg.mem_size < KESTREL_MIN_MEM)
+		return err_set(err, -EINVAL, "--mem %s is too small: kestrel needs at least %s",
+			       format_size(vm->cfg.mem_size, a, sizeof(a)),
+			       format_size(KESTREL_MIN_MEM, b, sizeof(b)));
+	if (sysinfo(&si) == 0) {
+		host_ram = (uint64_t)si.totalram * si.mem_unit;
+		if (vm->cfg.mem_size > host_ram)
+			return err_set(err, -ENOMEM,
+				       "--mem %s is more than this host's %s of RAM; choose less",
+				       format_size(vm->cfg.mem_size, a, sizeof(a)),
+				       format_size(host_ram, b, sizeof(b)));
+	}
+	int max = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	if (max <= 0)
+		max = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+	if (max <= 0)
+		max = 1;
+	if (vm->cfg.ncpus < 1 || vm->cfg.ncpus > (unsigned)max)
+		return err_set(err, -EINVAL, "--cpus %u: this KVM allows 1 to %d vCPUs", vm->cfg.ncpus,
+			       max);
+	uint64_t low = vm->mem.r[0].size, stacks = (uint64_t)vm->cfg.ncpus * KESTREL_STACK_SIZE;
+	if (stacks + KESTREL_LOW_RESERVED >= low)
+		return err_set(err, -EINVAL, "--mem %s leaves no room for %u vCPU stacks; give more memory",
+			       format_size(vm->cfg.mem_size, a, sizeof(a)), vm->cfg.ncpus);
+	if (x86_map_end(guest_mem_end(&vm->mem)) > (uint64_t)KESTREL_PD_MAX_PAGES << 30)
+		return err_set(err, -E2BIG, "--mem %s is more than kestrel's page tables can map",
+			       format_size(vm->cfg.mem_size, a, sizeof(a)));
+	return 0;
+}
+
+static int vm_setup_memory(struct kestrel_vm *vm, struct kestrel_error *err)
+{
+	for (unsigned i = 0; i < vm->mem.nregions; i++) {
+		struct guest_mem_region *r = &vm->mem.r[i];
+		void *p = mmap(NULL, r->size, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (p == MAP_FAILED)
+			return err_set(err, -errno, "cannot map %llu MiB of guest RAM: %s",
+				       (unsigned long long)(r->size >> 20), strerror(errno));
+		r->host = p;
+		struct kvm_userspace_memory_region slot = {
+			.slot = i,
+			.guest_phys_addr = r->gpa,
+			.memory_size = r->size,
+			.userspace_addr = (uintptr_t)p,
+		};
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
+			return err_set(err, -errno, "KVM_SET_USER_MEMORY_REGION (slot %u): %s", i,
+				       strerror(errno));
+	}
+	return 0;
+}
+
+static int vm_setup_chipset(struct kestrel_vm *vm, struct kestrel_error *err)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	uint64_t idmap = X86_IDENTITY_MAP_ADDR;
+
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, X86_TSS_PAGES_ADDR) < 0)
+		return err_set(err, -errno, "KVM_SET_TSS_ADDR: %s", strerror(errno));
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0 &&
+	    ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap) < 0)
+		return err_set(err, -errno, "KVM_SET_IDENTITY_MAP_ADDR: %s", strerror(errno));
+	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
+		return err_set(err, -errno, "KVM_CREATE_IRQCHIP: %s", strerror(errno));
+	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
+		return err_set(err, -errno, "KVM_CREATE_PIT2: %s", strerror(errno));
+	return 0;
+}
+
+static int vm_setup_devices(struct kestrel_vm *vm, struct kestrel_error *err)
+{
+	int r;
+
+	bus_init(&vm->bus);
+	if ((r = serial_init(vm, &vm->com1, KESTREL_PORT_COM1)) < 0 ||
+	    (r = debug_exit_init(vm)) < 0 || (r = i8042_init(vm)) < 0 ||
+	    (r = hypercall_init(vm)) < 0 || (r = null_port_init(vm)) < 0)
+		return err_set(err, r, "device registration failed: %s", strerror(-r));
+	return 0;
+}
+
+/* KVM's supported CPUID table, grown until it fits. Caller frees. */
+static struct kvm_cpuid2 *vm_supported_cpuid(struct kestrel_vm *vm, struct kestrel_error *err)
+{
+	for (uint32_t n = 64; n <= 4096; n *= 2) {
+		struct kvm_cpuid2 *t = calloc(1, sizeof(*t) + n * sizeof(t->entries[0]));
+		if (!t) {
+			err_set(err, -ENOMEM, "out of memory");
+			return NULL;
+		}
+		t->nent = n;
+		if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, t) == 0)
+			return t;
+		int e = errno;
+		free(t);
+		if (e != E2BIG) {
+			err_set(err, -e, "KVM_GET_SUPPORTED_CPUID: %s", strerror(e));
+			return NULL;
+		}
+	}
+	err_set(err, -E2BIG, "KVM_GET_SUPPORTED_CPUID: table too large");
+	return NULL;
+}
+
+static int vm_setup_vcpus(struct kestrel_vm *vm, struct kestrel_error *err)
+{
+	struct kvm_cpuid2 *cpuid = vm_supported_cpuid(vm, err);
+	int r = 0;
+
+	if (!cpuid)
+		return err->err;
+	vm->vcpus = calloc(vm->ncpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus) {
+		free(cpuid);
+		return err_set(err, -ENOMEM, "out of memory for %u vCPUs", vm->ncpus);
+	}
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		vm->vcpus[i].fd = -1;
+	for (unsigned i = 0; i < vm->ncpus && r == 0; i++)
+		r = vcpu_init(vm, &vm->vcpus[i], i, cpuid, err);
+	free(cpuid);
+	return r;
+}
+
+int kestrel_vm_create(const struct kestrel_config *cfg, struct kestrel_vm **out,
+		      struct kestrel_error *err)
+{
+	struct kestrel_vm *vm;
+	int r;
+
+	*out = NULL;
+	if (cfg->cmdline && strlen(cfg->cmdline) >= KESTREL_CMDLINE_MAX)
+		return err_set(err, -E2BIG, "guest arguments are %zu bytes; the limit is %u",
+			       strlen(cfg->cmdline), KESTREL_CMDLINE_MAX - 1);
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return err_set(err, -ENOMEM, "out of memory");
+	vm->cfg = *cfg;
+	if (cfg->cmdline)
+		snprintf(vm->cmdline, sizeof(vm->cmdline), "%s", cfg->cmdline);
+	vm->cfg.cmdline = vm->cmdline;
+	vm->kvm_fd = vm->vm_fd = vm->stop_fd = -1;
+	vm->ncpus = cfg->ncpus;
+	pthread_mutex_init(&vm->exit_lock, NULL);
+	guest_mem_layout(&vm->mem, cfg->mem_size);
+
+	if ((r = vm_open_kvm(vm, err)) < 0 || (r = vm_check_config(vm, err)) < 0)
+		goto fail;
+	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->stop_fd < 0) {
+		r = err_set(err, -errno, "eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0) {
+		r = err_set(err, -errno, "KVM_CREATE_VM: %s", strerror(errno));
+		goto fail;
+	}
+	if ((r = vm_setup_chipset(vm, err)) < 0 || (r = vm_setup_memory(vm, err)) < 0 ||
+	    (r = vm_setup_devices(vm, err)) < 0 || (r = vm_setup_vcpus(vm, err)) < 0)
+		goto fail;
+	/* kestrel's own structures: GDT, TSS, page tables, boot info. */
+	uint8_t *low = guest_mem_ptr(&vm->mem, 0, KESTREL_LOW_RESERVED);
+	r = x86_build_tables(low, x86_map_end(guest_mem_end(&vm->mem)));
+	if (r == 0)
+		r = x86_build_boot_info((struct kestrel_boot_info *)(low + KESTREL_BOOT_INFO_ADDR),
+					&vm->mem, vm->ncpus, vm->tsc_khz, vm->cmdline);
+	if (r < 0) {
+		err_set(err, r, "cannot build the boot tables: %s", strerror(-r));
+		goto fail;
+	}
+	*out = vm;
+	return 0;
+fail:
+	kestrel_vm_destroy(vm);
+	return r;
+}
+
+void kestrel_vm_destroy(struct kestrel_vm *vm)
+{
+	if (!vm)
+		return;
+	if (vm->vcpus)
+		for (unsigned i = 0; i < vm->ncpus; i++)
+			vcpu_release(vm, &vm->vcpus[i]);
+	free(vm->vcpus);
+	for (unsigned i = 0; i < vm->mem.nregions; i++)
+		if (vm->mem.r[i].host)
+			munmap(vm->mem.r[i].host, vm->mem.r[i].size);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	if (vm->stop_fd >= 0)
+		close(vm->stop_fd);
+	pthread_mutex_destroy(&vm->exit_lock);
+	pthread_mutex_destroy(&vm->com1.lock);
+	free(vm);
+}
+
+/* ---- loading ---- */
+
+int kestrel_vm_load_elf(struct kestrel_vm *vm, const void *image, size_t len,
+			struct kestrel_error *err)
+{
+	const struct guest_mem_region *low = &vm->mem.r[0];
+	uint64_t stacks = (uint64_t)vm->ncpus * KESTREL_STACK_SIZE;
+	struct load_reserved reserved[] = {
+		{ 0, KESTREL_LOW_RESERVED, "kestrel's boot tables (below 1 MiB)" },
+		{ low->gpa + low->size - stacks, stacks, "the vCPU stacks at the top of RAM" },
+	};
+	char why[256];
+
+	if (elf_load(image, len, &vm->mem, reserved, 2, &vm->entry, why, sizeof(why)) < 0)
+		return err_set(err, -ENOEXEC, "%s", why);
+	vm->loaded = true;
+	return 0;
+}
+
+int kestrel_vm_load_elf_file(struct kestrel_vm *vm, const char *path, struct kestrel_error *err)
+{
+	struct stat st;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_set(err, -errno, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0) {
+		r = err_set(err, -errno, "%s: %s", path, strerror(errno));
+		close(fd);
+		return r;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		close(fd);
+		return err_set(err, -EISDIR, "%s: is a directory, not a guest image", path);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return err_set(err, -EINVAL, "%s: not a regular file", path);
+	}
+	if (st.st_size == 0) {
+		close(fd);
+		return err_set(err, -ENOEXEC, "%s: empty file", path);
+	}
+	void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return err_set(err, -errno, "%s: cannot map: %s", path, strerror(errno));
+	r = kestrel_vm_load_elf(vm, p, (size_t)st.st_size, err);
+	munmap(p, (size_t)st.st_size);
+	if (r < 0) {
+		char msg[sizeof(err->msg)];
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		err_set(err, r, "%s: %s", path, msg);
+	}
+	return r;
+}
+
+/* ---- running ---- */
+
+static int vm_start_threads(struct kestrel_vm *vm, struct kestrel_error *err)
+{
+	struct sigaction sa = { .sa_handler = vm_kick_handler }; /* no SA_RESTART */
+	sigset_t all, old;
+
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(vm_kick_signal(), &sa, NULL) < 0)
+		return err_set(err, -errno, "sigaction: %s", strerror(errno));
+	/* vCPU threads start with every signal blocked (SIGINT/SIGTERM go to the
+	 * caller's thread); each unblocks only the kick signal. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		int r = pthread_create(&v->thread, NULL, vcpu_thread, v);
+		if (r) {
+			pthread_sigmask(SIG_SETMASK, &old, NULL);
+			vm_stop_fmt(vm, NULL, KESTREL_EXIT_HOST_ERROR, 0, "pthread_create: %s",
+				    strerror(r));
+			return err_set(err, -r, "cannot start vCPU thread %u: %s", i, strerror(r));
+		}
+		atomic_store(&v->started, true);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return 0;
+}
+
+int kestrel_vm_run(struct kestrel_vm *vm, uint64_t timeout_ms, struct kestrel_exit *exit,
+		   struct kestrel_error *err)
+{
+	struct pollfd pfd = { .fd = vm->stop_fd, .events = POLLIN };
+	struct timespec start, now;
+	int r;
+
+	if (!vm->loaded)
+		return err_set(err, -EINVAL, "no guest image loaded");
+	if (vm->ran)
+		return err_set(err, -EBUSY, "this VM has already run; create a new one");
+	vm->ran = true;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	r = vm_start_threads(vm, err);
+	while (r == 0 && !atomic_load(&vm->stopping)) {
+		int wait = -1;
+		if (timeout_ms) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			uint64_t el = (uint64_t)(now.tv_sec - start.tv_sec) * 1000 +
+				      (uint64_t)(now.tv_nsec - start.tv_nsec) / 1000000;
+			if (el >= timeout_ms) {
+				vm_stop_fmt(vm, NULL, KESTREL_EXIT_TIMEOUT, KESTREL_STATUS_TIMEOUT,
+					    "guest still running after the %llu ms timeout",
+					    (unsigned long long)timeout_ms);
+				break;
+			}
+			wait = (int)(timeout_ms - el > 1000000 ? 1000000 : timeout_ms - el);
+		}
+		if (poll(&pfd, 1, wait) > 0) {
+			uint64_t v;
+			if (read(vm->stop_fd, &v, sizeof(v)) < 0) {
+				/* EAGAIN: already drained */
+			}
+		}
+		int sig = atomic_load(&vm->stop_signo);
+		if (sig)
+			vm_stop_fmt(vm, NULL, KESTREL_EXIT_STOPPED, sig, "stopped by signal %d (%s)",
+				    sig, strsignal(sig));
+	}
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		if (atomic_load(&vm->vcpus[i].started))
+			pthread_join(vm->vcpus[i].thread, NULL);
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		atomic_store(&vm->vcpus[i].started, false);
+	*exit = vm->exit;
+	return r;
+}
+
+int kestrel_vm_vcpu_stats(const struct kestrel_vm *vm, unsigned cpu, struct kestrel_vcpu_stats *out)
+{
+	if (cpu >= vm->ncpus)
+		return -EINVAL;
+	const struct vcpu *v = &vm->vcpus[cpu];
+	*out = v->stats;
+	out->reg_ioctls = v->regs.n.ioctls;
+	out->reg_reads = v->regs.n.reads;
+	out->reg_writes = v->regs.n.writes;
+	out->reg_flushes = v->regs.n.flushes;
+	out->sync_regs = v->regs.on_page != 0;
+	out->unhandled = atomic_load(&vm->unhandled);
+	return 0;
+}
+
+int kestrel_exit_status(const struct kestrel_exit *e)
+{
+	switch (e->kind) {
+	case KESTREL_EXIT_GUEST:
+	case KESTREL_EXIT_DEBUG_EXIT:
+		return e->status & 0xff;
+	case KESTREL_EXIT_POWEROFF:
+		return 0;
+	case KESTREL_EXIT_RESET:
+		return KESTREL_STATUS_RESET;
+	case KESTREL_EXIT_TRIPLE_FAULT:
+		return KESTREL_STATUS_TRIPLE_FAULT;
+	case KESTREL_EXIT_STRICT:
+		return KESTREL_STATUS_STRICT;
+	case KESTREL_EXIT_TIMEOUT:
+		return KESTREL_STATUS_TIMEOUT;
+	case KESTREL_EXIT_STOPPED:
+		return 128 + e->status;
+	case KESTREL_EXIT_HOST_ERROR:
+		return KESTREL_STATUS_HOST;
+	case KESTREL_EXIT_GUEST_ERROR:
+	case KESTREL_EXIT_NONE:
+	default:
+		return KESTREL_STATUS_GUEST_ERROR;
+	}
+}

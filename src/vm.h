@@ -1,0 +1,80 @@
+/* vm.h - the VM object: KVM fds, guest RAM, bus, devices, vCPUs and how a run ends. */
+#ifndef KESTREL_VM_H
+#define KESTREL_VM_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bus.h"
+#include "dev/serial.h"
+#include "guestmem.h"
+#include "kestrel/kestrel.h"
+#include "regs.h"
+
+struct vcpu {
+	struct kestrel_vm *vm;
+	unsigned index;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	atomic_bool started; /* thread exists: it may be signalled */
+	struct regs regs;
+	struct kestrel_vcpu_stats stats;
+	struct kvm_cpuid2 *cpuid; /* what KVM_SET_CPUID2 got */
+};
+
+struct kestrel_vm {
+	struct kestrel_config cfg;
+	char cmdline[KESTREL_CMDLINE_MAX];
+	int kvm_fd, vm_fd;
+	int run_size; /* KVM_GET_VCPU_MMAP_SIZE */
+	uint32_t sync_caps; /* KVM_CAP_SYNC_REGS bits, 0 with no_sync_regs */
+	uint64_t tsc_khz; /* 0 if KVM could not tell */
+	struct guest_mem mem;
+	struct bus bus;
+	unsigned ncpus;
+	struct vcpu *vcpus;
+	gpa_t entry;
+	bool loaded, ran;
+
+	/* Devices. */
+	struct serial com1;
+
+	/* Unhandled accesses: counted always, logged once per port (and once for MMIO). */
+	atomic_uint_fast64_t unhandled;
+	atomic_uchar pio_logged[65536 / 8];
+	atomic_bool mmio_logged;
+
+	/* How the run ends: the first vm_stop() wins. */
+	int stop_fd; /* eventfd the main thread waits on */
+	atomic_bool stopping;
+	atomic_int stop_signo; /* set by kestrel_vm_stop() (signal-safe path) */
+	pthread_mutex_t exit_lock;
+	struct kestrel_exit exit;
+};
+
+/*
+ * vm_stop - end the run: record *why (only the first call's reason is kept),
+ * then make every vCPU leave KVM_RUN (immediate_exit + signal) and wake the
+ * main thread. Safe from any vCPU thread. Returns BUS_STOP for handlers.
+ */
+int vm_stop(struct kestrel_vm *vm, const struct kestrel_exit *why);
+
+/* vm_stop_fmt - vm_stop() with kind, status, vCPU and a printf-style reason
+ * (the vCPU's RIP is read through its register cache when v != NULL). */
+int vm_stop_fmt(struct kestrel_vm *vm, struct vcpu *v, enum kestrel_exit_kind kind, int status,
+		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* vm_log - one line to the configured log fd ("kestrel: ..."). Cold paths only. */
+void vm_log(const struct kestrel_vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* vm_console_write - guest console bytes to console_fd (all of them, retrying short writes). */
+void vm_console_write(struct kestrel_vm *vm, const void *buf, size_t len);
+
+/* vm_kick_signal - the signal that knocks a vCPU thread out of KVM_RUN. */
+int vm_kick_signal(void);
+
+#endif
