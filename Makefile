@@ -6,7 +6,10 @@ BUILD     ?= build
 OPT       ?= -O2 -g
 WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Wno-unused-parameter -Wformat=2 -Wvla
-# CI (and `make WERROR=1`) turns every warning into an error.
+# CI (CI=true, as .ci/run is run) and `make WERROR=1` turn every warning into an error.
+ifneq ($(CI),)
+WERROR    := 1
+endif
 ifneq ($(WERROR),)
 WARN      += -Werror
 endif
@@ -61,6 +64,6 @@ deps:
 	@scripts/deps.sh
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-clang
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_BINS:$(BUILD)/tests/%=$(BUILD)/obj/tests/unit/%.d)

@@ -22,6 +22,31 @@ static int status_for_load_error(int err)
 	return err == -ENOMEM ? KESTREL_STATUS_HOST : KESTREL_STATUS_IMAGE;
 }
 
+static void print_stats(struct kestrel_vm *vm, unsigned ncpus)
+{
+	struct kestrel_vcpu_stats t = { 0 }, s;
+
+	fprintf(stderr, "kestrel: %-4s %10s %10s %8s %7s %9s %10s %11s %10s %10s %8s\n", "cpu",
+		"exits", "io", "mmio", "other", "unhandled", "reg-ioctls", "ioctls/exit",
+		"reg-reads", "reg-writes", "flushes");
+	for (unsigned i = 0; i < ncpus && kestrel_vm_vcpu_stats(vm, i, &s) == 0; i++) {
+		fprintf(stderr,
+			"kestrel: %-4u %10llu %10llu %8llu %7llu %9llu %10llu %11.3f %10llu %10llu %8llu\n",
+			i, (unsigned long long)s.exits, (unsigned long long)s.io_exits,
+			(unsigned long long)s.mmio_exits, (unsigned long long)s.other_exits,
+			(unsigned long long)s.unhandled, (unsigned long long)s.reg_ioctls,
+			s.exits ? (double)s.reg_ioctls / (double)s.exits : 0.0,
+			(unsigned long long)s.reg_reads, (unsigned long long)s.reg_writes,
+			(unsigned long long)s.reg_flushes);
+		t.exits += s.exits;
+		t.reg_ioctls += s.reg_ioctls;
+		t.sync_regs = s.sync_regs;
+	}
+	fprintf(stderr, "kestrel: registers via %s; %llu exits, %llu register ioctls in all\n",
+		t.sync_regs ? "the shared kvm_run page (KVM_CAP_SYNC_REGS)" : "ioctls",
+		(unsigned long long)t.exits, (unsigned long long)t.reg_ioctls);
+}
+
 static int run(const struct cli_options *o)
 {
 	struct kestrel_error err = { 0 };
@@ -57,6 +82,8 @@ static int run(const struct cli_options *o)
 		kestrel_vm_destroy(vm);
 		return KESTREL_STATUS_HOST;
 	}
+	if (o->stats)
+		print_stats(vm, o->cfg.ncpus);
 	status = kestrel_exit_status(&ex);
 	if (status != 0) {
 		fprintf(stderr, "kestrel: %s (exit status %d)\n", ex.reason, status);

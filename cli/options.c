@@ -22,6 +22,8 @@ const char cli_usage[] =
 	"                       (default: reads return 0, writes are ignored, logged once)\n"
 	"  -t, --timeout SECS   stop a guest that runs longer than SECS (decimals allowed)\n"
 	"      --no-sync-regs   move registers by ioctl instead of the shared kvm_run page\n"
+	"      --stats          after the run, print per-vCPU exit and register counters\n"
+	"                       to standard error\n"
 	"  -h, --help           show this help\n"
 	"  -V, --version        show the version\n"
 	"\n"
@@ -144,6 +146,10 @@ int cli_parse(int argc, char *const argv[], struct cli_options *o, char *why, si
 		}
 		if (!strcmp(a, "--strict")) {
 			o->cfg.strict = true;
+			continue;
+		}
+		if (!strcmp(a, "--stats")) {
+			o->stats = true;
 			continue;
 		}
 		if (!strcmp(a, "--no-sync-regs")) {

@@ -14,6 +14,7 @@ struct cli_options {
 	enum cli_command command;
 	struct kestrel_config cfg;
 	uint64_t timeout_ms; /* 0: none */
+	bool stats; /* print per-vCPU counters to stderr after the run */
 	const char *guest; /* image path */
 	char cmdline[KESTREL_CMDLINE_MAX]; /* guest args joined by spaces */
 };

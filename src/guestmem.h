@@ -68,6 +68,8 @@ static inline unsigned guest_mem_layout(struct guest_mem *m, uint64_t size)
 /* End of the highest RAM region (exclusive). */
 static inline gpa_t guest_mem_end(const struct guest_mem *m)
 {
+	if (m->nregions == 0)
+		return 0;
 	const struct guest_mem_region *r = &m->r[m->nregions - 1];
 	return r->gpa + r->size;
 }

@@ -31,9 +31,15 @@ __attribute__((format(printf, 5, 0)))
 static inline int tap_vresult_(int pass, const char *file, int line, const char *expr,
 			       const char *fmt, va_list ap)
 {
+	char name[512];
+
+	/* A newline in a name would start a bogus TAP line. */
+	vsnprintf(name, sizeof(name), fmt, ap);
+	for (char *p = name; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
 	tap_count_++;
-	printf("%sok %u - ", pass ? "" : "not ", tap_count_);
-	vprintf(fmt, ap);
+	printf("%sok %u - %s", pass ? "" : "not ", tap_count_, name);
 	if (!pass) {
 		tap_failed_++;
 		printf(" # at %s:%d: %s", file, line, expr);

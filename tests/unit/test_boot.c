@@ -57,7 +57,6 @@ static void check_map(const uint8_t *low, uint64_t map_end, const char *what)
 	static const uint64_t offs[] = { 0, 1, 0x1000, 0x1fffff, 0x200000, 0x3fffffff };
 	unsigned bad = 0, checked = 0;
 	uint64_t pa = 0;
-	int rc;
 
 	/* A few addresses in every GiB, plus each 2 MiB page start. */
 	for (uint64_t g = 0; g < map_end; g += GIB) {

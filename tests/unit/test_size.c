@@ -10,13 +10,34 @@
 #define GIB (MIB * 1024)
 #define TIB (GIB * 1024)
 
+/* The input as a C literal body, so control characters don't break TAP lines. */
+static const char *show(const char *s)
+{
+	static char buf[2][64];
+	static unsigned n;
+	char *b = buf[n++ % 2], *p = b;
+
+	for (; *s && p < b + sizeof(buf[0]) - 5; s++) {
+		if (*s == '\n') {
+			*p++ = '\\';
+			*p++ = 'n';
+		} else if ((unsigned char)*s < 0x20) {
+			p += snprintf(p, 5, "\\x%02x", (unsigned char)*s);
+		} else {
+			*p++ = *s;
+		}
+	}
+	*p = '\0';
+	return b;
+}
+
 static void size_ok(const char *s, uint64_t want)
 {
 	uint64_t v = 0xdeadbeef;
 	int rc = parse_size(s, &v);
 
-	if (TAP_EQ_INT(rc, 0, "parse_size(\"%s\") succeeds", s))
-		TAP_EQ_U64(v, want, "parse_size(\"%s\") value", s);
+	if (TAP_EQ_INT(rc, 0, "parse_size(\"%s\") succeeds", show(s)))
+		TAP_EQ_U64(v, want, "parse_size(\"%s\") value", show(s));
 }
 
 /* A refusal must leave *out untouched. */
@@ -25,8 +46,8 @@ static void size_bad(const char *s, int err)
 	uint64_t v = 0x5a5a;
 	int rc = parse_size(s, &v);
 
-	TAP_EQ_INT(rc, err, "parse_size(\"%s\") refused with %s", s, err == -EINVAL ? "-EINVAL" : "-ERANGE");
-	TAP_EQ_U64(v, 0x5a5a, "parse_size(\"%s\") leaves *out alone", s);
+	TAP_EQ_INT(rc, err, "parse_size(\"%s\") refused with %s", show(s), err == -EINVAL ? "-EINVAL" : "-ERANGE");
+	TAP_EQ_U64(v, 0x5a5a, "parse_size(\"%s\") leaves *out alone", show(s));
 }
 
 static void uint_ok(const char *s, uint64_t min, uint64_t max, uint64_t want)
@@ -34,8 +55,8 @@ static void uint_ok(const char *s, uint64_t min, uint64_t max, uint64_t want)
 	uint64_t v = 0xdeadbeef;
 	int rc = parse_uint(s, min, max, &v);
 
-	if (TAP_EQ_INT(rc, 0, "parse_uint(\"%s\", %" PRIu64 ", %" PRIu64 ") succeeds", s, min, max))
-		TAP_EQ_U64(v, want, "parse_uint(\"%s\") value", s);
+	if (TAP_EQ_INT(rc, 0, "parse_uint(\"%s\", %" PRIu64 ", %" PRIu64 ") succeeds", show(s), min, max))
+		TAP_EQ_U64(v, want, "parse_uint(\"%s\") value", show(s));
 }
 
 static void uint_bad(const char *s, uint64_t min, uint64_t max, int err)
@@ -43,9 +64,9 @@ static void uint_bad(const char *s, uint64_t min, uint64_t max, int err)
 	uint64_t v = 0x5a5a;
 	int rc = parse_uint(s, min, max, &v);
 
-	TAP_EQ_INT(rc, err, "parse_uint(\"%s\", %" PRIu64 ", %" PRIu64 ") refused with %s", s, min, max,
+	TAP_EQ_INT(rc, err, "parse_uint(\"%s\", %" PRIu64 ", %" PRIu64 ") refused with %s", show(s), min, max,
 		   err == -EINVAL ? "-EINVAL" : "-ERANGE");
-	TAP_EQ_U64(v, 0x5a5a, "parse_uint(\"%s\") leaves *out alone", s);
+	TAP_EQ_U64(v, 0x5a5a, "parse_uint(\"%s\") leaves *out alone", show(s));
 }
 
 static void fmt_is(uint64_t bytes, const char *want)
@@ -97,6 +118,7 @@ int main(void)
 	size_bad("64MiBB", -EINVAL);
 	size_bad("64MM", -EINVAL);
 	size_bad("64M\n", -EINVAL);
+	size_bad("64\tM", -EINVAL);
 	size_bad("99999999999999999999x", -EINVAL);
 	TAP_EQ_INT(parse_size(NULL, &(uint64_t){ 0 }), -EINVAL, "parse_size(NULL) is -EINVAL");
 

@@ -1,0 +1,20 @@
+#!/bin/sh
+# deps.sh - install the Debian packages kestrel's build and tests need, only if something is missing.
+set -e
+pkgs="gcc make binutils libc6-dev linux-libc-dev clang coreutils"
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -z "$missing" ]; then
+	echo "deps: all present ($pkgs)"
+	exit 0
+fi
+echo "deps: installing$missing"
+if [ "$(id -u)" -ne 0 ]; then
+	SUDO=sudo
+else
+	SUDO=
+fi
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
