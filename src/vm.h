@@ -24,6 +24,8 @@ struct vcpu {
 	struct regs regs;
 	struct kestrel_vcpu_stats stats;
 	struct kvm_cpuid2 *cpuid; /* what KVM_SET_CPUID2 got */
+	struct regs_snapshot snap; /* KESTREL_HC_SNAPSHOT / RESTORE */
+	bool has_snap;
 };
 
 struct kestrel_vm {

@@ -111,6 +111,13 @@ enum kestrel_hypercall {
 	KESTREL_HC_ADD = 2, /* add(RDI, RSI, RDX, RCX): returns the sum mod 2^64;
 	                       lets a guest check arguments and result round-trip */
 	KESTREL_HC_NOP = 3, /* returns 0: the cheapest register-using hypercall */
+	KESTREL_HC_SNAPSHOT = 4, /* snapshot(RDI = resume address): saves this vCPU's
+	                            registers (general, special, FPU, events) as they
+	                            are, with RIP = RDI and RAX = 1; returns 0 */
+	KESTREL_HC_RESTORE = 5, /* restore(): this vCPU continues from its snapshot
+	                           (RIP = the resume address, RAX = 1, every other
+	                           register as saved; memory is not touched);
+	                           -EINVAL if it has none */
 };
 
 /* Longest string one PUTS call takes; longer calls get -EINVAL. */

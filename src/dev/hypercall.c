@@ -28,6 +28,21 @@ static int64_t hc_puts(struct vcpu *v)
 	return (int64_t)len;
 }
 
+/* A snapshot is taken mid-`out`, so the guest names where to resume: the
+ * saved RIP is RDI, not whatever KVM's RIP is (before the `out` on the fast
+ * path, after it when KVM emulated the instruction). */
+static int64_t hc_snapshot(struct vcpu *v)
+{
+	uint64_t resume = regs_get_rdi(&v->regs);
+
+	if (regs_save(&v->regs, &v->snap) < 0)
+		return -KESTREL_EINVAL;
+	v->snap.regs.rip = resume;
+	v->snap.regs.rax = 1;
+	v->has_snap = true;
+	return 0;
+}
+
 static int hypercall_io(struct vcpu *v, void *opaque, uint64_t nr, uint8_t *data, uint32_t len,
 			bool is_write)
 {
@@ -46,6 +61,17 @@ static int hypercall_io(struct vcpu *v, void *opaque, uint64_t nr, uint8_t *data
 	case KESTREL_HC_NOP:
 		ret = 0;
 		break;
+	case KESTREL_HC_SNAPSHOT:
+		ret = hc_snapshot(v);
+		break;
+	case KESTREL_HC_RESTORE:
+		if (!v->has_snap) {
+			ret = -KESTREL_EINVAL;
+			break;
+		}
+		/* Everything, RIP and RAX included, leaves in the next flush. */
+		regs_restore(r, &v->snap);
+		return 0;
 	default:
 		ret = -KESTREL_ENOSYS;
 		break;

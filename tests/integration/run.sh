@@ -136,6 +136,41 @@ kvm_expect "bad-hypercall, ioctl fallback" 0 --out 'KESTREL-BAD-HYPERCALL-OK' --
 kvm_expect "bad-hypercall with RAM above the 4 GiB hole" 0 --out 'KESTREL-BAD-HYPERCALL-OK' --out '2 RAM region' -- $K run --mem 5G $G/bad-hypercall.elf
 kvm_expect "--timeout stops a guest that runs too long" $TIMEOUT --err 'timeout' -- $K run --timeout 0.3 $G/pio-loop.elf -- 4000000000
 
+# --- register cache: same guest results under both backends, and the ioctl counts ---
+kvm_expect "snapshot-loop, shared register page" 0 --out 'snapshot-loop: 300 rounds, 299 restores, 0 wrong' --out 'KESTREL-SNAPSHOT-LOOP-OK' -- $K run $G/snapshot-loop.elf -- 300
+kvm_expect "snapshot-loop, ioctl fallback" 0 --out 'snapshot-loop: 300 rounds, 299 restores, 0 wrong' --out 'KESTREL-SNAPSHOT-LOOP-OK' -- $K run --no-sync-regs $G/snapshot-loop.elf -- 300
+
+# reg_ioctls OPTS GUEST ARGS...: the "register ioctls in all" figure of a --stats run.
+reg_ioctls() {
+	local opts=$1 guest=$2; shift 2
+	$K run --stats $opts $G/$guest -- "$@" 2>&1 >/dev/null |
+		sed -n 's/.* \([0-9][0-9]*\) register ioctls in all.*/\1/p'
+}
+# check_range NAME VALUE MIN MAX
+check_range() {
+	n=$((n + 1))
+	if [ -n "$2" ] && [ "$2" -ge "$3" ] && [ "$2" -le "$4" ]; then
+		passed=$((passed + 1)); echo "ok $n - $1 ($2)"
+	else
+		failed=$((failed + 1)); echo "not ok $n - $1: got '${2}', want $3..$4"
+	fi
+}
+if [ "$have_kvm" -eq 1 ]; then
+	# With the shared page, 3000 ADD hypercalls cost no register ioctl at all:
+	# only the one KVM_GET_SREGS of the start-up state remains.
+	check_range "hypercall-loop 3000 via the page: register ioctls in all" \
+		"$(reg_ioctls "" hypercall-loop.elf 3000)" 0 2
+	# Over ioctls each call is one KVM_GET_REGS + one KVM_SET_REGS.
+	check_range "hypercall-loop 3000 via ioctls: 2 register ioctls per call" \
+		"$(reg_ioctls --no-sync-regs hypercall-loop.elf 3000)" 6000 6020
+	# A restore moves REGS, SREGS and EVENTS on the page; only the FPU needs an ioctl.
+	check_range "snapshot-loop 300 via the page: 1 register ioctl per restore" \
+		"$(reg_ioctls "" snapshot-loop.elf 300)" 299 310
+	# pio-loop reads no register: zero ioctls per exit either way.
+	check_range "pio-loop 3000 via ioctls: no register ioctl per exit" \
+		"$(reg_ioctls --no-sync-regs pio-loop.elf 3000)" 0 10
+fi
+
 # --- signals: SIGTERM/SIGINT end the VM cleanly with 128+signal ---
 if [ "$have_kvm" -eq 1 ]; then
 	for sig in TERM INT; do
