@@ -181,6 +181,9 @@ static int vm_open_kvm(struct kestrel_vm *vm, struct kestrel_error *err)
 		return err_set(err, -e, "cannot open /dev/kvm: %s", strerror(e));
 	}
 	int api = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (api < 0)
+		return err_set(err, -ENOTSUP, "/dev/kvm is not a KVM device (KVM_GET_API_VERSION: %s)",
+			       strerror(errno));
 	if (api != KVM_API_VERSION)
 		return err_set(err, -ENOTSUP, "/dev/kvm speaks API version %d, kestrel needs %d", api,
 			       KVM_API_VERSION);

@@ -95,6 +95,18 @@ kvm_expect "--mem 1T is more than the host has" $USAGE --err "--mem 1 TiB is mor
 kvm_expect "--mem 1M is too small" $USAGE --err 'too small' -- $K run --mem 1M $G/hello.elf
 kvm_expect "--cpus 100000 is more than KVM allows" $USAGE --err 'this KVM allows 1 to [0-9]+ vCPUs' -- $K run --cpus 100000 $G/hello.elf
 
+# --- no usable KVM: one clear line, status 122 (root only: a private mount namespace hides /dev/kvm) ---
+if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null && unshare -m true 2>/dev/null; then
+	expect "no /dev/kvm" $HOST --err '/dev/kvm does not exist: this host has no KVM' -- \
+		unshare -m sh -c "mount -t tmpfs none /dev && exec $K run $G/hello.elf"
+	expect "/dev/kvm that is not KVM" $HOST --err '/dev/kvm is not a KVM device' -- \
+		unshare -m sh -c "mount --bind /dev/null /dev/kvm && exec $K run $G/hello.elf"
+	if [ "$have_kvm" -eq 1 ] && command -v setpriv >/dev/null; then
+		expect "/dev/kvm without permission" $HOST --err '/dev/kvm: permission denied' -- \
+			setpriv --reuid=65534 --regid=65534 --clear-groups $K run $G/hello.elf
+	fi
+fi
+
 # --- bad images: one-line reason, status 121 ---
 printf '' >"$tmp/empty.elf"
 head -c 40 $G/hello.elf >"$tmp/trunc.elf"
