@@ -137,6 +137,7 @@ kvm_expect "smp-hello on 4 vCPUs" 0 --out 'cpu 3 of 4 reporting' --out 'KESTREL-
 # --- negative guests ---
 kvm_expect "bad-port passes without --strict (reads 0, logged once)" 0 --out 'KESTREL-BAD-PORT-OK read=0x00' --err 'unhandled read from port 0x6666' -- $K run $G/bad-port.elf
 kvm_expect "bad-port fails under --strict" $STRICT --err 'strict: unhandled read from port 0x6666 .* at RIP 0x' --no-err 'KESTREL-BAD-PORT-OK' -- $K run --strict $G/bad-port.elf
+kvm_expect "mmio-fetch: KVM internal error with suberror, RIP and code report" $GUESTERR --out 'jumping to 0xd0000000' --err 'KVM internal error, suberror 1: instruction emulation failed' --err 'rip=00000000d0000000' --err 'gpa 0xd0000000 is not RAM' -- $K run $G/mmio-fetch.elf
 kvm_expect "triple-fault ends with its status and a register dump" $TRIPLE --out 'about to fault' --err 'triple fault' --err 'rip=' --err 'code at rip' -- $K run $G/triple-fault.elf
 kvm_expect "debug-exit default 0x10 gives status 33" 33 --out 'writing 0x10 to port 0xf4' --err 'isa-debug-exit' --no-err 'still running' -- $K run $G/debug-exit.elf
 kvm_expect "debug-exit 3 gives status 7" 7 --out 'writing 0x3 to port 0xf4' -- $K run $G/debug-exit.elf -- 3

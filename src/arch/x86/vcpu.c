@@ -54,7 +54,7 @@ static const char *arch_internal_name(uint32_t sub)
 {
 	switch (sub) {
 	case KVM_INTERNAL_ERROR_EMULATION:
-		return "instruction emulation failed (KVM's emulator cannot run this instruction)";
+		return "instruction emulation failed (an instruction KVM cannot emulate, or code outside RAM)";
 	case KVM_INTERNAL_ERROR_SIMUL_EX:
 		return "exception while delivering an exception";
 	case KVM_INTERNAL_ERROR_DELIVERY_EV:
