@@ -104,7 +104,7 @@ int cli_parse(int argc, char *const argv[], struct cli_options *o, char *why, si
 {
 	int i = 1;
 	bool after_dashes = false;
-	size_t cl = 0;
+	size_t cl = 0, nargs = 0;
 
 	memset(o, 0, sizeof(*o));
 	kestrel_config_init(&o->cfg);
@@ -121,10 +121,10 @@ int cli_parse(int argc, char *const argv[], struct cli_options *o, char *why, si
 
 		if (after_dashes) {
 			size_t l = strlen(a);
-			if (cl + (cl ? 1 : 0) + l >= sizeof(o->cmdline))
+			if (cl + (nargs ? 1 : 0) + l >= sizeof(o->cmdline))
 				return cli_err(why, whylen, "guest arguments are longer than %u bytes",
 					       KESTREL_CMDLINE_MAX - 1);
-			if (cl)
+			if (nargs++) /* a separator before every argument but the first */
 				o->cmdline[cl++] = ' ';
 			memcpy(o->cmdline + cl, a, l + 1);
 			cl += l;

@@ -1,0 +1,327 @@
+/* test_cli.c - unit tests for cli_parse: defaults, every option form, refusals and their messages, guest arguments. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+#include "tap.h"
+
+#define MIB (1ull << 20)
+
+static struct cli_options o;
+static char why[256];
+
+/* parse(arg, ..., NULL): cli_parse on {"kestrel", arg, ...}. */
+static int parse(const char *first, ...)
+{
+	char *argv[64];
+	int argc = 0;
+	va_list ap;
+
+	argv[argc++] = (char *)"kestrel";
+	va_start(ap, first);
+	for (const char *a = first; a && argc < 63; a = va_arg(ap, const char *))
+		argv[argc++] = (char *)a;
+	va_end(ap);
+	argv[argc] = NULL;
+	memset(why, 0x5a, sizeof(why) - 1);
+	why[sizeof(why) - 1] = '\0';
+	return cli_parse(argc, argv, &o, why, sizeof(why));
+}
+
+/* A refusal: -EINVAL and a message naming what was wrong. */
+#define BAD(what, needle, ...)                                                            \
+	do {                                                                              \
+		int rc_ = parse(__VA_ARGS__, NULL);                                       \
+		TAP_EQ_INT(rc_, -EINVAL, "%s refused", what);                             \
+		TAP_STR_CONTAINS(why, needle, "%s: message names it", what);              \
+	} while (0)
+
+static void test_defaults(void)
+{
+	TAP_EQ_INT(parse("g.elf", NULL), 0, "bare guest accepted");
+	TAP_EQ_INT(o.command, CLI_RUN, "command is run");
+	TAP_EQ_STR(o.guest, "g.elf", "guest path");
+	TAP_EQ_U64(o.cfg.mem_size, 64 * MIB, "default memory 64 MiB");
+	TAP_EQ_INT(o.cfg.ncpus, 1, "default 1 vCPU");
+	TAP_EQ_U64(o.timeout_ms, 0, "no timeout by default");
+	TAP_OK(!o.cfg.strict && !o.cfg.no_sync_regs && !o.stats, "flags off by default");
+	TAP_EQ_STR(o.cmdline, "", "empty guest command line");
+	TAP_OK(o.cfg.cmdline == o.cmdline, "cfg.cmdline points at the joined arguments");
+	TAP_EQ_STR(why, "", "why is empty on success");
+
+	TAP_EQ_INT(parse("run", "g.elf", NULL), 0, "'run g.elf' accepted");
+	TAP_OK(o.command == CLI_RUN && o.guest && !strcmp(o.guest, "g.elf") &&
+		       o.cfg.mem_size == 64 * MIB && o.cfg.ncpus == 1,
+	       "'run' is optional: same result");
+	TAP_EQ_INT(parse("run", "run", NULL), 0, "'run run' runs a guest called run");
+	TAP_EQ_STR(o.guest, "run", "... the second 'run' is the guest");
+
+	TAP_EQ_INT(cli_parse(1, (char *const[]){ (char *)"kestrel", NULL }, &o, why, sizeof(why)),
+		   -EINVAL, "argc 1 refused");
+	TAP_STR_CONTAINS(why, "no guest given", "argc 1: 'no guest given'");
+	BAD("'run' alone", "no guest given", "run");
+	BAD("options but no guest", "no guest given", "run", "--mem", "8M");
+	BAD("two guests", "unexpected argument 'b.elf'", "a.elf", "b.elf");
+}
+
+static void mem_ok(const char *opt, const char *val, uint64_t want)
+{
+	int rc = val ? parse("run", opt, val, "g.elf", NULL) : parse("run", opt, "g.elf", NULL);
+
+	if (TAP_EQ_INT(rc, 0, "%s%s%s accepted", opt, val ? " " : "", val ? val : ""))
+		TAP_EQ_U64(o.cfg.mem_size, want, "%s%s%s gives %" PRIu64 " bytes", opt, val ? " " : "",
+			   val ? val : "", want);
+}
+
+static void test_mem(void)
+{
+	mem_ok("--mem", "128M", 128 * MIB);
+	mem_ok("--mem", "128m", 128 * MIB);
+	mem_ok("-m", "1G", 1024 * MIB);
+	mem_ok("-m", "2g", 2048 * MIB);
+	mem_ok("--mem", "65536K", 64 * MIB);
+	mem_ok("--mem", "512k", 512 * 1024);
+	mem_ok("--mem", "3145728", 3 * MIB);
+	mem_ok("--mem=256M", NULL, 256 * MIB);
+	mem_ok("--mem=5G", NULL, 5120 * MIB);
+	mem_ok("--mem=1024K", NULL, MIB);
+	/* Range checks against the host happen later, not in the parser. */
+	mem_ok("--mem", "1T", 1024 * 1024 * MIB);
+
+	BAD("--mem 12Q", "--mem 12Q", "run", "--mem", "12Q", "g.elf");
+	BAD("--mem 12Q (not a size)", "not a size", "run", "--mem", "12Q", "g.elf");
+	BAD("-m 12Q", "12Q", "run", "-m", "12Q", "g.elf");
+	BAD("--mem=12Q", "--mem 12Q", "run", "--mem=12Q", "g.elf");
+	BAD("--mem 0", "--mem 0", "run", "--mem", "0", "g.elf");
+	BAD("--mem 0 (needs memory)", "needs some memory", "run", "--mem", "0", "g.elf");
+	BAD("--mem 0M", "--mem 0M", "run", "--mem", "0M", "g.elf");
+	BAD("--mem=", "--mem", "run", "--mem=", "g.elf");
+	BAD("--mem -1", "--mem -1", "run", "--mem", "-1", "g.elf");
+	BAD("--mem 1.5G", "--mem 1.5G", "run", "--mem", "1.5G", "g.elf");
+	BAD("--mem 64 M", "--mem 64 M", "run", "--mem", "64 M", "g.elf");
+	BAD("--mem 16E (too large)", "--mem 16E: too large", "run", "--mem", "16E", "g.elf");
+	BAD("--mem 99999999999999999999", "too large", "run", "--mem", "99999999999999999999", "g.elf");
+	BAD("--mem without a value", "--mem needs a size", "run", "g.elf", "--mem");
+	BAD("-m without a value", "-m needs a size", "run", "g.elf", "-m");
+	/* A value is always the next word, even if it looks like an option. */
+	BAD("--mem --cpus", "--mem --cpus", "run", "--mem", "--cpus", "2", "g.elf");
+	BAD("--memory (not --mem)", "unknown option '--memory'", "run", "--memory", "8M", "g.elf");
+	BAD("--mem8M (no separator)", "unknown option '--mem8M'", "run", "--mem8M", "g.elf");
+}
+
+static void test_cpus(void)
+{
+	TAP_EQ_INT(parse("run", "--cpus", "4", "g.elf", NULL), 0, "--cpus 4");
+	TAP_EQ_INT(o.cfg.ncpus, 4, "--cpus 4 gives 4");
+	TAP_EQ_INT(parse("run", "-c", "2", "g.elf", NULL), 0, "-c 2");
+	TAP_EQ_INT(o.cfg.ncpus, 2, "-c 2 gives 2");
+	TAP_EQ_INT(parse("run", "--cpus=3", "g.elf", NULL), 0, "--cpus=3");
+	TAP_EQ_INT(o.cfg.ncpus, 3, "--cpus=3 gives 3");
+	TAP_EQ_INT(parse("run", "--cpus", "4294967295", "g.elf", NULL), 0, "--cpus 2^32-1 parses");
+	TAP_EQ_U64(o.cfg.ncpus, 4294967295u, "--cpus 2^32-1 value (KVM limits come later)");
+
+	BAD("--cpus 0", "--cpus 0", "run", "--cpus", "0", "g.elf");
+	BAD("--cpus x", "--cpus x", "run", "--cpus", "x", "g.elf");
+	BAD("--cpus -1", "--cpus -1", "run", "--cpus", "-1", "g.elf");
+	BAD("--cpus 2x", "--cpus 2x", "run", "--cpus", "2x", "g.elf");
+	BAD("--cpus 4294967296", "--cpus 4294967296", "run", "--cpus", "4294967296", "g.elf");
+	BAD("--cpus=", "--cpus", "run", "--cpus=", "g.elf");
+	BAD("-c 0", "0", "run", "-c", "0", "g.elf");
+	BAD("--cpus without a value", "--cpus needs a number", "run", "g.elf", "--cpus");
+	BAD("-c without a value", "-c needs a number", "run", "g.elf", "-c");
+}
+
+static void timeout_ok(const char *val, uint64_t want_ms)
+{
+	if (TAP_EQ_INT(parse("run", "--timeout", val, "g.elf", NULL), 0, "--timeout %s accepted", val))
+		TAP_EQ_U64(o.timeout_ms, want_ms, "--timeout %s is %" PRIu64 " ms", val, want_ms);
+}
+
+static void test_timeout(void)
+{
+	timeout_ok("0.5", 500);
+	timeout_ok("2", 2000);
+	timeout_ok("1.25", 1250);
+	timeout_ok("0.001", 1);
+	timeout_ok("10.100", 10100);
+	timeout_ok(".5", 500);
+	timeout_ok("007", 7000);
+	timeout_ok("1000000000", 1000000000000ull);
+	TAP_EQ_INT(parse("run", "-t", "3", "g.elf", NULL), 0, "-t 3");
+	TAP_EQ_U64(o.timeout_ms, 3000, "-t 3 is 3000 ms");
+	TAP_EQ_INT(parse("run", "--timeout=0.3", "g.elf", NULL), 0, "--timeout=0.3");
+	TAP_EQ_U64(o.timeout_ms, 300, "--timeout=0.3 is 300 ms");
+
+	BAD("--timeout 0", "--timeout 0", "run", "--timeout", "0", "g.elf");
+	BAD("--timeout 0.000", "--timeout 0.000", "run", "--timeout", "0.000", "g.elf");
+	BAD("--timeout 1.2345", "--timeout 1.2345", "run", "--timeout", "1.2345", "g.elf");
+	BAD("--timeout 0.0001", "--timeout 0.0001", "run", "--timeout", "0.0001", "g.elf");
+	BAD("--timeout -1", "--timeout -1", "run", "--timeout", "-1", "g.elf");
+	BAD("--timeout 1.", "--timeout 1.", "run", "--timeout", "1.", "g.elf");
+	BAD("--timeout .", "--timeout .", "run", "--timeout", ".", "g.elf");
+	BAD("--timeout ''", "--timeout", "run", "--timeout", "", "g.elf");
+	BAD("--timeout abc", "--timeout abc", "run", "--timeout", "abc", "g.elf");
+	BAD("--timeout 1e3", "--timeout 1e3", "run", "--timeout", "1e3", "g.elf");
+	BAD("--timeout 1.5s", "--timeout 1.5s", "run", "--timeout", "1.5s", "g.elf");
+	BAD("--timeout 1.-5", "--timeout 1.-5", "run", "--timeout", "1.-5", "g.elf");
+	BAD("--timeout +1", "--timeout +1", "run", "--timeout", "+1", "g.elf");
+	BAD("--timeout 1000000001", "--timeout 1000000001", "run", "--timeout", "1000000001", "g.elf");
+	BAD("--timeout with a 40-digit whole part", "--timeout", "run", "--timeout",
+	    "1234567890123456789012345678901234567890", "g.elf");
+	BAD("--timeout without a value", "--timeout needs a number of seconds", "run", "g.elf",
+	    "--timeout");
+	BAD("-t without a value", "-t needs", "run", "g.elf", "-t");
+}
+
+static void test_flags_and_unknown(void)
+{
+	TAP_EQ_INT(parse("run", "--strict", "--stats", "--no-sync-regs", "g.elf", NULL), 0,
+		   "--strict --stats --no-sync-regs");
+	TAP_OK(o.cfg.strict && o.stats && o.cfg.no_sync_regs, "all three flags set");
+
+	BAD("unknown option --bogus", "unknown option '--bogus'", "run", "--bogus", "g.elf");
+	BAD("unknown short option -x", "unknown option '-x'", "run", "-x", "g.elf");
+	BAD("unknown option after the guest", "unknown option '--nope'", "run", "g.elf", "--nope");
+	BAD("--strict=1", "unknown option '--strict=1'", "run", "--strict=1", "g.elf");
+	BAD("'run' not first", "unexpected argument 'run'", "g.elf", "run");
+	TAP_EQ_INT(parse("run", "-", NULL), 0, "'-' alone is a guest path, not an option");
+	TAP_EQ_STR(o.guest, "-", "... guest '-'");
+}
+
+static void test_guest_args(void)
+{
+	char big[KESTREL_CMDLINE_MAX + 8];
+
+	TAP_EQ_INT(parse("run", "g.elf", "--", "alpha", "beta=2", NULL), 0, "guest args after --");
+	TAP_EQ_STR(o.cmdline, "alpha beta=2", "guest args joined with one space");
+	TAP_OK(o.cfg.cmdline == o.cmdline, "cfg.cmdline set");
+	TAP_EQ_INT(parse("run", "g.elf", "--", NULL), 0, "'--' with nothing after it");
+	TAP_EQ_STR(o.cmdline, "", "... empty command line");
+	TAP_EQ_INT(parse("run", "g.elf", "--", "a b", "c", NULL), 0, "an argument with a space");
+	TAP_EQ_STR(o.cmdline, "a b c", "... kept as is");
+	TAP_EQ_INT(parse("run", "g.elf", "--", "a", "", "b", NULL), 0, "an empty middle argument");
+	TAP_EQ_STR(o.cmdline, "a  b", "... gives two spaces");
+	TAP_EQ_INT(parse("run", "g.elf", "--", "", "x", NULL), 0, "an empty first argument");
+	TAP_EQ_STR(o.cmdline, " x", "empty first guest argument still gets its separator");
+	TAP_EQ_INT(parse("run", "g.elf", "--", "", NULL), 0, "a single empty argument");
+	TAP_EQ_STR(o.cmdline, "", "... gives an empty command line");
+	TAP_EQ_INT(parse("run", "g.elf", "--", "--mem", "5M", "--help", "--", "-x", NULL), 0,
+		   "options after -- belong to the guest");
+	TAP_EQ_STR(o.cmdline, "--mem 5M --help -- -x", "... passed through verbatim");
+	TAP_OK(o.command == CLI_RUN && o.cfg.mem_size == 64 * MIB, "... and are not parsed");
+
+	BAD("'--' before the guest", "'--' before the guest image", "run", "--", "g.elf");
+	BAD("'--' right after options", "'--' before the guest", "run", "--mem", "8M", "--", "x");
+
+	/* Length: KESTREL_CMDLINE_MAX - 1 bytes fit, one more does not. */
+	memset(big, 'a', sizeof(big));
+	big[KESTREL_CMDLINE_MAX - 1] = '\0';
+	TAP_EQ_INT(parse("run", "g.elf", "--", big, NULL), 0, "one argument of %u bytes fits",
+		   KESTREL_CMDLINE_MAX - 1);
+	TAP_EQ_U64(strlen(o.cmdline), KESTREL_CMDLINE_MAX - 1, "... all of it in cmdline");
+	big[KESTREL_CMDLINE_MAX - 1] = 'a';
+	big[KESTREL_CMDLINE_MAX] = '\0';
+	BAD("one argument of KESTREL_CMDLINE_MAX bytes", "longer than 1023 bytes", "run", "g.elf", "--",
+	    big);
+	/* 511 + ' ' + 511 = 1023 fits; 512 + ' ' + 511 does not. */
+	char half1[600], half2[600];
+	memset(half1, 'x', sizeof(half1));
+	memset(half2, 'y', sizeof(half2));
+	half1[511] = half2[511] = '\0';
+	TAP_EQ_INT(parse("run", "g.elf", "--", half1, half2, NULL), 0, "511 + space + 511 bytes fit");
+	TAP_EQ_U64(strlen(o.cmdline), 1023, "... cmdline is 1023 bytes");
+	TAP_OK(o.cmdline[511] == ' ' && o.cmdline[510] == 'x' && o.cmdline[512] == 'y',
+	       "... joined at byte 511");
+	half1[511] = 'x';
+	half1[512] = '\0';
+	BAD("512 + space + 511 bytes", "guest arguments are longer than", "run", "g.elf", "--", half1,
+	    half2);
+	/* Many short arguments: the separators count too. */
+	char *argv[700];
+	int argc = 0;
+	argv[argc++] = (char *)"kestrel";
+	argv[argc++] = (char *)"g.elf";
+	argv[argc++] = (char *)"--";
+	for (int i = 0; i < 512; i++)
+		argv[argc++] = (char *)"z"; /* 512 + 511 spaces = 1023 */
+	argv[argc] = NULL;
+	TAP_EQ_INT(cli_parse(argc, argv, &o, why, sizeof(why)), 0, "512 one-byte arguments fit (1023 bytes)");
+	TAP_EQ_U64(strlen(o.cmdline), 1023, "... 1023 bytes with the spaces");
+	argv[argc++] = (char *)"z";
+	argv[argc] = NULL;
+	TAP_EQ_INT(cli_parse(argc, argv, &o, why, sizeof(why)), -EINVAL, "513 one-byte arguments refused");
+	TAP_STR_CONTAINS(why, "longer than 1023", "... message gives the limit");
+}
+
+static void test_order(void)
+{
+	TAP_EQ_INT(parse("run", "g.elf", "--mem", "128M", "--cpus", "2", "--timeout", "1.5", "--strict",
+			 NULL),
+		   0, "options after the guest");
+	TAP_OK(o.cfg.mem_size == 128 * MIB && o.cfg.ncpus == 2 && o.timeout_ms == 1500 && o.cfg.strict &&
+		       o.guest && !strcmp(o.guest, "g.elf"),
+	       "... are all parsed");
+	TAP_EQ_INT(parse("--cpus", "2", "g.elf", "-m", "32M", "--", "x", NULL), 0,
+		   "options on both sides, no 'run'");
+	TAP_OK(o.cfg.ncpus == 2 && o.cfg.mem_size == 32 * MIB && !strcmp(o.cmdline, "x"),
+	       "... all parsed, guest args intact");
+	TAP_EQ_INT(parse("run", "--mem", "8M", "--mem", "16M", "g.elf", NULL), 0, "a repeated option");
+	TAP_EQ_U64(o.cfg.mem_size, 16 * MIB, "... the last one wins");
+
+	/* Nothing leaks from one parse into the next. */
+	parse("run", "--strict", "--stats", "--cpus", "3", "--timeout", "2", "g.elf", "--", "q", NULL);
+	TAP_EQ_INT(parse("h.elf", NULL), 0, "a plain parse after a busy one");
+	TAP_OK(!o.cfg.strict && !o.stats && o.cfg.ncpus == 1 && o.timeout_ms == 0 && o.cmdline[0] == '\0' &&
+		       !strcmp(o.guest, "h.elf"),
+	       "... starts from the defaults again");
+}
+
+static void test_help_version(void)
+{
+	static const char *const help[] = { "--help", "-h" }, *const ver[] = { "--version", "-V" };
+
+	for (int i = 0; i < 2; i++) {
+		TAP_EQ_INT(parse(help[i], NULL), 0, "%s", help[i]);
+		TAP_EQ_INT(o.command, CLI_HELP, "%s gives CLI_HELP", help[i]);
+		TAP_EQ_INT(parse(ver[i], NULL), 0, "%s", ver[i]);
+		TAP_EQ_INT(o.command, CLI_VERSION, "%s gives CLI_VERSION", ver[i]);
+	}
+	TAP_EQ_INT(parse("run", "--help", NULL), 0, "run --help");
+	TAP_EQ_INT(o.command, CLI_HELP, "run --help gives CLI_HELP");
+	TAP_EQ_INT(parse("run", "g.elf", "--version", NULL), 0, "--version after the guest");
+	TAP_EQ_INT(o.command, CLI_VERSION, "... gives CLI_VERSION");
+	TAP_EQ_INT(parse("run", "g.elf", "--", "--help", NULL), 0, "--help after -- is a guest arg");
+	TAP_EQ_INT(o.command, CLI_RUN, "... command stays run");
+	TAP_STR_CONTAINS(cli_usage, "Usage: kestrel run", "usage text starts with the synopsis");
+	TAP_STR_CONTAINS(cli_usage, "--timeout", "usage text lists --timeout");
+	TAP_STR_CONTAINS(cli_usage, "Exit status", "usage text lists exit statuses");
+}
+
+/* A tiny `why` buffer: truncated, NUL-terminated, nothing written past it. */
+static void test_small_why(void)
+{
+	char buf[16];
+	char *argv[] = { (char *)"kestrel", (char *)"run", (char *)"--bogus-option-name", NULL };
+
+	memset(buf, 'Q', sizeof(buf));
+	TAP_EQ_INT(cli_parse(3, argv, &o, buf, 8), -EINVAL, "small why: still -EINVAL");
+	TAP_OK(strlen(buf) == 7 && buf[8] == 'Q', "small why: truncated to 7 chars, nothing past the end");
+	TAP_EQ_STR(buf, "unknown", "small why: the start of the message");
+}
+
+int main(void)
+{
+	test_defaults();
+	test_mem();
+	test_cpus();
+	test_timeout();
+	test_flags_and_unknown();
+	test_guest_args();
+	test_order();
+	test_help_version();
+	test_small_why();
+	return tap_done();
+}
