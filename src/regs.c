@@ -17,6 +17,11 @@ static const struct regs_group_info regs_groups[REGS_G_COUNT] = {
 #include "regs.def"
 };
 
+_Static_assert(REGS_BIT(REGS_G_REGS) == KVM_SYNC_X86_REGS &&
+		       REGS_BIT(REGS_G_SREGS) == KVM_SYNC_X86_SREGS &&
+		       REGS_BIT(REGS_G_EVENTS) == KVM_SYNC_X86_EVENTS,
+	       "page-backed groups must match the KVM_SYNC_X86_* bits (regs_flush)");
+
 static const uint32_t regs_msr_index[REGS_MSR_COUNT] = {
 #define REG_MSR(name, index) [REGS_MSR_##name] = index,
 #include "regs.def"
@@ -117,12 +122,14 @@ int regs_flush(struct regs *c)
 	c->n.flushes++;
 	c->dirty = 0;
 	/* Groups on the shared page: KVM applies them at the start of the next
-	 * KVM_RUN (regs, then sregs, then events). No syscall here. */
+	 * KVM_RUN (regs, then sregs, then events). No syscall here, and no loop:
+	 * the page groups come first in regs.def with the KVM_SYNC_X86_* bit
+	 * order (checked below), so the masks line up. */
 	if (dirty & c->on_page) {
-		for (unsigned g = 0; g < REGS_G_COUNT; g++)
-			if (dirty & c->on_page & REGS_BIT(g))
-				c->run->kvm_dirty_regs |= regs_groups[g].sync_bit;
+		c->run->kvm_dirty_regs |= dirty & c->on_page;
 		dirty &= ~c->on_page;
+		if (!dirty)
+			return c->error;
 	}
 	/* The rest by ioctl, control state first: SREGS (CR0/EFER/segments)
 	 * before REGS, as a real CPU would load them. */
