@@ -1,5 +1,6 @@
 # kestrel - build with plain GNU make: one file, no configure step, parallel-safe.
-# Targets: all (default), run (boot the hello guest), check (every test), deps, clean.
+# Targets: all (default), run (boot the hello guest), check (every test), deps, clean,
+# fuzz / fuzz-smoke (libFuzzer targets, fuzz/fuzz.mk).
 
 CC        ?= gcc
 BUILD     ?= build
@@ -47,6 +48,8 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/cli/options.o $(BUILD
 	$(CC) $(LDFLAGS) -o $@ $^
 
 include guests/guests.mk
+include fuzz/fuzz.mk
+include tests/kvm/kvm.mk
 
 run: $(BUILD)/kestrel guests
 	$(BUILD)/kestrel run $(BUILD)/guests/hello.elf
@@ -64,6 +67,6 @@ deps:
 	@scripts/deps.sh
 
 clean:
-	rm -rf build build-san build-clang
+	rm -rf build build-san build-clang build-fuzz
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_BINS:$(BUILD)/tests/%=$(BUILD)/obj/tests/unit/%.d)

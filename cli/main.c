@@ -3,9 +3,11 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kestrel/kestrel.h"
+#include "bench.h"
 #include "options.h"
 
 static struct kestrel_vm *running_vm;
@@ -22,32 +24,7 @@ static int status_for_load_error(int err)
 	return err == -ENOMEM ? KESTREL_STATUS_HOST : KESTREL_STATUS_IMAGE;
 }
 
-static void print_stats(struct kestrel_vm *vm, unsigned ncpus)
-{
-	struct kestrel_vcpu_stats t = { 0 }, s;
-
-	fprintf(stderr, "kestrel: %-4s %10s %10s %8s %7s %9s %10s %11s %10s %10s %8s\n", "cpu",
-		"exits", "io", "mmio", "other", "unhandled", "reg-ioctls", "ioctls/exit",
-		"reg-reads", "reg-writes", "flushes");
-	for (unsigned i = 0; i < ncpus && kestrel_vm_vcpu_stats(vm, i, &s) == 0; i++) {
-		fprintf(stderr,
-			"kestrel: %-4u %10llu %10llu %8llu %7llu %9llu %10llu %11.3f %10llu %10llu %8llu\n",
-			i, (unsigned long long)s.exits, (unsigned long long)s.io_exits,
-			(unsigned long long)s.mmio_exits, (unsigned long long)s.other_exits,
-			(unsigned long long)s.unhandled, (unsigned long long)s.reg_ioctls,
-			s.exits ? (double)s.reg_ioctls / (double)s.exits : 0.0,
-			(unsigned long long)s.reg_reads, (unsigned long long)s.reg_writes,
-			(unsigned long long)s.reg_flushes);
-		t.exits += s.exits;
-		t.reg_ioctls += s.reg_ioctls;
-		t.sync_regs = s.sync_regs;
-	}
-	fprintf(stderr, "kestrel: registers via %s; %llu exits, %llu register ioctls in all\n",
-		t.sync_regs ? "the shared kvm_run page (KVM_CAP_SYNC_REGS)" : "ioctls",
-		(unsigned long long)t.exits, (unsigned long long)t.reg_ioctls);
-}
-
-static int run(const struct cli_options *o)
+static int run_vm(const struct cli_options *o, FILE *json)
 {
 	struct kestrel_error err = { 0 };
 	struct kestrel_exit ex = { 0 };
@@ -83,7 +60,9 @@ static int run(const struct cli_options *o)
 		return KESTREL_STATUS_HOST;
 	}
 	if (o->stats)
-		print_stats(vm, o->cfg.ncpus);
+		kestrel_vm_print_stats(vm, stderr);
+	if (json && kestrel_vm_write_stats_json(vm, json) < 0)
+		fprintf(stderr, "kestrel: --stats-json %s: write failed\n", o->stats_json);
 	status = kestrel_exit_status(&ex);
 	if (status != 0) {
 		fprintf(stderr, "kestrel: %s (exit status %d)\n", ex.reason, status);
@@ -94,15 +73,123 @@ static int run(const struct cli_options *o)
 	return status;
 }
 
+/* run - run_vm() with the --stats-json file opened first, so a bad path fails before the boot. */
+static int run(const struct cli_options *o)
+{
+	FILE *json = NULL;
+	int status;
+
+	if (o->stats_json && !(json = fopen(o->stats_json, "w"))) {
+		fprintf(stderr, "kestrel: --stats-json %s: %s\n", o->stats_json, strerror(errno));
+		return KESTREL_STATUS_USAGE;
+	}
+	status = run_vm(o, json);
+	if (json && fclose(json) != 0) {
+		fprintf(stderr, "kestrel: --stats-json %s: %s\n", o->stats_json, strerror(errno));
+		if (status == 0)
+			status = KESTREL_STATUS_HOST;
+	}
+	return status;
+}
+
+/* A few words on the leaves that carry timing, for people reading --cpuid. */
+static void cpuid_note(const struct kestrel_cpuid_leaf *l, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	switch (l->function) {
+	case 0x15:
+		if (l->eax && l->ebx && l->ecx)
+			snprintf(buf, len, "  # TSC/crystal %u/%u, crystal %u Hz: TSC %llu kHz", l->ebx,
+				 l->eax, l->ecx,
+				 (unsigned long long)((uint64_t)l->ecx * l->ebx / l->eax / 1000));
+		else
+			snprintf(buf, len, "  # no TSC/crystal ratio");
+		break;
+	case 0x16:
+		snprintf(buf, len, "  # base %u MHz, max %u MHz, bus %u MHz", l->eax & 0xffff,
+			 l->ebx & 0xffff, l->ecx & 0xffff);
+		break;
+	case 0x40000010:
+		snprintf(buf, len, "  # TSC %u kHz, APIC bus %u kHz", l->eax, l->ebx);
+		break;
+	case 0x80000007:
+		snprintf(buf, len, "  # invariant TSC: %s", l->edx & (1u << 8) ? "yes" : "no");
+		break;
+	}
+}
+
+static void cpuid_line(const struct kestrel_cpuid_leaf *l)
+{
+	char idx[8], note[128];
+
+	if (l->indexed)
+		snprintf(idx, sizeof(idx), "0x%02x", l->index);
+	else
+		snprintf(idx, sizeof(idx), "-");
+	cpuid_note(l, note, sizeof(note));
+	printf("0x%08x %-5s 0x%08x 0x%08x 0x%08x 0x%08x%s\n", l->function, idx, l->eax, l->ebx,
+	       l->ecx, l->edx, note);
+}
+
+static bool cpuid_leaf_eq(const struct kestrel_cpuid_leaf *a, const struct kestrel_cpuid_leaf *b)
+{
+	return a->function == b->function && a->index == b->index && a->indexed == b->indexed &&
+	       a->eax == b->eax && a->ebx == b->ebx && a->ecx == b->ecx && a->edx == b->edx;
+}
+
+/* kestrel run --cpuid: build the VM (no guest), print vCPU 0's table in
+ * full and, for the others, only the leaves that differ (APIC IDs). */
+static int print_cpuid(const struct cli_options *o)
+{
+	struct kestrel_cpuid_leaf first[512], other[512];
+	struct kestrel_error err = { 0 };
+	struct kestrel_vm *vm;
+	int n, m, r;
+
+	r = kestrel_vm_create(&o->cfg, &vm, &err);
+	if (r < 0) {
+		fprintf(stderr, "kestrel: %s\n", err.msg);
+		return r == -EINVAL || r == -E2BIG ? KESTREL_STATUS_USAGE : KESTREL_STATUS_HOST;
+	}
+	n = kestrel_vm_cpuid(vm, 0, first, 512);
+	if (n < 0 || n > 512) {
+		fprintf(stderr, "kestrel: cannot read the CPUID table (%d leaves)\n", n);
+		kestrel_vm_destroy(vm);
+		return KESTREL_STATUS_HOST;
+	}
+	printf("# CPUID table of vCPU 0 of %u (%s)\n", o->cfg.ncpus,
+	       o->cfg.no_cpuid_tsc ? "--no-cpuid-tsc: timing leaves as KVM gives them"
+				   : "TSC rate advertised");
+	printf("# %-8s %-5s %-10s %-10s %-10s %s\n", "function", "index", "eax", "ebx", "ecx", "edx");
+	for (int i = 0; i < n; i++)
+		cpuid_line(&first[i]);
+	for (unsigned c = 1; c < o->cfg.ncpus; c++) {
+		m = kestrel_vm_cpuid(vm, c, other, 512);
+		printf("# vCPU %u differs in:\n", c);
+		for (int i = 0; i < m && i < 512; i++)
+			if (i >= n || !cpuid_leaf_eq(&other[i], &first[i]))
+				cpuid_line(&other[i]);
+	}
+	kestrel_vm_destroy(vm);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli_options o;
+	struct timespec t0;
 	char why[256];
 
+	/* The boot timeline counts from here: what came before main() (exec,
+	 * dynamic loading) only `kestrel bench` sees, from outside. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (argc > 1 && !strcmp(argv[1], "bench"))
+		return bench_main(argc - 1, argv + 1);
 	if (cli_parse(argc, argv, &o, why, sizeof(why)) < 0) {
 		fprintf(stderr, "kestrel: %s\nTry 'kestrel --help' for more information.\n", why);
 		return KESTREL_STATUS_USAGE;
 	}
+	o.cfg.t0_ns = (uint64_t)t0.tv_sec * 1000000000u + (uint64_t)t0.tv_nsec;
 	switch (o.command) {
 	case CLI_HELP:
 		fputs(cli_usage, stdout);
@@ -110,6 +197,8 @@ int main(int argc, char **argv)
 	case CLI_VERSION:
 		printf("kestrel %s\n", KESTREL_VERSION);
 		return 0;
+	case CLI_CPUID:
+		return print_cpuid(&o);
 	case CLI_RUN:
 	default:
 		return run(&o);

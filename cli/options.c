@@ -10,10 +10,19 @@
 
 const char cli_usage[] =
 	"Usage: kestrel run [OPTIONS] GUEST [-- GUEST-ARGS...]\n"
+	"       kestrel run --cpuid [OPTIONS] [GUEST]\n"
+	"       kestrel bench [--runs N] [--warmup N] [--json] GUEST [-- RUN-ARGS...]\n"
+	"       kestrel bench --a \"OPTIONS\" --b \"OPTIONS\" [--runs N] [--json] GUEST [-- RUN-ARGS...]\n"
 	"       kestrel --help | --version\n"
 	"\n"
 	"Boot GUEST, a 64-bit ELF executable, in a KVM micro-VM. Its console is\n"
 	"kestrel's standard output; GUEST-ARGS reach it as one command-line string.\n"
+	"\n"
+	"bench runs `kestrel run --stats-json` of GUEST N times (default 50), each a\n"
+	"fresh process, and prints p50/p95/p99/min/max of every boot phase and the\n"
+	"exit counts; with --a/--b it alternates two option sets and prints a\n"
+	"Before/After table. RUN-ARGS go to every run (guest arguments after a\n"
+	"second '--').\n"
 	"\n"
 	"Options:\n"
 	"  -m, --mem SIZE       guest RAM, with K/M/G suffix (default 64M, minimum 2M)\n"
@@ -22,8 +31,19 @@ const char cli_usage[] =
 	"                       (default: reads return 0, writes are ignored, logged once)\n"
 	"  -t, --timeout SECS   stop a guest that runs longer than SECS (decimals allowed)\n"
 	"      --no-sync-regs   move registers by ioctl instead of the shared kvm_run page\n"
-	"      --stats          after the run, print per-vCPU exit and register counters\n"
-	"                       to standard error\n"
+	"      --no-seccomp     don't confine the vCPU threads with seccomp (debugging:\n"
+	"                       by default a forbidden system call kills kestrel, 159)\n"
+	"      --stats          after the run, print the exit profile (per exit reason,\n"
+	"                       port, device and hypercall), register-cache and KVM\n"
+	"                       counters and the boot timeline to standard error\n"
+	"      --stats-json FILE  write the same report as JSON to FILE\n"
+	"      --no-profile     skip the per-exit profile accounting (for overhead runs)\n"
+	"      --no-cpuid-tsc   leave CPUID's timing leaves as KVM gives them (by default\n"
+	"                       kestrel puts the TSC rate and the 1 GHz LAPIC timer clock in\n"
+	"                       leaves 0x15, 0x16 and 0x40000010 and sets invariant TSC)\n"
+	"      --cpuid          print the CPUID table vCPU 0 will see (and what other\n"
+	"                       vCPUs see differently), then exit without running;\n"
+	"                       needs /dev/kvm but no guest\n"
 	"  -h, --help           show this help\n"
 	"  -V, --version        show the version\n"
 	"\n"
@@ -92,7 +112,8 @@ static int cli_value(int argc, char *const argv[], int *i, const char *lng, cons
 	}
 	if (strcmp(a, lng) != 0 && !(shrt && strcmp(a, shrt) == 0))
 		return 0;
-	if (*i + 1 >= argc) {
+	/* "--" ends kestrel's options, so it is never an option's value. */
+	if (*i + 1 >= argc || !strcmp(argv[*i + 1], "--")) {
 		*missing = true;
 		return 1;
 	}
@@ -103,7 +124,7 @@ static int cli_value(int argc, char *const argv[], int *i, const char *lng, cons
 int cli_parse(int argc, char *const argv[], struct cli_options *o, char *why, size_t whylen)
 {
 	int i = 1;
-	bool after_dashes = false;
+	bool after_dashes = false, cpuid = false;
 	size_t cl = 0, nargs = 0;
 
 	memset(o, 0, sizeof(*o));
@@ -156,6 +177,28 @@ int cli_parse(int argc, char *const argv[], struct cli_options *o, char *why, si
 			o->cfg.no_sync_regs = true;
 			continue;
 		}
+		if (!strcmp(a, "--no-seccomp")) {
+			o->cfg.no_seccomp = true;
+			continue;
+		}
+		if (!strcmp(a, "--no-cpuid-tsc")) {
+			o->cfg.no_cpuid_tsc = true;
+			continue;
+		}
+		if (!strcmp(a, "--cpuid")) {
+			cpuid = true;
+			continue;
+		}
+		if (!strcmp(a, "--no-profile")) {
+			o->cfg.no_profile = true;
+			continue;
+		}
+		if (cli_value(argc, argv, &i, "--stats-json", NULL, &val, &missing)) {
+			if (missing || !*val)
+				return cli_err(why, whylen, "--stats-json needs a file name");
+			o->stats_json = val;
+			continue;
+		}
 		if (cli_value(argc, argv, &i, "--mem", "-m", &val, &missing)) {
 			if (missing)
 				return cli_err(why, whylen, "%s needs a size, e.g. --mem 64M", a);
@@ -197,8 +240,12 @@ int cli_parse(int argc, char *const argv[], struct cli_options *o, char *why, si
 				       "unexpected argument '%s' (guest arguments go after '--')", a);
 		o->guest = a;
 	}
+	o->cfg.cmdline = o->cmdline;
+	if (cpuid) {
+		o->command = CLI_CPUID; /* the VM is built, never run: a guest is optional */
+		return 0;
+	}
 	if (!o->guest)
 		return cli_err(why, whylen, "no guest given");
-	o->cfg.cmdline = o->cmdline;
 	return 0;
 }

@@ -8,21 +8,23 @@
 
 #include "kestrel/kestrel.h"
 
-enum cli_command { CLI_RUN, CLI_HELP, CLI_VERSION };
+enum cli_command { CLI_RUN, CLI_HELP, CLI_VERSION, CLI_CPUID /* --cpuid: print the table, run nothing */ };
 
 struct cli_options {
 	enum cli_command command;
 	struct kestrel_config cfg;
 	uint64_t timeout_ms; /* 0: none */
-	bool stats; /* print per-vCPU counters to stderr after the run */
-	const char *guest; /* image path */
+	bool stats; /* print the exit profile and counters to stderr after the run */
+	const char *stats_json; /* write the same as JSON to this file (NULL: don't) */
+	const char *guest; /* image path (CLI_CPUID: optional, not run) */
 	char cmdline[KESTREL_CMDLINE_MAX]; /* guest args joined by spaces */
 };
 
 /*
  * cli_parse - parse argv. Returns 0, or -EINVAL with a one-line message in
  * `why` (a usage error: kestrel exits KESTREL_STATUS_USAGE).
- * Form: kestrel [run] [options] GUEST [-- GUEST-ARGS...] | --help | --version
+ * Form: kestrel [run] [options] GUEST [-- GUEST-ARGS...] | --help | --version,
+ * or with --cpuid anywhere: command CLI_CPUID, the guest optional.
  */
 int cli_parse(int argc, char *const argv[], struct cli_options *o, char *why, size_t whylen);
 

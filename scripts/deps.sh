@@ -1,7 +1,9 @@
 #!/bin/sh
 # deps.sh - install the Debian packages kestrel's build and tests need, only if something is missing.
 set -e
-pkgs="gcc make binutils libc6-dev linux-libc-dev clang coreutils"
+# libclang-rt-dev: the libFuzzer and sanitizer runtimes (`make fuzz`); clang only recommends it.
+# valgrind: the memcheck step of `make check`.
+pkgs="gcc make binutils libc6-dev linux-libc-dev clang libclang-rt-dev valgrind coreutils"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

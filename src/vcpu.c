@@ -12,11 +12,14 @@
 
 #include "arch/x86/arch.h"
 #include "arch/x86/cpuid.h"
+#include "seccomp.h"
 
 int vcpu_init(struct kestrel_vm *vm, struct vcpu *v, unsigned index, const struct kvm_cpuid2 *cpuid,
 	      struct kestrel_error *err)
 {
-	size_t tsz = sizeof(*cpuid) + cpuid->nent * sizeof(cpuid->entries[0]);
+	uint32_t cap = cpuid->nent + X86_CPUID_EXTRA_ENTRIES;
+	struct x86_cpuid_opts co;
+	int r;
 
 	v->vm = vm;
 	v->index = index;
@@ -28,17 +31,30 @@ int vcpu_init(struct kestrel_vm *vm, struct vcpu *v, unsigned index, const struc
 		v->run = NULL;
 		goto fail_errno;
 	}
-	v->cpuid = malloc(tsz);
-	if (!v->cpuid)
-		goto fail_errno;
-	memcpy(v->cpuid, cpuid, tsz);
-	x86_cpuid_for_vcpu(v->cpuid, index, vm->ncpus);
-	if (ioctl(v->fd, KVM_SET_CPUID2, v->cpuid) < 0)
-		goto fail_errno;
+	/* The TSC rate goes into CPUID (leaves 0x15, 0x16, 0x40000010), so read
+	 * it before the table is built: vCPU 0's, which every vCPU shares. */
 	if (index == 0) {
 		int khz = ioctl(v->fd, KVM_GET_TSC_KHZ, 0);
 		vm->tsc_khz = khz > 0 ? (uint64_t)khz : 0;
+		profile_clock_init(&vm->clock, vm->tsc_khz);
 	}
+	v->cpuid = malloc(sizeof(*cpuid) + cap * sizeof(cpuid->entries[0]));
+	if (!v->cpuid)
+		goto fail_errno;
+	co = (struct x86_cpuid_opts){
+		.ncpus = vm->ncpus,
+		.tsc_khz = vm->tsc_khz <= UINT32_MAX ? (uint32_t)vm->tsc_khz : 0,
+		.apic_bus_khz = X86_KVM_APIC_BUS_KHZ,
+		.no_tsc_leaves = vm->cfg.no_cpuid_tsc,
+	};
+	if ((r = x86_cpuid_build(v->cpuid, cap, cpuid, &co)) < 0) {
+		errno = -r;
+		goto fail_errno;
+	}
+	x86_cpuid_for_vcpu(v->cpuid, index);
+	if (ioctl(v->fd, KVM_SET_CPUID2, v->cpuid) < 0)
+		goto fail_errno;
+	profile_cpu_init(&v->prof, &vm->clock, !vm->cfg.no_profile);
 	/* With the in-kernel LAPIC, every vCPU but the BSP waits for INIT/SIPI.
 	 * kestrel starts them all at the entry point instead. */
 	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
@@ -137,6 +153,7 @@ static int vcpu_mmio(struct vcpu *v)
 		return vm_stop_fmt(v->vm, v, KESTREL_EXIT_GUEST_ERROR, KESTREL_STATUS_GUEST_ERROR,
 				   "MMIO exit with bad length %u", len);
 	d = bus_find_mmio(&v->vm->bus, addr, len);
+	profile_mmio_dev(&v->prof, d ? (unsigned)(d - v->vm->bus.mmio) : PROFILE_MMIO_UNCLAIMED);
 	if (!d)
 		return vcpu_unhandled(v, BUS_MMIO, addr, run->mmio.data, len, run->mmio.is_write);
 	if (!run->mmio.is_write)
@@ -162,7 +179,9 @@ static void vcpu_run(struct vcpu *v)
 			vcpu_host_error(v, "register write-back", r);
 			return;
 		}
+		profile_before_run(&v->prof);
 		r = ioctl(v->fd, KVM_RUN, 0);
+		profile_after_run(&v->prof, run, r);
 		regs_after_run(&v->regs, r == 0);
 		if (r < 0) {
 			if (errno != EINTR && errno != EAGAIN) {
@@ -186,6 +205,7 @@ static void vcpu_run(struct vcpu *v)
 			r = arch_vcpu_exit(v);
 			break;
 		}
+		profile_handled(&v->prof);
 		if (r < 0) {
 			vcpu_host_error(v, "device emulation", r);
 			return;
@@ -193,6 +213,22 @@ static void vcpu_run(struct vcpu *v)
 		if (r)
 			return;
 	}
+}
+
+/* From here on this thread may only make the calls seccomp.h lists: it is
+ * the thread that handles what the guest does. Installed per thread, after
+ * the start-state ioctls and before the first KVM_RUN. */
+static int vcpu_confine(struct vcpu *v)
+{
+	const struct kestrel_config *cfg = &v->vm->cfg;
+	struct seccomp_vcpu_ctx c = {
+		.vcpu_fd = v->fd,
+		.write_fds = { cfg->console_fd, cfg->log_fd, v->vm->stop_fd, 2 },
+		.pid = getpid(),
+		.kick_signal = vm_kick_signal(),
+	};
+
+	return cfg->no_seccomp ? 0 : seccomp_install_vcpu(&c);
 }
 
 void *vcpu_thread(void *arg)
@@ -207,7 +243,10 @@ void *vcpu_thread(void *arg)
 	r = arch_vcpu_reset(v);
 	if (r < 0)
 		vcpu_host_error(v, "setting the start state", r);
+	else if ((r = vcpu_confine(v)) < 0)
+		vcpu_host_error(v, "installing the seccomp filter (--no-seccomp runs without)", r);
 	else
 		vcpu_run(v);
+	profile_finish(&v->prof);
 	return NULL;
 }

@@ -74,7 +74,10 @@ void vm_log(const struct kestrel_vm *vm, const char *fmt, ...)
 void vm_console_write(struct kestrel_vm *vm, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
+	uint64_t none = 0;
 
+	if (len && !atomic_load_explicit(&vm->tl.console, memory_order_relaxed))
+		atomic_compare_exchange_strong(&vm->tl.console, &none, vm_now_ns());
 	while (len) {
 		ssize_t n = write(vm->cfg.console_fd, p, len);
 		if (n < 0 && errno == EINTR)
@@ -103,8 +106,10 @@ int vm_stop(struct kestrel_vm *vm, const struct kestrel_exit *why)
 	uint64_t one = 1;
 
 	pthread_mutex_lock(&vm->exit_lock);
-	if (vm->exit.kind == KESTREL_EXIT_NONE)
+	if (vm->exit.kind == KESTREL_EXIT_NONE) {
 		vm->exit = *why;
+		vm->tl.stop = vm_now_ns();
+	}
 	pthread_mutex_unlock(&vm->exit_lock);
 	atomic_store(&vm->stopping, true);
 	for (unsigned i = 0; i < vm->ncpus; i++) {
@@ -334,6 +339,7 @@ int kestrel_vm_create(const struct kestrel_config *cfg, struct kestrel_vm **out,
 		      struct kestrel_error *err)
 {
 	struct kestrel_vm *vm;
+	uint64_t t0 = cfg->t0_ns ? cfg->t0_ns : vm_now_ns();
 	int r;
 
 	*out = NULL;
@@ -344,6 +350,7 @@ int kestrel_vm_create(const struct kestrel_config *cfg, struct kestrel_vm **out,
 	if (!vm)
 		return err_set(err, -ENOMEM, "out of memory");
 	vm->cfg = *cfg;
+	vm->tl.start = t0;
 	if (cfg->cmdline)
 		snprintf(vm->cmdline, sizeof(vm->cmdline), "%s", cfg->cmdline);
 	vm->cfg.cmdline = vm->cmdline;
@@ -377,6 +384,7 @@ int kestrel_vm_create(const struct kestrel_config *cfg, struct kestrel_vm **out,
 		err_set(err, r, "cannot build the boot tables: %s", strerror(-r));
 		goto fail;
 	}
+	vm->tl.kvm_ready = vm_now_ns();
 	*out = vm;
 	return 0;
 fail:
@@ -422,6 +430,7 @@ int kestrel_vm_load_elf(struct kestrel_vm *vm, const void *image, size_t len,
 	if (elf_load(image, len, &vm->mem, reserved, 2, &vm->entry, why, sizeof(why)) < 0)
 		return err_set(err, -ENOEXEC, "%s", why);
 	vm->loaded = true;
+	vm->tl.loaded = vm_now_ns();
 	return 0;
 }
 
@@ -505,6 +514,7 @@ int kestrel_vm_run(struct kestrel_vm *vm, uint64_t timeout_ms, struct kestrel_ex
 	if (vm->ran)
 		return err_set(err, -EBUSY, "this VM has already run; create a new one");
 	vm->ran = true;
+	vm->tl.run_start = vm_now_ns();
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	r = vm_start_threads(vm, err);
 	while (r == 0 && !atomic_load(&vm->stopping)) {
@@ -537,6 +547,7 @@ int kestrel_vm_run(struct kestrel_vm *vm, uint64_t timeout_ms, struct kestrel_ex
 			pthread_join(vm->vcpus[i].thread, NULL);
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		atomic_store(&vm->vcpus[i].started, false);
+	vm->tl.run_end = vm_now_ns();
 	*exit = vm->exit;
 	return r;
 }
@@ -554,6 +565,29 @@ int kestrel_vm_vcpu_stats(const struct kestrel_vm *vm, unsigned cpu, struct kest
 	out->sync_regs = v->regs.on_page != 0;
 	out->unhandled = atomic_load(&vm->unhandled);
 	return 0;
+}
+
+int kestrel_vm_cpuid(const struct kestrel_vm *vm, unsigned cpu, struct kestrel_cpuid_leaf *out,
+		     unsigned max)
+{
+	const struct kvm_cpuid2 *t;
+
+	if (cpu >= vm->ncpus || !vm->vcpus[cpu].cpuid)
+		return -EINVAL;
+	t = vm->vcpus[cpu].cpuid;
+	for (uint32_t i = 0; i < t->nent && i < max; i++) {
+		const struct kvm_cpuid_entry2 *e = &t->entries[i];
+		out[i] = (struct kestrel_cpuid_leaf){
+			.function = e->function,
+			.index = e->index,
+			.indexed = e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
+			.eax = e->eax,
+			.ebx = e->ebx,
+			.ecx = e->ecx,
+			.edx = e->edx,
+		};
+	}
+	return t->nent > INT32_MAX ? INT32_MAX : (int)t->nent;
 }
 
 int kestrel_exit_status(const struct kestrel_exit *e)

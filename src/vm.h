@@ -7,11 +7,13 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "bus.h"
 #include "dev/serial.h"
 #include "guestmem.h"
 #include "kestrel/kestrel.h"
+#include "profile.h"
 #include "regs.h"
 
 struct vcpu {
@@ -26,7 +28,28 @@ struct vcpu {
 	struct kvm_cpuid2 *cpuid; /* what KVM_SET_CPUID2 got */
 	struct regs_snapshot snap; /* KESTREL_HC_SNAPSHOT / RESTORE */
 	bool has_snap;
+	struct profile_cpu prof; /* exit profile, filled by the run loop (profile.h) */
 };
+
+/* The boot timeline: CLOCK_MONOTONIC ns of each milestone, 0 until it happens. */
+struct vm_timeline {
+	uint64_t start; /* cfg.t0_ns, or the start of kestrel_vm_create */
+	uint64_t kvm_ready; /* kestrel_vm_create done: /dev/kvm, VM, RAM, devices, vCPUs */
+	uint64_t loaded; /* guest image copied into RAM */
+	uint64_t run_start; /* kestrel_vm_run called */
+	uint64_t stop; /* the first vm_stop(): the guest's exit, a crash, a signal */
+	uint64_t run_end; /* vCPU threads joined */
+	_Atomic uint64_t console; /* first guest console byte */
+};
+
+/* vm_now_ns - CLOCK_MONOTONIC in ns (vDSO: no syscall). */
+static inline uint64_t vm_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 struct kestrel_vm {
 	struct kestrel_config cfg;
@@ -35,6 +58,7 @@ struct kestrel_vm {
 	int run_size; /* KVM_GET_VCPU_MMAP_SIZE */
 	uint32_t sync_caps; /* KVM_CAP_SYNC_REGS bits, 0 with no_sync_regs */
 	uint64_t tsc_khz; /* 0 if KVM could not tell */
+	struct profile_clock clock; /* TSC -> ns for the profiler and the timeline */
 	struct guest_mem mem;
 	struct bus bus;
 	unsigned ncpus;
@@ -56,6 +80,8 @@ struct kestrel_vm {
 	atomic_int stop_signo; /* set by kestrel_vm_stop() (signal-safe path) */
 	pthread_mutex_t exit_lock;
 	struct kestrel_exit exit;
+
+	struct vm_timeline tl;
 };
 
 /*

@@ -1,5 +1,7 @@
 #!/bin/bash
 # check.sh - everything `make check` runs: a clang build, unit tests, integration tests; one closing line.
+# (Also: the bad-input catalogue, a libFuzzer smoke run, the unit/integration/bad-input
+# tests again on an ASan+UBSan build, and Valgrind memcheck of guest boots.)
 #
 # Usage: tests/check.sh BUILD-DIR   (the Makefile passes its $(BUILD))
 set -u
@@ -14,6 +16,18 @@ count() { # count FILE: add the ok / not ok lines of a TAP log
 	passed=$((passed + $(grep -c '^ok ' "$1"))); failed=$((failed + $(grep -c '^not ok ' "$1")))
 }
 
+# tally FILE RC WHAT: count FILE; a runner that failed (RC != 0) without a
+# "not ok" line (a crashed or sanitizer-aborted binary) still counts as a failure.
+tally() {
+	count "$1"
+	if [ "$2" -ne 0 ]; then
+		status=1
+		if ! grep -q '^not ok ' "$1"; then
+			failed=$((failed + 1)); echo "not ok - $3 exited with status $2"
+		fi
+	fi
+}
+
 echo "== clang build (warnings are errors)"
 if make -s CC=clang BUILD=build-clang WERROR=1 -j2 build-clang/kestrel build-clang/libkestrel.a >"$tmp/clang" 2>&1; then
 	passed=$((passed + 1)); echo "ok - kestrel builds with clang, -Werror"
@@ -22,12 +36,58 @@ else
 fi
 
 echo "== unit tests"
-tests/unit/run.sh "$B"/tests/test_* | tee "$tmp/unit" || status=1
-count "$tmp/unit"
+tests/unit/run.sh "$B"/tests/test_* | tee "$tmp/unit"
+tally "$tmp/unit" "${PIPESTATUS[0]}" "unit tests"
 
 echo "== integration tests"
-KESTREL="$B/kestrel" GUESTS="$B/guests" tests/integration/run.sh | tee "$tmp/it" || status=1
-count "$tmp/it"
+KESTREL="$B/kestrel" GUESTS="$B/guests" tests/integration/run.sh | tee "$tmp/it"
+tally "$tmp/it" "${PIPESTATUS[0]}" "integration tests"
+
+echo "== KVM library tests (tests/kvm: 1000-VM churn)"
+GUESTS="$B/guests" tests/unit/run.sh "$B"/kvm-tests/test_* | tee "$tmp/kvm"
+tally "$tmp/kvm" "${PIPESTATUS[0]}" "KVM library tests"
+
+echo "== bad-input catalogue (tests/bad-input/cases.txt)"
+KESTREL="$B/kestrel" GUESTS="$B/guests" tests/bad-input/run.sh | tee "$tmp/bad"
+tally "$tmp/bad" "${PIPESTATUS[0]}" "bad-input catalogue"
+
+echo "== fuzz smoke (libFuzzer, ${FUZZ_SECONDS:-10} s per target)"
+if make -s -j2 fuzz >"$tmp/fuzzbuild" 2>&1; then
+	FUZZ_SECONDS=${FUZZ_SECONDS:-10} fuzz/smoke.sh build-fuzz | tee "$tmp/fuzz"
+	tally "$tmp/fuzz" "${PIPESTATUS[0]}" "fuzz smoke"
+else
+	failed=$((failed + 1)); echo "not ok - fuzz targets build (make fuzz)"; cat "$tmp/fuzzbuild"; status=1
+fi
+
+# The same unit and integration tests against an ASan+UBSan build (the
+# guests are the ones built above). A sanitizer report exits 66, which no
+# test expects, and names itself on stderr.
+echo "== sanitizers: unit and integration tests on build-san/ (make SAN=1: ASan+UBSan)"
+san_bins=() san_kvm=()
+for f in tests/unit/test_*.c; do f=${f##*/}; san_bins+=("build-san/tests/${f%.c}"); done
+for f in tests/kvm/test_*.c; do f=${f##*/}; san_kvm+=("build-san/kvm-tests/${f%.c}"); done
+if make -s SAN=1 -j2 build-san/kestrel "${san_bins[@]}" "${san_kvm[@]}" >"$tmp/sanbuild" 2>&1; then
+	export ASAN_OPTIONS=exitcode=66:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:exitcode=66
+	tests/unit/run.sh "${san_bins[@]}" | sed -E 's/^(not )?ok [0-9]+ - /&[san] /' | tee "$tmp/sanunit"
+	tally "$tmp/sanunit" "${PIPESTATUS[0]}" "unit tests under ASan/UBSan"
+	KESTREL=build-san/kestrel GUESTS="$B/guests" tests/integration/run.sh |
+		sed -E 's/^(not )?ok [0-9]+ - /&[san] /' | tee "$tmp/sanit"
+	tally "$tmp/sanit" "${PIPESTATUS[0]}" "integration tests under ASan/UBSan"
+	KESTREL=build-san/kestrel GUESTS="$B/guests" tests/bad-input/run.sh |
+		sed -E 's/^(not )?ok [0-9]+ - /&[san] /' | tee "$tmp/sanbad"
+	tally "$tmp/sanbad" "${PIPESTATUS[0]}" "bad-input catalogue under ASan/UBSan"
+	# 100 VMs are enough for LeakSanitizer and the fd/thread checks.
+	KESTREL_CHURN=100 GUESTS="$B/guests" tests/unit/run.sh "${san_kvm[@]}" |
+		sed -E 's/^(not )?ok [0-9]+ - /&[san] /' | tee "$tmp/sankvm"
+	tally "$tmp/sankvm" "${PIPESTATUS[0]}" "KVM library tests under ASan/UBSan"
+	unset ASAN_OPTIONS UBSAN_OPTIONS
+else
+	failed=$((failed + 1)); echo "not ok - make SAN=1"; cat "$tmp/sanbuild"; status=1
+fi
+
+echo "== valgrind memcheck"
+KESTREL="$B/kestrel" GUESTS="$B/guests" tests/valgrind/run.sh | tee "$tmp/vg"
+tally "$tmp/vg" "${PIPESTATUS[0]}" "valgrind memcheck"
 
 echo
 echo "check: $passed passed, $failed failed"

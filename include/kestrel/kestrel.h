@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "kestrel/abi.h"
 
@@ -19,6 +20,11 @@ struct kestrel_config {
 	unsigned ncpus; /* vCPUs (1) */
 	bool strict; /* unhandled port/MMIO access ends the VM (false: reads return 0) */
 	bool no_sync_regs; /* keep registers out of the shared kvm_run page (A/B runs) */
+	bool no_seccomp; /* don't confine the vCPU threads with seccomp (debugging only) */
+	bool no_profile; /* skip the per-exit profile accounting (overhead benchmarks) */
+	uint64_t t0_ns; /* CLOCK_MONOTONIC ns the boot timeline counts from (0: kestrel_vm_create) */
+	bool no_cpuid_tsc; /* leave CPUID's timing leaves (0x15, 0x16, 0x40000010, invariant
+			    * TSC) as KVM gives them, instead of advertising the TSC rate */
 	const char *cmdline; /* guest arguments, copied into the boot info (NULL: "") */
 	int console_fd; /* where guest console output goes (1 = stdout) */
 	int log_fd; /* where kestrel's own warnings go (2 = stderr; -1 = nowhere) */
@@ -105,6 +111,35 @@ struct kestrel_vcpu_stats {
 
 /* kestrel_vm_vcpu_stats - copy vCPU `cpu`'s counters (after a run). -EINVAL for a bad index. */
 int kestrel_vm_vcpu_stats(const struct kestrel_vm *vm, unsigned cpu, struct kestrel_vcpu_stats *out);
+
+/* One CPUID leaf as a vCPU sees it. */
+struct kestrel_cpuid_leaf {
+	uint32_t function, index;
+	bool indexed; /* the index (ECX) selects this entry; else it answers every index */
+	uint32_t eax, ebx, ecx, edx;
+};
+
+/*
+ * kestrel_vm_cpuid - the CPUID table vCPU `cpu` was given (KVM_SET_CPUID2),
+ * in (function, index) order, into out[0..max). Returns the number of
+ * leaves, which may exceed max (call again with more room), or -EINVAL for
+ * a bad index. Valid from kestrel_vm_create() on; no guest needed.
+ */
+int kestrel_vm_cpuid(const struct kestrel_vm *vm, unsigned cpu, struct kestrel_cpuid_leaf *out,
+		     unsigned max);
+
+/*
+ * kestrel_vm_print_stats - after a run, the report behind `kestrel run --stats`
+ * as text to f: the exit profile (per exit reason: samples, host time %, min,
+ * max, avg, KVM_RUN avg; then ports, MMIO devices and hypercalls; log2
+ * histograms), per vCPU when there are several and for the whole VM, and the
+ * register-cache counters.
+ */
+void kestrel_vm_print_stats(struct kestrel_vm *vm, FILE *f);
+
+/* kestrel_vm_write_stats_json - the same report as one JSON document (and a
+ * newline) to f. Returns 0, -ENOMEM, or -EIO if f reported a write error. */
+int kestrel_vm_write_stats_json(struct kestrel_vm *vm, FILE *f);
 
 /* kestrel_exit_status - the process exit status documented in abi.h for *exit. */
 int kestrel_exit_status(const struct kestrel_exit *exit);

@@ -80,20 +80,8 @@ fi
 # --- the command line (no VM needed) ---
 expect "--help lists options and exit statuses" 0 --out 'Usage: kestrel run' --out 'Exit status' --out '--timeout' -- $K --help
 expect "--version" 0 --out '^kestrel [0-9]+\.[0-9]+' -- $K --version
-expect "no arguments is a usage error" $USAGE --err 'no guest given' --err "Try 'kestrel --help'" -- $K
-expect "unknown option" $USAGE --err "unknown option '--bogus'" -- $K run --bogus $G/hello.elf
-expect "--mem without a value" $USAGE --err '--mem needs a size' -- $K run $G/hello.elf --mem
-expect "--mem 0" $USAGE --err 'needs some memory' -- $K run --mem 0 $G/hello.elf
-expect "--mem 12Q" $USAGE --err "--mem 12Q: not a size" -- $K run --mem 12Q $G/hello.elf
-expect "--cpus 0" $USAGE --err '--cpus 0' -- $K run --cpus 0 $G/hello.elf
-expect "--cpus abc" $USAGE --err '--cpus abc' -- $K run --cpus abc $G/hello.elf
-expect "--timeout 0" $USAGE --err '--timeout 0' -- $K run --timeout 0 $G/hello.elf
-expect "two guest images" $USAGE --err "unexpected argument" -- $K run $G/hello.elf $G/hello.elf
-
-# --- VM configuration refused by the host ---
-kvm_expect "--mem 1T is more than the host has" $USAGE --err "--mem 1 TiB is more than this host" -- $K run --mem 1T $G/hello.elf
-kvm_expect "--mem 1M is too small" $USAGE --err 'too small' -- $K run --mem 1M $G/hello.elf
-kvm_expect "--cpus 100000 is more than KVM allows" $USAGE --err 'this KVM allows 1 to [0-9]+ vCPUs' -- $K run --cpus 100000 $G/hello.elf
+# Usage errors, configurations the host refuses and bad images live in the
+# bad-input catalogue: tests/bad-input/cases.txt (run by tests/check.sh).
 
 # --- no usable KVM: one clear line, status 122 (root only: a private mount namespace hides /dev/kvm) ---
 if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null && unshare -m true 2>/dev/null; then
@@ -105,21 +93,6 @@ if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null && unshare -m true 2>/d
 		expect "/dev/kvm without permission" $HOST --err '/dev/kvm: permission denied' -- \
 			setpriv --reuid=65534 --regid=65534 --clear-groups $K run $G/hello.elf
 	fi
-fi
-
-# --- bad images: one-line reason, status 121 ---
-printf '' >"$tmp/empty.elf"
-head -c 40 $G/hello.elf >"$tmp/trunc.elf"
-printf 'this is not an ELF file at all, just text\n' >"$tmp/text.elf"
-mkdir -p "$tmp/dir.elf"
-cp $G/hello.elf "$tmp/noread.elf"; chmod 000 "$tmp/noread.elf"
-kvm_expect "missing image" $IMAGE --err "nonexistent.elf: No such file" -- $K run $tmp/nonexistent.elf
-kvm_expect "empty image" $IMAGE --err 'empty' -- $K run $tmp/empty.elf
-kvm_expect "truncated ELF" $IMAGE --err 'trunc.elf: .*(truncated|past the end|too small|short)' -- $K run $tmp/trunc.elf
-kvm_expect "not an ELF" $IMAGE --err 'not an ELF' -- $K run $tmp/text.elf
-kvm_expect "directory instead of an image" $IMAGE --err 'is a directory' -- $K run $tmp/dir.elf
-if [ "$(id -u)" -ne 0 ]; then
-	kvm_expect "unreadable image" $IMAGE --err 'Permission denied' -- $K run $tmp/noread.elf
 fi
 
 # --- guests ---
@@ -182,6 +155,92 @@ if [ "$have_kvm" -eq 1 ]; then
 	# pio-loop reads no register: zero ioctls per exit either way.
 	check_range "pio-loop 3000 via ioctls: no register ioctl per exit" \
 		"$(reg_ioctls --no-sync-regs pio-loop.elf 3000)" 0 10
+fi
+
+# --- exit profile: exact counts in --stats and --stats-json ---
+kvm_expect "pio-loop 2500 --stats: exactly 2500 exits on port 0x510 out" 0 --err '^  0x0510 out null +2500 ' --err '^  IO +[0-9]+ ' --err 'log2 histograms' --err "KVM's own counters \(KVM_GET_STATS_FD" --err '^  insn_emulation +[0-9]+ ' --err '^  first guest entry +[0-9]+\.[0-9] ' -- $K run --stats $G/pio-loop.elf -- 2500
+kvm_expect "hypercall-loop 2000 --stats: 2001 ADD hypercalls (2000 + the register check)" 0 --err '^  2 add +2001 ' --err '^  0x00e2 out hypercall +2001 ' -- $K run --stats $G/hypercall-loop.elf -- 2000
+kvm_expect "smp-hello --cpus 2 --stats: a profile per vCPU and one for the VM" 0 --err 'exit profile, vCPU 0:' --err 'exit profile, vCPU 1:' --err 'exit profile, whole VM \(2 vCPUs\)' -- $K run --cpus 2 --stats $G/smp-hello.elf
+kvm_expect "--no-profile: the report says the profile is off" 0 --err 'exit profile: off' --err 'register ioctls in all' -- $K run --no-profile --stats $G/pio-loop.elf
+expect "--stats-json into a missing directory is a usage error" $USAGE --err "stats-json $tmp/nodir/p.json: No such file" -- $K run --stats-json $tmp/nodir/p.json $G/hello.elf
+
+# json_check NAME FILE CONDITION: FILE parses (python3 -m json.tool) and the Python
+# expression CONDITION holds for its document `d`.
+json_check() {
+	n=$((n + 1))
+	if ! command -v python3 >/dev/null; then
+		skipped=$((skipped + 1)); echo "ok $n - $1 # SKIP no python3"; return
+	fi
+	if ! python3 -m json.tool "$2" >/dev/null 2>"$tmp/jerr"; then
+		failed=$((failed + 1)); echo "not ok $n - $1: $2 is not valid JSON"
+		sed 's/^/#   /' "$tmp/jerr" | head -5; return
+	fi
+	if python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' "$2" "$3"; then
+		passed=$((passed + 1)); echo "ok $n - $1"
+	else
+		failed=$((failed + 1)); echo "not ok $n - $1: $3 is false"
+	fi
+}
+if [ "$have_kvm" -eq 1 ]; then
+	kvm_expect "pio-loop 2500 --stats-json runs" 0 --out 'pio-loop: 2500 writes done' -- $K run --stats-json $tmp/pio.json $G/pio-loop.elf -- 2500
+	json_check "--stats-json: 2500 exits on port 0x510 out, VM and vCPU 0" $tmp/pio.json \
+		"[r['samples'] for p in (d['vm'], d['per_vcpu'][0]['profile']) for r in p['pio'] if r['port'] == 0x510 and r['dir'] == 'out'] == [2500, 2500]"
+	json_check "--stats-json: exits = sum over reasons = kestrel's own exit counter" $tmp/pio.json \
+		"d['vm']['exits'] == sum(r['samples'] for r in d['vm']['reasons']) == d['registers']['exits'] and d['exit']['status'] == 0"
+	json_check "--stats-json: KVM's binary stats per vCPU, consistent with kestrel's counts" $tmp/pio.json \
+		"d['kvm_stats']['available'] and d['kvm_stats']['userspace_exits'] == d['vm']['exits'] and d['kvm_stats']['in_kernel_exits'] == max(0, d['kvm_stats']['kvm_exits'] - d['vm']['exits']) and d['kvm_stats']['vcpus'][0]['id'].endswith('/vcpu-0') and 'insn_emulation' in d['kvm_stats']['vcpu_total']"
+	json_check "--stats-json: boot timeline milestones all present, in order" $tmp/pio.json \
+		"[d['timeline_us'][k] for k in ('kvm_ready', 'guest_loaded', 'run_start', 'first_entry', 'first_console_byte', 'guest_exit', 'run_end')] == sorted(d['timeline_us'][k] for k in ('kvm_ready', 'guest_loaded', 'run_start', 'first_entry', 'first_console_byte', 'guest_exit', 'run_end')) and d['timeline_us']['kvm_ready'] > 0 and d['timeline_us']['origin'] == 'main'"
+	kvm_expect "hypercall-loop 2000 --stats-json runs" 0 -- $K run --stats-json $tmp/hc.json $G/hypercall-loop.elf -- 2000
+	json_check "--stats-json: 2001 hypercalls number 2 (add)" $tmp/hc.json \
+		"[(h['name'], h['samples']) for h in d['vm']['hypercalls'] if h['nr'] == 2] == [('add', 2001)]"
+fi
+
+# --- timekeeping: the TSC rate in CPUID, and lapic-calib calibrating with or without it ---
+kvm_expect "--cpuid prints the timing leaves, no guest needed" 0 --out '^# CPUID table of vCPU 0 of 1 \(TSC rate advertised\)' --out '^0x00000015 +- +0x[0-9a-f]{8} .*crystal 1000000000 Hz: TSC [1-9][0-9]* kHz' --out '^0x00000016 +- .*base [1-9][0-9]* MHz' --out '^0x40000010 +- .*APIC bus 1000000 kHz' --out '^0x80000007 .*invariant TSC: yes' -- $K run --cpuid
+kvm_expect "--cpuid --cpus 2: 2 logical CPUs, vCPU 1's APIC ID" 0 --out '^0x00000001 +- +0x[0-9a-f]{8} 0x0002[0-9a-f]{4} ' --out '^# vCPU 1 differs in:' --out '^0x00000001 +- +0x[0-9a-f]{8} 0x0102[0-9a-f]{4} ' -- $K run --cpuid --cpus 2
+kvm_expect "--cpuid --no-cpuid-tsc: KVM's own hypervisor max leaf, no 0x40000010" 0 --out '^# CPUID table .*--no-cpuid-tsc' --out '^0x40000000 +- +0x4000000[01] ' -- $K run --cpuid --no-cpuid-tsc
+kvm_expect "lapic-calib: RDTSC calibration from CPUID, ticks check out" 0 --out 'method rdtsc: TSC [1-9][0-9]* kHz from leaf 0x15, .* 0 port accesses' --out 'implies a 1000000 kHz LAPIC timer' --out '20 ticks checked' --out 'KESTREL-LAPIC-CALIB-OK method=rdtsc' -- $K run -t 30 $G/lapic-calib.elf
+kvm_expect "lapic-calib skew: a LAPIC rate off by 2x fails the tick check" 1 --out 'skew: pretending the LAPIC timer runs at' --out 'too few ticks one period apart' -- $K run -t 30 $G/lapic-calib.elf -- skew
+kvm_expect "lapic-calib over xAPIC MMIO, 2 vCPUs" 0 --out 'xAPIC \(MMIO\)' --out 'KESTREL-LAPIC-CALIB-OK method=rdtsc' -- $K run -t 30 --cpus 2 $G/lapic-calib.elf -- xapic
+# With --no-cpuid-tsc the guest sees what KVM offers: on hosts like this one that is no
+# rate at all, so it must fall back to the PIT (elsewhere KVM may pass the host's through).
+if [ "$have_kvm" -eq 1 ] && $K run --cpuid --no-cpuid-tsc 2>/dev/null |
+	grep -q '^0x00000016 .*base 0 MHz' && ! $K run --cpuid --no-cpuid-tsc | grep -q '^0x40000010'; then
+	kvm_expect "lapic-calib --no-cpuid-tsc: PIT calibration, ticks check out" 0 --out 'method pit: no TSC rate in CPUID; 1 ms PIT window, [1-9][0-9]* polls of port 0x61' --out 'boot info says TSC' --out 'KESTREL-LAPIC-CALIB-OK method=pit' -- $K run -t 30 --no-cpuid-tsc $G/lapic-calib.elf
+	# Port accesses counted by KVM itself (in-kernel PIT included), when perf may read its tracepoints.
+	if command -v perf >/dev/null && perf stat -e kvm:kvm_pio -- true >/dev/null 2>&1; then
+		calib_pio() { # calib_pio OPTS: "<PIT+0x61 accesses seen by KVM> <the guest's own count or 0>"
+			perf stat -x, -o "$tmp/perf" -e kvm:kvm_pio --filter 'port == 0x61 || (port >= 0x40 && port <= 0x43)' \
+				-- $K run -t 30 $1 $G/lapic-calib.elf >"$tmp/lc" 2>/dev/null
+			echo "$(awk -F, '/kvm:kvm_pio/ {print $1}' "$tmp/perf") $(sed -n 's/.* \([0-9][0-9]*\) port accesses.*/\1/p' "$tmp/lc" | head -1)"
+		}
+		read -r k g <<<"$(calib_pio "")"
+		check_range "lapic-calib via CPUID: no PIT/0x61 port access (kvm:kvm_pio)" "$k" 0 0
+		read -r k g <<<"$(calib_pio --no-cpuid-tsc)"
+		check_range "lapic-calib --no-cpuid-tsc: PIT/0x61 accesses (kvm:kvm_pio) = the guest's own count ($g)" "$k" "${g:-1}" "${g:-0}"
+		check_range "lapic-calib --no-cpuid-tsc: the PIT window costs dozens of port accesses" "$k" 20 1000000
+	fi
+else
+	n=$((n + 1)); skipped=$((skipped + 1))
+	echo "ok $n - lapic-calib --no-cpuid-tsc # SKIP KVM's own CPUID carries a TSC rate here (or no KVM)"
+fi
+
+# --- kestrel bench: cold starts of the binary itself ---
+expect "bench without a guest is a usage error" $USAGE --err 'no guest given' -- $K bench
+expect "bench --runs 0 is a usage error" $USAGE --err "bad number '0'" -- $K bench --runs 0 $G/hello.elf
+kvm_expect "bench --runs 3 hello prints the phase table" 0 --out '^total \(spawn to exit\) +[0-9]' --out '^  guest exec \(entry to exit\) +[0-9]' --out '^userspace exits +[0-9]+ ' -- $K bench --runs 3 --warmup 0 $G/hello.elf
+kvm_expect "bench counts a failing guest as failed runs" 1 --err 'run: 2 of 2 runs failed; last: exit status 123' -- $K bench --runs 2 --warmup 0 $G/triple-fault.elf
+# (hello prints no timing figures, so its exit count is the same in every run)
+kvm_expect "bench A/B prints Before/After" 0 --out '^Metric +Before +After +Change' --out '^register ioctls +1\.0 +[0-9.]+ ' --out '^userspace exits +[0-9.]+ +[0-9.]+ +same' -- $K bench --runs 2 --warmup 0 --a "" --b "--no-sync-regs" $G/hello.elf
+if [ "$have_kvm" -eq 1 ]; then
+	$K run --stats-json $tmp/hello.json $G/hello.elf >/dev/null 2>&1
+	$K bench --runs 3 --warmup 0 --json $G/hello.elf >$tmp/bench.json 2>/dev/null
+	json_check "bench --json: 3 runs, the same exit count as a direct run, p50 within min..max" $tmp/bench.json \
+		"d['modes'][0]['ok'] == 3 and d['modes'][0]['counts']['userspace_exits']['min'] == d['modes'][0]['counts']['userspace_exits']['max'] == json.load(open('$tmp/hello.json'))['vm']['exits'] and all(p is None or p['min'] <= p['p50'] <= p['max'] for p in d['modes'][0]['phases_us'].values())"
+	$K bench --runs 2 --warmup 0 --json --a "" --b "--no-sync-regs" $G/hypercall-loop.elf -- -- 300 >$tmp/ab.json 2>/dev/null
+	json_check "bench A/B --json: register ioctls ~0 via the page, 2 per call over ioctls" $tmp/ab.json \
+		"d['ab']['register_ioctls']['before'] <= 2 and 600 <= d['ab']['register_ioctls']['after'] <= 620"
 fi
 
 # --- signals: SIGTERM/SIGINT end the VM cleanly with 128+signal ---

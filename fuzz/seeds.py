@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""seeds.py - (re)write the synthetic seed inputs in fuzz/corpus/<target>/ (run from anywhere).
+
+The seeds are small, hand-shaped inputs that get each fuzzer past the first
+checks quickly; libFuzzer mutates from there. fuzz/corpus/elf/hello-stripped
+is not made here: it is build/guests/hello.elf after `objcopy --strip-all`.
+"""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MIB, GIB = 1 << 20, 1 << 30
+PT_LOAD, PT_INTERP, PF_X, PF_W, PF_R = 1, 3, 1, 2, 4
+
+
+def put(target, name, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def elf(segs, entry, cls=2, data=1, etype=2, machine=62, payload=b"\xf4" * 16):
+    """ELF64 header, program headers, then `payload` at offset 0x100 for every segment."""
+    ident = b"\x7fELF" + bytes([cls, data, 1, 0]) + bytes(8)
+    phoff, off = 64, 0x100
+    eh = ident + struct.pack("<HHIQQQIHHHHHH", etype, machine, 1, entry, phoff, 0, 0, 64, 56,
+                             len(segs), 64, 0, 0)
+    ph = b""
+    for ptype, addr, filesz, memsz, flags in segs:
+        ph += struct.pack("<IIQQQQQQ", ptype, flags, off if filesz else 0, addr, addr, filesz, memsz,
+                          0x1000)
+    img = eh + ph
+    return img + bytes(off - len(img)) + payload
+
+
+def seeds_elf():
+    put("elf", "one-segment", elf([(PT_LOAD, MIB, 16, 16, PF_R | PF_X)], MIB))
+    put("elf", "text-rodata-bss", elf([(PT_LOAD, MIB, 16, 16, PF_R | PF_X),
+                                       (PT_LOAD, MIB + 0x1000, 16, 16, PF_R),
+                                       (PT_LOAD, MIB + 0x2000, 0, 0x3000, PF_R | PF_W)], MIB + 4))
+    put("elf", "high-region", elf([(PT_LOAD, MIB, 16, 16, PF_R | PF_X),
+                                   (PT_LOAD, 4 * GIB, 16, 0x8000, PF_R | PF_W)], MIB))
+    put("elf", "interp", elf([(PT_INTERP, 0, 16, 16, PF_R), (PT_LOAD, MIB, 16, 16, PF_R | PF_X)], MIB))
+    put("elf", "elfclass32", elf([(PT_LOAD, MIB, 16, 16, PF_R | PF_X)], MIB, cls=1))
+
+
+def seeds_boot():
+    def boot(mem, tsc, raw_end, ncpus, mode, pick, cmdline):
+        return struct.pack("<QQQIBH", mem, tsc, raw_end, ncpus, mode, pick) + cmdline
+    put("boot", "64M-1cpu", boot(64 * MIB, 2_500_000, 0, 1, 0, 0, b"alpha beta=2"))
+    put("boot", "5G-4cpu", boot(5 * GIB, 3_000_000, 0, 4, 0, 777, b"n=5000"))
+    put("boot", "raw-123G", boot(2 * MIB, 0, 123 * GIB, 2, 2, 0xffff, b""))
+    put("boot", "cmdline-1023", boot(64 * MIB, 0, 0, 1, 0, 0, b"x" * 1023))
+    put("boot", "cmdline-1024", boot(64 * MIB, 0, 0, 1, 0, 0, b"y" * 1024))
+
+
+def seeds_cli():
+    put("cli", "full", b"\0".join([b"run", b"--mem", b"64M", b"--cpus", b"2", b"--timeout", b"0.5",
+                                   b"--strict", b"--stats", b"--no-sync-regs", b"g.elf", b"--",
+                                   b"alpha", b"beta=2"]))
+    put("cli", "short", b"\0".join([b"-m", b"1G", b"-c", b"4", b"-t", b"10", b"g.elf"]))
+    put("cli", "equals", b"\0".join([b"--mem=5G", b"--cpus=1", b"--timeout=1.25", b"g.elf"]))
+    put("cli", "help", b"--help")
+    put("cli", "version", b"run\0-V")
+    put("cli", "missing-value", b"g.elf\0--mem")
+
+
+def seeds_size():
+    hdr = struct.pack("<QQQB", 3 * GIB + 512 * MIB, 1, 1 << 32, 40)
+    for name, s in [("64M", b"64M"), ("1GiB", b"1GiB"), ("max", b"18446744073709551615"),
+                    ("16E", b"16E"), ("12Q", b"12Q"), ("bytes", b"65536b")]:
+        put("size", name, hdr + s)
+
+
+def seeds_bus():
+    ops = b""
+    # kestrel's ports: COM1 (8), isa-debug-exit, i8042 data/cmd, hypercalls (16), null port.
+    for base, n in [(0x3F8, 8), (0xF4, 1), (0x60, 1), (0x64, 1), (0xE0, 16), (0x510, 1)]:
+        ops += bytes([0x00]) + struct.pack("<HB", base, n)
+    ops += bytes([0x00]) + struct.pack("<HB", 0x3FC, 2)  # overlaps COM1: -EEXIST
+    ops += bytes([0x10]) + struct.pack("<I", 0xFFFF)[:3] + bytes([2])  # leaves the port space
+    # MMIO: IOAPIC- and LAPIC-like windows (u16 << 16), then a 64-bit range.
+    ops += bytes([0x41]) + struct.pack("<HH", 0xFEC0, 0x1000)
+    ops += bytes([0x41]) + struct.pack("<HH", 0xFEE0, 0x1000)
+    ops += bytes([0x02]) + struct.pack("<QQ", 1 << 40, 1 << 20)
+    ops += bytes([0x03]) + struct.pack("<H", 0x3FD) + bytes([0x06, 0x07])
+    ops += bytes([0x44]) + struct.pack("<H", 0xFEC0) + bytes([2])
+    ops += bytes([0x05]) + struct.pack("<QQ", (1 << 40) + 8, 8)
+    put("bus", "kestrel-devices", ops)
+
+
+def seeds_guestmem():
+    q = b""
+    for how in range(8):
+        q += bytes([how]) + struct.pack("<QQ", 0x1000 * (how + 1), 0x10 * how)
+    put("guestmem", "layout-64M", bytes([3]) + struct.pack("<Q", 64 * MIB) + q)
+    put("guestmem", "layout-5G", bytes([1]) + struct.pack("<Q", 2 * GIB) + q)
+    put("guestmem", "raw-2", bytes([2]) + struct.pack("<QQQQ", MIB, 8 * MIB, 16 * MIB, 4 * MIB) + q)
+
+
+if __name__ == "__main__":
+    seeds_elf()
+    seeds_boot()
+    seeds_cli()
+    seeds_size()
+    seeds_bus()
+    seeds_guestmem()

@@ -1,0 +1,61 @@
+/* seccomp.h - the seccomp filter that confines each vCPU thread to what the run loop, devices and shutdown need. */
+#ifndef KESTREL_SECCOMP_H
+#define KESTREL_SECCOMP_H
+
+#include <linux/filter.h>
+#include <sys/types.h>
+
+/*
+ * Why vCPU threads, and not the whole process: the vCPU threads are where
+ * guest-controlled data is handled (every exit, every device access, every
+ * hypercall). Each installs its filter itself, after its start-state
+ * ioctls and before its first KVM_RUN, so no TSYNC is needed and every
+ * vCPU thread is covered. The calling thread stays free to do what a
+ * library user does after (or between) runs: read KVM's stats fd, write
+ * reports, create the next VM; a process-wide filter installed by the
+ * library would break exactly that (a second VM needs open, mmap, ...).
+ *
+ * What a vCPU thread may do (everything else kills the process with SIGSYS,
+ * SECCOMP_RET_KILL_PROCESS: a vCPU thread making any other call means kestrel
+ * is compromised or has a bug, and continuing is not safe):
+ *   ioctl        only on its own vCPU fd, only KVM_RUN, KVM_{GET,SET}_{REGS,
+ *                SREGS,FPU,VCPU_EVENTS,DEBUGREGS,MSRS} and KVM_TRANSLATE
+ *   write/writev only to the console, log and stop (eventfd) fds and stderr
+ *   tgkill       only to this process, only the kick signal (vm_stop)
+ *   mmap/mprotect only without PROT_EXEC (glibc and sanitizer runtimes)
+ *   futex, getpid, gettid, rt_sigprocmask, rt_sigreturn, restart_syscall,
+ *   clock_gettime, madvise, munmap, brk, sigaltstack, exit, exit_group
+ * found by running every guest and the tests under `strace -f` (the ASan
+ * build adds mmap/munmap/madvise/sigaltstack when a thread ends; clock_gettime
+ * is the vDSO's fallback; brk, mmap and mprotect are malloc's). Only the
+ * x86-64 syscall ABI is allowed (no i386 `int 0x80`, no x32 numbers).
+ * A new device or hypercall that needs another call must add it here.
+ */
+
+/* What a vCPU thread's filter is built from. */
+struct seccomp_vcpu_ctx {
+	int vcpu_fd; /* the only fd ioctls may use */
+	int write_fds[4]; /* console, log, stop eventfd, stderr; -1 = unused */
+	pid_t pid; /* tgkill's only target process */
+	int kick_signal; /* tgkill's only signal */
+};
+
+#define SECCOMP_VCPU_MAX_INSNS 128u
+
+/*
+ * seccomp_vcpu_filter - write the classic-BPF program for *c into prog
+ * (room for `cap` instructions). Pure: no syscall. Returns the number of
+ * instructions, or -E2BIG if cap is too small.
+ */
+int seccomp_vcpu_filter(const struct seccomp_vcpu_ctx *c, struct sock_filter *prog, unsigned cap);
+
+/*
+ * seccomp_install_vcpu - confine the calling thread (and threads it creates
+ * later) with that program: PR_SET_NO_NEW_PRIVS, then
+ * seccomp(SECCOMP_SET_MODE_FILTER). Other threads are not affected.
+ * Returns 0, or a negative errno (-ENOTSUP when the kernel lacks
+ * SECCOMP_RET_KILL_PROCESS; kestrel then refuses to run unconfined).
+ */
+int seccomp_install_vcpu(const struct seccomp_vcpu_ctx *c);
+
+#endif
