@@ -237,6 +237,10 @@ void *vcpu_thread(void *arg)
 	sigset_t kick;
 	int r;
 
+	/* Publish our handle before unblocking the kick: a kick sent from
+	 * here on is delivered, one sent earlier finds immediate_exit set. */
+	v->self = pthread_self();
+	atomic_store(&v->live, true);
 	sigemptyset(&kick);
 	sigaddset(&kick, vm_kick_signal());
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);

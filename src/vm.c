@@ -115,11 +115,14 @@ int vm_stop(struct kestrel_vm *vm, const struct kestrel_exit *why)
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 		/* immediate_exit covers a vCPU that is not inside KVM_RUN yet;
-		 * the signal knocks out one that is. */
+		 * the signal knocks out one that is. The thread sets `live`
+		 * before its first KVM_RUN and we set immediate_exit before
+		 * reading `live` (both seq_cst): either we see it live and
+		 * signal it, or its KVM_RUN sees immediate_exit. */
 		if (v->run)
 			__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-		if (atomic_load(&v->started))
-			pthread_kill(v->thread, vm_kick_signal());
+		if (atomic_load(&v->live))
+			pthread_kill(v->self, vm_kick_signal());
 	}
 	if (write(vm->stop_fd, &one, sizeof(one)) < 0) {
 		/* eventfd counter full: the main thread is being woken anyway */
@@ -496,10 +499,36 @@ static int vm_start_threads(struct kestrel_vm *vm, struct kestrel_error *err)
 				    strerror(r));
 			return err_set(err, -r, "cannot start vCPU thread %u: %s", i, strerror(r));
 		}
-		atomic_store(&v->started, true);
+		v->joinable = true;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return 0;
+}
+
+/* Join one vCPU thread. The stop protocol (vm_stop) cannot lose a wake-up,
+ * but a vCPU blocked in an in-kernel HLT is only as good as the host's
+ * signal check there, so a thread that is slow to leave is kicked again
+ * (cheap, and only on the way out). */
+static void vm_join_vcpu(struct kestrel_vm *vm, struct vcpu *v)
+{
+	struct timespec ts;
+
+	if (!v->joinable)
+		return;
+	for (;;) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 50 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		if (pthread_timedjoin_np(v->thread, NULL, &ts) != ETIMEDOUT)
+			break;
+		if (atomic_load(&v->live))
+			pthread_kill(v->self, vm_kick_signal());
+	}
+	v->joinable = false;
+	atomic_store(&v->live, false);
 }
 
 int kestrel_vm_run(struct kestrel_vm *vm, uint64_t timeout_ms, struct kestrel_exit *exit,
@@ -543,10 +572,7 @@ int kestrel_vm_run(struct kestrel_vm *vm, uint64_t timeout_ms, struct kestrel_ex
 				    sig, strsignal(sig));
 	}
 	for (unsigned i = 0; i < vm->ncpus; i++)
-		if (atomic_load(&vm->vcpus[i].started))
-			pthread_join(vm->vcpus[i].thread, NULL);
-	for (unsigned i = 0; i < vm->ncpus; i++)
-		atomic_store(&vm->vcpus[i].started, false);
+		vm_join_vcpu(vm, &vm->vcpus[i]);
 	vm->tl.run_end = vm_now_ns();
 	*exit = vm->exit;
 	return r;

@@ -21,8 +21,10 @@ struct vcpu {
 	unsigned index;
 	int fd;
 	struct kvm_run *run;
-	pthread_t thread;
-	atomic_bool started; /* thread exists: it may be signalled */
+	pthread_t thread; /* main thread's handle, for joining */
+	bool joinable; /* pthread_create succeeded (main thread only) */
+	pthread_t self; /* the thread's own handle, published by itself... */
+	atomic_bool live; /* ...before this is set: from then on it may be signalled */
 	struct regs regs;
 	struct kestrel_vcpu_stats stats;
 	struct kvm_cpuid2 *cpuid; /* what KVM_SET_CPUID2 got */
