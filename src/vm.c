@@ -374,7 +374,10 @@ int kestrel_vm_create(const struct kestrel_config *cfg, struct kestrel_vm **out,
 		r = err_set(err, -errno, "KVM_CREATE_VM: %s", strerror(errno));
 		goto fail;
 	}
-	if ((r = vm_setup_chipset(vm, err)) < 0 || (r = vm_setup_memory(vm, err)) < 0 ||
+	/* RAM first: on this host a memory slot added after the in-kernel
+	 * irqchip costs ~7 ms in KVM_SET_USER_MEMORY_REGION, before it ~0.08 ms
+	 * (strace -T); KVM needs no particular order. */
+	if ((r = vm_setup_memory(vm, err)) < 0 || (r = vm_setup_chipset(vm, err)) < 0 ||
 	    (r = vm_setup_devices(vm, err)) < 0 || (r = vm_setup_vcpus(vm, err)) < 0)
 		goto fail;
 	/* kestrel's own structures: GDT, TSS, page tables, boot info. */
