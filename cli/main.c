@@ -24,6 +24,32 @@ static int status_for_load_error(int err)
 	return err == -ENOMEM ? KESTREL_STATUS_HOST : KESTREL_STATUS_IMAGE;
 }
 
+/* With --stats: the dedicated-CPU settings in force, pinning as the kernel reports it. */
+static void print_dedicated(const struct cli_options *o, const struct kestrel_vm *vm)
+{
+	const struct kestrel_config *c = &o->cfg;
+	struct kestrel_vcpu_stats s;
+
+	if (!c->pin && !c->no_halt_exits && !c->no_pause_exits && !c->set_halt_poll)
+		return;
+	fprintf(stderr, "kestrel: dedicated-CPU mode:");
+	for (unsigned i = 0; c->pin && i < c->ncpus; i++) {
+		if (kestrel_vm_vcpu_stats(vm, i, &s) < 0)
+			break;
+		if (s.pinned)
+			fprintf(stderr, "%s vCPU %u pinned to host CPU %d", i ? "," : "", i, s.host_cpu);
+		else
+			fprintf(stderr, "%s vCPU %u not pinned", i ? "," : "", i);
+	}
+	if (c->pin)
+		fputc(';', stderr);
+	fprintf(stderr, " HLT exits %s; PAUSE exits %s", c->no_halt_exits ? "off (in the guest)" : "on",
+		c->no_pause_exits ? "off (in the guest)" : "on");
+	if (c->set_halt_poll)
+		fprintf(stderr, "; halt polling up to %u ns", c->halt_poll_ns);
+	fputc('\n', stderr);
+}
+
 static int run_vm(const struct cli_options *o, FILE *json)
 {
 	struct kestrel_error err = { 0 };
@@ -59,8 +85,10 @@ static int run_vm(const struct cli_options *o, FILE *json)
 		kestrel_vm_destroy(vm);
 		return KESTREL_STATUS_HOST;
 	}
-	if (o->stats)
+	if (o->stats) {
 		kestrel_vm_print_stats(vm, stderr);
+		print_dedicated(o, vm);
+	}
 	if (json && kestrel_vm_write_stats_json(vm, json) < 0)
 		fprintf(stderr, "kestrel: --stats-json %s: write failed\n", o->stats_json);
 	status = kestrel_exit_status(&ex);
@@ -92,7 +120,28 @@ static int run(const struct cli_options *o)
 	return status;
 }
 
-/* A few words on the leaves that carry timing, for people reading --cpuid. */
+/* Leaf 0x40000001 EAX by name (asm/kvm_para.h bit numbers). */
+static void cpuid_pv_note(uint32_t eax, char *buf, size_t len)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} pv[] = {
+		{ 0, "kvmclock" },    { 1, "nop-io-delay" }, { 3, "kvmclock2" },	  { 4, "async-pf" },
+		{ 5, "steal-time" },  { 6, "pv-eoi" },	     { 7, "pv-unhalt" },	  { 9, "pv-tlb-flush" },
+		{ 10, "async-pf-vmexit" }, { 11, "pv-send-ipi" }, { 12, "poll-control" },
+		{ 13, "pv-sched-yield" }, { 14, "async-pf-int" }, { 24, "stable-bit" },
+	};
+	size_t n = (size_t)snprintf(buf, len, "  # PV:");
+
+	for (size_t i = 0; i < sizeof(pv) / sizeof(pv[0]) && n < len; i++)
+		if (eax & (1u << pv[i].bit))
+			n += (size_t)snprintf(buf + n, len - n, " %s", pv[i].name);
+	if (!eax && n < len)
+		snprintf(buf + n, len - n, " none");
+}
+
+/* A few words on the leaves that carry timing, the APIC and PV, for people reading --cpuid. */
 static void cpuid_note(const struct kestrel_cpuid_leaf *l, char *buf, size_t len)
 {
 	buf[0] = '\0';
@@ -115,12 +164,19 @@ static void cpuid_note(const struct kestrel_cpuid_leaf *l, char *buf, size_t len
 	case 0x80000007:
 		snprintf(buf, len, "  # invariant TSC: %s", l->edx & (1u << 8) ? "yes" : "no");
 		break;
+	case 1:
+		snprintf(buf, len, "  # x2APIC: %s, TSC-deadline: %s", l->ecx & (1u << 21) ? "yes" : "no",
+			 l->ecx & (1u << 24) ? "yes" : "no");
+		break;
+	case 0x40000001:
+		cpuid_pv_note(l->eax, buf, len);
+		break;
 	}
 }
 
 static void cpuid_line(const struct kestrel_cpuid_leaf *l)
 {
-	char idx[8], note[128];
+	char idx[8], note[192];
 
 	if (l->indexed)
 		snprintf(idx, sizeof(idx), "0x%02x", l->index);
@@ -157,9 +213,10 @@ static int print_cpuid(const struct cli_options *o)
 		kestrel_vm_destroy(vm);
 		return KESTREL_STATUS_HOST;
 	}
-	printf("# CPUID table of vCPU 0 of %u (%s)\n", o->cfg.ncpus,
+	printf("# CPUID table of vCPU 0 of %u (%s%s)\n", o->cfg.ncpus,
 	       o->cfg.no_cpuid_tsc ? "--no-cpuid-tsc: timing leaves as KVM gives them"
-				   : "TSC rate advertised");
+				   : "TSC rate advertised",
+	       o->cfg.no_pv ? "; --no-pv: no PV features" : "");
 	printf("# %-8s %-5s %-10s %-10s %-10s %s\n", "function", "index", "eax", "ebx", "ecx", "edx");
 	for (int i = 0; i < n; i++)
 		cpuid_line(&first[i]);

@@ -41,6 +41,15 @@ const char cli_usage[] =
 	"      --no-cpuid-tsc   leave CPUID's timing leaves as KVM gives them (by default\n"
 	"                       kestrel puts the TSC rate and the 1 GHz LAPIC timer clock in\n"
 	"                       leaves 0x15, 0x16 and 0x40000010 and sets invariant TSC)\n"
+	"      --no-pv          advertise no KVM paravirtual feature (kvmclock, PV EOI,\n"
+	"                       PV send-IPI, ...: CPUID 0x40000001 all zero), for A/B runs\n"
+	"      --pin            dedicated CPUs: vCPU i's thread runs only on the (i mod n)-th\n"
+	"                       of the n host CPUs kestrel may use (host CPU i mod nproc)\n"
+	"      --no-halt-exits  a guest HLT stays in the guest (KVM_CAP_X86_DISABLE_EXITS);\n"
+	"                       refused where KVM does not allow it\n"
+	"      --no-pause-exits a guest PAUSE loop stays in the guest (no pause-loop exits)\n"
+	"      --halt-poll NS   poll a halted vCPU up to NS ns before sleeping\n"
+	"                       (KVM_CAP_HALT_POLL; 0 = never; default: the host's)\n"
 	"      --cpuid          print the CPUID table vCPU 0 will see (and what other\n"
 	"                       vCPUs see differently), then exit without running;\n"
 	"                       needs /dev/kvm but no guest\n"
@@ -183,6 +192,34 @@ int cli_parse(int argc, char *const argv[], struct cli_options *o, char *why, si
 		}
 		if (!strcmp(a, "--no-cpuid-tsc")) {
 			o->cfg.no_cpuid_tsc = true;
+			continue;
+		}
+		if (!strcmp(a, "--no-pv")) {
+			o->cfg.no_pv = true;
+			continue;
+		}
+		if (!strcmp(a, "--pin")) {
+			o->cfg.pin = true;
+			continue;
+		}
+		if (!strcmp(a, "--no-halt-exits")) {
+			o->cfg.no_halt_exits = true;
+			continue;
+		}
+		if (!strcmp(a, "--no-pause-exits")) {
+			o->cfg.no_pause_exits = true;
+			continue;
+		}
+		if (cli_value(argc, argv, &i, "--halt-poll", NULL, &val, &missing)) {
+			uint64_t ns;
+			if (missing)
+				return cli_err(why, whylen, "--halt-poll needs nanoseconds, e.g. --halt-poll 0");
+			if (parse_uint(val, 0, UINT32_MAX, &ns) < 0)
+				return cli_err(why, whylen,
+					       "--halt-poll %s: give nanoseconds, 0 to %u (KVM takes 32 bits)",
+					       val, UINT32_MAX);
+			o->cfg.set_halt_poll = true;
+			o->cfg.halt_poll_ns = (uint32_t)ns;
 			continue;
 		}
 		if (!strcmp(a, "--cpuid")) {

@@ -12,6 +12,7 @@
 
 #include "arch/x86/arch.h"
 #include "arch/x86/cpuid.h"
+#include "dedicated.h"
 #include "seccomp.h"
 
 int vcpu_init(struct kestrel_vm *vm, struct vcpu *v, unsigned index, const struct kvm_cpuid2 *cpuid,
@@ -46,6 +47,9 @@ int vcpu_init(struct kestrel_vm *vm, struct vcpu *v, unsigned index, const struc
 		.tsc_khz = vm->tsc_khz <= UINT32_MAX ? (uint32_t)vm->tsc_khz : 0,
 		.apic_bus_khz = X86_KVM_APIC_BUS_KHZ,
 		.no_tsc_leaves = vm->cfg.no_cpuid_tsc,
+		.x2apic = true, /* KVM_CREATE_IRQCHIP: the LAPIC is KVM's, x2APIC included */
+		.tsc_deadline = vm->cap_tsc_deadline,
+		.no_pv = vm->cfg.no_pv,
 	};
 	if ((r = x86_cpuid_build(v->cpuid, cap, cpuid, &co)) < 0) {
 		errno = -r;
@@ -54,7 +58,16 @@ int vcpu_init(struct kestrel_vm *vm, struct vcpu *v, unsigned index, const struc
 	x86_cpuid_for_vcpu(v->cpuid, index);
 	if (ioctl(v->fd, KVM_SET_CPUID2, v->cpuid) < 0)
 		goto fail_errno;
+	/* The guest gets only the PV features it was told about: an MSR or
+	 * hypercall of any other is refused (#GP, -KVM_ENOSYS), so --no-pv
+	 * really is "no PV" and not just "not advertised". */
+	if (vm->cap_enforce_pv) {
+		struct kvm_enable_cap ec = { .cap = KVM_CAP_ENFORCE_PV_FEATURE_CPUID, .args = { 1 } };
+		if (ioctl(v->fd, KVM_ENABLE_CAP, &ec) < 0)
+			goto fail_errno;
+	}
 	profile_cpu_init(&v->prof, &vm->clock, !vm->cfg.no_profile);
+	v->stats.host_cpu = -1; /* until dedicated_pin_self says otherwise */
 	/* With the in-kernel LAPIC, every vCPU but the BSP waits for INIT/SIPI.
 	 * kestrel starts them all at the entry point instead. */
 	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
@@ -247,6 +260,8 @@ void *vcpu_thread(void *arg)
 	r = arch_vcpu_reset(v);
 	if (r < 0)
 		vcpu_host_error(v, "setting the start state", r);
+	else if ((r = dedicated_pin_self(v)) < 0)
+		vcpu_host_error(v, "--pin: pinning its thread to a host CPU", r);
 	else if ((r = vcpu_confine(v)) < 0)
 		vcpu_host_error(v, "installing the seccomp filter (--no-seccomp runs without)", r);
 	else

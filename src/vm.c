@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "arch/x86/boot.h"
+#include "dedicated.h"
 #include "dev/devices.h"
 #include "load/elf.h"
 #include "util/size.h"
@@ -201,6 +202,9 @@ static int vm_open_kvm(struct kestrel_vm *vm, struct kestrel_error *err)
 				       vm_required_caps[i].name);
 	int sync = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
 	vm->sync_caps = (sync > 0 && !vm->cfg.no_sync_regs) ? (uint32_t)sync : 0;
+	vm->cap_tsc_deadline = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+	vm->cap_enforce_pv =
+		ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ENFORCE_PV_FEATURE_CPUID) > 0;
 	vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (vm->run_size < (int)sizeof(struct kvm_run))
 		return err_set(err, -ENOTSUP, "KVM_GET_VCPU_MMAP_SIZE returned %d", vm->run_size);
@@ -378,7 +382,8 @@ int kestrel_vm_create(const struct kestrel_config *cfg, struct kestrel_vm **out,
 	 * irqchip costs ~7 ms in KVM_SET_USER_MEMORY_REGION, before it ~0.08 ms
 	 * (strace -T); KVM needs no particular order. */
 	if ((r = vm_setup_memory(vm, err)) < 0 || (r = vm_setup_chipset(vm, err)) < 0 ||
-	    (r = vm_setup_devices(vm, err)) < 0 || (r = vm_setup_vcpus(vm, err)) < 0)
+	    (r = vm_setup_devices(vm, err)) < 0 || (r = dedicated_vm_setup(vm, err)) < 0 ||
+	    (r = vm_setup_vcpus(vm, err)) < 0)
 		goto fail;
 	/* kestrel's own structures: GDT, TSS, page tables, boot info. */
 	uint8_t *low = guest_mem_ptr(&vm->mem, 0, KESTREL_LOW_RESERVED);

@@ -59,6 +59,8 @@ struct kestrel_vm {
 	int kvm_fd, vm_fd;
 	int run_size; /* KVM_GET_VCPU_MMAP_SIZE */
 	uint32_t sync_caps; /* KVM_CAP_SYNC_REGS bits, 0 with no_sync_regs */
+	bool cap_tsc_deadline; /* KVM_CAP_TSC_DEADLINE_TIMER: CPUID may offer it */
+	bool cap_enforce_pv; /* KVM_CAP_ENFORCE_PV_FEATURE_CPUID: each vCPU gets it */
 	uint64_t tsc_khz; /* 0 if KVM could not tell */
 	struct profile_clock clock; /* TSC -> ns for the profiler and the timeline */
 	struct guest_mem mem;

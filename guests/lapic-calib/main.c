@@ -1,5 +1,7 @@
 /* lapic-calib - learn the TSC rate as a kernel would (CPUID, else the PIT), calibrate the LAPIC timer, check its ticks. */
+#include "apic.h"
 #include "guest.h"
+#include "trap.h"
 
 /*
  * What a small kernel does at boot to get a working timer:
@@ -23,7 +25,6 @@
  */
 
 #define TIMER_VECTOR 0x40u
-#define SPURIOUS_VECTOR 0xffu
 #define DEFAULT_TICKS 20u
 #define MIN_TICKS 5u /* the tick check needs some gaps a busy host left alone */
 #define MAX_TICKS 1000u
@@ -41,7 +42,6 @@
 
 #define STATUS_CHECK 1
 #define STATUS_GUARD 2
-#define STATUS_EXCEPTION 3
 
 /* ---- CPUID, the way a kernel asks ---------------------------------------- */
 
@@ -84,155 +84,27 @@ static bool cpuid_leaf(uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r)
 	return true;
 }
 
-/* ---- MSRs and the local APIC --------------------------------------------- */
+/* ---- the local APIC and the timer interrupt (guest library: apic.h, trap.h) ---- */
 
-#define MSR_APIC_BASE 0x1bu
-#define APIC_BASE_EXTD (1u << 10)
-#define APIC_BASE_EN (1u << 11)
-#define XAPIC_MMIO 0xfee00000ul
-
-#define APIC_ID 0x20u
-#define APIC_TPR 0x80u
-#define APIC_EOI 0xb0u
-#define APIC_SVR 0xf0u
-#define APIC_LVT_TIMER 0x320u
-#define APIC_LVT_LINT0 0x350u
-#define APIC_LVT_LINT1 0x360u
-#define APIC_LVT_ERROR 0x370u
-#define APIC_TMICT 0x380u
-#define APIC_TMCCT 0x390u
-#define APIC_TDCR 0x3e0u
-
-#define APIC_SVR_ENABLE (1u << 8)
-#define APIC_LVT_MASKED (1u << 16)
-#define APIC_LVT_PERIODIC (1u << 17)
-#define APIC_TDCR_DIV1 0xbu
-
-static inline uint64_t rdmsr(uint32_t msr)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
-	return ((uint64_t)hi << 32) | lo;
-}
-
-static inline void wrmsr(uint32_t msr, uint64_t v)
-{
-	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
-}
-
-static bool use_x2apic;
-
-/* x2APIC registers are MSRs 0x800 + offset/16; xAPIC ones are 32-bit MMIO
- * words in the page at 0xfee00000 (identity-mapped by kestrel). */
-static uint32_t apic_read(uint32_t reg)
-{
-	if (use_x2apic)
-		return (uint32_t)rdmsr(0x800u + (reg >> 4));
-	return *(volatile uint32_t *)(XAPIC_MMIO + reg);
-}
-
-static void apic_write(uint32_t reg, uint32_t v)
-{
-	if (use_x2apic)
-		wrmsr(0x800u + (reg >> 4), v);
-	else
-		*(volatile uint32_t *)(XAPIC_MMIO + reg) = v;
-}
-
-static void apic_setup(void)
-{
-	uint64_t base = rdmsr(MSR_APIC_BASE) | APIC_BASE_EN;
-
-	/* xAPIC -> x2APIC needs EN set first, then EN|EXTD (SDM 10.12.5). */
-	wrmsr(MSR_APIC_BASE, base);
-	if (use_x2apic)
-		wrmsr(MSR_APIC_BASE, base | APIC_BASE_EXTD);
-	apic_write(APIC_SVR, APIC_SVR_ENABLE | SPURIOUS_VECTOR);
-	apic_write(APIC_TPR, 0);
-	/* Nothing but the timer may interrupt: the in-kernel PIC's ExtINT on LINT0
-	 * is left unprogrammed here, so mask it rather than meet stray vectors. */
-	apic_write(APIC_LVT_LINT0, APIC_LVT_MASKED);
-	apic_write(APIC_LVT_LINT1, APIC_LVT_MASKED);
-	apic_write(APIC_LVT_ERROR, APIC_LVT_MASKED);
-	apic_write(APIC_LVT_TIMER, APIC_LVT_MASKED | TIMER_VECTOR);
-	apic_write(APIC_TDCR, APIC_TDCR_DIV1);
-	apic_write(APIC_TMICT, 0);
-}
-
-/* ---- the IDT and the handlers --------------------------------------------- */
-
-struct idt_gate {
-	uint16_t off_lo;
-	uint16_t sel;
-	uint8_t ist;
-	uint8_t type_attr; /* P=1, DPL=0, type 0xE: 64-bit interrupt gate */
-	uint16_t off_mid;
-	uint32_t off_hi;
-	uint32_t zero;
-} __attribute__((packed));
-
-struct idt_ptr {
-	uint16_t limit;
-	uint64_t base;
-} __attribute__((packed));
-
-static struct idt_gate idt[256] __attribute__((aligned(16)));
-
-extern const uint64_t lapic_calib_exc_stubs[32];
-void lapic_calib_timer_entry(void);
-void lapic_calib_spurious_entry(void);
-void lapic_calib_timer_isr(void);
-GUEST_NORETURN void lapic_calib_exception(uint64_t vector, uint64_t error, uint64_t rip);
-
-volatile uint32_t lapic_calib_spurious;
 static volatile uint32_t ticks, ticks_wanted;
 static uint64_t tick_tsc[MAX_TICKS + 1]; /* TSC in each tick's handler */
 static uint32_t tick_ccr[MAX_TICKS + 1]; /* LAPIC current count at that moment */
 static uint64_t tick_width[MAX_TICKS + 1]; /* how long reading it took */
 static uint64_t latency[MAX_TICKS + 1];
 
-static void idt_set(unsigned vec, uint64_t handler)
-{
-	idt[vec] = (struct idt_gate){
-		.off_lo = (uint16_t)handler,
-		.sel = KESTREL_SEL_CODE,
-		.type_attr = 0x8e,
-		.off_mid = (uint16_t)(handler >> 16),
-		.off_hi = (uint32_t)(handler >> 32),
-	};
-}
-
-static void idt_setup(void)
-{
-	struct idt_ptr p = { .limit = sizeof(idt) - 1, .base = (uint64_t)(uintptr_t)idt };
-
-	for (unsigned v = 0; v < 32; v++)
-		idt_set(v, lapic_calib_exc_stubs[v]);
-	idt_set(TIMER_VECTOR, (uint64_t)(uintptr_t)lapic_calib_timer_entry);
-	idt_set(SPURIOUS_VECTOR, (uint64_t)(uintptr_t)lapic_calib_spurious_entry);
-	__asm__ volatile("lidt %0" : : "m"(p) : "memory");
-}
-
 static uint32_t lapic_count_at(uint64_t *tsc, uint64_t *width);
 
-void lapic_calib_timer_isr(void)
+static void timer_isr(struct trap_frame *f)
 {
 	uint32_t n = ticks;
 
+	(void)f;
 	if (n <= MAX_TICKS)
 		tick_ccr[n] = lapic_count_at(&tick_tsc[n], &tick_width[n]);
 	ticks = ++n;
 	if (n >= ticks_wanted)
 		apic_write(APIC_TMICT, 0); /* stop: writing 0 halts a periodic timer */
-	apic_write(APIC_EOI, 0);
-}
-
-GUEST_NORETURN void lapic_calib_exception(uint64_t vector, uint64_t error, uint64_t rip)
-{
-	hc_printf("lapic-calib: unexpected exception %lu (error code 0x%lx) at RIP 0x%lx\n", vector,
-		  error, rip);
-	exit(STATUS_EXCEPTION);
+	apic_eoi();
 }
 
 /* ---- finding the TSC rate in CPUID ---------------------------------------- */
@@ -607,11 +479,12 @@ int main(unsigned cpu, const struct kestrel_boot_info *bi)
 		hc_printf("lapic-calib: CPUID says there is no local APIC\n");
 		return STATUS_CHECK;
 	}
-	use_x2apic = (r1.ecx & (1u << 21)) && !cmdline_has_word(bi, "xapic");
-	idt_setup();
-	apic_setup();
-	hc_printf("lapic-calib: %s, APIC ID %u\n", use_x2apic ? "x2APIC (MSRs)" : "xAPIC (MMIO)",
-		  use_x2apic ? apic_read(APIC_ID) : apic_read(APIC_ID) >> 24);
+	trap_init("lapic-calib");
+	trap_set(TIMER_VECTOR, timer_isr);
+	apic_init((r1.ecx & (1u << 21)) && !cmdline_has_word(bi, "xapic"));
+	apic_write(APIC_LVT_TIMER, APIC_LVT_MASKED | TIMER_VECTOR);
+	hc_printf("lapic-calib: %s, APIC ID %u\n", apic_x2apic ? "x2APIC (MSRs)" : "xAPIC (MMIO)",
+		  apic_id());
 
 	timing_from_cpuid(&t);
 	cal0 = rdtsc();
@@ -662,8 +535,8 @@ int main(unsigned cpu, const struct kestrel_boot_info *bi)
 	st = check_ticks(&c, (unsigned)nticks);
 	if (st)
 		return st;
-	if (lapic_calib_spurious)
-		hc_printf("lapic-calib: %u spurious interrupts\n", lapic_calib_spurious);
+	if (trap_spurious)
+		hc_printf("lapic-calib: %u spurious interrupts\n", trap_spurious);
 	hc_printf("KESTREL-LAPIC-CALIB-OK method=%s lapic_khz=%lu ticks=%lu\n",
 		  t.tsc_khz ? "rdtsc" : "pit", c.lapic_khz, nticks);
 	return 0;

@@ -25,6 +25,14 @@ struct kestrel_config {
 	uint64_t t0_ns; /* CLOCK_MONOTONIC ns the boot timeline counts from (0: kestrel_vm_create) */
 	bool no_cpuid_tsc; /* leave CPUID's timing leaves (0x15, 0x16, 0x40000010, invariant
 			    * TSC) as KVM gives them, instead of advertising the TSC rate */
+	bool no_pv; /* advertise no KVM paravirtual feature (CPUID 0x40000001 all zero;
+		     * enforced, KVM_CAP_ENFORCE_PV_FEATURE_CPUID) for A/B runs */
+	/* Dedicated-CPU mode (each refused with a clear message where KVM does not allow it). */
+	bool pin; /* vCPU i's thread on one host CPU: the (i mod n)-th of the n kestrel may use */
+	bool no_halt_exits; /* KVM_CAP_X86_DISABLE_EXITS: a guest HLT does not exit to KVM */
+	bool no_pause_exits; /* ... nor PAUSE (no pause-loop exits) */
+	bool set_halt_poll; /* KVM_CAP_HALT_POLL: halt_poll_ns replaces KVM's default */
+	uint32_t halt_poll_ns; /* longest a halted vCPU is polled before it sleeps (0: never) */
 	const char *cmdline; /* guest arguments, copied into the boot info (NULL: "") */
 	int console_fd; /* where guest console output goes (1 = stdout) */
 	int log_fd; /* where kestrel's own warnings go (2 = stderr; -1 = nowhere) */
@@ -107,6 +115,8 @@ struct kestrel_vcpu_stats {
 	uint64_t reg_reads, reg_writes; /* accesses through the register cache */
 	uint64_t reg_flushes; /* KVM_RUNs that carried dirty registers */
 	bool sync_regs; /* registers travel on the shared kvm_run page */
+	bool pinned; /* --pin: its thread's affinity, read back from the kernel, is one CPU ... */
+	int host_cpu; /* ... this one (-1 when not pinned) */
 };
 
 /* kestrel_vm_vcpu_stats - copy vCPU `cpu`'s counters (after a run). -EINVAL for a bad index. */

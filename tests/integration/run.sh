@@ -100,6 +100,7 @@ kvm_expect "hello prints its marker and exits 0" 0 --out 'KESTREL-HELLO-OK' --ou
 kvm_expect "hello gets its arguments" 0 --out "args 'alpha beta=2'" -- $K run $G/hello.elf -- alpha beta=2
 kvm_expect "hello with --mem 5G (RAM above the 4 GiB hole)" 0 --out 'KESTREL-HELLO-OK' --out '5120 MiB RAM' -- $K run --mem 5G $G/hello.elf
 kvm_expect "hello with --no-sync-regs" 0 --out 'KESTREL-HELLO-OK' -- $K run --no-sync-regs $G/hello.elf
+kvm_expect "hello with --no-seccomp (vCPU threads unconfined)" 0 --out 'KESTREL-HELLO-OK' -- $K run --no-seccomp $G/hello.elf
 kvm_expect "pio-loop 1000" 0 --out 'pio-loop: 1000 writes done' --out 'KESTREL-PIO-LOOP-OK' -- $K run $G/pio-loop.elf
 kvm_expect "pio-loop N from its arguments" 0 --out 'pio-loop: 20000 writes done' -- $K run $G/pio-loop.elf -- 20000
 kvm_expect "hypercall-loop, shared register page" 0 --out 'hypercall-loop: 5000 calls, 0 bad' --out 'KESTREL-HYPERCALL-LOOP-OK' -- $K run $G/hypercall-loop.elf -- 5000
@@ -261,6 +262,9 @@ if [ "$have_kvm" -eq 1 ]; then
 		fi
 	done
 fi
+
+# --- PV CPUID leaves, dedicated-CPU mode, exit fast paths (tests/integration/pv.sh) ---
+. "$(dirname "$0")/pv.sh"
 
 echo "# integration: $passed passed, $failed failed, $skipped skipped"
 if [ "$have_kvm" -eq 0 ]; then

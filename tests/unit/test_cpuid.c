@@ -1,8 +1,10 @@
-/* test_cpuid.c - unit tests for the CPUID builder: timing leaves, max-leaf raising, --no-cpuid-tsc, topology, the 0x15 ratio. */
+/* test_cpuid.c - unit tests for the CPUID builder: timing leaves, max-leaf raising, --no-cpuid-tsc, APIC and PV leaves, --no-pv, topology, the 0x15 ratio. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <asm/kvm_para.h>
 
 #include "arch/x86/cpuid.h"
 #include "tap.h"
@@ -213,7 +215,8 @@ static void test_no_tsc_frequency(void)
 
 static void test_no_cpuid_tsc(void)
 {
-	static const uint32_t leaves[] = { 0, 0x15, 0x16, 0x40000000, 0x40000001, 0x80000000, 0x80000007 };
+	/* (0x40000001 is the PV leaf: filtered either way, see test_pv.) */
+	static const uint32_t leaves[] = { 0, 0x15, 0x16, 0x40000000, 0x80000000, 0x80000007 };
 	bool same = true;
 
 	amd_host(&in);
@@ -226,7 +229,7 @@ static void test_no_cpuid_tsc(void)
 			tap_diag("leaf 0x%x changed", leaves[i]);
 			same = false;
 		}
-	TAP_OK(same, "--no-cpuid-tsc: leaves 0, 0x15, 0x16, 0x4000000x, 0x8000000x as KVM gave them");
+	TAP_OK(same, "--no-cpuid-tsc: leaves 0, 0x15, 0x16, 0x40000000, 0x8000000x as KVM gave them");
 	TAP_OK(get(&out, 0x40000010, 0) == NULL, "--no-cpuid-tsc: no 0x40000010");
 	TAP_EQ_U64(out.t->nent, in.t->nent + 2, "--no-cpuid-tsc: only the topology sub-leaves added");
 
@@ -296,6 +299,178 @@ static void test_topology(void)
 	TAP_EQ_INT(build(&out, &in, opts(300, 2596144, false)), 0, "300 vCPUs");
 	TAP_EQ_U64((get(&out, 1, 0)->ebx >> 16) & 0xff, 255, "300 vCPUs: leaf 1 ID count saturates at 255");
 	TAP_EQ_U64(get(&out, 0xb, 1)->eax, 9, "300 vCPUs: core shift 9");
+}
+
+static struct x86_cpuid_opts opts_apic(bool x2apic, bool deadline, bool no_pv)
+{
+	struct x86_cpuid_opts o = opts(2, 2596144, false);
+
+	o.x2apic = x2apic;
+	o.tsc_deadline = deadline;
+	o.no_pv = no_pv;
+	return o;
+}
+
+static void test_apic(void)
+{
+	const uint32_t x2 = 1u << 21, dl = 1u << 24;
+	uint32_t ecx;
+
+	amd_host(&in); /* leaf 1 ECX 0x81202000: hypervisor, TSC-deadline, x2APIC, cmpxchg16b */
+	TAP_EQ_INT(build(&out, &in, opts_apic(true, true, false)), 0, "in-kernel LAPIC with both");
+	ecx = get(&out, 1, 0)->ecx;
+	TAP_OK((ecx & x2) && (ecx & dl), "leaf 1: x2APIC and TSC-deadline offered (0x%08x)", ecx);
+	TAP_EQ_U64(ecx & ~(x2 | dl), 0x80002000u, "leaf 1 ECX: every other bit as KVM gave it");
+
+	TAP_EQ_INT(build(&out, &in, opts_apic(false, false, false)), 0, "no x2APIC, no TSC-deadline");
+	ecx = get(&out, 1, 0)->ecx;
+	TAP_OK(!(ecx & x2) && !(ecx & dl), "leaf 1: neither offered when the irqchip lacks them (0x%08x)",
+	       ecx);
+	TAP_EQ_U64(ecx, 0x80002000u, "leaf 1 ECX: only those two bits cleared");
+
+	TAP_EQ_INT(build(&out, &in, opts_apic(true, false, false)), 0, "x2APIC without TSC-deadline");
+	ecx = get(&out, 1, 0)->ecx;
+	TAP_OK((ecx & x2) && !(ecx & dl), "no KVM_CAP_TSC_DEADLINE_TIMER: TSC-deadline cleared");
+
+	/* KVM's table need not list TSC-deadline (older KVMs did not): the
+	 * capability alone decides. x2APIC is never invented. */
+	old_intel_host(&in); /* leaf 1 ECX 0x80202001: x2APIC, no TSC-deadline */
+	get(&in, 1, 0)->ecx &= ~x2;
+	TAP_EQ_INT(build(&out, &in, opts_apic(true, true, false)), 0, "host table without either");
+	ecx = get(&out, 1, 0)->ecx;
+	TAP_OK((ecx & dl) && !(ecx & x2), "TSC-deadline added from the capability, x2APIC not invented");
+}
+
+/* The PV features the issue names, restated from asm/kvm_para.h. */
+static uint32_t pv_named(void)
+{
+	return 1u << KVM_FEATURE_CLOCKSOURCE | 1u << KVM_FEATURE_CLOCKSOURCE2 |
+	       1u << KVM_FEATURE_CLOCKSOURCE_STABLE_BIT | 1u << KVM_FEATURE_PV_EOI |
+	       1u << KVM_FEATURE_PV_UNHALT | 1u << KVM_FEATURE_PV_TLB_FLUSH | 1u << KVM_FEATURE_STEAL_TIME |
+	       1u << KVM_FEATURE_PV_SEND_IPI | 1u << KVM_FEATURE_PV_SCHED_YIELD |
+	       1u << KVM_FEATURE_POLL_CONTROL;
+}
+
+static void test_pv(void)
+{
+	struct kvm_cpuid_entry2 *e;
+	const uint32_t async = 1u << KVM_FEATURE_ASYNC_PF | 1u << KVM_FEATURE_ASYNC_PF_VMEXIT |
+			       1u << KVM_FEATURE_ASYNC_PF_INT;
+	const uint32_t vmm = 1u << KVM_FEATURE_MSI_EXT_DEST_ID | 1u << KVM_FEATURE_HC_MAP_GPA_RANGE |
+			     1u << KVM_FEATURE_MIGRATION_CONTROL;
+
+	/* This host: KVM offers 0x01007efb. */
+	amd_host(&in);
+	get(&in, 0x40000001, 0)->ebx = 0x1234; /* junk the builder must not pass on */
+	get(&in, 0x40000001, 0)->edx = 1u << KVM_HINTS_REALTIME;
+	TAP_EQ_INT(build(&out, &in, opts_apic(true, true, false)), 0, "PV on: build succeeds");
+	e = get(&out, 0x40000001, 0);
+	TAP_EQ_U64(e->eax, 0x01003aeb, "0x40000001 EAX: 0x01007efb without the three async-PF bits");
+	TAP_EQ_U64(e->eax & pv_named(), pv_named(),
+		   "every named feature KVM offers is there (kvmclock x2, stable, PV EOI, unhalt, TLB "
+		   "flush, steal time, send-IPI, sched-yield, poll control)");
+	TAP_EQ_U64(e->eax & async, 0, "async page faults left out");
+	TAP_EQ_U64(e->eax & ~(pv_named() | 1u << KVM_FEATURE_NOP_IO_DELAY), 0,
+		   "nothing beyond the named features and NOP_IO_DELAY");
+	TAP_OK(e->ebx == 0 && e->ecx == 0, "0x40000001 EBX/ECX zero");
+	TAP_EQ_U64(e->edx, 1u << KVM_HINTS_REALTIME, "0x40000001 EDX: KVM's hints kept");
+	TAP_EQ_U64(get(&out, 0x40000000, 0)->ebx, 0x4b4d564b, "KVM signature kept");
+
+	/* Never more than KVM supports. */
+	get(&in, 0x40000001, 0)->eax = 1u << KVM_FEATURE_CLOCKSOURCE2 | 1u << KVM_FEATURE_ASYNC_PF;
+	TAP_EQ_INT(build(&out, &in, opts_apic(true, true, false)), 0, "a KVM offering little");
+	TAP_EQ_U64(get(&out, 0x40000001, 0)->eax, 1u << KVM_FEATURE_CLOCKSOURCE2,
+		   "only kvmclock2 passed on: nothing invented, async PF dropped");
+
+	/* A KVM offering every bit: exactly the chosen set survives. */
+	get(&in, 0x40000001, 0)->eax = 0xffffffffu;
+	TAP_EQ_INT(build(&out, &in, opts_apic(true, true, false)), 0, "a KVM offering everything");
+	e = get(&out, 0x40000001, 0);
+	TAP_EQ_U64(e->eax, pv_named() | 1u << KVM_FEATURE_NOP_IO_DELAY,
+		   "everything offered: the named features and NOP_IO_DELAY, no more");
+	TAP_EQ_U64(e->eax & vmm, 0, "features that need the VMM (MSI ext dest ID, MAP_GPA_RANGE, "
+				    "migration control) left out");
+
+	/* --no-pv. */
+	amd_host(&in);
+	TAP_EQ_INT(build(&out, &in, opts_apic(true, true, true)), 0, "--no-pv: build succeeds");
+	e = get(&out, 0x40000001, 0);
+	TAP_OK(e && e->eax == 0 && e->ebx == 0 && e->ecx == 0 && e->edx == 0, "--no-pv: 0x40000001 all zero");
+	e = get(&out, 0x40000000, 0);
+	TAP_OK(e->ebx == 0x4b4d564b && e->eax == 0x40000010,
+	       "--no-pv: still KVM (signature), timing leaf still reachable");
+	TAP_OK(get(&out, 1, 0)->ecx & (1u << 21), "--no-pv: x2APIC is not a PV feature, kept");
+
+	/* The hypervisor range must reach 0x40000001. */
+	amd_host(&in);
+	get(&in, 0x40000000, 0)->eax = 0x40000000;
+	TAP_EQ_INT(build(&out, &in, opts(1, 0, true)), 0, "hypervisor max leaf 0x40000000");
+	TAP_EQ_U64(get(&out, 0x40000000, 0)->eax, 0x40000001, "raised to 0x40000001");
+	get(&in, 0x40000000, 0)->eax = 0;
+	TAP_EQ_INT(build(&out, &in, opts(1, 0, true)), 0, "old-style hypervisor EAX 0");
+	TAP_EQ_U64(get(&out, 0x40000000, 0)->eax, 0, "EAX 0 (= up to 0x40000001) left alone");
+
+	/* Another hypervisor's 0x40000001 means something else: untouched. */
+	amd_host(&in);
+	get(&in, 0x40000000, 0)->ebx = 0x7263694d; /* "Micr" of Microsoft Hv */
+	TAP_EQ_INT(build(&out, &in, opts_apic(true, true, true)), 0, "not KVM's signature");
+	TAP_EQ_U64(get(&out, 0x40000001, 0)->eax, 0x01007efb, "0x40000001 untouched, even with --no-pv");
+
+	/* No PV leaf at all: nothing added. */
+	old_intel_host(&in);
+	TAP_EQ_INT(build(&out, &in, opts_apic(true, true, false)), 0, "KVM without 0x40000001");
+	TAP_OK(get(&out, 0x40000001, 0) == NULL, "no 0x40000001 invented");
+}
+
+/* For any vCPU count: every topology leaf tells the same story, and the
+ * per-vCPU APIC IDs are distinct and fit the ID space the leaves claim. */
+static void test_topology_consistent(void)
+{
+	static const unsigned counts[] = { 1, 2, 3, 4, 5, 7, 8, 16, 33, 64, 255 };
+	unsigned bad = 0;
+
+	for (size_t k = 0; k < sizeof(counts) / sizeof(counts[0]); k++) {
+		unsigned n = counts[k], shift = x86_cpuid_topo_shift(n);
+		struct kvm_cpuid_entry2 *l1, *b1, *x8, *ext1;
+		uint32_t ids = 1u << shift;
+
+		amd_host(&in);
+		put(&in, 0x1f, 0, IDX, 0, 0, 0, 0); /* 0x1F too, where KVM offers it */
+		if (build(&out, &in, opts(n, 2596144, false)) != 0) {
+			bad++;
+			tap_diag("%u vCPUs: build failed", n);
+			continue;
+		}
+		l1 = get(&out, 1, 0);
+		b1 = get(&out, 0xb, 1);
+		x8 = get(&out, 0x80000008, 0);
+		ext1 = get(&out, 0x80000001, 0);
+		if (((l1->ebx >> 16) & 0xff) != (ids < 255 ? ids : 255) || !!(l1->edx & (1u << 28)) != (n > 1) ||
+		    !b1 || b1->ebx != n || b1->eax != shift || (ids < n) || (shift && (ids >> 1) >= n) ||
+		    ((x8->ecx >> 12) & 0xf) != shift || (x8->ecx & 0xff) != n - 1 || !!(ext1->ecx & 2) != (n > 1) ||
+		    !same_regs(get(&out, 0x1f, 1), b1) || get(&out, 0xb, 0)->ebx != 1) {
+			bad++;
+			tap_diag("%u vCPUs: leaf 1 EBX 0x%08x EDX 0x%08x, 0xB.1 %u/%u, 0x80000008 ECX 0x%x", n,
+				 l1->ebx, l1->edx, b1 ? b1->eax : 0, b1 ? b1->ebx : 0, x8->ecx);
+			continue;
+		}
+		/* APIC IDs as every vCPU reads them: leaf 1, 0xB and 0x1F, 0x8000001E. */
+		memcpy(copy.t, out.t, table_size());
+		for (unsigned i = 0; i < n; i++) {
+			memcpy(out.t, copy.t, table_size());
+			x86_cpuid_for_vcpu(out.t, i);
+			if (get(&out, 1, 0)->ebx >> 24 != (i & 0xff) || get(&out, 0xb, 0)->edx != i ||
+			    get(&out, 0xb, 1)->edx != i || get(&out, 0x1f, 0)->edx != i ||
+			    get(&out, 0x8000001e, 0)->eax != i || i >= ids) {
+				bad++;
+				tap_diag("%u vCPUs: vCPU %u sees the wrong APIC ID", n, i);
+				break;
+			}
+		}
+	}
+	TAP_EQ_U64(bad, 0, "%zu vCPU counts (1..255): leaves 1, 0xB, 0x1F, 0x80000008, 0x80000001 "
+			   "agree with --cpus, APIC IDs distinct and in range",
+		   sizeof(counts) / sizeof(counts[0]));
 }
 
 static void test_errors(void)
@@ -382,6 +557,9 @@ int main(void)
 	test_no_tsc_frequency();
 	test_no_cpuid_tsc();
 	test_topology();
+	test_apic();
+	test_pv();
+	test_topology_consistent();
 	test_errors();
 	test_ratio();
 	free(in.t);

@@ -1,4 +1,4 @@
-/* cpuid.c - the CPUID table a vCPU sees: KVM's supported table plus kestrel's timing and topology leaves (pure code). */
+/* cpuid.c - the CPUID table a vCPU sees: KVM's supported table plus kestrel's timing, APIC, PV and topology leaves (pure code). */
 #include "arch/x86/cpuid.h"
 
 #include <errno.h>
@@ -11,6 +11,10 @@
 #define LEAF1_EDX_HTT (1u << 28)
 #define EXT1_ECX_CMP_LEGACY (1u << 1)
 #define EXT7_EDX_INVARIANT_TSC (1u << 8)
+
+#define KVM_SIG_EBX 0x4b4d564bu /* "KVMK" of "KVMKVMKVM\0\0\0", leaf 0x40000000 */
+#define KVM_SIG_ECX 0x564b4d56u
+#define KVM_SIG_EDX 0x0000004du
 
 #define TOPO_TYPE_SMT 1u
 #define TOPO_TYPE_CORE 2u
@@ -274,6 +278,43 @@ static int cpuid_topology(struct kvm_cpuid2 *t, uint32_t max, unsigned ncpus)
 	return 0;
 }
 
+/* Leaf 1 ECX: x2APIC and TSC-deadline belong to the LAPIC KVM emulates, not to
+ * the host CPU, so they follow the irqchip. */
+static void cpuid_apic(struct kvm_cpuid2 *t, const struct x86_cpuid_opts *o)
+{
+	struct kvm_cpuid_entry2 *e = x86_cpuid_entry(t, 1, 0);
+
+	if (!e)
+		return;
+	if (!o->x2apic)
+		e->ecx &= ~X86_LEAF1_ECX_X2APIC;
+	if (o->tsc_deadline)
+		e->ecx |= X86_LEAF1_ECX_TSC_DEADLINE;
+	else
+		e->ecx &= ~X86_LEAF1_ECX_TSC_DEADLINE;
+}
+
+/* Leaf 0x40000001: KVM's paravirtual features, filtered (X86_KVM_PV_FEATURES).
+ * Only behind KVM's own signature: another hypervisor's 0x40000001 (Hyper-V's
+ * interface ID, say) means something else. */
+static void cpuid_pv(struct kvm_cpuid2 *t, const struct x86_cpuid_opts *o)
+{
+	struct kvm_cpuid_entry2 *hv = x86_cpuid_entry(t, 0x40000000, 0), *e;
+
+	if (!hv || hv->ebx != KVM_SIG_EBX || hv->ecx != KVM_SIG_ECX || hv->edx != KVM_SIG_EDX)
+		return;
+	if (!(e = x86_cpuid_entry(t, 0x40000001, 0)))
+		return;
+	if (o->no_pv) {
+		cpuid_zero(e);
+		return;
+	}
+	e->eax &= X86_KVM_PV_FEATURES;
+	e->ebx = e->ecx = 0;
+	if (hv->eax && hv->eax < 0x40000001)
+		hv->eax = 0x40000001;
+}
+
 /* Order by (function, index) so a printed table reads like a CPUID dump
  * (KVM itself does not care). Insertion sort: ~100 entries, cold path. */
 static void cpuid_sort(struct kvm_cpuid2 *t)
@@ -304,6 +345,8 @@ int x86_cpuid_build(struct kvm_cpuid2 *out, uint32_t max_entries, const struct k
 	memcpy(out->entries, supported->entries, supported->nent * sizeof(out->entries[0]));
 	if (!x86_cpuid_entry(out, 0, 0))
 		return -EINVAL;
+	cpuid_apic(out, o);
+	cpuid_pv(out, o);
 	if ((r = cpuid_topology(out, max_entries, o->ncpus)) < 0)
 		return r;
 	if (!o->no_tsc_leaves && (r = cpuid_timing(out, max_entries, o)) < 0)

@@ -17,12 +17,43 @@
  * 0x80000007 and two topology sub-leaves each of 0xB and 0x1F), with room to spare. */
 #define X86_CPUID_EXTRA_ENTRIES 16u
 
+/*
+ * The KVM paravirtual features (leaf 0x40000001 EAX, asm/kvm_para.h bit
+ * numbers) kestrel passes on when KVM supports them: the ones KVM implements
+ * entirely in the kernel, with no help from the VMM. kvmclock (both MSR
+ * sets) and its stable bit; steal time; PV EOI (an EOI without an exit);
+ * PV unhalt (KVM_HC_KICK_CPU, for PV spinlocks); PV TLB flush (skips
+ * preempted vCPUs, needs steal time); PV send-IPI (one hypercall for many
+ * targets); PV sched-yield (yield to a preempted IPI target); poll control
+ * (the guest turns host halt polling off when it polls itself); and
+ * NOP_IO_DELAY, which only tells the guest to skip port-0x80 delays (each
+ * of those would be a userspace exit here).
+ * Left out: async page faults (ASYNC_PF, _VMEXIT, _INT: they pay only when
+ * guest RAM is swapped out, and add a guest-visible protocol no kestrel
+ * guest exercises), and anything that needs the VMM (MSI_EXT_DEST_ID needs
+ * MSI routing, HC_MAP_GPA_RANGE a KVM_EXIT_HYPERCALL handler,
+ * MIGRATION_CONTROL a migration), which kestrel does not provide.
+ */
+#define X86_KVM_PV_FEATURES                                                                     \
+	((1u << 0) /* CLOCKSOURCE */ | (1u << 1) /* NOP_IO_DELAY */ | (1u << 3) /* CLOCKSOURCE2 */ | \
+	 (1u << 5) /* STEAL_TIME */ | (1u << 6) /* PV_EOI */ | (1u << 7) /* PV_UNHALT */ |          \
+	 (1u << 9) /* PV_TLB_FLUSH */ | (1u << 11) /* PV_SEND_IPI */ |                            \
+	 (1u << 12) /* POLL_CONTROL */ | (1u << 13) /* PV_SCHED_YIELD */ |                        \
+	 (1u << 24) /* CLOCKSOURCE_STABLE_BIT */)
+
+/* Leaf 1 ECX bits that describe the local APIC rather than the CPU. */
+#define X86_LEAF1_ECX_X2APIC (1u << 21)
+#define X86_LEAF1_ECX_TSC_DEADLINE (1u << 24)
+
 /* What kestrel decides about the CPUID table, on top of what KVM supports. */
 struct x86_cpuid_opts {
 	unsigned ncpus; /* vCPUs: one core each, one package */
 	uint32_t tsc_khz; /* guest TSC rate (KVM_GET_TSC_KHZ); 0: unknown */
 	uint32_t apic_bus_khz; /* LAPIC timer clock (X86_KVM_APIC_BUS_KHZ) */
 	bool no_tsc_leaves; /* --no-cpuid-tsc: timing leaves exactly as KVM gives them */
+	bool x2apic; /* the in-kernel LAPIC emulates x2APIC (KVM_CREATE_IRQCHIP) */
+	bool tsc_deadline; /* ... and its TSC-deadline timer (KVM_CAP_TSC_DEADLINE_TIMER) */
+	bool no_pv; /* --no-pv: no KVM paravirtual feature at all */
 };
 
 /* x86_cpuid_entry - the entry for (function, index) in t, or NULL. */
@@ -44,6 +75,15 @@ struct kvm_cpuid_entry2 *x86_cpuid_entry(struct kvm_cpuid2 *t, uint32_t function
  *    With tsc_khz == 0, leaves 0x15 and 0x16 are zeroed (KVM may pass the
  *    host's through, and a host crystal is not KVM's LAPIC clock) and
  *    nothing is added.
+ *  - the local APIC, always: leaf 1 ECX x2APIC only when KVM lists it and
+ *    o->x2apic (the irqchip is in the kernel), TSC-deadline exactly when
+ *    o->tsc_deadline (KVM's table need not list it: QEMU too adds it from
+ *    the capability); a guest must not find an APIC mode nobody emulates.
+ *  - paravirtual features, when leaf 0x40000000 carries KVM's signature:
+ *    0x40000001 EAX = KVM's supported bits & X86_KVM_PV_FEATURES, EBX/ECX
+ *    zero, EDX (hints) as KVM gives it; with o->no_pv all four are zero.
+ *    0x40000000 EAX is raised to 0x40000001 if it is lower (but not from
+ *    the old-style 0, which already means 0x40000001).
  *  - topology, always: o->ncpus cores of one thread in one package, in leaf
  *    1 (addressable IDs, HTT), 0xB and 0x1F (SMT and core levels), 4 and
  *    0x8000001D (cores and cache sharing), and on AMD 0x80000008 ECX and

@@ -1,0 +1,109 @@
+/* console.h - the guest console's fast path: UART THR writes through KVM's coalesced-PIO ring, drained in batches. */
+#ifndef KESTREL_CONSOLE_H
+#define KESTREL_CONSOLE_H
+
+/*
+ * Without this, every byte a guest writes to the UART's THR (port 0x3f8) is
+ * one userspace exit and one write(2). With KVM_CAP_COALESCED_PIO, kestrel
+ * registers that one port as a coalesced zone: KVM appends each `out` to a
+ * ring in the vCPU mmap (page KVM_COALESCED_MMIO_PAGE_OFFSET, shared by the
+ * whole VM) and resumes the guest at once. kestrel drains the ring
+ *
+ *   - at every exit, before the exit itself is handled (console_drain_if_any,
+ *     in the run loop): whatever the guest wrote before an LCR/DLAB change, a
+ *     read, a PUTS hypercall or a crash is applied first, in order;
+ *   - from the main thread every CONSOLE_TICK_MS while the VM runs, so output
+ *     followed by a long stretch without exits (a halted or spinning guest)
+ *     still shows up;
+ *   - once more after the vCPU threads are joined.
+ *
+ * Draining goes through the UART's own state: a byte written with DLAB clear
+ * and loopback off is transmitted; anything else (a divisor latch write with
+ * DLAB set, loopback) goes to the UART handler like an exit would. The bytes
+ * of one drain are written with one write(2); a partial line (no '\n') is
+ * kept until the next drain, tick, PUTS or the end of the run, as stdio
+ * line-buffers a terminal. A full ring (KVM_COALESCED_MMIO_MAX - 1 entries)
+ * makes KVM fall back to a normal exit, which drains first.
+ *
+ * Locking: the ring and the line buffer have one mutex, taken only when
+ * there is something to drain or flush; an exit that finds the ring empty
+ * pays two loads and a compare.
+ */
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <linux/kvm.h>
+
+struct kestrel_vm;
+struct vcpu;
+
+#define CONSOLE_BUF 4096u
+#define CONSOLE_TICK_MS 20
+
+struct console {
+	pthread_mutex_t lock; /* ring consumption and buf */
+	struct kvm_coalesced_mmio_ring *ring; /* NULL: no coalescing (THR writes exit) */
+	uint64_t thr_port; /* the coalesced port */
+	atomic_size_t len; /* bytes in buf, read without the lock to skip it */
+	uint8_t buf[CONSOLE_BUF];
+	/* Counters (under lock): ring entries drained, drains that found some,
+	 * write(2) calls made for console output of any kind. */
+	uint64_t entries, drains;
+	atomic_uint_fast64_t writes;
+};
+
+/* console_init - an idle console (no ring): every write goes straight out. */
+void console_init(struct console *c);
+
+/* console_destroy - the mutex. */
+void console_destroy(struct console *c);
+
+/*
+ * console_setup_coalescing - register the UART THR port `port` as a coalesced
+ * PIO zone and find the ring in vCPU 0's mmap. Call after the vCPUs exist.
+ * Returns 0 (coalescing on), 1 (KVM lacks KVM_CAP_COALESCED_PIO or the mmap
+ * has no ring page: coalescing stays off, nothing is wrong), or a negative
+ * errno from KVM_REGISTER_COALESCED_MMIO.
+ */
+int console_setup_coalescing(struct kestrel_vm *vm, uint16_t port);
+
+/* console_pending - whether there is anything to drain or flush (lock-free). */
+static inline bool console_pending(const struct console *c)
+{
+	const struct kvm_coalesced_mmio_ring *r = c->ring;
+
+	if (atomic_load_explicit(&c->len, memory_order_relaxed))
+		return true;
+	return r && __atomic_load_n(&r->first, __ATOMIC_RELAXED) !=
+			    __atomic_load_n(&r->last, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * console_drain - apply every ring entry in order (v: the draining vCPU, NULL
+ * from the main thread; ring entries do not say which vCPU wrote them) and
+ * write the transmitted bytes; `flush_partial` also writes a partial line.
+ */
+void console_drain(struct kestrel_vm *vm, struct vcpu *v, bool flush_partial);
+
+/* console_drain_if_any - the run loop's hook, before each exit is handled:
+ * only the ring (a partial line may wait), and only when it is not empty. */
+static inline void console_drain_if_any(struct kestrel_vm *vm, struct vcpu *v, struct console *c)
+{
+	const struct kvm_coalesced_mmio_ring *r = c->ring;
+
+	if (r && __atomic_load_n(&r->first, __ATOMIC_RELAXED) != __atomic_load_n(&r->last, __ATOMIC_ACQUIRE))
+		console_drain(vm, v, false);
+}
+
+/*
+ * console_write - guest console bytes that did not come through the ring (the
+ * PUTS hypercall, a THR write that exited): whatever the line buffer holds
+ * goes first, then these, all of them (short writes retried).
+ */
+void console_write(struct kestrel_vm *vm, const void *buf, size_t len);
+
+#endif
