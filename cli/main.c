@@ -50,6 +50,21 @@ static void print_dedicated(const struct cli_options *o, const struct kestrel_vm
 	fputc('\n', stderr);
 }
 
+/* With --stats: what kestrel's exit fast paths took off the exit path. */
+static void print_fastpath(const struct kestrel_vm *vm)
+{
+	struct kestrel_fastpath_stats f;
+
+	kestrel_vm_fastpath_stats(vm, &f);
+	fprintf(stderr, "kestrel: fast paths: UART THR %s: %llu writes queued by KVM, drained %llu times; "
+			"%llu console write(2) calls; doorbell 0x%x %s: %llu rings, %llu of them exits\n",
+		f.console_coalesced ? "coalesced PIO" : "off (one exit per byte)",
+		(unsigned long long)f.console_ring_entries, (unsigned long long)f.console_drains,
+		(unsigned long long)f.console_writes, KESTREL_PORT_DOORBELL,
+		f.doorbell_ioeventfd ? "ioeventfd" : "off (one exit per ring)",
+		(unsigned long long)f.doorbell_rings, (unsigned long long)f.doorbell_exits);
+}
+
 static int run_vm(const struct cli_options *o, FILE *json)
 {
 	struct kestrel_error err = { 0 };
@@ -88,6 +103,7 @@ static int run_vm(const struct cli_options *o, FILE *json)
 	if (o->stats) {
 		kestrel_vm_print_stats(vm, stderr);
 		print_dedicated(o, vm);
+		print_fastpath(vm);
 	}
 	if (json && kestrel_vm_write_stats_json(vm, json) < 0)
 		fprintf(stderr, "kestrel: --stats-json %s: write failed\n", o->stats_json);

@@ -43,6 +43,8 @@ const char cli_usage[] =
 	"                       leaves 0x15, 0x16 and 0x40000010 and sets invariant TSC)\n"
 	"      --no-pv          advertise no KVM paravirtual feature (kvmclock, PV EOI,\n"
 	"                       PV send-IPI, ...: CPUID 0x40000001 all zero), for A/B runs\n"
+	"      --no-fast-io     UART THR writes and doorbell rings exit to kestrel one by\n"
+	"                       one (no coalesced PIO, no ioeventfd), for A/B runs\n"
 	"      --pin            dedicated CPUs: vCPU i's thread runs only on the (i mod n)-th\n"
 	"                       of the n host CPUs kestrel may use (host CPU i mod nproc)\n"
 	"      --no-halt-exits  a guest HLT stays in the guest (KVM_CAP_X86_DISABLE_EXITS);\n"
@@ -196,6 +198,10 @@ int cli_parse(int argc, char *const argv[], struct cli_options *o, char *why, si
 		}
 		if (!strcmp(a, "--no-pv")) {
 			o->cfg.no_pv = true;
+			continue;
+		}
+		if (!strcmp(a, "--no-fast-io")) {
+			o->cfg.no_fast_io = true;
 			continue;
 		}
 		if (!strcmp(a, "--pin")) {

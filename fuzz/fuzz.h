@@ -1,4 +1,5 @@
-/* fuzz.h - helpers shared by kestrel's libFuzzer targets: an input reader and an assertion that aborts. */
+/* fuzz.h - helpers shared by kestrel's libFuzzer targets: an input reader and an assertion that
+ * aborts. */
 #ifndef KESTREL_FUZZ_FUZZ_H
 #define KESTREL_FUZZ_FUZZ_H
 
@@ -19,15 +20,15 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
-#define FUZZ_ASSERT(cond, ...)                                                          \
-	do {                                                                            \
-		if (!(cond)) {                                                          \
-			fprintf(stderr, "%s:%d: contract broken: %s: ", __FILE__, __LINE__, \
-				#cond);                                                 \
-			fprintf(stderr, __VA_ARGS__);                                   \
-			fputc('\n', stderr);                                            \
-			abort();                                                        \
-		}                                                                       \
+#define FUZZ_ASSERT(cond, ...)                                                                     \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: contract broken: %s: ", __FILE__, __LINE__,        \
+				#cond);                                                            \
+			fprintf(stderr, __VA_ARGS__);                                              \
+			fputc('\n', stderr);                                                       \
+			abort();                                                                   \
+		}                                                                                  \
 	} while (0)
 
 /* Consume the fuzzer's bytes front to back; past the end everything reads 0. */

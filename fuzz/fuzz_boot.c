@@ -1,4 +1,5 @@
-/* fuzz_boot.c - libFuzzer target: RAM layout, boot info, page tables and start registers from fuzzed sizes and command lines. */
+/* fuzz_boot.c - libFuzzer target: RAM layout, boot info, page tables and start registers from
+ * fuzzed sizes and command lines. */
 #include <errno.h>
 
 #include "arch/x86/boot.h"
@@ -58,14 +59,16 @@ static void check_boot_info(const struct guest_mem *m, unsigned ncpus, uint64_t 
 		return;
 	}
 	FUZZ_ASSERT(r == 0, "%zu-byte cmdline: %d", cl, r);
-	FUZZ_ASSERT(bi->magic == KESTREL_BOOT_MAGIC && bi->version == KESTREL_BOOT_VERSION, "header");
+	FUZZ_ASSERT(bi->magic == KESTREL_BOOT_MAGIC && bi->version == KESTREL_BOOT_VERSION,
+		    "header");
 	FUZZ_ASSERT(bi->ncpus == ncpus && bi->tsc_khz == tsc && bi->ram_size == m->total, "fields");
 	FUZZ_ASSERT(bi->nregions == m->nregions, "nregions %u", bi->nregions);
 	for (unsigned i = 0; i < bi->nregions; i++)
-		FUZZ_ASSERT(bi->regions[i].base == m->r[i].gpa && bi->regions[i].size == m->r[i].size,
+		FUZZ_ASSERT(bi->regions[i].base == m->r[i].gpa &&
+				bi->regions[i].size == m->r[i].size,
 			    "region %u", i);
 	FUZZ_ASSERT(bi->cmdline_len == cl && memcmp(bi->cmdline, cmdline, cl) == 0 &&
-			    bi->cmdline[cl] == '\0',
+			bi->cmdline[cl] == '\0',
 		    "cmdline not copied");
 	free(bi);
 }
@@ -90,8 +93,9 @@ static void check_pde(uint64_t i, uint64_t j)
 {
 	uint64_t pde = get64(low + KESTREL_PD_ADDR + i * PAGE + j * 8);
 
-	FUZZ_ASSERT(pde == ((i * GIB + (j << 21)) | PTE_P | PTE_RW | PTE_PS), "PDE %llu/%llu = %#llx",
-		    (unsigned long long)i, (unsigned long long)j, (unsigned long long)pde);
+	FUZZ_ASSERT(pde == ((i * GIB + (j << 21)) | PTE_P | PTE_RW | PTE_PS),
+		    "PDE %llu/%llu = %#llx", (unsigned long long)i, (unsigned long long)j,
+		    (unsigned long long)pde);
 }
 
 static void check_tables(uint64_t map_end, uint16_t pick)
@@ -110,16 +114,17 @@ static void check_tables(uint64_t map_end, uint16_t pick)
 	}
 	FUZZ_ASSERT(r == 0, "map_end %#llx: %d", (unsigned long long)map_end, r);
 	FUZZ_ASSERT(!memcmp(low + KESTREL_BOOT_INFO_ADDR, canary, PAGE) &&
-			    !memcmp(low + PD_END, canary, PAGE),
+			!memcmp(low + PD_END, canary, PAGE),
 		    "page tables wrote outside their area");
-	FUZZ_ASSERT(get64(low + KESTREL_PML4_ADDR) == (KESTREL_PDPT_ADDR | PTE_P | PTE_RW), "PML4[0]");
+	FUZZ_ASSERT(get64(low + KESTREL_PML4_ADDR) == (KESTREL_PDPT_ADDR | PTE_P | PTE_RW),
+		    "PML4[0]");
 	for (unsigned k = 1; k < 512; k++)
 		FUZZ_ASSERT(get64(low + KESTREL_PML4_ADDR + k * 8) == 0, "PML4[%u] set", k);
 	for (uint64_t i = 0; i < 512; i++) {
 		uint64_t e = get64(low + KESTREL_PDPT_ADDR + i * 8);
 		if (i < npd)
-			FUZZ_ASSERT(e == ((KESTREL_PD_ADDR + i * PAGE) | PTE_P | PTE_RW), "PDPT[%llu]",
-				    (unsigned long long)i);
+			FUZZ_ASSERT(e == ((KESTREL_PD_ADDR + i * PAGE) | PTE_P | PTE_RW),
+				    "PDPT[%llu]", (unsigned long long)i);
 		else
 			FUZZ_ASSERT(e == 0, "PDPT[%llu] set past map_end", (unsigned long long)i);
 	}
@@ -141,18 +146,19 @@ static void check_start_regs(uint64_t entry, uint64_t top, unsigned index)
 	memset(&r, 0xff, sizeof(r));
 	x86_start_regs(&r, entry, top, index);
 	FUZZ_ASSERT(r.rip == entry && r.rdi == index && r.rsi == KESTREL_BOOT_INFO_ADDR &&
-			    r.rflags == 2,
+			r.rflags == 2,
 		    "start registers");
-	FUZZ_ASSERT(r.rsp == ((top - (uint64_t)index * KESTREL_STACK_SIZE) & ~0xfull) && !(r.rsp & 15),
+	FUZZ_ASSERT(r.rsp == ((top - (uint64_t)index * KESTREL_STACK_SIZE) & ~0xfull) &&
+			!(r.rsp & 15),
 		    "rsp %#llx", (unsigned long long)r.rsp);
 	FUZZ_ASSERT(!r.rax && !r.rbx && !r.rcx && !r.rdx && !r.rbp && !r.r8 && !r.r9 && !r.r10 &&
-			    !r.r11 && !r.r12 && !r.r13 && !r.r14 && !r.r15,
+			!r.r11 && !r.r12 && !r.r13 && !r.r14 && !r.r15,
 		    "a register is not zero");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fuzz_in in = { data, size };
+	struct fuzz_in in = {data, size};
 	struct guest_mem m;
 	uint64_t mem_size = fuzz_u64(&in), tsc = fuzz_u64(&in), raw_end = fuzz_u64(&in);
 	unsigned ncpus = (unsigned)fuzz_take(&in, 4);

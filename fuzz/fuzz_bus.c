@@ -1,4 +1,5 @@
-/* fuzz_bus.c - libFuzzer target: bus_register / bus_find_pio / bus_find_mmio against a plain model of claimed ranges. */
+/* fuzz_bus.c - libFuzzer target: bus_register / bus_find_pio / bus_find_mmio against a plain model
+ * of claimed ranges. */
 #include <errno.h>
 
 #include "bus.h"
@@ -67,7 +68,7 @@ static void op_register(enum bus_space sp, uint64_t base, uint64_t len, int null
 		FUZZ_ASSERT(r == 0, "register(%d, %#llx, %#llx) = %d", sp, (unsigned long long)base,
 			    (unsigned long long)len, r);
 	if (r == 0)
-		d[(*n)++] = (struct model_dev){ base, len, id };
+		d[(*n)++] = (struct model_dev){base, len, id};
 }
 
 static void check_dev(const struct bus_dev *got, const struct model_dev *want, const char *what,
@@ -81,7 +82,7 @@ static void check_dev(const struct bus_dev *got, const struct model_dev *want, c
 	FUZZ_ASSERT(got != NULL, "%s %#llx: device %lu not found", what, (unsigned long long)addr,
 		    (unsigned long)want->id);
 	FUZZ_ASSERT((uintptr_t)got->opaque == want->id && got->base == want->base &&
-			    got->len == want->len && got->fn == handler,
+			got->len == want->len && got->fn == handler,
 		    "%s %#llx: wrong device", what, (unsigned long long)addr);
 }
 
@@ -99,7 +100,7 @@ static void op_find_mmio(uint64_t addr, uint64_t len)
  * modes keep numbers in ranges where registrations meet each other. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fuzz_in in = { data, size };
+	struct fuzz_in in = {data, size};
 	uintptr_t id = 1;
 
 	bus_init(&bus);
@@ -141,12 +142,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 6: /* look up the edges of every port range */
 			for (unsigned i = 0; i < model.npio; i++) {
 				const struct model_dev *d = &model.pio[i];
-				uint64_t edge[4] = { d->base - 1, d->base, d->base + d->len - 1, d->base + d->len };
+				uint64_t edge[4] = {d->base - 1, d->base, d->base + d->len - 1,
+						    d->base + d->len};
 				for (unsigned k = 0; k < 4; k++)
 					if (edge[k] < 0x10000)
-						check_dev(bus_find_pio(&bus, (uint16_t)edge[k]),
-							  model_find(model.pio, model.npio, edge[k]), "port",
-							  edge[k]);
+						check_dev(
+						    bus_find_pio(&bus, (uint16_t)edge[k]),
+						    model_find(model.pio, model.npio, edge[k]),
+						    "port", edge[k]);
 			}
 			break;
 		default: /* look up the edges of every MMIO device */

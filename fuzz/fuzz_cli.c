@@ -46,7 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(o->cfg.mem_size > 0 && o->cfg.ncpus >= 1, "mem %llu, cpus %u",
 			    (unsigned long long)o->cfg.mem_size, o->cfg.ncpus);
 		FUZZ_ASSERT(o->cfg.cmdline == o->cmdline, "cfg.cmdline not the joined arguments");
-		FUZZ_ASSERT(memchr(o->cmdline, '\0', sizeof(o->cmdline)) != NULL, "cmdline unterminated");
+		FUZZ_ASSERT(memchr(o->cmdline, '\0', sizeof(o->cmdline)) != NULL,
+			    "cmdline unterminated");
 		FUZZ_ASSERT(o->cfg.console_fd == 1 && o->cfg.log_fd == 2, "fds changed");
 		/* Guest arguments are the words after the first "--" that follows
 		 * the guest, joined by single spaces. */
@@ -56,7 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				size_t l = strlen(argv[k]);
 				if (k > dashes + 1)
 					FUZZ_ASSERT(o->cmdline[off++] == ' ', "separator");
-				FUZZ_ASSERT(!memcmp(o->cmdline + off, argv[k], l), "argument %d", k);
+				FUZZ_ASSERT(!memcmp(o->cmdline + off, argv[k], l), "argument %d",
+					    k);
 				off += l;
 			}
 			FUZZ_ASSERT(o->cmdline[off] == '\0', "cmdline has extra bytes");

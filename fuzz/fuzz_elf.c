@@ -1,4 +1,5 @@
-/* fuzz_elf.c - libFuzzer target: elf_load on arbitrary bytes, into guest RAM fenced by inaccessible pages. */
+/* fuzz_elf.c - libFuzzer target: elf_load on arbitrary bytes, into guest RAM fenced by inaccessible
+ * pages. */
 #include <elf.h>
 #include <errno.h>
 #include <sys/mman.h>
@@ -22,8 +23,8 @@
 
 static struct guest_mem mem;
 static const struct load_reserved reserved[] = {
-	{ 0, KESTREL_LOW_RESERVED, "kestrel's boot tables" },
-	{ LOW_SIZE - STACKS, STACKS, "the vCPU stacks" },
+    {0, KESTREL_LOW_RESERVED, "kestrel's boot tables"},
+    {LOW_SIZE - STACKS, STACKS, "the vCPU stacks"},
 };
 
 /* The writable parts of RAM, which must read as zero between inputs. */
@@ -35,7 +36,8 @@ static struct {
 static void setup(void)
 {
 	size_t total = LOW_SIZE + PAGE + HIGH_SIZE + PAGE;
-	uint8_t *base = mmap(NULL, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	uint8_t *base =
+	    mmap(NULL, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
 	FUZZ_ASSERT(base != MAP_FAILED, "mmap");
 	rw[0].p = base + KESTREL_LOW_RESERVED;
@@ -46,9 +48,9 @@ static void setup(void)
 		FUZZ_ASSERT(mprotect(rw[i].p, rw[i].len, PROT_READ | PROT_WRITE) == 0, "mprotect");
 	mem.nregions = 2;
 	mem.total = LOW_SIZE + HIGH_SIZE;
-	mem.r[0] = (struct guest_mem_region){ .gpa = 0, .size = LOW_SIZE, .host = base };
+	mem.r[0] = (struct guest_mem_region){.gpa = 0, .size = LOW_SIZE, .host = base};
 	mem.r[1] = (struct guest_mem_region){
-		.gpa = KESTREL_HIGH_START, .size = HIGH_SIZE, .host = rw[1].p };
+	    .gpa = KESTREL_HIGH_START, .size = HIGH_SIZE, .host = rw[1].p};
 }
 
 static int all_zero(const uint8_t *p, size_t len)
@@ -113,7 +115,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(entry == 0xdead, "entry written on failure");
 		/* "Nothing is written to guest RAM unless every check passed." */
 		for (int i = 0; i < 2; i++)
-			FUZZ_ASSERT(all_zero(rw[i].p, rw[i].len), "refused image wrote RAM: %s", why);
+			FUZZ_ASSERT(all_zero(rw[i].p, rw[i].len), "refused image wrote RAM: %s",
+				    why);
 	}
 	free(why);
 	return 0;

@@ -1,4 +1,5 @@
-/* fuzz_guestmem.c - libFuzzer target: guest_mem_ptr, the hypercall argument check, with fuzzed layouts, addresses and lengths. */
+/* fuzz_guestmem.c - libFuzzer target: guest_mem_ptr, the hypercall argument check, with fuzzed
+ * layouts, addresses and lengths. */
 #include <sys/mman.h>
 
 #include "fuzz.h"
@@ -18,7 +19,7 @@ typedef unsigned __int128 u128;
  * bounds of that object, and never touched.
  */
 #define REGION_MAX (1ull << 38) /* 256 GiB; kestrel's page tables stop at 123 GiB */
-#define MAXPHYADDR 52 /* x86: no guest-physical address reaches 2^52 */
+#define MAXPHYADDR 52		/* x86: no guest-physical address reaches 2^52 */
 
 static uint8_t *arena;
 
@@ -37,8 +38,8 @@ static void check(const struct guest_mem *m, uint64_t gpa, uint64_t len)
 			    (unsigned long long)gpa, (unsigned long long)len);
 		return;
 	}
-	FUZZ_ASSERT(p != NULL, "gpa %#llx len %#llx is RAM but was refused", (unsigned long long)gpa,
-		    (unsigned long long)len);
+	FUZZ_ASSERT(p != NULL, "gpa %#llx len %#llx is RAM but was refused",
+		    (unsigned long long)gpa, (unsigned long long)len);
 	FUZZ_ASSERT(p >= hit->host && (uint64_t)(p - hit->host) == gpa - hit->gpa,
 		    "gpa %#llx: pointer at the wrong place", (unsigned long long)gpa);
 	FUZZ_ASSERT((uint64_t)(p - hit->host) + len <= hit->size,
@@ -48,23 +49,24 @@ static void check(const struct guest_mem *m, uint64_t gpa, uint64_t len)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fuzz_in in = { data, size };
+	struct fuzz_in in = {data, size};
 	struct guest_mem m;
 	uint8_t mode = fuzz_u8(&in);
 
 	if (!arena) {
-		arena = mmap(NULL, 2 * REGION_MAX, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-			     -1, 0);
+		arena = mmap(NULL, 2 * REGION_MAX, PROT_NONE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		FUZZ_ASSERT(arena != MAP_FAILED, "cannot reserve the arena");
 	}
 	if (mode & 1) {
 		/* kestrel's own layout for a RAM size: one region, or two. */
 		uint64_t v = fuzz_u64(&in);
-		guest_mem_layout(&m, mode & 2 ? v % KESTREL_HOLE_START : KESTREL_HOLE_START + v % REGION_MAX);
+		guest_mem_layout(&m, mode & 2 ? v % KESTREL_HOLE_START
+					      : KESTREL_HOLE_START + v % REGION_MAX);
 	} else {
 		/* Any sorted, disjoint regions below 2^52, as a future layout might have. */
 		uint64_t at = 0;
-		m = (struct guest_mem){ .nregions = 1 + (mode >> 1 & 1) };
+		m = (struct guest_mem){.nregions = 1 + (mode >> 1 & 1)};
 		for (unsigned i = 0; i < m.nregions; i++) {
 			m.r[i].gpa = at + fuzz_u64(&in) % (1ull << (MAXPHYADDR - 2));
 			m.r[i].size = fuzz_u64(&in) % REGION_MAX;

@@ -1,4 +1,5 @@
-/* fuzz_size.c - libFuzzer target: parse_size / parse_uint against a 128-bit reference, format_size round trips. */
+/* fuzz_size.c - libFuzzer target: parse_size / parse_uint against a 128-bit reference, format_size
+ * round trips. */
 #include <errno.h>
 
 #include "fuzz.h"
@@ -76,7 +77,7 @@ static int ref_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 /* format_size's text must name a value within half a printed digit of `bytes`. */
 static void check_format(uint64_t bytes, size_t buflen)
 {
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
 	char *buf = malloc(buflen); /* exact size for ASan */
 	unsigned long long whole = 0, tenths = 0;
 	char unit[8];
@@ -114,7 +115,7 @@ static void check_format(uint64_t bytes, size_t buflen)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fuzz_in in = { data, size };
+	struct fuzz_in in = {data, size};
 	uint64_t bytes = fuzz_u64(&in), min = fuzz_u64(&in), max = fuzz_u64(&in);
 	size_t buflen = 1 + fuzz_u8(&in) % 48;
 	char *s = malloc(in.left + 1); /* exact size: no peeking past the NUL */
@@ -137,9 +138,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	r = parse_uint(s, min, max, &got);
 	rr = ref_uint(s, min, max, &want);
-	FUZZ_ASSERT(r == rr && got == want, "parse_uint(\"%s\", %llu, %llu) = %d/%llu, reference %d/%llu",
-		    s, (unsigned long long)min, (unsigned long long)max, r, (unsigned long long)got, rr,
-		    (unsigned long long)want);
+	FUZZ_ASSERT(r == rr && got == want,
+		    "parse_uint(\"%s\", %llu, %llu) = %d/%llu, reference %d/%llu", s,
+		    (unsigned long long)min, (unsigned long long)max, r, (unsigned long long)got,
+		    rr, (unsigned long long)want);
 	/* The ranges the CLI uses. */
 	got = want = 0x5555;
 	r = parse_uint(s, 1, UINT32_MAX, &got);

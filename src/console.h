@@ -22,7 +22,7 @@
  * DLAB set, loopback) goes to the UART handler like an exit would. The bytes
  * of one drain are written with one write(2); a partial line (no '\n') is
  * kept until the next drain, tick, PUTS or the end of the run, as stdio
- * line-buffers a terminal. A full ring (KVM_COALESCED_MMIO_MAX - 1 entries)
+ * line-buffers a terminal. A full ring (KVM_COALESCED_MMIO_MAX - 1 entries, 169)
  * makes KVM fall back to a normal exit, which drains first.
  *
  * Locking: the ring and the line buffer have one mutex, taken only when
@@ -47,6 +47,7 @@ struct vcpu;
 struct console {
 	pthread_mutex_t lock; /* ring consumption and buf */
 	struct kvm_coalesced_mmio_ring *ring; /* NULL: no coalescing (THR writes exit) */
+	uint32_t ring_max; /* entries in the ring: KVM_COALESCED_MMIO_MAX for the page size */
 	uint64_t thr_port; /* the coalesced port */
 	atomic_size_t len; /* bytes in buf, read without the lock to skip it */
 	uint8_t buf[CONSOLE_BUF];

@@ -1,4 +1,5 @@
-/* seccomp.c - build and install the classic-BPF seccomp filter for vCPU threads (raw BPF, no libseccomp). */
+/* seccomp.c - build and install the classic-BPF seccomp filter for vCPU threads (raw BPF, no
+ * libseccomp). */
 #include "seccomp.h"
 
 #include <errno.h>
@@ -24,18 +25,20 @@
 
 /* Calls allowed whatever their arguments. */
 static const unsigned seccomp_plain[] = {
-	__NR_futex,	      __NR_getpid,	__NR_gettid,   __NR_rt_sigprocmask,
-	__NR_rt_sigreturn,    __NR_restart_syscall, __NR_clock_gettime, __NR_madvise,
-	__NR_munmap,	      __NR_brk,		__NR_sigaltstack, __NR_exit,
-	__NR_exit_group,
+    __NR_futex,		__NR_getpid,
+    __NR_gettid,	__NR_rt_sigprocmask,
+    __NR_rt_sigreturn,	__NR_restart_syscall,
+    __NR_clock_gettime, __NR_madvise,
+    __NR_munmap,	__NR_brk,
+    __NR_sigaltstack,	__NR_exit,
+    __NR_exit_group,
 };
 
 /* vCPU ioctls the run loop, the register cache and crash reports use. */
 static const unsigned seccomp_ioctls[] = {
-	KVM_RUN,	     KVM_GET_REGS,	  KVM_SET_REGS,	       KVM_GET_SREGS,
-	KVM_SET_SREGS,	     KVM_GET_FPU,	  KVM_SET_FPU,	       KVM_GET_VCPU_EVENTS,
-	KVM_SET_VCPU_EVENTS, KVM_GET_DEBUGREGS,	  KVM_SET_DEBUGREGS,   KVM_GET_MSRS,
-	KVM_SET_MSRS,	     KVM_TRANSLATE,
+    KVM_RUN,	       KVM_GET_REGS, KVM_SET_REGS,	  KVM_GET_SREGS,       KVM_SET_SREGS,
+    KVM_GET_FPU,       KVM_SET_FPU,  KVM_GET_VCPU_EVENTS, KVM_SET_VCPU_EVENTS, KVM_GET_DEBUGREGS,
+    KVM_SET_DEBUGREGS, KVM_GET_MSRS, KVM_SET_MSRS,	  KVM_TRANSLATE,
 };
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -49,7 +52,7 @@ struct bpf_out {
 static unsigned emit(struct bpf_out *o, uint16_t code, uint8_t jt, uint8_t jf, uint32_t k)
 {
 	if (o->n < o->cap)
-		o->prog[o->n] = (struct sock_filter){ code, jt, jf, k };
+		o->prog[o->n] = (struct sock_filter){code, jt, jf, k};
 	return o->n++;
 }
 
@@ -103,7 +106,7 @@ static int block_end(struct bpf_out *o, unsigned at)
 
 int seccomp_vcpu_filter(const struct seccomp_vcpu_ctx *c, struct sock_filter *prog, unsigned cap)
 {
-	struct bpf_out o = { prog, 0, cap };
+	struct bpf_out o = {prog, 0, cap};
 	unsigned at;
 	int r = 0;
 
@@ -179,7 +182,7 @@ int seccomp_install_vcpu(const struct seccomp_vcpu_ctx *c)
 	 * privileges through execve (which it may not call anyway). */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return -errno;
-	fprog = (struct sock_fprog){ .len = (unsigned short)n, .filter = prog };
+	fprog = (struct sock_fprog){.len = (unsigned short)n, .filter = prog};
 	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) < 0)
 		return -errno;
 	return 0;

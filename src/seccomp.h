@@ -1,4 +1,5 @@
-/* seccomp.h - the seccomp filter that confines each vCPU thread to what the run loop, devices and shutdown need. */
+/* seccomp.h - the seccomp filter that confines each vCPU thread to what the run loop, devices and
+ * shutdown need. */
 #ifndef KESTREL_SECCOMP_H
 #define KESTREL_SECCOMP_H
 
@@ -34,10 +35,10 @@
 
 /* What a vCPU thread's filter is built from. */
 struct seccomp_vcpu_ctx {
-	int vcpu_fd; /* the only fd ioctls may use */
+	int vcpu_fd;	  /* the only fd ioctls may use */
 	int write_fds[4]; /* console, log, stop eventfd, stderr; -1 = unused */
-	pid_t pid; /* tgkill's only target process */
-	int kick_signal; /* tgkill's only signal */
+	pid_t pid;	  /* tgkill's only target process */
+	int kick_signal;  /* tgkill's only signal */
 };
 
 #define SECCOMP_VCPU_MAX_INSNS 128u

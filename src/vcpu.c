@@ -13,6 +13,7 @@
 #include "arch/x86/arch.h"
 #include "arch/x86/cpuid.h"
 #include "dedicated.h"
+#include "dev/devices.h"
 #include "seccomp.h"
 
 int vcpu_init(struct kestrel_vm *vm, struct vcpu *v, unsigned index, const struct kvm_cpuid2 *cpuid,
@@ -134,10 +135,16 @@ static int vcpu_pio(struct vcpu *v)
 	struct kvm_run *run = v->run;
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 	bool is_write = run->io.direction == KVM_EXIT_IO_OUT;
-	uint32_t size = run->io.size;
-	const struct bus_dev *d = bus_find_pio(&v->vm->bus, run->io.port);
+	uint32_t size = run->io.size, nr = run->io.port - KESTREL_HC_PORT_BASE;
+	const struct bus_dev *d;
 
 	v->stats.io_exits++;
+	/* Hypercalls are the exits that most often need an answer: one `out`,
+	 * straight to their handler without the bus lookup, the element loop
+	 * and the indirect call (~25 of ~180 host instructions, callgrind). */
+	if (nr < KESTREL_HC_COUNT && run->io.count == 1)
+		return hypercall_dispatch(v, nr);
+	d = bus_find_pio(&v->vm->bus, run->io.port);
 	/* `rep ins/outs` arrive as one exit with count > 1 elements. */
 	for (uint32_t i = 0; i < run->io.count; i++, data += size) {
 		int r;
@@ -206,6 +213,9 @@ static void vcpu_run(struct vcpu *v)
 			continue;
 		}
 		v->stats.exits++;
+		/* UART bytes KVM queued before this exit go first (an LCR change,
+		 * a PUTS, a crash report must come after them); usually empty. */
+		console_drain_if_any(v->vm, v, &v->vm->cons);
 		switch (run->exit_reason) {
 		case KVM_EXIT_IO:
 			r = vcpu_pio(v);

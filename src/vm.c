@@ -17,6 +17,7 @@
 
 #include "arch/x86/boot.h"
 #include "dedicated.h"
+#include "fastpath.h"
 #include "dev/devices.h"
 #include "load/elf.h"
 #include "util/size.h"
@@ -74,20 +75,7 @@ void vm_log(const struct kestrel_vm *vm, const char *fmt, ...)
 
 void vm_console_write(struct kestrel_vm *vm, const void *buf, size_t len)
 {
-	const uint8_t *p = buf;
-	uint64_t none = 0;
-
-	if (len && !atomic_load_explicit(&vm->tl.console, memory_order_relaxed))
-		atomic_compare_exchange_strong(&vm->tl.console, &none, vm_now_ns());
-	while (len) {
-		ssize_t n = write(vm->cfg.console_fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return; /* console gone (closed pipe): the guest keeps running */
-		p += n;
-		len -= (size_t)n;
-	}
+	console_write(vm, buf, len); /* after any UART line the coalesced ring left (console.c) */
 }
 
 /* ---- stopping ---- */
@@ -294,7 +282,8 @@ static int vm_setup_devices(struct kestrel_vm *vm, struct kestrel_error *err)
 	bus_init(&vm->bus);
 	if ((r = serial_init(vm, &vm->com1, KESTREL_PORT_COM1)) < 0 ||
 	    (r = debug_exit_init(vm)) < 0 || (r = i8042_init(vm)) < 0 ||
-	    (r = hypercall_init(vm)) < 0 || (r = null_port_init(vm)) < 0)
+	    (r = hypercall_init(vm)) < 0 || (r = null_port_init(vm)) < 0 ||
+	    (r = doorbell_init(vm, &vm->doorbell)) < 0)
 		return err_set(err, r, "device registration failed: %s", strerror(-r));
 	return 0;
 }
@@ -362,8 +351,10 @@ int kestrel_vm_create(const struct kestrel_config *cfg, struct kestrel_vm **out,
 		snprintf(vm->cmdline, sizeof(vm->cmdline), "%s", cfg->cmdline);
 	vm->cfg.cmdline = vm->cmdline;
 	vm->kvm_fd = vm->vm_fd = vm->stop_fd = -1;
+	vm->doorbell.fd = -1;
 	vm->ncpus = cfg->ncpus;
 	pthread_mutex_init(&vm->exit_lock, NULL);
+	console_init(&vm->cons);
 	guest_mem_layout(&vm->mem, cfg->mem_size);
 
 	if ((r = vm_open_kvm(vm, err)) < 0 || (r = vm_check_config(vm, err)) < 0)
@@ -383,7 +374,7 @@ int kestrel_vm_create(const struct kestrel_config *cfg, struct kestrel_vm **out,
 	 * (strace -T); KVM needs no particular order. */
 	if ((r = vm_setup_memory(vm, err)) < 0 || (r = vm_setup_chipset(vm, err)) < 0 ||
 	    (r = vm_setup_devices(vm, err)) < 0 || (r = dedicated_vm_setup(vm, err)) < 0 ||
-	    (r = vm_setup_vcpus(vm, err)) < 0)
+	    (r = vm_setup_vcpus(vm, err)) < 0 || (r = fastpath_setup(vm, err)) < 0)
 		goto fail;
 	/* kestrel's own structures: GDT, TSS, page tables, boot info. */
 	uint8_t *low = guest_mem_ptr(&vm->mem, 0, KESTREL_LOW_RESERVED);
@@ -420,8 +411,10 @@ void kestrel_vm_destroy(struct kestrel_vm *vm)
 		close(vm->kvm_fd);
 	if (vm->stop_fd >= 0)
 		close(vm->stop_fd);
+	doorbell_release(&vm->doorbell);
 	pthread_mutex_destroy(&vm->exit_lock);
 	pthread_mutex_destroy(&vm->com1.lock);
+	console_destroy(&vm->cons);
 	free(vm);
 }
 
@@ -558,8 +551,11 @@ int kestrel_vm_run(struct kestrel_vm *vm, uint64_t timeout_ms, struct kestrel_ex
 		int wait = -1;
 		if (timeout_ms) {
 			clock_gettime(CLOCK_MONOTONIC, &now);
-			uint64_t el = (uint64_t)(now.tv_sec - start.tv_sec) * 1000 +
-				      (uint64_t)(now.tv_nsec - start.tv_nsec) / 1000000;
+			/* Signed: tv_nsec goes down when a second boundary is crossed
+			 * (unsigned, that wrapped to ~2^64 and ended runs early). */
+			int64_t el_ns = (int64_t)(now.tv_sec - start.tv_sec) * 1000000000 +
+					(now.tv_nsec - start.tv_nsec);
+			uint64_t el = el_ns > 0 ? (uint64_t)el_ns / 1000000 : 0;
 			if (el >= timeout_ms) {
 				vm_stop_fmt(vm, NULL, KESTREL_EXIT_TIMEOUT, KESTREL_STATUS_TIMEOUT,
 					    "guest still running after the %llu ms timeout",
@@ -568,6 +564,11 @@ int kestrel_vm_run(struct kestrel_vm *vm, uint64_t timeout_ms, struct kestrel_ex
 			}
 			wait = (int)(timeout_ms - el > 1000000 ? 1000000 : timeout_ms - el);
 		}
+		/* Console bytes KVM queued (coalesced PIO) must not wait for the
+		 * guest's next exit, which may never come: drain them here too. */
+		if (vm->cons.ring && (wait < 0 || wait > CONSOLE_TICK_MS))
+			wait = CONSOLE_TICK_MS;
+		fastpath_tick(vm);
 		if (poll(&pfd, 1, wait) > 0) {
 			uint64_t v;
 			if (read(vm->stop_fd, &v, sizeof(v)) < 0) {
@@ -581,6 +582,7 @@ int kestrel_vm_run(struct kestrel_vm *vm, uint64_t timeout_ms, struct kestrel_ex
 	}
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		vm_join_vcpu(vm, &vm->vcpus[i]);
+	fastpath_finish(vm);
 	vm->tl.run_end = vm_now_ns();
 	*exit = vm->exit;
 	return r;

@@ -10,6 +10,8 @@
 #include <time.h>
 
 #include "bus.h"
+#include "console.h"
+#include "dev/doorbell.h"
 #include "dev/serial.h"
 #include "guestmem.h"
 #include "kestrel/kestrel.h"
@@ -72,6 +74,8 @@ struct kestrel_vm {
 
 	/* Devices. */
 	struct serial com1;
+	struct doorbell doorbell;
+	struct console cons; /* console output, coalesced UART THR ring (console.h) */
 
 	/* Unhandled accesses: counted always, logged once per port (and once for MMIO). */
 	atomic_uint_fast64_t unhandled;

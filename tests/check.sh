@@ -1,7 +1,8 @@
 #!/bin/bash
 # check.sh - everything `make check` runs: a clang build, unit tests, integration tests; one closing line.
-# (Also: the bad-input catalogue, a libFuzzer smoke run, the unit/integration/bad-input
-# tests again on an ASan+UBSan build, and Valgrind memcheck of guest boots.)
+# (Also: the KVM library tests (1000-VM churn, seccomp), the bad-input catalogue, a libFuzzer
+# smoke run, the unit/integration/bad-input/KVM tests again on an ASan+UBSan build, and
+# Valgrind memcheck of guest boots.)
 #
 # Usage: tests/check.sh BUILD-DIR   (the Makefile passes its $(BUILD))
 set -u
@@ -43,7 +44,7 @@ echo "== integration tests"
 KESTREL="$B/kestrel" GUESTS="$B/guests" tests/integration/run.sh | tee "$tmp/it"
 tally "$tmp/it" "${PIPESTATUS[0]}" "integration tests"
 
-echo "== KVM library tests (tests/kvm: 1000-VM churn)"
+echo "== KVM library tests (tests/kvm: 1000-VM churn, seccomp confinement)"
 GUESTS="$B/guests" tests/unit/run.sh "$B"/kvm-tests/test_* | tee "$tmp/kvm"
 tally "$tmp/kvm" "${PIPESTATUS[0]}" "KVM library tests"
 

@@ -1,4 +1,5 @@
-/* exit-flood - every vCPU makes userspace exits back to back, forever: null-port writes and NOP hypercalls. */
+/* exit-flood - every vCPU makes userspace exits back to back, forever: null-port writes and NOP
+ * hypercalls. */
 #include "guest.h"
 
 int main(unsigned cpu, const struct kestrel_boot_info *bi)

@@ -5,6 +5,7 @@
 #include "trap.h"
 
 bool apic_x2apic;
+struct apic_pv_eoi apic_pv_eoi[APIC_PV_EOI_MAX_CPUS];
 
 static uint32_t leaf1_ecx(void)
 {
@@ -25,6 +26,32 @@ bool cpu_has_x2apic(void)
 bool cpu_has_tsc_deadline(void)
 {
 	return leaf1_ecx() & (1u << 24);
+}
+
+bool cpu_has_pv_eoi(void)
+{
+	uint32_t max, b, c, d, eax;
+
+	if (!(leaf1_ecx() & (1u << 31)))
+		return false; /* no hypervisor leaves */
+	cpuid(0x40000000u, 0, &max, &b, &c, &d);
+	if (b != 0x4b4d564bu || c != 0x564b4d56u || d != 0x4du) /* "KVMKVMKVM" */
+		return false;
+	if (max && max < 0x40000001u)
+		return false;
+	cpuid(0x40000001u, 0, &eax, &b, &c, &d);
+	return eax & (1u << 6);
+}
+
+bool apic_pv_eoi_enable(unsigned cpu)
+{
+	if (cpu >= APIC_PV_EOI_MAX_CPUS || !cpu_has_pv_eoi())
+		return false;
+	apic_pv_eoi[cpu].word = 0;
+	/* The word's guest-physical address (identity-mapped), 4-byte aligned, bit 0 = enable. */
+	wrmsr(MSR_KVM_PV_EOI_EN, (uint64_t)(uintptr_t)&apic_pv_eoi[cpu].word | 1);
+	apic_pv_eoi[cpu].enabled = 1;
+	return true;
 }
 
 uint32_t apic_read(uint32_t reg)

@@ -75,7 +75,45 @@ void apic_write(uint32_t reg, uint32_t v);
 /* This CPU's APIC ID (kestrel: = its vCPU index). */
 uint32_t apic_id(void);
 
-/* End of interrupt, from a handler. x2APIC: one WRMSR KVM handles itself. */
+/*
+ * PV EOI (KVM_FEATURE_PV_EOI, CPUID 0x40000001 EAX bit 6): each CPU hands KVM
+ * a word (MSR 0x4b564d04); when KVM injects an interrupt whose EOI it can
+ * take care of itself, it sets bit 0 there, and the handler clears the bit
+ * instead of writing the EOI register: no WRMSR/MMIO write, no exit.
+ * apic_pv_eoi_enable() (per CPU, after apic_init) turns it on when CPUID
+ * offers it and returns whether it did; apic_eoi() then uses it.
+ */
+#define MSR_KVM_PV_EOI_EN 0x4b564d04u
+#define APIC_PV_EOI_MAX_CPUS 64u
+
+bool cpu_has_pv_eoi(void);
+bool apic_pv_eoi_enable(unsigned cpu);
+
+struct apic_pv_eoi {
+	volatile uint32_t word; /* bit 0: KVM will do this interrupt's EOI */
+	uint32_t enabled;
+	uint64_t skipped; /* EOIs the bit spared */
+} __attribute__((aligned(64)));
+extern struct apic_pv_eoi apic_pv_eoi[APIC_PV_EOI_MAX_CPUS];
+
+/* End of interrupt, from a handler running on CPU `cpu` (its APIC ID): the PV
+ * bit if KVM set it, else the EOI register (x2APIC: one WRMSR KVM handles). */
+static inline void apic_eoi_on(unsigned cpu)
+{
+	/* KVM writes the word only while this vCPU is outside the guest, so a
+	 * plain test and clear is enough (Linux does the same, non-atomically). */
+	if (cpu < APIC_PV_EOI_MAX_CPUS && apic_pv_eoi[cpu].enabled && (apic_pv_eoi[cpu].word & 1u)) {
+		apic_pv_eoi[cpu].word &= ~1u;
+		apic_pv_eoi[cpu].skipped++;
+		return;
+	}
+	if (apic_x2apic)
+		wrmsr(MSR_X2APIC_BASE + (APIC_EOI >> 4), 0);
+	else
+		*(volatile uint32_t *)(XAPIC_MMIO + APIC_EOI) = 0;
+}
+
+/* apic_eoi - the same without PV EOI (or when the caller does not know its CPU). */
 static inline void apic_eoi(void)
 {
 	if (apic_x2apic)

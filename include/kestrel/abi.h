@@ -85,6 +85,12 @@ struct kestrel_boot_info {
  *
  * Null port: KESTREL_PORT_NULL ignores writes and reads as zero; the pio-loop
  * benchmark guest hammers it (one plain userspace exit per access).
+ *
+ * Doorbell: KESTREL_PORT_DOORBELL counts writes of any size and value
+ * (kestrel reports the count after the run, `kestrel run --stats`). The guest
+ * gets no answer, so kestrel hands the port to KVM as an ioeventfd: a ring
+ * signals an eventfd and the guest runs on without an exit. Reads return 0
+ * (and do exit).
  */
 #define KESTREL_PORT_COM1 0x3f8u
 #define KESTREL_PORT_DEBUG_EXIT 0xf4u
@@ -92,6 +98,7 @@ struct kestrel_boot_info {
 #define KESTREL_PORT_I8042_CMD 0x64u
 #define KESTREL_I8042_RESET 0xfeu
 #define KESTREL_PORT_NULL 0x510u
+#define KESTREL_PORT_DOORBELL 0x511u
 
 /*
  * Hypercalls.

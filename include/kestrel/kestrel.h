@@ -33,6 +33,8 @@ struct kestrel_config {
 	bool no_pause_exits; /* ... nor PAUSE (no pause-loop exits) */
 	bool set_halt_poll; /* KVM_CAP_HALT_POLL: halt_poll_ns replaces KVM's default */
 	uint32_t halt_poll_ns; /* longest a halted vCPU is polled before it sleeps (0: never) */
+	bool no_fast_io; /* UART THR writes and doorbell rings exit to kestrel one by one, as
+			  * without coalesced PIO and ioeventfd (A/B runs) */
 	const char *cmdline; /* guest arguments, copied into the boot info (NULL: "") */
 	int console_fd; /* where guest console output goes (1 = stdout) */
 	int log_fd; /* where kestrel's own warnings go (2 = stderr; -1 = nowhere) */
@@ -121,6 +123,20 @@ struct kestrel_vcpu_stats {
 
 /* kestrel_vm_vcpu_stats - copy vCPU `cpu`'s counters (after a run). -EINVAL for a bad index. */
 int kestrel_vm_vcpu_stats(const struct kestrel_vm *vm, unsigned cpu, struct kestrel_vcpu_stats *out);
+
+/* kestrel's exit fast paths over a run (kestrel_vm_fastpath_stats). */
+struct kestrel_fastpath_stats {
+	bool console_coalesced; /* UART THR writes go through KVM's coalesced-PIO ring */
+	uint64_t console_ring_entries; /* ring entries drained: THR writes that did not exit */
+	uint64_t console_drains; /* drains that found the ring non-empty */
+	uint64_t console_writes; /* write(2) calls for guest console output, every path */
+	bool doorbell_ioeventfd; /* KESTREL_PORT_DOORBELL is an ioeventfd: rings do not exit */
+	uint64_t doorbell_rings; /* rings counted, through the eventfd and as exits */
+	uint64_t doorbell_exits; /* of those, rings that reached kestrel as exits */
+};
+
+/* kestrel_vm_fastpath_stats - those counters (complete once kestrel_vm_run returned). Returns 0. */
+int kestrel_vm_fastpath_stats(const struct kestrel_vm *vm, struct kestrel_fastpath_stats *out);
 
 /* One CPUID leaf as a vCPU sees it. */
 struct kestrel_cpuid_leaf {

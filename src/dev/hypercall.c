@@ -43,8 +43,7 @@ static int64_t hc_snapshot(struct vcpu *v)
 	return 0;
 }
 
-static int hypercall_io(struct vcpu *v, void *opaque, uint64_t nr, uint8_t *data, uint32_t len,
-			bool is_write)
+int hypercall_dispatch(struct vcpu *v, unsigned nr)
 {
 	struct regs *r = &v->regs;
 	int64_t ret;
@@ -80,6 +79,14 @@ static int hypercall_io(struct vcpu *v, void *opaque, uint64_t nr, uint8_t *data
 	 * our write; only `out` is the ABI, so the value goes in RAX alone. */
 	regs_set_rax(r, (uint64_t)ret);
 	return 0;
+}
+
+/* The bus's view of the same: the port offset is the call number, and the
+ * direction, size and value of the access do not matter. */
+static int hypercall_io(struct vcpu *v, void *opaque, uint64_t nr, uint8_t *data, uint32_t len,
+			bool is_write)
+{
+	return hypercall_dispatch(v, (unsigned)nr);
 }
 
 int hypercall_init(struct kestrel_vm *vm)

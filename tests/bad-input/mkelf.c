@@ -1,4 +1,5 @@
-/* mkelf.c - write one crafted ELF image for the bad-input catalogue: a valid tiny guest with exactly one defect. */
+/* mkelf.c - write one crafted ELF image for the bad-input catalogue: a valid tiny guest with
+ * exactly one defect. */
 #include <elf.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,7 +20,7 @@
 #define CODE_OFF 0x1000u /* file offset of segment 0's bytes */
 
 /* mov $42, %edi; out %al, $0xe0 (KESTREL_HC_EXIT); hlt; jmp .-1 */
-static const uint8_t code[] = { 0xbf, 0x2a, 0x00, 0x00, 0x00, 0xe6, 0xe0, 0xf4, 0xeb, 0xfd };
+static const uint8_t code[] = {0xbf, 0x2a, 0x00, 0x00, 0x00, 0xe6, 0xe0, 0xf4, 0xeb, 0xfd};
 
 static uint8_t img[CODE_OFF + 0x1000];
 static size_t img_len = sizeof(img);
@@ -37,9 +38,14 @@ static Elf64_Phdr *ph(unsigned i)
 static void load(unsigned i, uint64_t paddr, uint64_t off, uint64_t filesz, uint64_t memsz,
 		 uint32_t flags)
 {
-	*ph(i) = (Elf64_Phdr){ .p_type = PT_LOAD, .p_flags = flags, .p_offset = off,
-			       .p_vaddr = paddr, .p_paddr = paddr, .p_filesz = filesz,
-			       .p_memsz = memsz, .p_align = 0x1000 };
+	*ph(i) = (Elf64_Phdr){.p_type = PT_LOAD,
+			      .p_flags = flags,
+			      .p_offset = off,
+			      .p_vaddr = paddr,
+			      .p_paddr = paddr,
+			      .p_filesz = filesz,
+			      .p_memsz = memsz,
+			      .p_align = 0x1000};
 	if (i + 1 > eh()->e_phnum)
 		eh()->e_phnum = (uint16_t)(i + 1);
 }
@@ -47,13 +53,13 @@ static void load(unsigned i, uint64_t paddr, uint64_t off, uint64_t filesz, uint
 static void make_valid(void)
 {
 	Elf64_Ehdr e = {
-		.e_type = ET_EXEC,
-		.e_machine = EM_X86_64,
-		.e_version = EV_CURRENT,
-		.e_entry = MIB,
-		.e_phoff = sizeof(Elf64_Ehdr),
-		.e_ehsize = sizeof(Elf64_Ehdr),
-		.e_phentsize = sizeof(Elf64_Phdr),
+	    .e_type = ET_EXEC,
+	    .e_machine = EM_X86_64,
+	    .e_version = EV_CURRENT,
+	    .e_entry = MIB,
+	    .e_phoff = sizeof(Elf64_Ehdr),
+	    .e_ehsize = sizeof(Elf64_Ehdr),
+	    .e_phentsize = sizeof(Elf64_Phdr),
 	};
 
 	memcpy(e.e_ident, ELFMAG, SELFMAG);
@@ -87,7 +93,9 @@ static int apply(const char *v)
 		ph(0)->p_memsz = 4;
 	else if (!strcmp(v, "outside-ram")) /* a second segment at 512 MiB (run with --mem 64M) */
 		load(1, 512 * MIB, CODE_OFF, 16, 0x1000, PF_R | PF_W);
-	else if (!strcmp(v, "in-mmio-hole")) /* at 3 GiB, where the MMIO hole starts (run with --mem 5G) */
+	else if (!strcmp(
+		     v,
+		     "in-mmio-hole")) /* at 3 GiB, where the MMIO hole starts (run with --mem 5G) */
 		load(1, 0xc0000000ull, CODE_OFF, 16, 0x1000, PF_R | PF_W);
 	else if (!strcmp(v, "over-boot-tables")) /* on kestrel's GDT / page tables */
 		load(1, 0x3000, CODE_OFF, 16, 0x1000, PF_R | PF_W);
@@ -122,7 +130,7 @@ static int apply(const char *v)
 	else if (!strcmp(v, "pn-xnum"))
 		eh()->e_phnum = PN_XNUM;
 	else if (!strcmp(v, "interp")) /* a dynamically linked program */
-		*ph(1) = (Elf64_Phdr){ .p_type = PT_INTERP, .p_offset = CODE_OFF, .p_filesz = 8 },
+		*ph(1) = (Elf64_Phdr){.p_type = PT_INTERP, .p_offset = CODE_OFF, .p_filesz = 8},
 		eh()->e_phnum = 2;
 	else if (!strcmp(v, "no-load")) /* only a PT_NOTE */
 		ph(0)->p_type = PT_NOTE;
@@ -143,7 +151,8 @@ int main(int argc, char **argv)
 	FILE *f;
 
 	if (argc != 3 || apply(argv[1]) < 0) {
-		fprintf(stderr, "usage: mkelf VARIANT OUT (unknown variant '%s')\n", argc > 1 ? argv[1] : "");
+		fprintf(stderr, "usage: mkelf VARIANT OUT (unknown variant '%s')\n",
+			argc > 1 ? argv[1] : "");
 		return 2;
 	}
 	f = fopen(argv[2], "wb");

@@ -74,7 +74,7 @@ while IFS= read -r line || [ -n "$line" ]; do
 	# Fields are separated by " | " (a regex may still use a bare '|').
 	IFS=$'\x1f' read -r name input args want errs opts <<<"${line// | /$'\x1f'}"
 	opts=${opts:-}
-	xfail="" limit=30 killspec="" stdout=file outbytes="" outre="" nokvm=0
+	xfail="" limit=30 killspec="" stdout=file stderr=file outbytes="" outre="" nokvm=0
 	read -ra optv <<<"$opts" # not `for o in $opts`: a regex would be globbed
 	for o in "${optv[@]+"${optv[@]}"}"; do
 		case $o in
@@ -82,6 +82,7 @@ while IFS= read -r line || [ -n "$line" ]; do
 		limit=*) limit=${o#limit=} ;;
 		kill=*) killspec=${o#kill=} ;;
 		stdout=*) stdout=${o#stdout=} ;;
+		stderr=closed) stderr=closed ;;
 		outbytes=*) outbytes=${o#outbytes=} ;;
 		out=*) outre=${o#out=} ;;
 		nokvm) nokvm=1 ;;
@@ -94,7 +95,7 @@ while IFS= read -r line || [ -n "$line" ]; do
 		continue
 	fi
 	want=${named[$want]:-$want}
-	rm -rf "$tmp/in" "$tmp/out" "$tmp/err" "$tmp/pipe"
+	rm -rf "$tmp/in" "$tmp/out" "$tmp/err" "$tmp/pipe" "$tmp/epipe"
 	if ! in=$(make_input "$input" "$tmp/in"); then
 		xfail="" cmd=()
 		result "$name" "cannot make input '$input'"
@@ -118,15 +119,23 @@ while IFS= read -r line || [ -n "$line" ]; do
 	fi
 
 	# Run with a watchdog: a case that outlives `limit` seconds is a hang.
-	hpid=""
+	hpid="" epid=""
+	errto=$tmp/err
+	if [ "$stderr" = closed ]; then
+		# stderr is a pipe whose reader has gone: every write gets EPIPE.
+		mkfifo "$tmp/epipe"
+		{ exec 3<"$tmp/epipe"; exec 3<&-; } &
+		epid=$!
+		errto=$tmp/epipe
+	fi
 	case $stdout in
-	file) "${cmd[@]}" >"$tmp/out" 2>"$tmp/err" </dev/null & ;;
-	null) "${cmd[@]}" >/dev/null 2>"$tmp/err" </dev/null & ;;
+	file) "${cmd[@]}" >"$tmp/out" 2>"$errto" </dev/null & ;;
+	null) "${cmd[@]}" >/dev/null 2>"$errto" </dev/null & ;;
 	head:*)
 		mkfifo "$tmp/pipe"
 		head -c "${stdout#head:}" <"$tmp/pipe" >"$tmp/out" &
 		hpid=$!
-		"${cmd[@]}" >"$tmp/pipe" 2>"$tmp/err" </dev/null &
+		"${cmd[@]}" >"$tmp/pipe" 2>"$errto" </dev/null &
 		;;
 	esac
 	pid=$!
@@ -150,6 +159,8 @@ while IFS= read -r line || [ -n "$line" ]; do
 	kill -KILL "$dog" 2>/dev/null
 	wait "$dog" 2>/dev/null
 	[ -n "$hpid" ] && wait "$hpid"
+	[ -n "$epid" ] && wait "$epid"
+	[ "$stderr" = closed ] && : >"$tmp/err" # nothing was kept
 
 	why=$hung
 	[ "$got" -eq "$want" ] || why="${why:+$why; }exit status $got, expected $want"
@@ -161,7 +172,7 @@ while IFS= read -r line || [ -n "$line" ]; do
 		grep -Eq -- "$re" "$tmp/err" || why="${why:+$why; }stderr lacks /$re/"
 	done
 	# Every refusal says why on a "kestrel: " line; nothing may be a sanitizer report.
-	if [ "$want" -ne 0 ] && ! grep -q '^kestrel: ' "$tmp/err"; then
+	if [ "$want" -ne 0 ] && [ "$stderr" = file ] && ! grep -q '^kestrel: ' "$tmp/err"; then
 		why="${why:+$why; }no 'kestrel: ' reason line"
 	fi
 	if grep -Eq 'Sanitizer|runtime error:' "$tmp/err"; then

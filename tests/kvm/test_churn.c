@@ -1,4 +1,5 @@
-/* test_churn.c - create, load, run and destroy a VM 1000 times in one process: no fd, thread, mapping or RSS growth. */
+/* test_churn.c - create, load, run and destroy a VM 1000 times in one process: no fd, thread,
+ * mapping or RSS growth. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -85,8 +86,8 @@ static double now_s(void)
 static int churn_once(const char *guest, int devnull, char *why, size_t whylen)
 {
 	struct kestrel_config cfg;
-	struct kestrel_error err = { 0 };
-	struct kestrel_exit ex = { 0 };
+	struct kestrel_error err = {0};
+	struct kestrel_exit ex = {0};
 	struct kestrel_vm *vm = NULL;
 	int r;
 
@@ -134,7 +135,8 @@ int main(int argc, char **argv)
 		tap_count_ = 1;
 		printf("1..1\n");
 		if (getenv("CI") && !strcmp(getenv("CI"), "true")) {
-			printf("# CI=true: a CI machine must have /dev/kvm, so this is a failure.\n");
+			printf(
+			    "# CI=true: a CI machine must have /dev/kvm, so this is a failure.\n");
 			return 1;
 		}
 		return 0;
@@ -176,25 +178,29 @@ int main(int argc, char **argv)
 	}
 	t1 = now_s();
 
-	if (!TAP_OK(bad_runs == 0, "%ld VMs created, loaded with %s, run and destroyed: every guest exited 0",
-		    n, guest))
+	if (!TAP_OK(bad_runs == 0,
+		    "%ld VMs created, loaded with %s, run and destroyed: every guest exited 0", n,
+		    guest))
 		tap_diag("%ld failed; first: %s", bad_runs, why);
 	TAP_OK(fd_bad == 0, "open fds back to %ld after every VM", fds0);
 	TAP_OK(thr_bad == 0, "no vCPU thread left behind after any VM");
-	tap_diag("VmRSS %ld kB after %d VMs, at most %ld kB after; VmSize %ld kB, at most %ld kB", rss_w,
-		 WARMUP, rss_max, vsz_w, vsz_max);
+	tap_diag("VmRSS %ld kB after %d VMs, at most %ld kB after; VmSize %ld kB, at most %ld kB",
+		 rss_w, WARMUP, rss_max, vsz_w, vsz_max);
 	tap_diag("%ld VMs in %.1f s (%.2f ms each after warm-up)", n, t1 - t0,
 		 (t1 - t_warm) * 1000.0 / (double)(n - WARMUP));
 	if (CHURN_ASAN) {
-		printf("ok %u - RSS does not grow # SKIP AddressSanitizer's quarantine keeps freed memory\n",
+		printf("ok %u - RSS does not grow # SKIP AddressSanitizer's quarantine keeps freed "
+		       "memory\n",
 		       ++tap_count_);
-		printf("ok %u - address space does not grow # SKIP AddressSanitizer build\n", ++tap_count_);
+		printf("ok %u - address space does not grow # SKIP AddressSanitizer build\n",
+		       ++tap_count_);
 	} else {
-		TAP_OK(rss_max - rss_w <= RSS_SLACK_KB, "RSS grows by %ld kB over %ld VMs after warm-up (slack %d kB)",
+		TAP_OK(rss_max - rss_w <= RSS_SLACK_KB,
+		       "RSS grows by %ld kB over %ld VMs after warm-up (slack %d kB)",
 		       rss_max - rss_w, n - WARMUP, RSS_SLACK_KB);
 		TAP_OK(vsz_max - vsz_w <= VSZ_SLACK_KB,
-		       "address space grows by %ld kB over %ld VMs after warm-up (slack %d kB)", vsz_max - vsz_w,
-		       n - WARMUP, VSZ_SLACK_KB);
+		       "address space grows by %ld kB over %ld VMs after warm-up (slack %d kB)",
+		       vsz_max - vsz_w, n - WARMUP, VSZ_SLACK_KB);
 	}
 	close(devnull);
 	return tap_done();

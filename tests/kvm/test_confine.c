@@ -1,4 +1,5 @@
-/* test_confine.c - while a VM runs, its vCPU threads (and only they) are under seccomp; --no-seccomp leaves them free. */
+/* test_confine.c - while a VM runs, its vCPU threads (and only they) are under seccomp;
+ * --no-seccomp leaves them free. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -31,7 +32,7 @@ struct runner {
 static void *run_vm(void *arg)
 {
 	struct runner *rn = arg;
-	struct kestrel_error err = { 0 };
+	struct kestrel_error err = {0};
 
 	rn->r = kestrel_vm_run(rn->vm, 20000, &rn->ex, &err);
 	return NULL;
@@ -103,8 +104,8 @@ static void census(const char *comm, int *filtered, int *free_, int *nnp, long *
 static void one_run(const char *guest, const char *comm, bool no_seccomp)
 {
 	struct kestrel_config cfg;
-	struct kestrel_error err = { 0 };
-	struct runner rn = { 0 };
+	struct kestrel_error err = {0};
+	struct runner rn = {0};
 	pthread_t t;
 	int filtered = 0, free_ = 0, nnp = 0, devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	long self_mode = -1;
@@ -115,7 +116,7 @@ static void one_run(const char *guest, const char *comm, bool no_seccomp)
 	cfg.console_fd = devnull;
 	cfg.no_seccomp = no_seccomp;
 	if (!TAP_OK(kestrel_vm_create(&cfg, &rn.vm, &err) == 0 &&
-			    kestrel_vm_load_elf_file(rn.vm, guest, &err) == 0,
+			kestrel_vm_load_elf_file(rn.vm, guest, &err) == 0,
 		    "%s: VM with %s on %d vCPUs", how, guest, NCPUS)) {
 		tap_diag("%s", err.msg);
 		kestrel_vm_destroy(rn.vm);
@@ -129,23 +130,26 @@ static void one_run(const char *guest, const char *comm, bool no_seccomp)
 		census(comm, &filtered, &free_, &nnp, &self_mode);
 		if (no_seccomp ? free_ >= 2 + NCPUS : filtered >= NCPUS)
 			break;
-		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+		nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
 	}
 	kestrel_vm_stop(rn.vm, SIGTERM);
 	pthread_join(t, NULL);
 	if (no_seccomp) {
 		TAP_EQ_INT(filtered, 0, "no_seccomp: no thread is under a filter");
-		TAP_OK(free_ >= 2 + NCPUS, "no_seccomp: the %d vCPU threads were seen running (%d threads)", NCPUS,
+		TAP_OK(free_ >= 2 + NCPUS,
+		       "no_seccomp: the %d vCPU threads were seen running (%d threads)", NCPUS,
 		       free_);
 	} else {
-		TAP_EQ_INT(filtered, NCPUS, "default: exactly the %d vCPU threads run under seccomp (mode 2)", NCPUS);
+		TAP_EQ_INT(filtered, NCPUS,
+			   "default: exactly the %d vCPU threads run under seccomp (mode 2)",
+			   NCPUS);
 		TAP_EQ_INT(nnp, NCPUS, "default: and have no_new_privs set");
 		TAP_EQ_INT(self_mode, 0, "default: the main thread is not confined");
 		TAP_EQ_INT(free_, 2, "default: nor is the thread that called kestrel_vm_run");
 	}
 	TAP_OK(rn.r == 0 && rn.ex.kind == KESTREL_EXIT_STOPPED && rn.ex.status == SIGTERM,
-	       "%s: kestrel_vm_stop ends the spinning VM cleanly (kind %d, status %d)", how, rn.ex.kind,
-	       rn.ex.status);
+	       "%s: kestrel_vm_stop ends the spinning VM cleanly (kind %d, status %d)", how,
+	       rn.ex.kind, rn.ex.status);
 	kestrel_vm_destroy(rn.vm);
 	close(devnull);
 }
@@ -157,7 +161,8 @@ int main(int argc, char **argv)
 	FILE *f;
 
 	if (access("/dev/kvm", R_OK | W_OK) != 0) {
-		printf("# !!!!!!!! no usable /dev/kvm: the seccomp confinement test is SKIPPED !!!!!!!!\n");
+		printf("# !!!!!!!! no usable /dev/kvm: the seccomp confinement test is SKIPPED "
+		       "!!!!!!!!\n");
 		printf("ok 1 - vCPU threads under seccomp # SKIP no usable /dev/kvm\n1..1\n");
 		return getenv("CI") && !strcmp(getenv("CI"), "true") ? 1 : 0;
 	}

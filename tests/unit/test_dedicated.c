@@ -1,4 +1,4 @@
-/* test_dedicated.c - unit tests for dedicated-CPU mode and --no-pv: option parsing, the exit-disabling mask and its refusals, the pinning map. */
+/* test_dedicated.c - unit tests for dedicated-CPU mode, --no-pv and --no-fast-io: option parsing, the exit-disabling mask and its refusals, the pinning map. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -55,6 +55,11 @@ static void test_options(void)
 	TAP_STR_CONTAINS(why, "needs nanoseconds", "message says what is missing");
 	TAP_EQ_INT(parse("--halt-poll", "--", "g.elf", NULL), -EINVAL, "'--' is not a value");
 	TAP_EQ_INT(parse("--pinned", "g.elf", NULL), -EINVAL, "--pinned is not --pin");
+
+	TAP_EQ_INT(parse("g.elf", NULL), 0, "fast I/O by default");
+	TAP_OK(!o.cfg.no_fast_io, "coalesced UART and doorbell ioeventfd on by default");
+	TAP_EQ_INT(parse("--no-fast-io", "g.elf", NULL), 0, "--no-fast-io");
+	TAP_OK(o.cfg.no_fast_io && !o.cfg.no_pv, "--no-fast-io sets only itself");
 }
 
 static void test_exits_mask(void)

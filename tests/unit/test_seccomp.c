@@ -1,4 +1,5 @@
-/* test_seccomp.c - the vCPU seccomp filter: its BPF run through an interpreter, then installed in forked children that make forbidden calls. */
+/* test_seccomp.c - the vCPU seccomp filter: its BPF run through an interpreter, then installed in
+ * forked children that make forbidden calls. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/audit.h>
@@ -24,14 +25,14 @@
  * a change to the filter has to be a change to this list too.
  */
 static const unsigned plain_allowed[] = {
-	SYS_futex,	    SYS_getpid,	    SYS_gettid,	     SYS_rt_sigprocmask, SYS_rt_sigreturn,
-	SYS_restart_syscall, SYS_clock_gettime, SYS_madvise,  SYS_munmap,	 SYS_brk,
-	SYS_sigaltstack,    SYS_exit,	    SYS_exit_group,
+    SYS_futex,		 SYS_getpid,	    SYS_gettid,	    SYS_rt_sigprocmask, SYS_rt_sigreturn,
+    SYS_restart_syscall, SYS_clock_gettime, SYS_madvise,    SYS_munmap,		SYS_brk,
+    SYS_sigaltstack,	 SYS_exit,	    SYS_exit_group,
 };
 static const unsigned ioctls_allowed[] = {
-	KVM_RUN,	 KVM_GET_REGS,	      KVM_SET_REGS,	   KVM_GET_SREGS,     KVM_SET_SREGS,
-	KVM_GET_FPU,	 KVM_SET_FPU,	      KVM_GET_VCPU_EVENTS, KVM_SET_VCPU_EVENTS, KVM_GET_DEBUGREGS,
-	KVM_SET_DEBUGREGS, KVM_GET_MSRS,      KVM_SET_MSRS,	   KVM_TRANSLATE,
+    KVM_RUN,	       KVM_GET_REGS, KVM_SET_REGS,	  KVM_GET_SREGS,       KVM_SET_SREGS,
+    KVM_GET_FPU,       KVM_SET_FPU,  KVM_GET_VCPU_EVENTS, KVM_SET_VCPU_EVENTS, KVM_GET_DEBUGREGS,
+    KVM_SET_DEBUGREGS, KVM_GET_MSRS, KVM_SET_MSRS,	  KVM_TRANSLATE,
 };
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -40,10 +41,10 @@ static const unsigned ioctls_allowed[] = {
 #define KICK 35
 
 static const struct seccomp_vcpu_ctx ctx = {
-	.vcpu_fd = VCPU_FD,
-	.write_fds = { 1, -1, 9, 2 },
-	.pid = PID,
-	.kick_signal = KICK,
+    .vcpu_fd = VCPU_FD,
+    .write_fds = {1, -1, 9, 2},
+    .pid = PID,
+    .kick_signal = KICK,
 };
 
 /* ---- a classic-BPF interpreter for the instructions a seccomp filter may use ---- */
@@ -95,14 +96,16 @@ static int nprog;
 
 static uint32_t verdict(int nr, uint64_t a0, uint64_t a1, uint64_t a2)
 {
-	struct seccomp_data d = { .nr = nr, .arch = AUDIT_ARCH_X86_64, .args = { a0, a1, a2 } };
+	struct seccomp_data d = {.nr = nr, .arch = AUDIT_ARCH_X86_64, .args = {a0, a1, a2}};
 
 	return bpf_run(prog, nprog, &d);
 }
 
 static const char *act(uint32_t v)
 {
-	return v == SECCOMP_RET_ALLOW ? "ALLOW" : v == SECCOMP_RET_KILL_PROCESS ? "KILL_PROCESS" : "other";
+	return v == SECCOMP_RET_ALLOW	       ? "ALLOW"
+	       : v == SECCOMP_RET_KILL_PROCESS ? "KILL_PROCESS"
+					       : "other";
 }
 
 static int in(const unsigned *set, size_t n, unsigned v)
@@ -118,9 +121,11 @@ static void test_program(void)
 	struct seccomp_data d;
 	unsigned wrong = 0;
 
-	TAP_EQ_INT(seccomp_vcpu_filter(&ctx, prog, 10), -E2BIG, "a 10-instruction buffer is refused with -E2BIG");
+	TAP_EQ_INT(seccomp_vcpu_filter(&ctx, prog, 10), -E2BIG,
+		   "a 10-instruction buffer is refused with -E2BIG");
 	nprog = seccomp_vcpu_filter(&ctx, prog, SECCOMP_VCPU_MAX_INSNS);
-	TAP_OK(nprog > 0 && nprog <= (int)SECCOMP_VCPU_MAX_INSNS, "the program fits (%d instructions)", nprog);
+	TAP_OK(nprog > 0 && nprog <= (int)SECCOMP_VCPU_MAX_INSNS,
+	       "the program fits (%d instructions)", nprog);
 
 	/* Every syscall number the plain way: allowed exactly when listed. */
 	for (int nr = 0; nr < 512; nr++) {
@@ -129,57 +134,80 @@ static void test_program(void)
 		    nr == SYS_mmap || nr == SYS_mprotect)
 			continue; /* argument-checked below */
 		v = verdict(nr, 0, 0, 0);
-		if (v != (in(plain_allowed, N(plain_allowed), (unsigned)nr) ? SECCOMP_RET_ALLOW
-									    : SECCOMP_RET_KILL_PROCESS)) {
+		if (v != (in(plain_allowed, N(plain_allowed), (unsigned)nr)
+			      ? SECCOMP_RET_ALLOW
+			      : SECCOMP_RET_KILL_PROCESS)) {
 			if (!wrong++)
 				tap_diag("syscall %d: %s", nr, act(v));
 		}
 	}
-	TAP_EQ_INT(wrong, 0, "syscalls 0..511: the listed ones allowed, every other one KILL_PROCESS");
-	TAP_EQ_STR(act(verdict(SYS_socket, AF_INET, SOCK_STREAM, 0)), "KILL_PROCESS", "socket is refused");
+	TAP_EQ_INT(wrong, 0,
+		   "syscalls 0..511: the listed ones allowed, every other one KILL_PROCESS");
+	TAP_EQ_STR(act(verdict(SYS_socket, AF_INET, SOCK_STREAM, 0)), "KILL_PROCESS",
+		   "socket is refused");
 	TAP_EQ_STR(act(verdict(SYS_execve, 0, 0, 0)), "KILL_PROCESS", "execve is refused");
 	TAP_EQ_STR(act(verdict(SYS_openat, AT_FDCWD, 0, 0)), "KILL_PROCESS", "openat is refused");
 	TAP_EQ_STR(act(verdict(SYS_kill, PID, SIGKILL, 0)), "KILL_PROCESS", "kill(2) is refused");
 
 	/* Other ABIs: the same numbers would mean other calls. */
-	d = (struct seccomp_data){ .nr = SYS_getpid, .arch = AUDIT_ARCH_I386 };
-	TAP_EQ_STR(act(bpf_run(prog, nprog, &d)), "KILL_PROCESS", "i386 ABI refused, even for an allowed number");
-	d = (struct seccomp_data){ .nr = SYS_getpid | 0x40000000, .arch = AUDIT_ARCH_X86_64 };
+	d = (struct seccomp_data){.nr = SYS_getpid, .arch = AUDIT_ARCH_I386};
+	TAP_EQ_STR(act(bpf_run(prog, nprog, &d)), "KILL_PROCESS",
+		   "i386 ABI refused, even for an allowed number");
+	d = (struct seccomp_data){.nr = SYS_getpid | 0x40000000, .arch = AUDIT_ARCH_X86_64};
 	TAP_EQ_STR(act(bpf_run(prog, nprog, &d)), "KILL_PROCESS", "x32 numbers refused");
 
 	wrong = 0;
 	for (size_t i = 0; i < N(ioctls_allowed); i++)
 		wrong += verdict(SYS_ioctl, VCPU_FD, ioctls_allowed[i], 0) != SECCOMP_RET_ALLOW;
-	TAP_EQ_INT(wrong, 0, "the %zu run-loop ioctls are allowed on the vCPU fd", N(ioctls_allowed));
-	TAP_EQ_STR(act(verdict(SYS_ioctl, VCPU_FD + 1, KVM_RUN, 0)), "KILL_PROCESS", "KVM_RUN on another fd is refused");
+	TAP_EQ_INT(wrong, 0, "the %zu run-loop ioctls are allowed on the vCPU fd",
+		   N(ioctls_allowed));
+	TAP_EQ_STR(act(verdict(SYS_ioctl, VCPU_FD + 1, KVM_RUN, 0)), "KILL_PROCESS",
+		   "KVM_RUN on another fd is refused");
 	TAP_EQ_STR(act(verdict(SYS_ioctl, VCPU_FD, KVM_CREATE_VCPU, 0)), "KILL_PROCESS",
 		   "KVM_CREATE_VCPU is refused");
 	TAP_EQ_STR(act(verdict(SYS_ioctl, VCPU_FD, KVM_SET_USER_MEMORY_REGION, 0)), "KILL_PROCESS",
 		   "KVM_SET_USER_MEMORY_REGION is refused");
-	TAP_EQ_STR(act(verdict(SYS_ioctl, VCPU_FD, KVM_SET_CPUID2, 0)), "KILL_PROCESS", "KVM_SET_CPUID2 is refused");
+	TAP_EQ_STR(act(verdict(SYS_ioctl, VCPU_FD, KVM_SET_CPUID2, 0)), "KILL_PROCESS",
+		   "KVM_SET_CPUID2 is refused");
 
 	TAP_EQ_STR(act(verdict(SYS_write, 1, 0, 0)), "ALLOW", "write to the console fd");
 	TAP_EQ_STR(act(verdict(SYS_write, 9, 0, 0)), "ALLOW", "write to the stop fd");
 	TAP_EQ_STR(act(verdict(SYS_writev, 2, 0, 0)), "ALLOW", "writev to stderr");
-	TAP_EQ_STR(act(verdict(SYS_write, 3, 0, 0)), "KILL_PROCESS", "write to another fd is refused");
+	TAP_EQ_STR(act(verdict(SYS_write, 3, 0, 0)), "KILL_PROCESS",
+		   "write to another fd is refused");
 	TAP_EQ_STR(act(verdict(SYS_write, 0xffffffffu, 0, 0)), "KILL_PROCESS",
 		   "an unused slot (-1) allows nothing");
 
-	TAP_EQ_STR(act(verdict(SYS_tgkill, PID, 99, KICK)), "ALLOW", "tgkill of the kick signal within the process");
-	TAP_EQ_STR(act(verdict(SYS_tgkill, PID, 99, SIGKILL)), "KILL_PROCESS", "tgkill of another signal is refused");
-	TAP_EQ_STR(act(verdict(SYS_tgkill, 1, 1, KICK)), "KILL_PROCESS", "tgkill of another process is refused");
+	TAP_EQ_STR(act(verdict(SYS_tgkill, PID, 99, KICK)), "ALLOW",
+		   "tgkill of the kick signal within the process");
+	TAP_EQ_STR(act(verdict(SYS_tgkill, PID, 99, SIGKILL)), "KILL_PROCESS",
+		   "tgkill of another signal is refused");
+	TAP_EQ_STR(act(verdict(SYS_tgkill, 1, 1, KICK)), "KILL_PROCESS",
+		   "tgkill of another process is refused");
 
-	TAP_EQ_STR(act(verdict(SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE)), "ALLOW", "mmap read/write");
-	TAP_EQ_STR(act(verdict(SYS_mmap, 0, 4096, PROT_READ | PROT_EXEC)), "KILL_PROCESS", "mmap PROT_EXEC is refused");
-	TAP_EQ_STR(act(verdict(SYS_mprotect, 0, 4096, PROT_EXEC)), "KILL_PROCESS", "mprotect PROT_EXEC is refused");
+	TAP_EQ_STR(act(verdict(SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE)), "ALLOW",
+		   "mmap read/write");
+	TAP_EQ_STR(act(verdict(SYS_mmap, 0, 4096, PROT_READ | PROT_EXEC)), "KILL_PROCESS",
+		   "mmap PROT_EXEC is refused");
+	TAP_EQ_STR(act(verdict(SYS_mprotect, 0, 4096, PROT_EXEC)), "KILL_PROCESS",
+		   "mprotect PROT_EXEC is refused");
 	TAP_EQ_STR(act(verdict(SYS_mmap, 0, 4096, 1ull << 32 | PROT_READ)), "KILL_PROCESS",
 		   "mmap with high prot bits is refused");
 }
 
 /* ---- the real thing: install in a forked child, then make one call ---- */
 
-enum probe { P_NOTHING, P_SOCKET, P_EXECVE, P_OPENAT, P_WRITE_OTHER, P_IOCTL_OTHER, P_IOCTL_CREATE,
-	     P_MMAP_EXEC, P_KILL };
+enum probe {
+	P_NOTHING,
+	P_SOCKET,
+	P_EXECVE,
+	P_OPENAT,
+	P_WRITE_OTHER,
+	P_IOCTL_OTHER,
+	P_IOCTL_CREATE,
+	P_MMAP_EXEC,
+	P_KILL
+};
 
 static void on_kick(int sig)
 {
@@ -194,21 +222,22 @@ static void on_kick(int sig)
  */
 static void child(enum probe p, int pipe_w)
 {
-	struct rlimit no_core = { 0, 0 };
+	struct rlimit no_core = {0, 0};
 	int devnull = open("/dev/null", O_RDWR), other = open("/dev/null", O_RDWR);
-	struct sigaction sa = { .sa_handler = on_kick };
+	struct sigaction sa = {.sa_handler = on_kick};
 	struct seccomp_vcpu_ctx c = {
-		.vcpu_fd = devnull,
-		.write_fds = { pipe_w, -1, -1, 2 },
-		.pid = getpid(),
-		.kick_signal = SIGRTMIN + 1,
+	    .vcpu_fd = devnull,
+	    .write_fds = {pipe_w, -1, -1, 2},
+	    .pid = getpid(),
+	    .kick_signal = SIGRTMIN + 1,
 	};
 
 	setrlimit(RLIMIT_CORE, &no_core); /* SIGSYS would dump core */
 	sigaction(SIGRTMIN + 1, &sa, NULL);
 	if (seccomp_install_vcpu(&c) != 0)
 		_exit(3);
-	/* What a vCPU thread does: KVM_RUN (here ENOTTY), write, signal itself, futex-free getpid. */
+	/* What a vCPU thread does: KVM_RUN (here ENOTTY), write, signal itself, futex-free getpid.
+	 */
 	if (syscall(SYS_ioctl, devnull, KVM_RUN, 0) != -1 || errno != ENOTTY)
 		_exit(4);
 	if (syscall(SYS_write, pipe_w, "k", 1) != 1)
@@ -222,7 +251,7 @@ static void child(enum probe p, int pipe_w)
 		syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
 		break;
 	case P_EXECVE: {
-		char *const argv[] = { (char *)"/bin/true", NULL };
+		char *const argv[] = {(char *)"/bin/true", NULL};
 		syscall(SYS_execve, "/bin/true", argv, NULL);
 		break;
 	}
@@ -239,7 +268,8 @@ static void child(enum probe p, int pipe_w)
 		syscall(SYS_ioctl, devnull, KVM_CREATE_VCPU, 0);
 		break;
 	case P_MMAP_EXEC:
-		syscall(SYS_mmap, NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		syscall(SYS_mmap, NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
+			-1, 0);
 		break;
 	case P_KILL:
 		syscall(SYS_kill, getpid(), SIGRTMIN + 1);
@@ -270,10 +300,10 @@ static void expect_killed(enum probe p, const char *what)
 {
 	int st = probe(p);
 
-	if (!TAP_OK(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS, "installed filter: %s kills with SIGSYS",
-		    what))
-		tap_diag("wait status %#x (exited %d, signal %d)", st, WIFEXITED(st) ? WEXITSTATUS(st) : -1,
-			 WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	if (!TAP_OK(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS,
+		    "installed filter: %s kills with SIGSYS", what))
+		tap_diag("wait status %#x (exited %d, signal %d)", st,
+			 WIFEXITED(st) ? WEXITSTATUS(st) : -1, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }
 
 /* A thread installs the filter and parks; the main thread must stay free. */
@@ -283,8 +313,10 @@ static pthread_cond_t park_cond = PTHREAD_COND_INITIALIZER;
 
 static void *confine_and_park(void *arg)
 {
-	struct seccomp_vcpu_ctx c = { .vcpu_fd = -1, .write_fds = { -1, -1, -1, 2 }, .pid = getpid(),
-				      .kick_signal = SIGRTMIN + 1 };
+	struct seccomp_vcpu_ctx c = {.vcpu_fd = -1,
+				     .write_fds = {-1, -1, -1, 2},
+				     .pid = getpid(),
+				     .kick_signal = SIGRTMIN + 1};
 	int r = seccomp_install_vcpu(&c);
 
 	(void)arg;
@@ -304,7 +336,8 @@ static void test_installed(void)
 	int fds[2];
 
 	if (!TAP_OK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
-		    "installed filter: KVM_RUN on the vCPU fd, write to the console, the kick signal all work"))
+		    "installed filter: KVM_RUN on the vCPU fd, write to the console, the kick "
+		    "signal all work"))
 		tap_diag("wait status %#x", st);
 	expect_killed(P_SOCKET, "socket()");
 	expect_killed(P_EXECVE, "execve(\"/bin/true\")");
@@ -337,7 +370,8 @@ static void test_installed(void)
 	close(fds[0]);
 	close(fds[1]);
 	TAP_OK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
-	       "a filter installed by one thread leaves the others (the caller of kestrel_vm_run) free");
+	       "a filter installed by one thread leaves the others (the caller of kestrel_vm_run) "
+	       "free");
 }
 
 int main(void)
