@@ -27,7 +27,7 @@
 static const unsigned plain_allowed[] = {
     SYS_futex,		 SYS_getpid,	    SYS_gettid,	    SYS_rt_sigprocmask, SYS_rt_sigreturn,
     SYS_restart_syscall, SYS_clock_gettime, SYS_madvise,    SYS_munmap,		SYS_brk,
-    SYS_sigaltstack,	 SYS_exit,	    SYS_exit_group,
+    SYS_sigaltstack,	 SYS_exit,	    SYS_exit_group, SYS_sched_yield,
 };
 static const unsigned ioctls_allowed[] = {
     KVM_RUN,	       KVM_GET_REGS, KVM_SET_REGS,	  KVM_GET_SREGS,       KVM_SET_SREGS,
