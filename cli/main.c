@@ -256,6 +256,9 @@ int main(int argc, char **argv)
 	/* The boot timeline counts from here: what came before main() (exec,
 	 * dynamic loading) only `kestrel bench` sees, from outside. */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* A closed stdout or stderr (`kestrel run ... | head`) must not kill
+	 * kestrel before it reports the guest's status: writes just fail. */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc > 1 && !strcmp(argv[1], "bench"))
 		return bench_main(argc - 1, argv + 1);
 	if (cli_parse(argc, argv, &o, why, sizeof(why)) < 0) {

@@ -443,7 +443,8 @@ int kestrel_vm_load_elf_file(struct kestrel_vm *vm, const char *path, struct kes
 	struct stat st;
 	int fd, r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO must not block the open; fstat below refuses it. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return err_set(err, -errno, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &st) < 0) {
