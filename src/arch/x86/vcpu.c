@@ -7,6 +7,7 @@
 
 #include "arch/x86/arch.h"
 #include "arch/x86/boot.h"
+#include "profile.h"
 #include "vcpu.h"
 
 int arch_vcpu_reset(struct vcpu *v)
@@ -21,33 +22,6 @@ int arch_vcpu_reset(struct vcpu *v)
 	x86_start_regs(&r, vm->entry, low->gpa + low->size, v->index);
 	regs_put_REGS(&v->regs, &r);
 	return v->regs.error;
-}
-
-static const char *arch_exit_name(uint32_t reason)
-{
-	static const char *const names[] = {
-		[KVM_EXIT_UNKNOWN] = "UNKNOWN",
-		[KVM_EXIT_EXCEPTION] = "EXCEPTION",
-		[KVM_EXIT_IO] = "IO",
-		[KVM_EXIT_HYPERCALL] = "HYPERCALL",
-		[KVM_EXIT_DEBUG] = "DEBUG",
-		[KVM_EXIT_HLT] = "HLT",
-		[KVM_EXIT_MMIO] = "MMIO",
-		[KVM_EXIT_IRQ_WINDOW_OPEN] = "IRQ_WINDOW_OPEN",
-		[KVM_EXIT_SHUTDOWN] = "SHUTDOWN",
-		[KVM_EXIT_FAIL_ENTRY] = "FAIL_ENTRY",
-		[KVM_EXIT_INTR] = "INTR",
-		[KVM_EXIT_SET_TPR] = "SET_TPR",
-		[KVM_EXIT_TPR_ACCESS] = "TPR_ACCESS",
-		[KVM_EXIT_NMI] = "NMI",
-		[KVM_EXIT_INTERNAL_ERROR] = "INTERNAL_ERROR",
-		[KVM_EXIT_SYSTEM_EVENT] = "SYSTEM_EVENT",
-		[KVM_EXIT_X86_RDMSR] = "X86_RDMSR",
-		[KVM_EXIT_X86_WRMSR] = "X86_WRMSR",
-	};
-	if (reason < sizeof(names) / sizeof(names[0]) && names[reason])
-		return names[reason];
-	return "unknown";
 }
 
 static const char *arch_internal_name(uint32_t sub)
@@ -120,7 +94,7 @@ int arch_vcpu_exit(struct vcpu *v)
 	default:
 		return arch_stop(v, KESTREL_EXIT_GUEST_ERROR, KESTREL_STATUS_GUEST_ERROR,
 				 "cpu %u: unhandled exit reason %u (KVM_EXIT_%s)", v->index,
-				 run->exit_reason, arch_exit_name(run->exit_reason));
+				 run->exit_reason, profile_reason_name(run->exit_reason));
 	}
 }
 
