@@ -1,4 +1,4 @@
-/* vm.c - VM lifetime: /dev/kvm and its capabilities, guest RAM, irqchip, devices, vCPUs, run and stop. */
+/* vm.c - VM lifetime: /dev/kvm and its capabilities, guest RAM, irqchip, devices, vCPUs, loading, teardown. */
 #include "vm.h"
 
 #include <errno.h>
@@ -28,9 +28,7 @@
 #define X86_TSS_PAGES_ADDR 0xfffbd000u
 #define X86_IDENTITY_MAP_ADDR 0xfffbc000u
 
-static int err_set(struct kestrel_error *err, int e, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int err_set(struct kestrel_error *err, int e, const char *fmt, ...)
+int vm_err(struct kestrel_error *err, int e, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -78,74 +76,6 @@ void vm_console_write(struct kestrel_vm *vm, const void *buf, size_t len)
 	console_write(vm, buf, len); /* after any UART line the coalesced ring left (console.c) */
 }
 
-/* ---- stopping ---- */
-
-static void vm_kick_handler(int sig)
-{
-	(void)sig; /* only there to make KVM_RUN return -EINTR */
-}
-
-int vm_kick_signal(void)
-{
-	return SIGRTMIN + 1;
-}
-
-int vm_stop(struct kestrel_vm *vm, const struct kestrel_exit *why)
-{
-	uint64_t one = 1;
-
-	pthread_mutex_lock(&vm->exit_lock);
-	if (vm->exit.kind == KESTREL_EXIT_NONE) {
-		vm->exit = *why;
-		vm->tl.stop = vm_now_ns();
-	}
-	pthread_mutex_unlock(&vm->exit_lock);
-	atomic_store(&vm->stopping, true);
-	for (unsigned i = 0; i < vm->ncpus; i++) {
-		struct vcpu *v = &vm->vcpus[i];
-		/* immediate_exit covers a vCPU that is not inside KVM_RUN yet;
-		 * the signal knocks out one that is. The thread sets `live`
-		 * before its first KVM_RUN and we set immediate_exit before
-		 * reading `live` (both seq_cst): either we see it live and
-		 * signal it, or its KVM_RUN sees immediate_exit. */
-		if (v->run)
-			__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-		if (atomic_load(&v->live))
-			pthread_kill(v->self, vm_kick_signal());
-	}
-	if (write(vm->stop_fd, &one, sizeof(one)) < 0) {
-		/* eventfd counter full: the main thread is being woken anyway */
-	}
-	return BUS_STOP;
-}
-
-int vm_stop_fmt(struct kestrel_vm *vm, struct vcpu *v, enum kestrel_exit_kind kind, int status,
-		const char *fmt, ...)
-{
-	struct kestrel_exit e = { .kind = kind, .status = status, .cpu = -1 };
-	va_list ap;
-
-	if (v) {
-		e.cpu = (int)v->index;
-		e.rip = regs_get_rip(&v->regs);
-	}
-	va_start(ap, fmt);
-	vsnprintf(e.reason, sizeof(e.reason), fmt, ap);
-	va_end(ap);
-	return vm_stop(vm, &e);
-}
-
-void kestrel_vm_stop(struct kestrel_vm *vm, int signo)
-{
-	uint64_t one = 1;
-
-	/* Signal handler context: only atomics and write(2). */
-	atomic_store(&vm->stop_signo, signo ? signo : SIGTERM);
-	if (write(vm->stop_fd, &one, sizeof(one)) < 0) {
-		/* counter full: already being woken */
-	}
-}
-
 /* ---- creation ---- */
 
 struct vm_cap {
@@ -170,23 +100,23 @@ static int vm_open_kvm(struct kestrel_vm *vm, struct kestrel_error *err)
 	if (vm->kvm_fd < 0) {
 		int e = errno;
 		if (e == ENOENT)
-			return err_set(err, -e, "/dev/kvm does not exist: this host has no KVM "
+			return vm_err(err, -e, "/dev/kvm does not exist: this host has no KVM "
 						"(load kvm_intel or kvm_amd, or enable nested virtualization)");
 		if (e == EACCES || e == EPERM)
-			return err_set(err, -e, "/dev/kvm: permission denied (add your user to the "
+			return vm_err(err, -e, "/dev/kvm: permission denied (add your user to the "
 						"'kvm' group or run as root)");
-		return err_set(err, -e, "cannot open /dev/kvm: %s", strerror(e));
+		return vm_err(err, -e, "cannot open /dev/kvm: %s", strerror(e));
 	}
 	int api = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
 	if (api < 0)
-		return err_set(err, -ENOTSUP, "/dev/kvm is not a KVM device (KVM_GET_API_VERSION: %s)",
+		return vm_err(err, -ENOTSUP, "/dev/kvm is not a KVM device (KVM_GET_API_VERSION: %s)",
 			       strerror(errno));
 	if (api != KVM_API_VERSION)
-		return err_set(err, -ENOTSUP, "/dev/kvm speaks API version %d, kestrel needs %d", api,
+		return vm_err(err, -ENOTSUP, "/dev/kvm speaks API version %d, kestrel needs %d", api,
 			       KVM_API_VERSION);
 	for (size_t i = 0; i < sizeof(vm_required_caps) / sizeof(vm_required_caps[0]); i++)
 		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, vm_required_caps[i].cap) <= 0)
-			return err_set(err, -ENOTSUP, "this KVM lacks %s, which kestrel needs",
+			return vm_err(err, -ENOTSUP, "this KVM lacks %s, which kestrel needs",
 				       vm_required_caps[i].name);
 	int sync = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
 	vm->sync_caps = (sync > 0 && !vm->cfg.no_sync_regs) ? (uint32_t)sync : 0;
@@ -195,7 +125,7 @@ static int vm_open_kvm(struct kestrel_vm *vm, struct kestrel_error *err)
 		ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ENFORCE_PV_FEATURE_CPUID) > 0;
 	vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (vm->run_size < (int)sizeof(struct kvm_run))
-		return err_set(err, -ENOTSUP, "KVM_GET_VCPU_MMAP_SIZE returned %d", vm->run_size);
+		return vm_err(err, -ENOTSUP, "KVM_GET_VCPU_MMAP_SIZE returned %d", vm->run_size);
 	return 0;
 }
 
@@ -206,13 +136,13 @@ static int vm_check_config(struct kestrel_vm *vm, struct kestrel_error *err)
 	uint64_t host_ram;
 
 	if (vm->cfg.mem_size < KESTREL_MIN_MEM)
-		return err_set(err, -EINVAL, "--mem %s is too small: kestrel needs at least %s",
+		return vm_err(err, -EINVAL, "--mem %s is too small: kestrel needs at least %s",
 			       format_size(vm->cfg.mem_size, a, sizeof(a)),
 			       format_size(KESTREL_MIN_MEM, b, sizeof(b)));
 	if (sysinfo(&si) == 0) {
 		host_ram = (uint64_t)si.totalram * si.mem_unit;
 		if (vm->cfg.mem_size > host_ram)
-			return err_set(err, -ENOMEM,
+			return vm_err(err, -ENOMEM,
 				       "--mem %s is more than this host's %s of RAM; choose less",
 				       format_size(vm->cfg.mem_size, a, sizeof(a)),
 				       format_size(host_ram, b, sizeof(b)));
@@ -223,14 +153,14 @@ static int vm_check_config(struct kestrel_vm *vm, struct kestrel_error *err)
 	if (max <= 0)
 		max = 1;
 	if (vm->cfg.ncpus < 1 || vm->cfg.ncpus > (unsigned)max)
-		return err_set(err, -EINVAL, "--cpus %u: this KVM allows 1 to %d vCPUs", vm->cfg.ncpus,
+		return vm_err(err, -EINVAL, "--cpus %u: this KVM allows 1 to %d vCPUs", vm->cfg.ncpus,
 			       max);
 	uint64_t low = vm->mem.r[0].size, stacks = (uint64_t)vm->cfg.ncpus * KESTREL_STACK_SIZE;
 	if (stacks + KESTREL_LOW_RESERVED >= low)
-		return err_set(err, -EINVAL, "--mem %s leaves no room for %u vCPU stacks; give more memory",
+		return vm_err(err, -EINVAL, "--mem %s leaves no room for %u vCPU stacks; give more memory",
 			       format_size(vm->cfg.mem_size, a, sizeof(a)), vm->cfg.ncpus);
 	if (x86_map_end(guest_mem_end(&vm->mem)) > (uint64_t)KESTREL_PD_MAX_PAGES << 30)
-		return err_set(err, -E2BIG, "--mem %s is more than kestrel's page tables can map",
+		return vm_err(err, -E2BIG, "--mem %s is more than kestrel's page tables can map",
 			       format_size(vm->cfg.mem_size, a, sizeof(a)));
 	return 0;
 }
@@ -242,7 +172,7 @@ static int vm_setup_memory(struct kestrel_vm *vm, struct kestrel_error *err)
 		void *p = mmap(NULL, r->size, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (p == MAP_FAILED)
-			return err_set(err, -errno, "cannot map %llu MiB of guest RAM: %s",
+			return vm_err(err, -errno, "cannot map %llu MiB of guest RAM: %s",
 				       (unsigned long long)(r->size >> 20), strerror(errno));
 		r->host = p;
 		struct kvm_userspace_memory_region slot = {
@@ -252,7 +182,7 @@ static int vm_setup_memory(struct kestrel_vm *vm, struct kestrel_error *err)
 			.userspace_addr = (uintptr_t)p,
 		};
 		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
-			return err_set(err, -errno, "KVM_SET_USER_MEMORY_REGION (slot %u): %s", i,
+			return vm_err(err, -errno, "KVM_SET_USER_MEMORY_REGION (slot %u): %s", i,
 				       strerror(errno));
 	}
 	return 0;
@@ -264,14 +194,14 @@ static int vm_setup_chipset(struct kestrel_vm *vm, struct kestrel_error *err)
 	uint64_t idmap = X86_IDENTITY_MAP_ADDR;
 
 	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, X86_TSS_PAGES_ADDR) < 0)
-		return err_set(err, -errno, "KVM_SET_TSS_ADDR: %s", strerror(errno));
+		return vm_err(err, -errno, "KVM_SET_TSS_ADDR: %s", strerror(errno));
 	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0 &&
 	    ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap) < 0)
-		return err_set(err, -errno, "KVM_SET_IDENTITY_MAP_ADDR: %s", strerror(errno));
+		return vm_err(err, -errno, "KVM_SET_IDENTITY_MAP_ADDR: %s", strerror(errno));
 	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
-		return err_set(err, -errno, "KVM_CREATE_IRQCHIP: %s", strerror(errno));
+		return vm_err(err, -errno, "KVM_CREATE_IRQCHIP: %s", strerror(errno));
 	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
-		return err_set(err, -errno, "KVM_CREATE_PIT2: %s", strerror(errno));
+		return vm_err(err, -errno, "KVM_CREATE_PIT2: %s", strerror(errno));
 	return 0;
 }
 
@@ -284,7 +214,7 @@ static int vm_setup_devices(struct kestrel_vm *vm, struct kestrel_error *err)
 	    (r = debug_exit_init(vm)) < 0 || (r = i8042_init(vm)) < 0 ||
 	    (r = hypercall_init(vm)) < 0 || (r = null_port_init(vm)) < 0 ||
 	    (r = doorbell_init(vm, &vm->doorbell)) < 0)
-		return err_set(err, r, "device registration failed: %s", strerror(-r));
+		return vm_err(err, r, "device registration failed: %s", strerror(-r));
 	return 0;
 }
 
@@ -294,7 +224,7 @@ static struct kvm_cpuid2 *vm_supported_cpuid(struct kestrel_vm *vm, struct kestr
 	for (uint32_t n = 64; n <= 4096; n *= 2) {
 		struct kvm_cpuid2 *t = calloc(1, sizeof(*t) + n * sizeof(t->entries[0]));
 		if (!t) {
-			err_set(err, -ENOMEM, "out of memory");
+			vm_err(err, -ENOMEM, "out of memory");
 			return NULL;
 		}
 		t->nent = n;
@@ -303,11 +233,11 @@ static struct kvm_cpuid2 *vm_supported_cpuid(struct kestrel_vm *vm, struct kestr
 		int e = errno;
 		free(t);
 		if (e != E2BIG) {
-			err_set(err, -e, "KVM_GET_SUPPORTED_CPUID: %s", strerror(e));
+			vm_err(err, -e, "KVM_GET_SUPPORTED_CPUID: %s", strerror(e));
 			return NULL;
 		}
 	}
-	err_set(err, -E2BIG, "KVM_GET_SUPPORTED_CPUID: table too large");
+	vm_err(err, -E2BIG, "KVM_GET_SUPPORTED_CPUID: table too large");
 	return NULL;
 }
 
@@ -321,7 +251,7 @@ static int vm_setup_vcpus(struct kestrel_vm *vm, struct kestrel_error *err)
 	vm->vcpus = calloc(vm->ncpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus) {
 		free(cpuid);
-		return err_set(err, -ENOMEM, "out of memory for %u vCPUs", vm->ncpus);
+		return vm_err(err, -ENOMEM, "out of memory for %u vCPUs", vm->ncpus);
 	}
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		vm->vcpus[i].fd = -1;
@@ -340,11 +270,11 @@ int kestrel_vm_create(const struct kestrel_config *cfg, struct kestrel_vm **out,
 
 	*out = NULL;
 	if (cfg->cmdline && strlen(cfg->cmdline) >= KESTREL_CMDLINE_MAX)
-		return err_set(err, -E2BIG, "guest arguments are %zu bytes; the limit is %u",
+		return vm_err(err, -E2BIG, "guest arguments are %zu bytes; the limit is %u",
 			       strlen(cfg->cmdline), KESTREL_CMDLINE_MAX - 1);
 	vm = calloc(1, sizeof(*vm));
 	if (!vm)
-		return err_set(err, -ENOMEM, "out of memory");
+		return vm_err(err, -ENOMEM, "out of memory");
 	vm->cfg = *cfg;
 	vm->tl.start = t0;
 	if (cfg->cmdline)
@@ -361,12 +291,12 @@ int kestrel_vm_create(const struct kestrel_config *cfg, struct kestrel_vm **out,
 		goto fail;
 	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->stop_fd < 0) {
-		r = err_set(err, -errno, "eventfd: %s", strerror(errno));
+		r = vm_err(err, -errno, "eventfd: %s", strerror(errno));
 		goto fail;
 	}
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0) {
-		r = err_set(err, -errno, "KVM_CREATE_VM: %s", strerror(errno));
+		r = vm_err(err, -errno, "KVM_CREATE_VM: %s", strerror(errno));
 		goto fail;
 	}
 	/* RAM first: on this host a memory slot added after the in-kernel
@@ -383,7 +313,7 @@ int kestrel_vm_create(const struct kestrel_config *cfg, struct kestrel_vm **out,
 		r = x86_build_boot_info((struct kestrel_boot_info *)(low + KESTREL_BOOT_INFO_ADDR),
 					&vm->mem, vm->ncpus, vm->tsc_khz, vm->cmdline);
 	if (r < 0) {
-		err_set(err, r, "cannot build the boot tables: %s", strerror(-r));
+		vm_err(err, r, "cannot build the boot tables: %s", strerror(-r));
 		goto fail;
 	}
 	vm->tl.kvm_ready = vm_now_ns();
@@ -432,7 +362,7 @@ int kestrel_vm_load_elf(struct kestrel_vm *vm, const void *image, size_t len,
 	char why[256];
 
 	if (elf_load(image, len, &vm->mem, reserved, 2, &vm->entry, why, sizeof(why)) < 0)
-		return err_set(err, -ENOEXEC, "%s", why);
+		return vm_err(err, -ENOEXEC, "%s", why);
 	vm->loaded = true;
 	vm->tl.loaded = vm_now_ns();
 	return 0;
@@ -446,210 +376,34 @@ int kestrel_vm_load_elf_file(struct kestrel_vm *vm, const char *path, struct kes
 	/* O_NONBLOCK: a FIFO must not block the open; fstat below refuses it. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
-		return err_set(err, -errno, "%s: %s", path, strerror(errno));
+		return vm_err(err, -errno, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &st) < 0) {
-		r = err_set(err, -errno, "%s: %s", path, strerror(errno));
+		r = vm_err(err, -errno, "%s: %s", path, strerror(errno));
 		close(fd);
 		return r;
 	}
 	if (S_ISDIR(st.st_mode)) {
 		close(fd);
-		return err_set(err, -EISDIR, "%s: is a directory, not a guest image", path);
+		return vm_err(err, -EISDIR, "%s: is a directory, not a guest image", path);
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		return err_set(err, -EINVAL, "%s: not a regular file", path);
+		return vm_err(err, -EINVAL, "%s: not a regular file", path);
 	}
 	if (st.st_size == 0) {
 		close(fd);
-		return err_set(err, -ENOEXEC, "%s: empty file", path);
+		return vm_err(err, -ENOEXEC, "%s: empty file", path);
 	}
 	void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
 	if (p == MAP_FAILED)
-		return err_set(err, -errno, "%s: cannot map: %s", path, strerror(errno));
+		return vm_err(err, -errno, "%s: cannot map: %s", path, strerror(errno));
 	r = kestrel_vm_load_elf(vm, p, (size_t)st.st_size, err);
 	munmap(p, (size_t)st.st_size);
 	if (r < 0) {
 		char msg[sizeof(err->msg)];
 		snprintf(msg, sizeof(msg), "%s", err->msg);
-		err_set(err, r, "%s: %s", path, msg);
+		vm_err(err, r, "%s: %s", path, msg);
 	}
 	return r;
-}
-
-/* ---- running ---- */
-
-static int vm_start_threads(struct kestrel_vm *vm, struct kestrel_error *err)
-{
-	struct sigaction sa = { .sa_handler = vm_kick_handler }; /* no SA_RESTART */
-	sigset_t all, old;
-
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(vm_kick_signal(), &sa, NULL) < 0)
-		return err_set(err, -errno, "sigaction: %s", strerror(errno));
-	/* vCPU threads start with every signal blocked (SIGINT/SIGTERM go to the
-	 * caller's thread); each unblocks only the kick signal. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	for (unsigned i = 0; i < vm->ncpus; i++) {
-		struct vcpu *v = &vm->vcpus[i];
-		int r = pthread_create(&v->thread, NULL, vcpu_thread, v);
-		if (r) {
-			pthread_sigmask(SIG_SETMASK, &old, NULL);
-			vm_stop_fmt(vm, NULL, KESTREL_EXIT_HOST_ERROR, 0, "pthread_create: %s",
-				    strerror(r));
-			return err_set(err, -r, "cannot start vCPU thread %u: %s", i, strerror(r));
-		}
-		v->joinable = true;
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return 0;
-}
-
-/* Join one vCPU thread. The stop protocol (vm_stop) cannot lose a wake-up,
- * but a vCPU blocked in an in-kernel HLT is only as good as the host's
- * signal check there, so a thread that is slow to leave is kicked again
- * (cheap, and only on the way out). */
-static void vm_join_vcpu(struct kestrel_vm *vm, struct vcpu *v)
-{
-	struct timespec ts;
-
-	if (!v->joinable)
-		return;
-	for (;;) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 50 * 1000 * 1000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		if (pthread_timedjoin_np(v->thread, NULL, &ts) != ETIMEDOUT)
-			break;
-		if (atomic_load(&v->live))
-			pthread_kill(v->self, vm_kick_signal());
-	}
-	v->joinable = false;
-	atomic_store(&v->live, false);
-}
-
-int kestrel_vm_run(struct kestrel_vm *vm, uint64_t timeout_ms, struct kestrel_exit *exit,
-		   struct kestrel_error *err)
-{
-	struct pollfd pfd = { .fd = vm->stop_fd, .events = POLLIN };
-	struct timespec start, now;
-	int r;
-
-	if (!vm->loaded)
-		return err_set(err, -EINVAL, "no guest image loaded");
-	if (vm->ran)
-		return err_set(err, -EBUSY, "this VM has already run; create a new one");
-	vm->ran = true;
-	vm->tl.run_start = vm_now_ns();
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	r = vm_start_threads(vm, err);
-	while (r == 0 && !atomic_load(&vm->stopping)) {
-		int wait = -1;
-		if (timeout_ms) {
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			/* Signed: tv_nsec goes down when a second boundary is crossed
-			 * (unsigned, that wrapped to ~2^64 and ended runs early). */
-			int64_t el_ns = (int64_t)(now.tv_sec - start.tv_sec) * 1000000000 +
-					(now.tv_nsec - start.tv_nsec);
-			uint64_t el = el_ns > 0 ? (uint64_t)el_ns / 1000000 : 0;
-			if (el >= timeout_ms) {
-				vm_stop_fmt(vm, NULL, KESTREL_EXIT_TIMEOUT, KESTREL_STATUS_TIMEOUT,
-					    "guest still running after the %llu ms timeout",
-					    (unsigned long long)timeout_ms);
-				break;
-			}
-			wait = (int)(timeout_ms - el > 1000000 ? 1000000 : timeout_ms - el);
-		}
-		/* Console bytes KVM queued (coalesced PIO) must not wait for the
-		 * guest's next exit, which may never come: drain them here too. */
-		if (vm->cons.ring && (wait < 0 || wait > CONSOLE_TICK_MS))
-			wait = CONSOLE_TICK_MS;
-		fastpath_tick(vm);
-		if (poll(&pfd, 1, wait) > 0) {
-			uint64_t v;
-			if (read(vm->stop_fd, &v, sizeof(v)) < 0) {
-				/* EAGAIN: already drained */
-			}
-		}
-		int sig = atomic_load(&vm->stop_signo);
-		if (sig)
-			vm_stop_fmt(vm, NULL, KESTREL_EXIT_STOPPED, sig, "stopped by signal %d (%s)",
-				    sig, strsignal(sig));
-	}
-	for (unsigned i = 0; i < vm->ncpus; i++)
-		vm_join_vcpu(vm, &vm->vcpus[i]);
-	fastpath_finish(vm);
-	vm->tl.run_end = vm_now_ns();
-	*exit = vm->exit;
-	return r;
-}
-
-int kestrel_vm_vcpu_stats(const struct kestrel_vm *vm, unsigned cpu, struct kestrel_vcpu_stats *out)
-{
-	if (cpu >= vm->ncpus)
-		return -EINVAL;
-	const struct vcpu *v = &vm->vcpus[cpu];
-	*out = v->stats;
-	out->reg_ioctls = v->regs.n.ioctls;
-	out->reg_reads = v->regs.n.reads;
-	out->reg_writes = v->regs.n.writes;
-	out->reg_flushes = v->regs.n.flushes;
-	out->sync_regs = v->regs.on_page != 0;
-	out->unhandled = atomic_load(&vm->unhandled);
-	return 0;
-}
-
-int kestrel_vm_cpuid(const struct kestrel_vm *vm, unsigned cpu, struct kestrel_cpuid_leaf *out,
-		     unsigned max)
-{
-	const struct kvm_cpuid2 *t;
-
-	if (cpu >= vm->ncpus || !vm->vcpus[cpu].cpuid)
-		return -EINVAL;
-	t = vm->vcpus[cpu].cpuid;
-	for (uint32_t i = 0; i < t->nent && i < max; i++) {
-		const struct kvm_cpuid_entry2 *e = &t->entries[i];
-		out[i] = (struct kestrel_cpuid_leaf){
-			.function = e->function,
-			.index = e->index,
-			.indexed = e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
-			.eax = e->eax,
-			.ebx = e->ebx,
-			.ecx = e->ecx,
-			.edx = e->edx,
-		};
-	}
-	return t->nent > INT32_MAX ? INT32_MAX : (int)t->nent;
-}
-
-int kestrel_exit_status(const struct kestrel_exit *e)
-{
-	switch (e->kind) {
-	case KESTREL_EXIT_GUEST:
-	case KESTREL_EXIT_DEBUG_EXIT:
-		return e->status & 0xff;
-	case KESTREL_EXIT_POWEROFF:
-		return 0;
-	case KESTREL_EXIT_RESET:
-		return KESTREL_STATUS_RESET;
-	case KESTREL_EXIT_TRIPLE_FAULT:
-		return KESTREL_STATUS_TRIPLE_FAULT;
-	case KESTREL_EXIT_STRICT:
-		return KESTREL_STATUS_STRICT;
-	case KESTREL_EXIT_TIMEOUT:
-		return KESTREL_STATUS_TIMEOUT;
-	case KESTREL_EXIT_STOPPED:
-		return 128 + e->status;
-	case KESTREL_EXIT_HOST_ERROR:
-		return KESTREL_STATUS_HOST;
-	case KESTREL_EXIT_GUEST_ERROR:
-	case KESTREL_EXIT_NONE:
-	default:
-		return KESTREL_STATUS_GUEST_ERROR;
-	}
 }

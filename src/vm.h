@@ -104,6 +104,9 @@ int vm_stop(struct kestrel_vm *vm, const struct kestrel_exit *why);
 int vm_stop_fmt(struct kestrel_vm *vm, struct vcpu *v, enum kestrel_exit_kind kind, int status,
 		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* vm_err - fill *err (when not NULL) with `e` and a printf-style message; returns e. */
+int vm_err(struct kestrel_error *err, int e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* vm_log - one line to the configured log fd ("kestrel: ..."). Cold paths only. */
 void vm_log(const struct kestrel_vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
