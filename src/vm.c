@@ -308,7 +308,8 @@ int kestrel_vm_create(const struct kestrel_config *cfg, struct kestrel_vm **out,
 		goto fail;
 	/* kestrel's own structures: GDT, TSS, page tables, boot info. */
 	uint8_t *low = guest_mem_ptr(&vm->mem, 0, KESTREL_LOW_RESERVED);
-	r = x86_build_tables(low, x86_map_end(guest_mem_end(&vm->mem)));
+	/* vm_check_config's minimum keeps this non-NULL; checked all the same. */
+	r = low ? x86_build_tables(low, x86_map_end(guest_mem_end(&vm->mem))) : -ENOMEM;
 	if (r == 0)
 		r = x86_build_boot_info((struct kestrel_boot_info *)(low + KESTREL_BOOT_INFO_ADDR),
 					&vm->mem, vm->ncpus, vm->tsc_khz, vm->cmdline);

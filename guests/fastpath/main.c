@@ -29,17 +29,6 @@
 #define UART_LCR_8N1 0x03u
 #define LINE 64u
 
-static bool has_word(const struct kestrel_boot_info *bi, const char *w)
-{
-	size_t len, wl = strlen(w);
-	const char *s = cmdline_str(bi, &len);
-
-	for (size_t i = 0; i + wl <= len; i++)
-		if ((i == 0 || s[i - 1] == ' ') && !memcmp(s + i, w, wl) && (i + wl == len || s[i + wl] == ' '))
-			return true;
-	return false;
-}
-
 static char pattern(uint64_t i)
 {
 	return (i % LINE == LINE - 1) ? '\n' : (char)('a' + i % 26);
@@ -56,23 +45,23 @@ int main(unsigned cpu, const struct kestrel_boot_info *bi)
 		hc_printf("fastpath: N must be at least 1\n");
 		return 1;
 	}
-	if (has_word(bi, "doorbell")) {
+	if (cmdline_has_word(bi, "doorbell")) {
 		mode = "doorbell";
 		for (uint64_t i = 0; i < n; i++)
 			outb(KESTREL_PORT_DOORBELL, (uint8_t)i);
 		hc_printf("fastpath: rang the doorbell (port 0x%x) %lu times\n", KESTREL_PORT_DOORBELL, n);
-	} else if (has_word(bi, "uart")) {
+	} else if (cmdline_has_word(bi, "uart")) {
 		mode = "uart";
 		for (uint64_t i = 0; i < n; i++)
 			serial_putc(pattern(i));
 		hc_printf("%sfastpath: %lu bytes through the UART, each after an LSR poll\n",
 			  n % LINE ? "\n" : "", n);
-	} else if (has_word(bi, "uart-raw")) {
+	} else if (cmdline_has_word(bi, "uart-raw")) {
 		mode = "uart-raw";
 		for (uint64_t i = 0; i < n; i++)
 			outb(KESTREL_PORT_COM1, (uint8_t)pattern(i));
 		hc_printf("%sfastpath: %lu bytes through the UART, no LSR polls\n", n % LINE ? "\n" : "", n);
-	} else if (has_word(bi, "dlab")) {
+	} else if (cmdline_has_word(bi, "dlab")) {
 		uint8_t dll;
 		mode = "dlab";
 		n = 1;

@@ -100,19 +100,6 @@ static unsigned check_preserved(void)
 	return changed;
 }
 
-/* The word "nop" anywhere in the command line selects the bare loop. */
-static bool want_nop(const struct kestrel_boot_info *bi)
-{
-	size_t len;
-	const char *s = cmdline_str(bi, &len);
-
-	for (size_t i = 0; i + 3 <= len; i++)
-		if (s[i] == 'n' && s[i + 1] == 'o' && s[i + 2] == 'p' &&
-		    (i == 0 || s[i - 1] == ' ') && (i + 3 == len || s[i + 3] == ' '))
-			return true;
-	return false;
-}
-
 /*
  * N NOP hypercalls in a loop shaped exactly like pio-loop's (one `out`, dec,
  * jnz): the guest does the same work per exit, so the difference between the
@@ -140,7 +127,7 @@ int main(unsigned cpu, const struct kestrel_boot_info *bi)
 		return 0;
 
 	n = cmdline_uint_or(bi, DEFAULT_CALLS);
-	if (want_nop(bi)) {
+	if (cmdline_has_word(bi, "nop")) {
 		t0 = rdtsc();
 		nop_calls(n);
 		t1 = rdtsc();

@@ -93,17 +93,6 @@ static bool wait_for(volatile uint32_t *p, uint32_t want, uint64_t deadline)
 	return true;
 }
 
-static bool cmdline_word(const struct kestrel_boot_info *bi, const char *w)
-{
-	size_t len, wl = strlen(w);
-	const char *s = cmdline_str(bi, &len);
-
-	for (size_t i = 0; i + wl <= len; i++)
-		if ((i == 0 || s[i - 1] == ' ') && !memcmp(s + i, w, wl) && (i + wl == len || s[i + wl] == ' '))
-			return true;
-	return false;
-}
-
 static int cpu1_main(void)
 {
 	while (atomic_load_u32(&stage) < 1)
@@ -135,7 +124,7 @@ int main(unsigned cpu, const struct kestrel_boot_info *bi)
 	struct lat_summary s;
 	bool x2apic, pv_eoi;
 
-	spin_wait = cmdline_word(bi, "spin");
+	spin_wait = cmdline_has_word(bi, "spin");
 	if (cpu == 1)
 		return cpu1_main();
 	if (cpu != 0)
@@ -149,7 +138,7 @@ int main(unsigned cpu, const struct kestrel_boot_info *bi)
 		return STATUS_CHECK;
 	}
 	guard = (bi->tsc_khz ? bi->tsc_khz : 3000000) * 1000 * GUARD_SECONDS;
-	x2apic = cpu_has_x2apic() && !cmdline_word(bi, "xapic");
+	x2apic = cpu_has_x2apic() && !cmdline_has_word(bi, "xapic");
 
 	trap_init("ipi-pingpong");
 	trap_set(PING_VECTOR, ping_isr);

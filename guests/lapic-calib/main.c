@@ -445,18 +445,6 @@ static int check_ticks(const struct calib *c, unsigned nticks)
 
 /* ---- main -------------------------------------------------------------------- */
 
-static bool cmdline_has_word(const struct kestrel_boot_info *bi, const char *w)
-{
-	size_t len, wl = strlen(w);
-	const char *s = cmdline_str(bi, &len);
-
-	for (size_t i = 0; i + wl <= len; i++)
-		if ((i == 0 || s[i - 1] == ' ') && !memcmp(s + i, w, wl) &&
-		    (i + wl == len || s[i + wl] == ' '))
-			return true;
-	return false;
-}
-
 int main(unsigned cpu, const struct kestrel_boot_info *bi)
 {
 	struct cpuid_regs r1;

@@ -69,3 +69,15 @@ uint64_t cmdline_uint_or(const struct kestrel_boot_info *bi, uint64_t def)
 
 	return cmdline_uint(bi, 0, &v) ? v : def;
 }
+
+bool cmdline_has_word(const struct kestrel_boot_info *bi, const char *w)
+{
+	size_t len, wl = strlen(w);
+	const char *s = cmdline_str(bi, &len);
+
+	for (size_t i = 0; i + wl <= len; i++)
+		if ((i == 0 || s[i - 1] == ' ') && !memcmp(s + i, w, wl) &&
+		    (i + wl == len || s[i + wl] == ' '))
+			return true;
+	return false;
+}

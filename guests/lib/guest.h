@@ -265,6 +265,10 @@ const char *cmdline_str(const struct kestrel_boot_info *bi, size_t *len);
  */
 bool cmdline_uint(const struct kestrel_boot_info *bi, unsigned index, uint64_t *out);
 
+/* cmdline_has_word - whether `w` stands in the command line as a whole
+ * space-separated word ("nop", "xapic", ...). */
+bool cmdline_has_word(const struct kestrel_boot_info *bi, const char *w);
+
 /* cmdline_uint(bi, 0, ...) or `def` when there is no first number. */
 uint64_t cmdline_uint_or(const struct kestrel_boot_info *bi, uint64_t def);
 

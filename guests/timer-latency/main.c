@@ -62,17 +62,6 @@ static void timer_isr(struct trap_frame *f)
 	apic_eoi_on(id);
 }
 
-static bool cmdline_word(const struct kestrel_boot_info *bi, const char *w)
-{
-	size_t len, wl = strlen(w);
-	const char *s = cmdline_str(bi, &len);
-
-	for (size_t i = 0; i + wl <= len; i++)
-		if ((i == 0 || s[i - 1] == ' ') && !memcmp(s + i, w, wl) && (i + wl == len || s[i + wl] == ' '))
-			return true;
-	return false;
-}
-
 /* The measuring loop of one vCPU; returns 0 or a status. */
 static uint32_t measure(unsigned cpu, uint64_t loops, uint64_t interval, uint64_t guard)
 {
@@ -136,7 +125,7 @@ int main(unsigned cpu, const struct kestrel_boot_info *bi)
 		}
 		trap_init("timer-latency");
 		trap_set(TIMER_VECTOR, timer_isr);
-		apic_x2apic = cpu_has_x2apic() && !cmdline_word(bi, "xapic");
+		apic_x2apic = cpu_has_x2apic() && !cmdline_has_word(bi, "xapic");
 		hc_printf("timer-latency: %u vCPU(s) x %lu loops, deadline now + %lu us, TSC-deadline timer "
 			  "(MSR 0x6E0), %s, waiting with sti; hlt, PV EOI %s\n",
 			  ncpus, loops, us, apic_x2apic ? "x2APIC" : "xAPIC",
