@@ -74,6 +74,20 @@ int main(unsigned cpu, const struct kestrel_boot_info *bi)
 	expect("hypercall 9", hypercall0(9), -KESTREL_ENOSYS);
 	expect("hypercall 15 with arguments", hypercall4(15, 1, 2, 3, 4), -KESTREL_ENOSYS);
 
+	/* An `in` from a hypercall port is outside the ABI (only `out` is), but
+	 * like every unclaimed read it must read zeros, never the bytes of an
+	 * earlier exit: leave 0x5a in the I/O data buffer first. */
+	{
+		uint32_t in_val;
+		outb(KESTREL_PORT_NULL, 0x5a);
+		__asm__ volatile("movl $0xffffffff, %%eax\n\t"
+				 "inb %[port], %%al"
+				 : "=a"(in_val)
+				 : [port] "i"(KESTREL_HC_PORT_BASE + KESTREL_HC_NOP)
+				 : "memory");
+		expect("`in` from the NOP hypercall port reads 0 in AL", in_val & 0xff, 0);
+	}
+
 	/* The channel still works afterwards. */
 	expect("ADD after the bad calls", hypercall4(KESTREL_HC_ADD, 1, 2, 3, 4), 10);
 
