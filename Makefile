@@ -22,7 +22,7 @@ endif
 CFLAGS    := -std=gnu11 $(OPT) $(WARN) -D_GNU_SOURCE -Iinclude -Isrc -Icli -MMD -MP $(EXTRA_CFLAGS)
 LDFLAGS   := $(OPT) -pthread $(EXTRA_LDFLAGS)
 
-LIB_SRCS  := $(wildcard src/*.c src/dev/*.c src/load/*.c src/arch/x86/*.c src/util/*.c)
+LIB_SRCS  := $(wildcard src/core/*.c src/dev/*.c src/load/*.c src/arch/x86/*.c src/host/*.c src/obs/*.c src/util/*.c)
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 CLI_SRCS  := $(wildcard cli/*.c)
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "profile.h"
+#include "obs/profile.h"
 
 /* Usage: profile-hooks [N]. Drives the hooks exactly as vcpu.c does, with a
  * fake kvm_run alternating two ports, once with the profile enabled and once

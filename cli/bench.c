@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "kestrel/kestrel.h"
-#include "profile.h"
+#include "obs/profile.h"
 #include "util/json.h"
 #include "util/size.h"
 

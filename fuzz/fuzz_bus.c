@@ -2,7 +2,7 @@
  * of claimed ranges. */
 #include <errno.h>
 
-#include "bus.h"
+#include "core/bus.h"
 #include "fuzz.h"
 
 typedef unsigned __int128 u128;

@@ -3,7 +3,7 @@
 #include <sys/mman.h>
 
 #include "fuzz.h"
-#include "guestmem.h"
+#include "core/guestmem.h"
 
 typedef unsigned __int128 u128;
 

@@ -1,7 +1,7 @@
 /* debug_exit.c - QEMU's isa-debug-exit: a write of v ends kestrel with status (v << 1) | 1. */
 #include "dev/devices.h"
 
-#include "vm.h"
+#include "core/vm.h"
 
 static int debug_exit_io(struct vcpu *v, void *opaque, uint64_t off, uint8_t *data, uint32_t len,
 			 bool is_write)

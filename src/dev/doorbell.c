@@ -6,7 +6,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "vm.h"
+#include "core/vm.h"
 
 /* A ring that exited: KVM had no ioeventfd for it (--no-fast-io, an old KVM
  * or a length it does not match). Counted, nothing else to do. */

@@ -1,7 +1,7 @@
 /* i8042.c - just the keyboard controller's reset line: 0xfe to the command port resets the machine. */
 #include "dev/devices.h"
 
-#include "vm.h"
+#include "core/vm.h"
 
 static int i8042_io(struct vcpu *v, void *opaque, uint64_t off, uint8_t *data, uint32_t len,
 		    bool is_write)

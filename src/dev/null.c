@@ -1,7 +1,7 @@
 /* null.c - a port that ignores writes and reads as zero: the cheapest possible userspace exit. */
 #include "dev/devices.h"
 
-#include "vm.h"
+#include "core/vm.h"
 
 static int null_io(struct vcpu *v, void *opaque, uint64_t off, uint8_t *data, uint32_t len,
 		   bool is_write)

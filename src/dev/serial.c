@@ -3,7 +3,7 @@
 
 #include <stdbool.h>
 
-#include "vm.h"
+#include "core/vm.h"
 
 /* Register offsets (16550A data sheet); DLAB = LCR bit 7 switches 0/1 to the divisor latch. */
 enum { UART_THR_RBR = 0, UART_IER = 1, UART_IIR_FCR = 2, UART_LCR = 3, UART_MCR = 4,

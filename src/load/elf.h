@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "guestmem.h"
+#include "core/guestmem.h"
 
 /* A guest-physical range the image must not overlap (kestrel's own data). */
 struct load_reserved {

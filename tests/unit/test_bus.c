@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bus.h"
+#include "core/bus.h"
 #include "tap.h"
 
 /* Handlers are never called here; two distinct ones so a test can tell them apart. */

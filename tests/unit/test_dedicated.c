@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "dedicated.h"
+#include "host/dedicated.h"
 #include "options.h"
 #include "tap.h"
 

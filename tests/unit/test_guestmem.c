@@ -2,7 +2,7 @@
 #include <stdint.h>
 #include <sys/mman.h>
 
-#include "guestmem.h"
+#include "core/guestmem.h"
 #include "tap.h"
 
 #define MIB (1ull << 20)

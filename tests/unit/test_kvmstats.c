@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kvmstats.h"
+#include "obs/kvmstats.h"
 #include "tap.h"
 
 #define NAME_SIZE 48

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "profile.h"
+#include "obs/profile.h"
 #include "tap.h"
 #include "util/json.h"
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "regs.h"
+#include "core/regs.h"
 #include "tap.h"
 
 /* ---- the fake "KVM": vCPU state, call counters, and an MSR table ---------- */
@@ -521,11 +521,11 @@ struct gpr_acc {
 };
 static const struct gpr_acc gprs[] = {
 #define REG_GPR(n) { #n, regs_get_##n, regs_set_##n, offsetof(struct kvm_regs, n) },
-#include "regs.def"
+#include "core/regs.def"
 };
 static const struct gpr_acc ctls[] = {
 #define REG_CTL(n) { #n, regs_get_##n, regs_set_##n, offsetof(struct kvm_sregs, n) },
-#include "regs.def"
+#include "core/regs.def"
 };
 struct seg_acc {
 	const char *name;
@@ -535,7 +535,7 @@ struct seg_acc {
 };
 static const struct seg_acc segs[] = {
 #define REG_SEG(n) { #n, regs_get_##n, regs_set_##n, offsetof(struct kvm_sregs, n) },
-#include "regs.def"
+#include "core/regs.def"
 };
 struct dt_acc {
 	const char *name;
@@ -545,7 +545,7 @@ struct dt_acc {
 };
 static const struct dt_acc dts[] = {
 #define REG_DT(n) { #n, regs_get_##n, regs_set_##n, offsetof(struct kvm_sregs, n) },
-#include "regs.def"
+#include "core/regs.def"
 };
 struct msr_acc {
 	const char *name;
@@ -555,7 +555,7 @@ struct msr_acc {
 };
 static const struct msr_acc msrs[] = {
 #define REG_MSR(n, i) { #n, regs_get_msr_##n, regs_set_msr_##n, i },
-#include "regs.def"
+#include "core/regs.def"
 };
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "seccomp.h"
+#include "host/seccomp.h"
 #include "tap.h"
 
 /*

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "guestmem.h"
+#include "core/guestmem.h"
 #include "kestrel/abi.h"
 
 /*

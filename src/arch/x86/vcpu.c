@@ -7,8 +7,8 @@
 
 #include "arch/x86/arch.h"
 #include "arch/x86/boot.h"
-#include "profile.h"
-#include "vcpu.h"
+#include "obs/profile.h"
+#include "core/vcpu.h"
 
 int arch_vcpu_reset(struct vcpu *v)
 {

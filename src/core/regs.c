@@ -1,5 +1,5 @@
 /* regs.c - register cache logic (see regs.h) and its KVM ioctl backend. */
-#include "regs.h"
+#include "core/regs.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -14,7 +14,7 @@ struct regs_group_info {
 
 static const struct regs_group_info regs_groups[REGS_G_COUNT] = {
 #define REG_GROUP(id, type, sync_bit, g, s) [REGS_G_##id] = { sync_bit, g, s, sizeof(type) },
-#include "regs.def"
+#include "core/regs.def"
 };
 
 _Static_assert(REGS_BIT(REGS_G_REGS) == KVM_SYNC_X86_REGS &&
@@ -24,7 +24,7 @@ _Static_assert(REGS_BIT(REGS_G_REGS) == KVM_SYNC_X86_REGS &&
 
 static const uint32_t regs_msr_index[REGS_MSR_COUNT] = {
 #define REG_MSR(name, index) [REGS_MSR_##name] = index,
-#include "regs.def"
+#include "core/regs.def"
 };
 
 /* The MSR group carries its own header and index list. */
@@ -60,7 +60,7 @@ void regs_init(struct regs *c, struct kvm_run *run, uint32_t sync_caps, uint32_t
 	c->run = run;
 	c->be = be;
 #define REG_GROUP(id, type, sync_bit, g, s) c->id = &c->own_##id;
-#include "regs.def"
+#include "core/regs.def"
 	regs_msrs_prepare(&c->own_MSRS);
 	if (!run)
 		return;
@@ -75,7 +75,7 @@ void regs_init(struct regs *c, struct kvm_run *run, uint32_t sync_caps, uint32_t
 #define REG_GROUP(id, type, sync_bit, g, s)                                                    \
 	if (c->on_page & REGS_BIT(REGS_G_##id))                                               \
 		c->id = regs_page_slot(run, REGS_G_##id);
-#include "regs.def"
+#include "core/regs.def"
 	run->kvm_valid_regs = 0;
 	for (unsigned g = 0; g < REGS_G_COUNT; g++)
 		if (c->page_valid & REGS_BIT(g))
@@ -89,7 +89,7 @@ static void *regs_storage(struct regs *c, enum regs_group g)
 #define REG_GROUP(id, type, sync_bit, gi, si)                                                 \
 	case REGS_G_##id:                                                                     \
 		return c->id;
-#include "regs.def"
+#include "core/regs.def"
 	default:
 		return NULL;
 	}

@@ -1,5 +1,5 @@
 /* run.c - running a VM: vCPU threads, the main thread's wait, and how every run stops. */
-#include "vm.h"
+#include "core/vm.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -8,9 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dedicated.h"
-#include "fastpath.h"
-#include "vcpu.h"
+#include "host/dedicated.h"
+#include "core/fastpath.h"
+#include "core/vcpu.h"
 
 /* ---- stopping ---- */
 

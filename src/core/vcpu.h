@@ -2,7 +2,7 @@
 #ifndef KESTREL_VCPU_H
 #define KESTREL_VCPU_H
 
-#include "vm.h"
+#include "core/vm.h"
 
 /* vcpu_init - create vCPU `index` of vm (fd, kvm_run mapping, CPUID, MP state,
  * register cache). Returns 0 or a negative errno with *err filled. */

@@ -1,5 +1,5 @@
 /* bus.c - registration and lookup for the port-I/O and MMIO buses. */
-#include "bus.h"
+#include "core/bus.h"
 
 #include <errno.h>
 #include <string.h>

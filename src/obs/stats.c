@@ -5,10 +5,10 @@
 
 #include <sys/ioctl.h>
 
-#include "kvmstats.h"
-#include "profile.h"
+#include "obs/kvmstats.h"
+#include "obs/profile.h"
 #include "util/json.h"
-#include "vm.h"
+#include "core/vm.h"
 
 _Static_assert(BUS_MAX_MMIO <= PROFILE_MMIO_DEVS, "the profile needs a row per MMIO device");
 

@@ -22,7 +22,7 @@
 
 enum regs_msr_idx {
 #define REG_MSR(name, index) REGS_MSR_##name,
-#include "regs.def"
+#include "core/regs.def"
 	REGS_MSR_COUNT
 };
 
@@ -35,7 +35,7 @@ struct regs_msrs {
 
 enum regs_group {
 #define REG_GROUP(id, type, sync_bit, g, s) REGS_G_##id,
-#include "regs.def"
+#include "core/regs.def"
 	REGS_G_COUNT
 };
 #define REGS_BIT(g) (1u << (g))
@@ -66,9 +66,9 @@ struct regs {
 	struct regs_counters n;
 	/* Storage: each pointer aims at the kvm_run page or at own_* below. */
 #define REG_GROUP(id, type, sync_bit, g, s) type *id;
-#include "regs.def"
+#include "core/regs.def"
 #define REG_GROUP(id, type, sync_bit, g, s) type own_##id;
-#include "regs.def"
+#include "core/regs.def"
 };
 
 /*
@@ -170,7 +170,7 @@ static inline void regs_mark(struct regs *c, enum regs_group g)
 		c->MSRS->e[REGS_MSR_##name].data = v;                                  \
 		regs_mark(c, REGS_G_MSRS);                                             \
 	}
-#include "regs.def"
+#include "core/regs.def"
 
 /* Whole-group access, for setup, dumps and snapshots. get returns a pointer to
  * the (now valid) cached group; set replaces it without fetching first. */
@@ -187,7 +187,7 @@ static inline void regs_mark(struct regs *c, enum regs_group g)
 		c->valid |= REGS_BIT(REGS_G_##id);                                     \
 		regs_mark(c, REGS_G_##id);                                             \
 	}
-#include "regs.def"
+#include "core/regs.def"
 
 /* A saved register state (regs_save / regs_restore): the building block for
  * running a guest function again and again from the same start. */

@@ -1,6 +1,6 @@
 /* seccomp.c - build and install the classic-BPF seccomp filter for vCPU threads (raw BPF, no
  * libseccomp). */
-#include "seccomp.h"
+#include "host/seccomp.h"
 
 #include <errno.h>
 #include <linux/audit.h>

@@ -1,5 +1,5 @@
 /* kvmstats.c - parse and read KVM's binary stats file descriptors (see kvmstats.h). */
-#include "kvmstats.h"
+#include "obs/kvmstats.h"
 
 #include <errno.h>
 #include <linux/kvm.h>

@@ -1,5 +1,5 @@
 /* fastpath.c - kestrel's exit fast paths per VM: set-up, the main thread's console tick, the end of a run, counters. */
-#include "fastpath.h"
+#include "core/fastpath.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "console.h"
-#include "vm.h"
+#include "core/console.h"
+#include "core/vm.h"
 
 int fastpath_setup(struct kestrel_vm *vm, struct kestrel_error *err)
 {

@@ -1,12 +1,12 @@
 /* console.c - guest console output: the coalesced-PIO ring for the UART THR, drained in order, written in batches. */
-#include "console.h"
+#include "core/console.h"
 
 #include <errno.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "vm.h"
+#include "core/vm.h"
 
 void console_init(struct console *c)
 {

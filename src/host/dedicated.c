@@ -1,5 +1,5 @@
 /* dedicated.c - dedicated-CPU mode: pinning vCPU threads, KVM_CAP_X86_DISABLE_EXITS, KVM_CAP_HALT_POLL. */
-#include "dedicated.h"
+#include "host/dedicated.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "vm.h"
+#include "core/vm.h"
 
 int dedicated_exits_mask(int allowed, bool no_hlt, bool no_pause, char *why, size_t len)
 {

@@ -1,7 +1,7 @@
 /* hypercall.c - kestrel's register-based hypercalls: `out` to KESTREL_HC_PORT_BASE + nr, args in RDI/RSI/RDX/RCX, result in RAX. */
 #include "dev/devices.h"
 
-#include "vm.h"
+#include "core/vm.h"
 
 /* With the shared register page the argument reads and the RAX write cost no
  * ioctl: the page already holds the registers, and the write rides on the

@@ -9,14 +9,14 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "bus.h"
-#include "console.h"
+#include "core/bus.h"
+#include "core/console.h"
 #include "dev/doorbell.h"
 #include "dev/serial.h"
-#include "guestmem.h"
+#include "core/guestmem.h"
 #include "kestrel/kestrel.h"
-#include "profile.h"
-#include "regs.h"
+#include "obs/profile.h"
+#include "core/regs.h"
 
 struct vcpu {
 	struct kestrel_vm *vm;

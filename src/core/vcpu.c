@@ -1,5 +1,5 @@
 /* vcpu.c - vCPU creation and the run loop: KVM_RUN, dispatch on the exit reason, stop on EINTR. */
-#include "vcpu.h"
+#include "core/vcpu.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -12,9 +12,9 @@
 
 #include "arch/x86/arch.h"
 #include "arch/x86/cpuid.h"
-#include "dedicated.h"
+#include "host/dedicated.h"
 #include "dev/devices.h"
-#include "seccomp.h"
+#include "host/seccomp.h"
 
 int vcpu_init(struct kestrel_vm *vm, struct vcpu *v, unsigned index, const struct kvm_cpuid2 *cpuid,
 	      struct kestrel_error *err)

@@ -1,5 +1,5 @@
 /* vm.c - VM lifetime: /dev/kvm and its capabilities, guest RAM, irqchip, devices, vCPUs, loading, teardown. */
-#include "vm.h"
+#include "core/vm.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,12 +16,12 @@
 #include <unistd.h>
 
 #include "arch/x86/boot.h"
-#include "dedicated.h"
-#include "fastpath.h"
+#include "host/dedicated.h"
+#include "core/fastpath.h"
 #include "dev/devices.h"
 #include "load/elf.h"
 #include "util/size.h"
-#include "vcpu.h"
+#include "core/vcpu.h"
 
 /* Where KVM puts the three pages it needs for real-mode TSS and the EPT
  * identity map on Intel: just below the BIOS area, inside the 3-4 GiB hole. */

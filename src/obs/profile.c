@@ -1,6 +1,6 @@
 /* profile.c - the exit profiler's cold half: clock, merging, perf-kvm-stat-like tables, JSON,
  * stats. */
-#include "profile.h"
+#include "obs/profile.h"
 
 #include <stdlib.h>
 #include <string.h>
