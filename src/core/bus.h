@@ -5,20 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct vcpu;
-
-/*
- * The one device handler signature, for both buses. `offset` is relative to
- * the registered base; `data` holds `len` bytes (1, 2, 4 or 8): the value to
- * store on a write, zero-filled space for the result on a read.
- * Returns 0 to continue running, BUS_STOP once the handler has stopped the VM
- * (vm_stop), or a negative errno for a host-side failure.
- */
-typedef int (*bus_handler)(struct vcpu *vcpu, void *opaque, uint64_t offset, uint8_t *data,
-			   uint32_t len, bool is_write);
-#define BUS_STOP 1
-
-enum bus_space { BUS_PIO, BUS_MMIO };
+#include "dev/device.h" /* bus_handler, BUS_STOP, enum bus_space */
 
 struct bus_dev {
 	uint64_t base, len;

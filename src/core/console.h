@@ -17,10 +17,10 @@
  *     still shows up;
  *   - once more after the vCPU threads are joined.
  *
- * Draining goes through the UART's own state: a byte written with DLAB clear
- * and loopback off is transmitted; anything else (a divisor latch write with
- * DLAB set, loopback) goes to the UART handler like an exit would. The bytes
- * of one drain are written with one write(2); a partial line (no '\n') is
+ * Each ring entry goes to the handler of the device that registered the
+ * address (DEV_COALESCED, device.h), as an exit would, with no vCPU. What
+ * those handlers write to the console during a drain (the UART's THR) is
+ * gathered and written with one write(2); a partial line (no '\n') is
  * kept until the next drain, tick, PUTS or the end of the run, as stdio
  * line-buffers a terminal. A full ring (KVM_COALESCED_MMIO_MAX - 1 entries, 169)
  * makes KVM fall back to a normal exit, which drains first.
@@ -48,7 +48,6 @@ struct console {
 	pthread_mutex_t lock; /* ring consumption and buf */
 	struct kvm_coalesced_mmio_ring *ring; /* NULL: no coalescing (THR writes exit) */
 	uint32_t ring_max; /* entries in the ring: KVM_COALESCED_MMIO_MAX for the page size */
-	uint64_t thr_port; /* the coalesced port */
 	atomic_size_t len; /* bytes in buf, read without the lock to skip it */
 	uint8_t buf[CONSOLE_BUF];
 	/* Counters (under lock): ring entries drained, drains that found some,
@@ -64,13 +63,11 @@ void console_init(struct console *c);
 void console_destroy(struct console *c);
 
 /*
- * console_setup_coalescing - register the UART THR port `port` as a coalesced
- * PIO zone and find the ring in vCPU 0's mmap. Call after the vCPUs exist.
- * Returns 0 (coalescing on), 1 (KVM lacks KVM_CAP_COALESCED_PIO or the mmap
- * has no ring page: coalescing stays off, nothing is wrong), or a negative
- * errno from KVM_REGISTER_COALESCED_MMIO.
+ * console_setup_ring - find the coalesced ring in vCPU 0's mmap, when a device
+ * registered a coalesced zone (vm->ncoalesced; devhost.c registers one only
+ * when the vCPU mmap has the ring page). Call after the vCPUs exist.
  */
-int console_setup_coalescing(struct kestrel_vm *vm, uint16_t port);
+void console_setup_ring(struct kestrel_vm *vm);
 
 /* console_pending - whether there is anything to drain or flush (lock-free). */
 static inline bool console_pending(const struct console *c)
@@ -106,5 +103,9 @@ static inline void console_drain_if_any(struct kestrel_vm *vm, struct vcpu *v, s
  * goes first, then these, all of them (short writes retried).
  */
 void console_write(struct kestrel_vm *vm, const void *buf, size_t len);
+
+/* console_tick - the main thread, every CONSOLE_TICK_MS of a run: drain the
+ * ring and flush a partial line, if there is anything. */
+void console_tick(struct kestrel_vm *vm);
 
 #endif

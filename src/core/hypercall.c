@@ -1,5 +1,5 @@
 /* hypercall.c - kestrel's register-based hypercalls: `out` to KESTREL_HC_PORT_BASE + nr, args in RDI/RSI/RDX/RCX, result in RAX. */
-#include "dev/devices.h"
+#include "core/hypercall.h"
 
 #include "core/vm.h"
 
@@ -24,7 +24,7 @@ static int64_t hc_puts(struct vcpu *v)
 	p = guest_mem_ptr(&v->vm->mem, gpa, len);
 	if (!p)
 		return -KESTREL_EFAULT;
-	vm_console_write(v->vm, p, len);
+	console_write(v->vm, p, len);
 	return (int64_t)len;
 }
 
@@ -43,41 +43,59 @@ static int64_t hc_snapshot(struct vcpu *v)
 	return 0;
 }
 
-int hypercall_dispatch(struct vcpu *v, unsigned nr)
+static int64_t hc_add(struct vcpu *v)
 {
 	struct regs *r = &v->regs;
+
+	return (int64_t)(regs_get_rdi(r) + regs_get_rsi(r) + regs_get_rdx(r) + regs_get_rcx(r));
+}
+
+static int64_t hc_nop(struct vcpu *v)
+{
+	return 0;
+}
+
+/* HC_EXIT and HC_RESTORE do not answer in RAX: they return HC_NO_RESULT. */
+#define HC_NO_RESULT INT64_MIN
+
+static int64_t hc_restore(struct vcpu *v)
+{
+	if (!v->has_snap)
+		return -KESTREL_EINVAL;
+	/* Everything, RIP and RAX included, leaves in the next flush. */
+	regs_restore(&v->regs, &v->snap);
+	return HC_NO_RESULT;
+}
+
+/* The table: one row per call in abi.h's enum kestrel_hypercall. */
+static const struct hypercall {
+	const char *name;
+	int64_t (*fn)(struct vcpu *v);
+} hypercalls[KESTREL_HC_COUNT] = {
+	[KESTREL_HC_EXIT] = { "exit", NULL }, /* ends the VM: handled below */
+	[KESTREL_HC_PUTS] = { "puts", hc_puts },
+	[KESTREL_HC_ADD] = { "add", hc_add },
+	[KESTREL_HC_NOP] = { "nop", hc_nop },
+	[KESTREL_HC_SNAPSHOT] = { "snapshot", hc_snapshot },
+	[KESTREL_HC_RESTORE] = { "restore", hc_restore },
+};
+
+const char *hypercall_name(unsigned nr)
+{
+	return nr < KESTREL_HC_COUNT && hypercalls[nr].name ? hypercalls[nr].name : "unknown";
+}
+
+int hypercall_dispatch(struct vcpu *v, unsigned nr)
+{
 	int64_t ret;
 
-	switch (nr) {
-	case KESTREL_HC_EXIT:
+	if (nr == KESTREL_HC_EXIT)
 		return hc_exit(v);
-	case KESTREL_HC_PUTS:
-		ret = hc_puts(v);
-		break;
-	case KESTREL_HC_ADD:
-		ret = (int64_t)(regs_get_rdi(r) + regs_get_rsi(r) + regs_get_rdx(r) + regs_get_rcx(r));
-		break;
-	case KESTREL_HC_NOP:
-		ret = 0;
-		break;
-	case KESTREL_HC_SNAPSHOT:
-		ret = hc_snapshot(v);
-		break;
-	case KESTREL_HC_RESTORE:
-		if (!v->has_snap) {
-			ret = -KESTREL_EINVAL;
-			break;
-		}
-		/* Everything, RIP and RAX included, leaves in the next flush. */
-		regs_restore(r, &v->snap);
-		return 0;
-	default:
-		ret = -KESTREL_ENOSYS;
-		break;
-	}
+	ret = nr < KESTREL_HC_COUNT && hypercalls[nr].fn ? hypercalls[nr].fn(v) : -KESTREL_ENOSYS;
 	/* An `in` from a hypercall port would have KVM overwrite AL/AX/EAX after
 	 * our write; only `out` is the ABI, so the value goes in RAX alone. */
-	regs_set_rax(r, (uint64_t)ret);
+	if (ret != HC_NO_RESULT)
+		regs_set_rax(&v->regs, (uint64_t)ret);
 	return 0;
 }
 
@@ -89,7 +107,7 @@ static int hypercall_io(struct vcpu *v, void *opaque, uint64_t nr, uint8_t *data
 	return hypercall_dispatch(v, (unsigned)nr);
 }
 
-int hypercall_init(struct kestrel_vm *vm)
+int hypercall_register(struct kestrel_vm *vm)
 {
 	return bus_register(&vm->bus, BUS_PIO, KESTREL_HC_PORT_BASE, KESTREL_HC_COUNT, hypercall_io,
 			    NULL, "hypercall");

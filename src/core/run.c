@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "host/dedicated.h"
-#include "core/fastpath.h"
 #include "core/vcpu.h"
 
 /* ---- stopping ---- */
@@ -171,7 +170,7 @@ int kestrel_vm_run(struct kestrel_vm *vm, uint64_t timeout_ms, struct kestrel_ex
 		 * guest's next exit, which may never come: drain them here too. */
 		if (vm->cons.ring && (wait < 0 || wait > CONSOLE_TICK_MS))
 			wait = CONSOLE_TICK_MS;
-		fastpath_tick(vm);
+		console_tick(vm);
 		if (poll(&pfd, 1, wait) > 0) {
 			uint64_t v;
 			if (read(vm->stop_fd, &v, sizeof(v)) < 0) {
@@ -185,7 +184,8 @@ int kestrel_vm_run(struct kestrel_vm *vm, uint64_t timeout_ms, struct kestrel_ex
 	}
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		vm_join_vcpu(vm, &vm->vcpus[i]);
-	fastpath_finish(vm);
+	console_tick(vm);
+	vm_devices_finish(vm);
 	vm->tl.run_end = vm_now_ns();
 	*exit = vm->exit;
 	return r;

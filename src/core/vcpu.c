@@ -13,7 +13,7 @@
 #include "arch/x86/arch.h"
 #include "arch/x86/cpuid.h"
 #include "host/dedicated.h"
-#include "dev/devices.h"
+#include "core/hypercall.h"
 #include "host/seccomp.h"
 
 int vcpu_init(struct kestrel_vm *vm, struct vcpu *v, unsigned index, const struct kvm_cpuid2 *cpuid,

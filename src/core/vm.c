@@ -17,10 +17,9 @@
 
 #include "arch/x86/boot.h"
 #include "host/dedicated.h"
-#include "core/fastpath.h"
-#include "dev/devices.h"
 #include "load/elf.h"
 #include "util/size.h"
+#include "core/hypercall.h"
 #include "core/vcpu.h"
 
 /* Where KVM puts the three pages it needs for real-mode TSS and the EPT
@@ -69,11 +68,6 @@ void vm_log(const struct kestrel_vm *vm, const char *fmt, ...)
 	if (write(vm->cfg.log_fd, line, (size_t)n) < 0) {
 		/* nowhere left to report it */
 	}
-}
-
-void vm_console_write(struct kestrel_vm *vm, const void *buf, size_t len)
-{
-	console_write(vm, buf, len); /* after any UART line the coalesced ring left (console.c) */
 }
 
 /* ---- creation ---- */
@@ -200,21 +194,9 @@ static int vm_setup_chipset(struct kestrel_vm *vm, struct kestrel_error *err)
 		return vm_err(err, -errno, "KVM_SET_IDENTITY_MAP_ADDR: %s", strerror(errno));
 	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
 		return vm_err(err, -errno, "KVM_CREATE_IRQCHIP: %s", strerror(errno));
+	vm->has_irqchip = true;
 	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
 		return vm_err(err, -errno, "KVM_CREATE_PIT2: %s", strerror(errno));
-	return 0;
-}
-
-static int vm_setup_devices(struct kestrel_vm *vm, struct kestrel_error *err)
-{
-	int r;
-
-	bus_init(&vm->bus);
-	if ((r = serial_init(vm, &vm->com1, KESTREL_PORT_COM1)) < 0 ||
-	    (r = debug_exit_init(vm)) < 0 || (r = i8042_init(vm)) < 0 ||
-	    (r = hypercall_init(vm)) < 0 || (r = null_port_init(vm)) < 0 ||
-	    (r = doorbell_init(vm, &vm->doorbell)) < 0)
-		return vm_err(err, r, "device registration failed: %s", strerror(-r));
 	return 0;
 }
 
@@ -281,7 +263,6 @@ int kestrel_vm_create(const struct kestrel_config *cfg, struct kestrel_vm **out,
 		snprintf(vm->cmdline, sizeof(vm->cmdline), "%s", cfg->cmdline);
 	vm->cfg.cmdline = vm->cmdline;
 	vm->kvm_fd = vm->vm_fd = vm->stop_fd = -1;
-	vm->doorbell.fd = -1;
 	vm->ncpus = cfg->ncpus;
 	pthread_mutex_init(&vm->exit_lock, NULL);
 	console_init(&vm->cons);
@@ -303,9 +284,12 @@ int kestrel_vm_create(const struct kestrel_config *cfg, struct kestrel_vm **out,
 	 * irqchip costs ~7 ms in KVM_SET_USER_MEMORY_REGION, before it ~0.08 ms
 	 * (strace -T); KVM needs no particular order. */
 	if ((r = vm_setup_memory(vm, err)) < 0 || (r = vm_setup_chipset(vm, err)) < 0 ||
-	    (r = vm_setup_devices(vm, err)) < 0 || (r = dedicated_vm_setup(vm, err)) < 0 ||
-	    (r = vm_setup_vcpus(vm, err)) < 0 || (r = fastpath_setup(vm, err)) < 0)
+	    (r = vm_devices_init(vm, err)) < 0 ||
+	    (r = vm_err(err, hypercall_register(vm), "cannot claim the hypercall ports")) < 0 || (r = dedicated_vm_setup(vm, err)) < 0 ||
+	    (r = vm_setup_vcpus(vm, err)) < 0)
 		goto fail;
+	console_setup_ring(vm);
+	vm->host.machine.tsc_khz = vm->tsc_khz; /* known once vCPU 0 exists */
 	/* kestrel's own structures: GDT, TSS, page tables, boot info. */
 	uint8_t *low = guest_mem_ptr(&vm->mem, 0, KESTREL_LOW_RESERVED);
 	/* vm_check_config's minimum keeps this non-NULL; checked all the same. */
@@ -342,9 +326,8 @@ void kestrel_vm_destroy(struct kestrel_vm *vm)
 		close(vm->kvm_fd);
 	if (vm->stop_fd >= 0)
 		close(vm->stop_fd);
-	doorbell_release(&vm->doorbell);
+	vm_devices_fini(vm);
 	pthread_mutex_destroy(&vm->exit_lock);
-	pthread_mutex_destroy(&vm->com1.lock);
 	console_destroy(&vm->cons);
 	free(vm);
 }

@@ -11,9 +11,8 @@
 
 #include "core/bus.h"
 #include "core/console.h"
-#include "dev/doorbell.h"
-#include "dev/serial.h"
 #include "core/guestmem.h"
+#include "dev/device.h"
 #include "kestrel/kestrel.h"
 #include "obs/profile.h"
 #include "core/regs.h"
@@ -55,6 +54,15 @@ static inline uint64_t vm_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+#define VM_MAX_DEVS 32
+#define VM_MAX_FASTIO 8
+
+/* The VM as its devices see it (device.h keeps it opaque). */
+struct dev_host {
+	struct kestrel_vm *vm;
+	struct dev_machine machine;
+};
+
 struct kestrel_vm {
 	struct kestrel_config cfg;
 	char cmdline[KESTREL_CMDLINE_MAX];
@@ -62,6 +70,7 @@ struct kestrel_vm {
 	int run_size; /* KVM_GET_VCPU_MMAP_SIZE */
 	uint32_t sync_caps; /* KVM_CAP_SYNC_REGS bits, 0 with no_sync_regs */
 	bool cap_tsc_deadline; /* KVM_CAP_TSC_DEADLINE_TIMER: CPUID may offer it */
+	bool has_irqchip; /* an in-kernel irqchip: KVM_IRQ_LINE works */
 	bool cap_enforce_pv; /* KVM_CAP_ENFORCE_PV_FEATURE_CPUID: each vCPU gets it */
 	uint64_t tsc_khz; /* 0 if KVM could not tell */
 	struct profile_clock clock; /* TSC -> ns for the profiler and the timeline */
@@ -72,10 +81,18 @@ struct kestrel_vm {
 	gpa_t entry;
 	bool loaded, ran;
 
-	/* Devices. */
-	struct serial com1;
-	struct doorbell doorbell;
-	struct console cons; /* console output, coalesced UART THR ring (console.h) */
+	/* Devices: the table in src/dev/devices.def, one instance each, in order. */
+	struct dev_host host; /* what the devices get (device.h) */
+	unsigned ndevs; /* instances whose init succeeded */
+	struct vm_dev {
+		const struct dev_ops *ops;
+		void *state;
+	} devs[VM_MAX_DEVS];
+	/* Exit fast paths the devices asked for (DEV_COALESCED, DEV_IOEVENTFD). */
+	unsigned ncoalesced, nioeventfd;
+	struct kvm_coalesced_mmio_zone coalesced[VM_MAX_FASTIO];
+	struct kvm_ioeventfd ioeventfd[VM_MAX_FASTIO]; /* .fd owned by the VM */
+	struct console cons; /* console output and the coalesced ring (console.h) */
 
 	/* Unhandled accesses: counted always, logged once per port (and once for MMIO). */
 	atomic_uint_fast64_t unhandled;
@@ -110,8 +127,18 @@ int vm_err(struct kestrel_error *err, int e, const char *fmt, ...) __attribute__
 /* vm_log - one line to the configured log fd ("kestrel: ..."). Cold paths only. */
 void vm_log(const struct kestrel_vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* vm_console_write - guest console bytes to console_fd (all of them, retrying short writes). */
-void vm_console_write(struct kestrel_vm *vm, const void *buf, size_t len);
+/* vm_devices_init - every device of src/dev/devices.def, in order; on a
+ * failure the ones already made are finied in reverse. 0 or -errno with err. */
+int vm_devices_init(struct kestrel_vm *vm, struct kestrel_error *err);
+
+/* vm_devices_fini - fini in reverse order; close the fast paths' eventfds. */
+void vm_devices_fini(struct kestrel_vm *vm);
+
+/* vm_devices_finish - after the run: each device's finish hook. */
+void vm_devices_finish(struct kestrel_vm *vm);
+
+/* vm_device_state - the instance of `ops` in this VM, or NULL. */
+void *vm_device_state(const struct kestrel_vm *vm, const struct dev_ops *ops);
 
 /* vm_kick_signal - the signal that knocks a vCPU thread out of KVM_RUN. */
 int vm_kick_signal(void);

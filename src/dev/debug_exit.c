@@ -1,7 +1,5 @@
 /* debug_exit.c - QEMU's isa-debug-exit: a write of v ends kestrel with status (v << 1) | 1. */
-#include "dev/devices.h"
-
-#include "core/vm.h"
+#include "dev/device.h"
 
 static int debug_exit_io(struct vcpu *v, void *opaque, uint64_t off, uint8_t *data, uint32_t len,
 			 bool is_write)
@@ -14,12 +12,22 @@ static int debug_exit_io(struct vcpu *v, void *opaque, uint64_t off, uint8_t *da
 		val |= (uint32_t)data[i] << (8 * i);
 	/* QEMU computes (val << 1) | 1 and exit() keeps the low 8 bits. */
 	int status = (int)(((val << 1) | 1) & 0xff);
-	return vm_stop_fmt(v->vm, v, KESTREL_EXIT_DEBUG_EXIT, status,
-			   "guest wrote 0x%x to isa-debug-exit: status %d", val, status);
+	return dev_stop(opaque, v, KESTREL_EXIT_DEBUG_EXIT, status,
+			"guest wrote 0x%x to isa-debug-exit: status %d", val, status);
 }
 
-int debug_exit_init(struct kestrel_vm *vm)
+static int debug_exit_init(struct dev_host *h, void *state)
 {
-	return bus_register(&vm->bus, BUS_PIO, KESTREL_PORT_DEBUG_EXIT, 1, debug_exit_io, NULL,
-			    "isa-debug-exit");
+	return dev_register(h, &(struct dev_region){ .space = BUS_PIO,
+						     .base = KESTREL_PORT_DEBUG_EXIT, .len = 1,
+						     .fn = debug_exit_io, .opaque = h,
+						     .name = "isa-debug-exit" });
 }
+
+static void debug_exit_fini(void *state)
+{
+}
+
+const struct dev_ops debug_exit_dev = {
+	.name = "isa-debug-exit", .init = debug_exit_init, .fini = debug_exit_fini
+};

@@ -1,12 +1,14 @@
 /* doorbell.c - KESTREL_PORT_DOORBELL: writes counted by KVM through an ioeventfd; the bus handler is the fallback. */
 #include "dev/doorbell.h"
 
-#include <errno.h>
-#include <sys/eventfd.h>
-#include <sys/ioctl.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
-#include "core/vm.h"
+struct doorbell {
+	int fd; /* eventfd KVM signals on each ring (the VM owns it); -1 without ioeventfd */
+	uint64_t kvm_rings; /* read from fd (main thread, after the run) */
+	atomic_uint_fast64_t exit_rings; /* rings that reached kestrel as exits */
+};
 
 /* A ring that exited: KVM had no ioeventfd for it (--no-fast-io, an old KVM
  * or a length it does not match). Counted, nothing else to do. */
@@ -20,48 +22,46 @@ static int doorbell_io(struct vcpu *v, void *opaque, uint64_t off, uint8_t *data
 	return 0; /* reads were zeroed before dispatch */
 }
 
-int doorbell_init(struct kestrel_vm *vm, struct doorbell *d)
+static int doorbell_init(struct dev_host *h, void *state)
 {
+	struct doorbell *d = state;
+
 	d->fd = -1;
-	d->kvm_rings = 0;
-	atomic_store(&d->exit_rings, 0);
-	return bus_register(&vm->bus, BUS_PIO, KESTREL_PORT_DOORBELL, 1, doorbell_io, d, "doorbell");
+	return dev_register(h, &(struct dev_region){ .space = BUS_PIO,
+						     .base = KESTREL_PORT_DOORBELL, .len = 1,
+						     .fn = doorbell_io, .opaque = d, .name = "doorbell",
+						     .flags = DEV_IOEVENTFD, .efd = &d->fd });
 }
 
-int doorbell_setup_ioeventfd(struct kestrel_vm *vm, struct doorbell *d)
+/* After the run: what the eventfd counted (an eventfd read returns the count
+ * and resets it; EAGAIN: nothing new). */
+static void doorbell_finish(void *state)
 {
-	struct kvm_ioeventfd io = { .addr = KESTREL_PORT_DOORBELL, .flags = KVM_IOEVENTFD_FLAG_PIO };
-	int e;
-
-	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD) <= 0)
-		return -ENOTSUP;
-	/* len 0 matches every access size; older KVMs need one size. */
-	io.len = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD_ANY_LENGTH) > 0 ? 0 : 1;
-	d->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (d->fd < 0)
-		return -errno;
-	io.fd = d->fd;
-	if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0) {
-		e = -errno;
-		close(d->fd);
-		d->fd = -1;
-		return e;
-	}
-	return 0;
-}
-
-void doorbell_collect(struct doorbell *d)
-{
+	struct doorbell *d = state;
 	uint64_t n;
 
-	/* An eventfd read returns the count and resets it; EAGAIN: nothing new. */
 	if (d->fd >= 0 && read(d->fd, &n, sizeof(n)) == (ssize_t)sizeof(n))
 		d->kvm_rings += n;
 }
 
-void doorbell_release(struct doorbell *d)
+static void doorbell_fini(void *state)
 {
-	if (d->fd >= 0)
-		close(d->fd);
-	d->fd = -1;
 }
+
+void doorbell_counts(const void *state, bool *ioeventfd, uint64_t *rings, uint64_t *exits)
+{
+	const struct doorbell *d = state;
+	uint64_t ex = atomic_load(&d->exit_rings);
+
+	*ioeventfd = d->fd >= 0;
+	*rings = d->kvm_rings + ex;
+	*exits = ex;
+}
+
+const struct dev_ops doorbell_dev = {
+	.name = "doorbell",
+	.state_size = sizeof(struct doorbell),
+	.init = doorbell_init,
+	.fini = doorbell_fini,
+	.finish = doorbell_finish,
+};

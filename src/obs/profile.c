@@ -2,6 +2,8 @@
  * stats. */
 #include "obs/profile.h"
 
+#include "core/hypercall.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -188,12 +190,7 @@ const char *profile_reason_name(uint32_t reason)
 
 static const char *profile_hc_name(unsigned nr)
 {
-	static const char *const names[] = {
-		[KESTREL_HC_EXIT] = "exit", [KESTREL_HC_PUTS] = "puts",
-		[KESTREL_HC_ADD] = "add", [KESTREL_HC_NOP] = "nop",
-		[KESTREL_HC_SNAPSHOT] = "snapshot", [KESTREL_HC_RESTORE] = "restore",
-	};
-	return nr < sizeof(names) / sizeof(names[0]) && names[nr] ? names[nr] : "unknown";
+	return hypercall_name(nr);
 }
 
 uint64_t profile_hist_lo_ns(unsigned i)
