@@ -2,10 +2,11 @@
 # coldstart.sh - cold start (spawn to exit) of a guest that exits at once: raw-KVM floor, kestrel,
 # QEMU microvm, interleaved in one run; medians, ratios, teardown, kestrel bench (issue 16).
 #
-# Usage: bench/coldstart.sh [-n ROUNDS] [-b BENCH_RUNS] [-Q]
+# Usage: bench/coldstart.sh [-n ROUNDS] [-b BENCH_RUNS] [-Q] [-O]
 #   -n ROUNDS      interleaved rounds, each command once per round (default 30)
 #   -b BENCH_RUNS  runs of `kestrel bench` on exit-now at the end (default 20; 0 skips it)
 #   -Q             leave QEMU out even when qemu-system-x86_64 is installed
+#   -O             also raw-KVM with one kind of object at a time (what each costs, mostly teardown)
 #
 # Builds what it needs (make kestrel and the two guests; bench/rawkvm-min.c, bench/spawn-time.c and
 # bench/pvh-exit.S into $BUILD/bench/), prints the host, then runs every
@@ -35,13 +36,14 @@ set -u
 cd "$(dirname "$0")/.." || exit 2
 BUILD=${BUILD:-build}
 K=$BUILD/kestrel G=$BUILD/guests B=$BUILD/bench
-ROUNDS=30 BENCH_RUNS=20 QEMU=1
-while getopts ":n:b:Q" o; do
+ROUNDS=30 BENCH_RUNS=20 QEMU=1 OBJECTS=0
+while getopts ":n:b:QO" o; do
 	case $o in
 	n) ROUNDS=$OPTARG ;;
 	b) BENCH_RUNS=$OPTARG ;;
 	Q) QEMU=0 ;;
-	*) sed -n '4,7s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	O) OBJECTS=1 ;;
+	*) sed -n '5,9s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
 if ! [[ "$ROUNDS" =~ ^[1-9][0-9]*$ && "$BENCH_RUNS" =~ ^[0-9]+$ ]]; then
@@ -81,6 +83,12 @@ cmds=(
 	"k-hello|0|-|kestrel run hello.elf|$K run $G/hello.elf"
 	"k-pvh|33|-|kestrel run pvh-exit.elf (QEMU's image)|$K run $B/pvh-exit.elf"
 )
+if [ "$OBJECTS" -eq 1 ]; then
+	cmds+=("raw-i|0|raw|raw-KVM -i (irqchip)|$RAW -i" "raw-ip|0|raw|raw-KVM -i -p (irqchip + PIT)|$RAW -i -p"
+		"raw-CE|0|raw|raw-KVM -C -E (coalesced PIO + ioeventfd)|$RAW -C -E"
+		"raw-S|0|raw|raw-KVM -S (split irqchip)|$RAW -S"
+		"raw-SCE|0|raw|raw-KVM -S -C -E|$RAW -S -C -E")
+fi
 qemu_line="QEMU: not installed (apt-get install qemu-system-x86 adds the QEMU lines)"
 if [ "$QEMU" -eq 0 ]; then
 	qemu_line="QEMU: left out (-Q)"
@@ -178,7 +186,7 @@ ratio "QEMU microvm / kestrel on the same pvh-exit.elf" qemu k-pvh
 
 echo
 echo "teardown, guest exit to process exit (ms; raw: KVM_RUN return -> waitpid; kestrel: run end -> waitpid):"
-for name in raw-min raw-split raw-kestrel k-json; do
+for name in raw-min raw-split raw-kestrel raw-i raw-ip raw-CE raw-S raw-SCE k-json; do
 	[ -s "$tmp/$name.td" ] || continue
 	read -r m lo hi n < <(stats "$tmp/$name.td" 1 1e6)
 	extra=""
