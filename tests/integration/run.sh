@@ -97,6 +97,7 @@ fi
 
 # --- guests ---
 kvm_expect "hello prints its marker and exits 0" 0 --out 'KESTREL-HELLO-OK' --out "cpu 0 of 1, 64 MiB RAM" -- $K run $G/hello.elf
+kvm_expect "exit-now exits 0 and prints nothing (stdout and stderr)" 0 --no-err '^' -- sh -c "exec $K run $G/exit-now.elf >&2"
 kvm_expect "hello gets its arguments" 0 --out "args 'alpha beta=2'" -- $K run $G/hello.elf -- alpha beta=2
 kvm_expect "hello with --mem 5G (RAM above the 4 GiB hole)" 0 --out 'KESTREL-HELLO-OK' --out '5120 MiB RAM' -- $K run --mem 5G $G/hello.elf
 kvm_expect "hello with --no-sync-regs" 0 --out 'KESTREL-HELLO-OK' -- $K run --no-sync-regs $G/hello.elf

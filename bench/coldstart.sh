@@ -1,0 +1,228 @@
+#!/bin/bash
+# coldstart.sh - cold start (spawn to exit) of a guest that exits at once: raw-KVM floor, kestrel,
+# QEMU microvm, interleaved in one run; medians, ratios, teardown, kestrel bench (issue 16).
+#
+# Usage: bench/coldstart.sh [-n ROUNDS] [-b BENCH_RUNS] [-Q] [-O]
+#   -n ROUNDS      interleaved rounds, each command once per round (default 30)
+#   -b BENCH_RUNS  runs of `kestrel bench` on exit-now at the end (default 20; 0 skips it)
+#   -Q             leave QEMU out even when qemu-system-x86_64 is installed
+#   -O             also raw-KVM with one kind of object at a time (what each costs, mostly teardown)
+#
+# Builds what it needs (make kestrel and the two guests; bench/rawkvm-min.c, bench/spawn-time.c and
+# bench/pvh-exit.S into $BUILD/bench/), prints the host, then runs every
+# command below once per round, in the same order each round (A B C ... A B C
+# ...), each timed by spawn-time (CLOCK_MONOTONIC, just before posix_spawn to
+# just after waitpid; stdout+stderr to a file). A run whose status is not the
+# expected one is a failure: counted, shown once, left out of the figures.
+#
+# The commands (every guest makes exactly one port write, then the VMM exits):
+#   raw-min      bench/rawkvm-min -T: VM, 2 MiB slot, vCPU, long mode, one `out`
+#   raw-split    + split irqchip + CPUID (the objects issue 16 proposes)
+#   raw-kestrel  + TSS, irqchip, PIT, CPUID, coalesced PIO, ioeventfd: what
+#                kestrel creates today, in its order
+#   kestrel      build/kestrel run build/guests/exit-now.elf (one exit hypercall)
+#   k-json       the same with --stats-json: its timeline gives kestrel's
+#                teardown in this run (run end -> process exit; the JSON
+#                report is written inside it, as under `kestrel bench`)
+#   k-hello      build/kestrel run build/guests/hello.elf (console output)
+#   k-pvh        build/kestrel run pvh-exit.elf: the very image QEMU runs
+#   qemu         qemu-system-x86_64 -M microvm on pvh-exit.elf (PVH boot,
+#                firmware qboot, isa-debug-exit)
+#   qemu-lean    the same with x-option-roms, PIT, PIC, RTC, ISA serial off
+# Teardown (guest exit -> process exit): rawkvm-min -T prints when KVM_RUN
+# returned (exit_ns); spawn-time prints when waitpid returned; the difference
+# is the teardown. kestrel's comes from --stats-json (t0 + run_end).
+set -u
+cd "$(dirname "$0")/.." || exit 2
+BUILD=${BUILD:-build}
+K=$BUILD/kestrel G=$BUILD/guests B=$BUILD/bench
+ROUNDS=30 BENCH_RUNS=20 QEMU=1 OBJECTS=0
+while getopts ":n:b:QO" o; do
+	case $o in
+	n) ROUNDS=$OPTARG ;;
+	b) BENCH_RUNS=$OPTARG ;;
+	Q) QEMU=0 ;;
+	O) OBJECTS=1 ;;
+	*) sed -n '5,9s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	esac
+done
+if ! [[ "$ROUNDS" =~ ^[1-9][0-9]*$ && "$BENCH_RUNS" =~ ^[0-9]+$ ]]; then
+	echo "coldstart: -n takes a number from 1 up, -b a number from 0 up" >&2
+	exit 2
+fi
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/kestrel-coldstart.XXXXXX") || exit 2
+trap 'rm -rf "$tmp"' EXIT
+
+# --- build ---
+mkdir -p "$B"
+# Only what is timed: a half-made guest elsewhere in the tree must not stop the benchmark.
+if ! make -j2 BUILD="$BUILD" "$K" "$G/exit-now.elf" "$G/hello.elf" >"$tmp/make.log" 2>&1; then
+	tail -20 "$tmp/make.log" >&2
+	echo "coldstart: make failed (log above)" >&2
+	exit 1
+fi
+if ! { cc -O2 -Wall -o "$B/rawkvm-min" bench/rawkvm-min.c &&
+	cc -O2 -Wall -o "$B/spawn-time" bench/spawn-time.c &&
+	gcc -nostdlib -static -no-pie -Wl,-Ttext-segment=0x100000 -Wl,--build-id=none \
+		-o "$B/pvh-exit.elf" bench/pvh-exit.S; }; then
+	echo "coldstart: building the bench/ tools failed" >&2
+	exit 1
+fi
+
+# --- the commands: name | expected status | teardown source | label | command ---
+RAW="$B/rawkvm-min -T"
+QEMU_ARGS="-enable-kvm -cpu host,-arch-capabilities -m 64M -smp 1 -nodefaults -no-user-config"
+QEMU_ARGS+=" -display none -serial none -monitor none -device isa-debug-exit,iobase=0xf4,iosize=4"
+QEMU_ARGS+=" -kernel $B/pvh-exit.elf"
+cmds=(
+	"raw-min|0|raw|raw-KVM minimal (no objects)|$RAW"
+	"raw-split|0|raw|raw-KVM split irqchip + CPUID|$RAW -S -c"
+	"raw-kestrel|0|raw|raw-KVM, kestrel's objects (-t -i -p -c -C -E)|$RAW -t -i -p -c -C -E"
+	"kestrel|0|-|kestrel run exit-now.elf|$K run $G/exit-now.elf"
+	"k-json|0|json|kestrel run --stats-json F exit-now.elf|$K run --stats-json $tmp/stats.json $G/exit-now.elf"
+	"k-hello|0|-|kestrel run hello.elf|$K run $G/hello.elf"
+	"k-pvh|33|-|kestrel run pvh-exit.elf (QEMU's image)|$K run $B/pvh-exit.elf"
+)
+if [ "$OBJECTS" -eq 1 ]; then
+	cmds+=("raw-i|0|raw|raw-KVM -i (irqchip)|$RAW -i" "raw-ip|0|raw|raw-KVM -i -p (irqchip + PIT)|$RAW -i -p"
+		"raw-CE|0|raw|raw-KVM -C -E (coalesced PIO + ioeventfd)|$RAW -C -E"
+		"raw-S|0|raw|raw-KVM -S (split irqchip)|$RAW -S"
+		"raw-SCE|0|raw|raw-KVM -S -C -E|$RAW -S -C -E")
+fi
+qemu_line="QEMU: not installed (apt-get install qemu-system-x86 adds the QEMU lines)"
+if [ "$QEMU" -eq 0 ]; then
+	qemu_line="QEMU: left out (-Q)"
+elif command -v qemu-system-x86_64 >/dev/null; then
+	qemu_line="QEMU: $(qemu-system-x86_64 --version | head -n 1)"
+	cmds+=("qemu|33|-|QEMU -M microvm pvh-exit.elf|qemu-system-x86_64 -M microvm $QEMU_ARGS")
+	cmds+=("qemu-lean|33|-|QEMU -M microvm, lean|qemu-system-x86_64 -M microvm,x-option-roms=off,pit=off,pic=off,rtc=off,isa-serial=off $QEMU_ARGS")
+fi
+
+# --- the host ---
+bench/host-info.sh
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "$qemu_line"
+echo "kestrel: $($K --version 2>&1 | head -n 1), $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+echo "rounds: $ROUNDS, interleaved, order: $(for c in "${cmds[@]}"; do printf '%s ' "${c%%|*}"; done)"
+
+# Each command must work before it is timed.
+for i in "${!cmds[@]}"; do
+	IFS='|' read -r name want _ _ cmd <<<"${cmds[$i]}"
+	read -r _ got _ < <($B/spawn-time -o "$tmp/check.out" $cmd)
+	if [ "${got:-x}" != "$want" ]; then
+		echo "coldstart: $name exits with ${got:-nothing}, expected $want: $cmd" >&2
+		sed 's/^/    /' "$tmp/check.out" | head -5 >&2
+		exit 1
+	fi
+done
+
+# --- the rounds ---
+for ((r = 0; r < ROUNDS; r++)); do
+	for i in "${!cmds[@]}"; do
+		IFS='|' read -r name want td _ cmd <<<"${cmds[$i]}"
+		read -r ns got end < <($B/spawn-time -o "$tmp/out" $cmd)
+		if [ "${got:-x}" != "$want" ]; then
+			echo "$r status=${got:-none} $(head -c 300 "$tmp/out" | tr '\n' ' ')" >>"$tmp/$name.fail"
+			continue
+		fi
+		echo "$ns" >>"$tmp/$name.total"
+		case $td in
+		raw)
+			read -r ex _ vm _ <"$tmp/out"
+			echo "$((end - ${ex#exit_ns=})) ${vm#vm_us=}" >>"$tmp/$name.td"
+			;;
+		json)
+			t0=$(grep -o '"t0_monotonic_ns":[0-9]*' "$tmp/stats.json" | cut -d: -f2)
+			re=$(grep -o '"run_end":[0-9.]*' "$tmp/stats.json" | cut -d: -f2)
+			awk -v e="$end" -v t0="$t0" -v re="$re" \
+				'BEGIN { if (t0 != "" && re != "") printf "%.0f -\n", e - t0 - re * 1000 }' >>"$tmp/$name.td"
+			;;
+		esac
+	done
+done
+
+# stats FILE COLUMN SCALE -> "median min max n" (median of an even count: mean of the middle two)
+stats() {
+	[ -s "$1" ] || { echo "- - - 0"; return; }
+	awk -v c="$2" '{ print $c }' "$1" | grep -v '^-$' | sort -g | awk -v s="$3" '
+		{ a[NR] = $1 }
+		END {
+			if (NR == 0) { print "- - - 0"; exit }
+			m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+			printf "%.2f %.2f %.2f %d\n", m / s, a[1] / s, a[NR] / s, NR
+		}'
+}
+
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+printf '%-48s %9s %17s %4s %5s %12s\n' "spawn to exit (ms)" "median" "min-max" "n" "fail" "teardown p50"
+declare -A med
+for i in "${!cmds[@]}"; do
+	IFS='|' read -r name _ td label _ <<<"${cmds[$i]}"
+	read -r m lo hi n < <(stats "$tmp/$name.total" 1 1e6)
+	med[$name]=$m
+	fails=0
+	[ -f "$tmp/$name.fail" ] && fails=$(wc -l <"$tmp/$name.fail")
+	tdm="-"
+	[ "$td" != "-" ] && read -r tdm _ _ _ < <(stats "$tmp/$name.td" 1 1e6)
+	printf '%-48s %9s %17s %4s %5s %12s\n' "$label" "$m" "$lo-$hi" "$n" "$fails" "$tdm"
+done
+
+ratio() { # ratio LABEL A B: median(A) / median(B)
+	local a=${med[$2]:-} b=${med[$3]:-}
+	[[ "$a" =~ ^[0-9.]+$ && "$b" =~ ^[0-9.]+$ ]] || return 0
+	awk -v l="$1" -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "  %-52s %6.2fx\n", l, a / b }'
+}
+echo
+echo "ratios of medians (same run):"
+ratio "kestrel exit-now / raw-KVM minimal" kestrel raw-min
+ratio "kestrel exit-now / raw-KVM with kestrel's objects" kestrel raw-kestrel
+ratio "kestrel hello / raw-KVM minimal" k-hello raw-min
+ratio "raw-KVM with kestrel's objects / raw-KVM minimal" raw-kestrel raw-min
+ratio "raw-KVM split irqchip + CPUID / raw-KVM minimal" raw-split raw-min
+ratio "QEMU microvm / kestrel exit-now" qemu kestrel
+ratio "QEMU microvm, lean / kestrel exit-now" qemu-lean kestrel
+ratio "QEMU microvm / kestrel on the same pvh-exit.elf" qemu k-pvh
+
+echo
+echo "teardown, guest exit to process exit (ms; raw: KVM_RUN return -> waitpid; kestrel: run end -> waitpid):"
+for name in raw-min raw-split raw-kestrel raw-i raw-ip raw-CE raw-S raw-SCE k-json; do
+	[ -s "$tmp/$name.td" ] || continue
+	read -r m lo hi n < <(stats "$tmp/$name.td" 1 1e6)
+	extra=""
+	if [ "$name" != k-json ]; then
+		read -r vm _ _ _ < <(stats "$tmp/$name.td" 2 1e3)
+		extra=", of which close(vm fd) $vm"
+	fi
+	printf '  %-14s median %6s  min-max %s%s\n' "$name" "$m" "$lo-$hi" "$extra"
+done
+if [ -s "$tmp/k-json.td" ] && [ -s "$tmp/raw-kestrel.td" ]; then
+	read -r a _ _ _ < <(stats "$tmp/k-json.td" 1 1e6)
+	read -r b _ _ _ < <(stats "$tmp/raw-kestrel.td" 1 1e6)
+	awk -v a="$a" -v b="$b" 'BEGIN { printf "  kestrel - raw-KVM with the same objects: %+.2f ms\n", a - b }'
+fi
+
+for f in "$tmp"/*.fail; do
+	[ -f "$f" ] || continue
+	echo
+	echo "failures of $(basename "$f" .fail) (round, status, output):"
+	head -3 "$f" | sed 's/^/  /'
+done
+
+# Exit counts (machine-independent): one run of each under perf's kvm tracepoints.
+if command -v perf >/dev/null && [ "$(id -u)" -eq 0 ]; then
+	echo
+	printf '%-48s %10s %8s\n' "one run under perf stat" "userspace" "kvm_pio"
+	for i in "${!cmds[@]}"; do
+		IFS='|' read -r name _ _ label cmd <<<"${cmds[$i]}"
+		perf stat -x, -o "$tmp/perf" -e kvm:kvm_userspace_exit,kvm:kvm_pio -- $cmd >/dev/null 2>&1
+		awk -F, -v l="$label" '/kvm:kvm_userspace_exit/ { u = $1 } /kvm:kvm_pio/ { p = $1 }
+			END { printf "%-48s %10s %8s\n", l, u == "" ? "-" : u, p == "" ? "-" : p }' "$tmp/perf"
+	done
+fi
+
+if [ "$BENCH_RUNS" -gt 0 ]; then
+	echo
+	echo "\$ $K bench --runs $BENCH_RUNS $G/exit-now.elf"
+	$K bench --runs "$BENCH_RUNS" "$G/exit-now.elf"
+fi
