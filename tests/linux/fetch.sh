@@ -45,11 +45,11 @@ elif mkdir -p /var/cache/kestrel-tests 2>/dev/null && [ -w /var/cache/kestrel-te
 else
 	cache=${HOME:?HOME is not set; set KESTREL_CACHE}/.cache/kestrel
 fi
-mkdir -p "$cache" || die "cannot create the cache $cache (set KESTREL_CACHE to a writable directory)"
-cache=$(cd "$cache" && pwd)
+cache=$(realpath -m "$cache")
 case $cache/ in
-"$(cd "$here/../.." && pwd)"/*) die "the cache $cache is inside the source tree; set KESTREL_CACHE elsewhere" ;;
+"$(realpath "$here/../..")"/*) die "the cache $cache is inside the source tree; set KESTREL_CACHE elsewhere" ;;
 esac
+mkdir -p "$cache" || die "cannot create the cache $cache (set KESTREL_CACHE to a writable directory)"
 note "cache: $cache"
 [ "${KESTREL_REFRESH:-0}" = 1 ] && rm -rf "$cache/linux" "$cache/busybox" "$cache/initrd"
 
