@@ -107,7 +107,7 @@ static void check_tables(uint64_t map_end, uint16_t pick)
 	 * what lies above the largest page-directory area. */
 	memset(low + KESTREL_BOOT_INFO_ADDR, CANARY, PAGE);
 	memset(low + PD_END, CANARY, PAGE);
-	r = x86_build_tables(low, map_end);
+	r = x86_build_tables(low, map_end, X86_GDT_KESTREL);
 	if (npd > KESTREL_PD_MAX_PAGES) {
 		FUZZ_ASSERT(r == -E2BIG, "map_end %#llx: %d", (unsigned long long)map_end, r);
 		return;

@@ -35,9 +35,20 @@ struct kestrel_config {
 	uint32_t halt_poll_ns; /* longest a halted vCPU is polled before it sleeps (0: never) */
 	bool no_fast_io; /* UART THR writes and doorbell rings exit to kestrel one by one, as
 			  * without coalesced PIO and ioeventfd (A/B runs) */
-	const char *cmdline; /* guest arguments, copied into the boot info (NULL: "") */
+	const char *cmdline; /* guest arguments / kernel command line (NULL: "") */
+	const char *initrd; /* Linux initramfs, or a multiboot kernel's first module (NULL: none) */
+	const struct kestrel_module *modules; /* further multiboot modules, in order */
+	unsigned nmodules;
+	bool no_host_decompress; /* Linux bzImage: run its own decompressor in the guest
+				  * instead of unpacking the kernel on the host */
 	int console_fd; /* where guest console output goes (1 = stdout) */
 	int log_fd; /* where kestrel's own warnings go (2 = stderr; -1 = nowhere) */
+};
+
+/* A multiboot module: a file, and the string the kernel sees for it (NULL: the path). */
+struct kestrel_module {
+	const char *path;
+	const char *string;
 };
 
 /* A failure inside libkestrel: a negative errno (also the function's return value) and one line. */
@@ -83,6 +94,17 @@ void kestrel_config_init(struct kestrel_config *cfg);
  */
 int kestrel_vm_create(const struct kestrel_config *cfg, struct kestrel_vm **out,
 		      struct kestrel_error *err);
+
+/*
+ * kestrel_vm_load - load a guest image (untrusted bytes) of any format kestrel
+ * boots, recognised by its contents: kestrel's bare-metal ELF64, a multiboot
+ * v1 kernel, a Linux bzImage or vmlinux (with cfg.initrd / cfg.modules, which
+ * only kestrel_vm_load_file reads). Returns 0 or a negative errno with err->msg.
+ */
+int kestrel_vm_load(struct kestrel_vm *vm, const void *image, size_t len, struct kestrel_error *err);
+
+/* kestrel_vm_load_file - the same from a file, with cfg.initrd and cfg.modules. */
+int kestrel_vm_load_file(struct kestrel_vm *vm, const char *path, struct kestrel_error *err);
 
 /* kestrel_vm_load_elf - load an ELF64 executable image (untrusted bytes) and
  * set every vCPU's entry point. Returns 0 or -ENOEXEC with err->msg. */

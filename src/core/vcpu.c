@@ -69,11 +69,6 @@ int vcpu_init(struct kestrel_vm *vm, struct vcpu *v, unsigned index, const struc
 	}
 	profile_cpu_init(&v->prof, &vm->clock, !vm->cfg.no_profile);
 	v->stats.host_cpu = -1; /* until dedicated_pin_self says otherwise */
-	/* With the in-kernel LAPIC, every vCPU but the BSP waits for INIT/SIPI.
-	 * kestrel starts them all at the entry point instead. */
-	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
-	if (ioctl(v->fd, KVM_SET_MP_STATE, &mp) < 0)
-		goto fail_errno;
 	/* KVM copies the general registers to the shared page after every exit:
 	 * the hypercall path reads its arguments for free. Special registers are
 	 * fetched on demand (rare: setup and crash reports). */

@@ -17,10 +17,16 @@
 
 #include "arch/x86/boot.h"
 #include "host/dedicated.h"
-#include "load/elf.h"
+#include "arch/x86/acpi.h"
+#include "arch/x86/entry.h"
+#include "load/load.h"
 #include "util/size.h"
 #include "core/hypercall.h"
 #include "core/vcpu.h"
+
+/* The largest image, initrd or module kestrel reads (a guest's RAM bounds
+ * what it can load anyway; this bounds the host memory a bad path costs). */
+static const uint64_t vm_max_file = 4ull << 30;
 
 /* Where KVM puts the three pages it needs for real-mode TSS and the EPT
  * identity map on Intel: just below the BIOS area, inside the 3-4 GiB hole. */
@@ -290,17 +296,6 @@ int kestrel_vm_create(const struct kestrel_config *cfg, struct kestrel_vm **out,
 		goto fail;
 	console_setup_ring(vm);
 	vm->host.machine.tsc_khz = vm->tsc_khz; /* known once vCPU 0 exists */
-	/* kestrel's own structures: GDT, TSS, page tables, boot info. */
-	uint8_t *low = guest_mem_ptr(&vm->mem, 0, KESTREL_LOW_RESERVED);
-	/* vm_check_config's minimum keeps this non-NULL; checked all the same. */
-	r = low ? x86_build_tables(low, x86_map_end(guest_mem_end(&vm->mem))) : -ENOMEM;
-	if (r == 0)
-		r = x86_build_boot_info((struct kestrel_boot_info *)(low + KESTREL_BOOT_INFO_ADDR),
-					&vm->mem, vm->ncpus, vm->tsc_khz, vm->cmdline);
-	if (r < 0) {
-		vm_err(err, r, "cannot build the boot tables: %s", strerror(-r));
-		goto fail;
-	}
 	vm->tl.kvm_ready = vm_now_ns();
 	*out = vm;
 	return 0;
@@ -334,60 +329,165 @@ void kestrel_vm_destroy(struct kestrel_vm *vm)
 
 /* ---- loading ---- */
 
-int kestrel_vm_load_elf(struct kestrel_vm *vm, const void *image, size_t len,
-			struct kestrel_error *err)
+/* The platform's ACPI tables at 0xE0000, for the protocols that want them. */
+static int vm_build_acpi(struct kestrel_vm *vm, gpa_t *rsdp, struct kestrel_error *err)
 {
-	const struct guest_mem_region *low = &vm->mem.r[0];
-	uint64_t stacks = (uint64_t)vm->ncpus * KESTREL_STACK_SIZE;
-	struct load_reserved reserved[] = {
-		{ 0, KESTREL_LOW_RESERVED, "kestrel's boot tables (below 1 MiB)" },
-		{ low->gpa + low->size - stacks, stacks, "the vCPU stacks at the top of RAM" },
-	};
-	char why[256];
+	struct acpi_config ac;
+	uint8_t *win = guest_mem_ptr(&vm->mem, ACPI_WINDOW_GPA, ACPI_WINDOW_SIZE);
+	uint64_t at = 0;
+	char why[200];
+	int r;
 
-	if (elf_load(image, len, &vm->mem, reserved, 2, &vm->entry, why, sizeof(why)) < 0)
-		return vm_err(err, -ENOEXEC, "%s", why);
+	if (!win)
+		return vm_err(err, -ENOMEM, "guest RAM does not reach the ACPI window at 0x%llx",
+			      (unsigned long long)ACPI_WINDOW_GPA);
+	acpi_config_default(&ac, vm->ncpus);
+	r = acpi_build(win, ACPI_WINDOW_SIZE, ACPI_WINDOW_GPA, &ac, &at, why, sizeof(why));
+	if (r < 0)
+		return vm_err(err, r, "cannot build the ACPI tables: %s", why);
+	*rsdp = at;
+	return 0;
+}
+
+/* Load `in` with the loader its contents call for, then apply the plan. */
+static int vm_load(struct kestrel_vm *vm, struct boot_input *in, struct kestrel_error *err)
+{
+	enum boot_protocol proto = load_detect(in->image, in->len);
+	gpa_t rsdp = 0;
+	char why[256];
+	int r;
+
+	if (vm->loaded)
+		return vm_err(err, -EBUSY, "this VM already has a guest image; create a new one");
+	in->ncpus = vm->ncpus;
+	in->tsc_khz = vm->tsc_khz;
+	in->cmdline = vm->cmdline;
+	in->no_host_decompress = vm->cfg.no_host_decompress;
+	if (load_wants_acpi(proto) && (r = vm_build_acpi(vm, &rsdp, err)) < 0)
+		return r;
+	r = load_image(in, &vm->mem, rsdp, &vm->plan, why, sizeof(why));
+	if (r < 0)
+		return vm_err(err, r, "%s", why);
+	r = x86_plan_memory(&vm->plan, &vm->mem);
+	if (r < 0)
+		return vm_err(err, r, "cannot build the boot tables: %s", strerror(-r));
+	if (vm->plan.note[0])
+		vm_log(vm, "%s", vm->plan.note);
 	vm->loaded = true;
 	vm->tl.loaded = vm_now_ns();
 	return 0;
 }
 
-int kestrel_vm_load_elf_file(struct kestrel_vm *vm, const char *path, struct kestrel_error *err)
+int kestrel_vm_load(struct kestrel_vm *vm, const void *image, size_t len, struct kestrel_error *err)
+{
+	struct boot_input in = { .image = image, .len = len, .image_name = "image" };
+
+	return vm_load(vm, &in, err);
+}
+
+int kestrel_vm_load_elf(struct kestrel_vm *vm, const void *image, size_t len,
+			struct kestrel_error *err)
+{
+	return kestrel_vm_load(vm, image, len, err);
+}
+
+/*
+ * Read a whole regular file into memory with pread(): never through a
+ * mapping, which a file truncated meanwhile would turn into SIGBUS. `what`
+ * names it in messages ("the initrd"). Caller frees *buf.
+ */
+static int vm_read_file(const char *path, const char *what, uint8_t **buf, size_t *len,
+			struct kestrel_error *err)
 {
 	struct stat st;
-	int fd, r;
+	size_t got = 0;
+	int fd, r = 0;
 
+	*buf = NULL;
+	*len = 0;
 	/* O_NONBLOCK: a FIFO must not block the open; fstat below refuses it. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return vm_err(err, -errno, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0) {
+	if (fstat(fd, &st) < 0)
 		r = vm_err(err, -errno, "%s: %s", path, strerror(errno));
-		close(fd);
+	else if (S_ISDIR(st.st_mode))
+		r = vm_err(err, -EISDIR, "%s: is a directory, not %s", path, what);
+	else if (!S_ISREG(st.st_mode))
+		r = vm_err(err, -EINVAL, "%s: not a regular file", path);
+	else if (st.st_size == 0)
+		r = vm_err(err, -ENOEXEC, "%s: empty file", path);
+	else if ((uint64_t)st.st_size > vm_max_file)
+		r = vm_err(err, -EFBIG, "%s: %lld bytes is more than kestrel loads (%llu)", path,
+			   (long long)st.st_size, (unsigned long long)vm_max_file);
+	else if (!(*buf = malloc((size_t)st.st_size)))
+		r = vm_err(err, -ENOMEM, "%s: out of memory reading %lld bytes", path,
+			   (long long)st.st_size);
+	while (r == 0 && got < (size_t)st.st_size) {
+		ssize_t n = pread(fd, *buf + got, (size_t)st.st_size - got, (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			r = vm_err(err, -errno, "%s: read failed: %s", path, strerror(errno));
+		else if (n == 0) /* shrank while we read it */
+			r = vm_err(err, -EIO, "%s: the file got shorter while kestrel read it", path);
+		else
+			got += (size_t)n;
+	}
+	close(fd);
+	if (r < 0) {
+		free(*buf);
+		*buf = NULL;
 		return r;
 	}
-	if (S_ISDIR(st.st_mode)) {
-		close(fd);
-		return vm_err(err, -EISDIR, "%s: is a directory, not a guest image", path);
+	*len = got;
+	return 0;
+}
+
+int kestrel_vm_load_file(struct kestrel_vm *vm, const char *path, struct kestrel_error *err)
+{
+	struct boot_input in = { .image_name = path };
+	uint8_t *bufs[1 + BOOT_MAX_MODULES] = { NULL };
+	unsigned nbufs = 0;
+	size_t len;
+	int r;
+
+	if (vm->cfg.nmodules + (vm->cfg.initrd != NULL) > BOOT_MAX_MODULES)
+		return vm_err(err, -E2BIG, "%u modules given; kestrel takes at most %u",
+			      vm->cfg.nmodules + (vm->cfg.initrd != NULL), BOOT_MAX_MODULES);
+	r = vm_read_file(path, "a guest image", &bufs[nbufs], &len, err);
+	if (r < 0)
+		return r;
+	in.image = bufs[nbufs++];
+	in.len = len;
+	/* The initrd is the first module (as QEMU's -initrd gives a multiboot kernel). */
+	if (r == 0 && vm->cfg.initrd) {
+		r = vm_read_file(vm->cfg.initrd, "an initrd", &bufs[nbufs], &len, err);
+		if (r == 0)
+			in.modules[in.nmodules++] = (struct boot_module){ bufs[nbufs++], len,
+									  vm->cfg.initrd };
 	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		return vm_err(err, -EINVAL, "%s: not a regular file", path);
+	for (unsigned i = 0; r == 0 && i < vm->cfg.nmodules; i++) {
+		const struct kestrel_module *m = &vm->cfg.modules[i];
+		r = vm_read_file(m->path, "a module", &bufs[nbufs], &len, err);
+		if (r == 0)
+			in.modules[in.nmodules++] = (struct boot_module){
+				bufs[nbufs++], len, m->string ? m->string : m->path };
 	}
-	if (st.st_size == 0) {
-		close(fd);
-		return vm_err(err, -ENOEXEC, "%s: empty file", path);
+	if (r == 0) {
+		r = vm_load(vm, &in, err);
+		if (r < 0) {
+			char msg[sizeof(err->msg)];
+			snprintf(msg, sizeof(msg), "%s", err->msg);
+			vm_err(err, r, "%s: %s", path, msg);
+		}
 	}
-	void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED)
-		return vm_err(err, -errno, "%s: cannot map: %s", path, strerror(errno));
-	r = kestrel_vm_load_elf(vm, p, (size_t)st.st_size, err);
-	munmap(p, (size_t)st.st_size);
-	if (r < 0) {
-		char msg[sizeof(err->msg)];
-		snprintf(msg, sizeof(msg), "%s", err->msg);
-		vm_err(err, r, "%s: %s", path, msg);
-	}
+	for (unsigned i = 0; i < nbufs; i++)
+		free(bufs[i]);
 	return r;
+}
+
+int kestrel_vm_load_elf_file(struct kestrel_vm *vm, const char *path, struct kestrel_error *err)
+{
+	return kestrel_vm_load_file(vm, path, err);
 }

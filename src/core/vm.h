@@ -12,6 +12,7 @@
 #include "core/bus.h"
 #include "core/console.h"
 #include "core/guestmem.h"
+#include "load/plan.h"
 #include "dev/device.h"
 #include "kestrel/kestrel.h"
 #include "obs/profile.h"
@@ -78,7 +79,7 @@ struct kestrel_vm {
 	struct bus bus;
 	unsigned ncpus;
 	struct vcpu *vcpus;
-	gpa_t entry;
+	struct boot_plan plan; /* what the loader asked for (load/plan.h) */
 	bool loaded, ran;
 
 	/* Devices: the table in src/dev/devices.def, one instance each, in order. */

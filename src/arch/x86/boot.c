@@ -2,6 +2,7 @@
 #include "arch/x86/boot.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #define X86_GIB (1ull << 30)
@@ -67,10 +68,14 @@ uint64_t x86_map_end(uint64_t ram_end)
 	return (end + X86_GIB - 1) & ~(X86_GIB - 1);
 }
 
-int x86_build_tables(uint8_t *low, uint64_t map_end)
+int x86_build_tables(uint8_t *low, uint64_t map_end, enum x86_gdt_layout layout)
 {
 	uint8_t *gdt = low + KESTREL_GDT_ADDR;
 	uint8_t *tss = low + KESTREL_TSS_ADDR;
+	bool is_linux = layout == X86_GDT_LINUX;
+	unsigned code = is_linux ? X86_LINUX_SEL_CODE : KESTREL_SEL_CODE;
+	unsigned data = is_linux ? X86_LINUX_SEL_DATA : KESTREL_SEL_DATA;
+	unsigned tsel = is_linux ? X86_LINUX_SEL_TSS : KESTREL_SEL_TSS;
 	uint64_t npd;
 
 	/* One page directory (512 x 2 MiB) per GiB; check before writing anything. */
@@ -83,12 +88,12 @@ int x86_build_tables(uint8_t *low, uint64_t map_end)
 	/* GDT page: the TSS shares it. */
 	memset(gdt, 0, X86_PAGE);
 	x86_put64(gdt + 0x00, 0);
-	x86_put64(gdt + KESTREL_SEL_CODE, x86_desc(0, 0xfffff, X86_ACC_CODE, X86_FLAGS_CODE));
-	x86_put64(gdt + KESTREL_SEL_DATA, x86_desc(0, 0xfffff, X86_ACC_DATA, X86_FLAGS_DATA));
+	x86_put64(gdt + code, x86_desc(0, 0xfffff, X86_ACC_CODE, X86_FLAGS_CODE));
+	x86_put64(gdt + data, x86_desc(0, 0xfffff, X86_ACC_DATA, X86_FLAGS_DATA));
 	/* The 64-bit TSS descriptor is 16 bytes: base[63:32] in the second
 	 * quadword, whose other bits must be zero (SDM vol. 3A, 8.2.3). */
-	x86_put64(gdt + KESTREL_SEL_TSS, x86_desc(KESTREL_TSS_ADDR, X86_TSS_LIMIT, X86_ACC_TSS, 0));
-	x86_put64(gdt + KESTREL_SEL_TSS + 8, (uint64_t)KESTREL_TSS_ADDR >> 32);
+	x86_put64(gdt + tsel, x86_desc(KESTREL_TSS_ADDR, X86_TSS_LIMIT, X86_ACC_TSS, 0));
+	x86_put64(gdt + tsel + 8, (uint64_t)KESTREL_TSS_ADDR >> 32);
 
 	/* TSS: all zero (no RSPn/ISTs: the guest runs at CPL0 without an IDT);
 	 * an I/O map base at or past the limit means "no I/O permission bitmap". */
@@ -96,10 +101,11 @@ int x86_build_tables(uint8_t *low, uint64_t map_end)
 	tss[X86_TSS_IOMAP_OFF] = (uint8_t)X86_TSS_SIZE;
 	tss[X86_TSS_IOMAP_OFF + 1] = (uint8_t)(X86_TSS_SIZE >> 8);
 
-	/* Page tables: PML4[0] -> PDPT, PDPT[i] -> PD i, 2 MiB PDEs. Stale
-	 * entries past map_end must not survive, so clear the whole area. */
-	memset(low + KESTREL_PML4_ADDR, 0,
-	       KESTREL_PD_ADDR + KESTREL_PD_MAX_PAGES * X86_PAGE - KESTREL_PML4_ADDR);
+	/* Page tables: PML4[0] -> PDPT, PDPT[i] -> PD i, 2 MiB PDEs. The PML4
+	 * and PDPT are cleared whole (no stale entry may survive); the npd PDs
+	 * are written whole below, and the pages past them are not kestrel's
+	 * to touch (the Linux layout puts the zero page there). */
+	memset(low + KESTREL_PML4_ADDR, 0, KESTREL_PD_ADDR - KESTREL_PML4_ADDR);
 	x86_put64(low + KESTREL_PML4_ADDR, KESTREL_PDPT_ADDR | X86_PTE_P | X86_PTE_RW);
 	for (uint64_t i = 0; i < npd; i++) {
 		uint64_t pd = KESTREL_PD_ADDR + i * X86_PAGE;
@@ -133,11 +139,13 @@ static struct kvm_segment x86_flat_seg(uint16_t sel, uint8_t type, uint8_t db, u
 	};
 }
 
-void x86_long_mode_sregs(struct kvm_sregs *s)
+void x86_long_mode_sregs(struct kvm_sregs *s, enum x86_gdt_layout layout)
 {
-	struct kvm_segment data = x86_flat_seg(KESTREL_SEL_DATA, X86_ACC_DATA & 0xf, 1, 0);
+	bool is_linux = layout == X86_GDT_LINUX;
+	struct kvm_segment data = x86_flat_seg(is_linux ? X86_LINUX_SEL_DATA : KESTREL_SEL_DATA,
+					       X86_ACC_DATA & 0xf, 1, 0);
 
-	s->cs = x86_flat_seg(KESTREL_SEL_CODE, X86_ACC_CODE & 0xf, 0, 1);
+	s->cs = x86_flat_seg(is_linux ? X86_LINUX_SEL_CODE : KESTREL_SEL_CODE, X86_ACC_CODE & 0xf, 0, 1);
 	s->ds = data;
 	s->es = data;
 	s->ss = data;
@@ -149,7 +157,7 @@ void x86_long_mode_sregs(struct kvm_sregs *s)
 	s->tr = (struct kvm_segment){
 		.base = KESTREL_TSS_ADDR,
 		.limit = X86_TSS_LIMIT,
-		.selector = KESTREL_SEL_TSS,
+		.selector = is_linux ? X86_LINUX_SEL_TSS : KESTREL_SEL_TSS,
 		.type = X86_TYPE_TSS_BUSY,
 		.present = 1,
 		.dpl = 0,
@@ -160,13 +168,36 @@ void x86_long_mode_sregs(struct kvm_sregs *s)
 		.avl = 0,
 		.unusable = 0,
 	};
-	s->gdt = (struct kvm_dtable){ .base = KESTREL_GDT_ADDR, .limit = X86_GDT_LIMIT };
+	s->gdt = (struct kvm_dtable){ .base = KESTREL_GDT_ADDR,
+				      .limit = is_linux ? X86_GDT_LIMIT + 8 : X86_GDT_LIMIT };
 	s->idt = (struct kvm_dtable){ .base = 0, .limit = 0 };
 
 	s->cr0 = X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE | X86_CR0_WP | X86_CR0_PG;
 	s->cr3 = KESTREL_PML4_ADDR;
 	s->cr4 = X86_CR4_PAE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
 	s->efer = X86_EFER_LME | X86_EFER_LMA;
+}
+
+void x86_protected_mode_sregs(struct kvm_sregs *s)
+{
+	struct kvm_segment data = x86_flat_seg(KESTREL_SEL_DATA, X86_ACC_DATA & 0xf, 1, 0);
+
+	s->cs = x86_flat_seg(KESTREL_SEL_CODE, X86_ACC_CODE & 0xf, 1, 0);
+	s->ds = data;
+	s->es = data;
+	s->ss = data;
+	s->fs = data;
+	s->gs = data;
+	/* VM entry wants a usable busy TSS in TR even though the guest never
+	 * uses it before loading its own; base 0 is harmless (never read). */
+	s->tr = (struct kvm_segment){ .base = 0, .limit = X86_TSS_LIMIT, .selector = 0,
+				      .type = X86_TYPE_TSS_BUSY, .present = 1 };
+	s->gdt = (struct kvm_dtable){ .base = 0, .limit = 0 };
+	s->idt = (struct kvm_dtable){ .base = 0, .limit = 0 };
+	s->cr0 = X86_CR0_PE | X86_CR0_ET;
+	s->cr3 = 0;
+	s->cr4 = 0;
+	s->efer = 0;
 }
 
 void x86_start_regs(struct kvm_regs *r, uint64_t entry, uint64_t stack_top, unsigned index)

@@ -7,19 +7,26 @@
 
 #include "arch/x86/arch.h"
 #include "arch/x86/boot.h"
+#include "arch/x86/entry.h"
 #include "obs/profile.h"
 #include "core/vcpu.h"
 
 int arch_vcpu_reset(struct vcpu *v)
 {
 	struct kestrel_vm *vm = v->vm;
-	const struct guest_mem_region *low = &vm->mem.r[0];
 	struct kvm_sregs s = *regs_group_SREGS(&v->regs); /* keeps KVM's APIC base */
 	struct kvm_regs r;
 
-	x86_long_mode_sregs(&s);
+	if (!x86_plan_vcpu(&vm->plan, &vm->mem, v->index, &s, &r))
+		return 0; /* an AP that waits for INIT/SIPI: KVM's reset state */
+	/* With the in-kernel LAPIC every vCPU but the BSP waits for INIT/SIPI;
+	 * kestrel's own ABI starts them all at the entry point instead. */
+	if (v->index > 0) {
+		struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+		if (ioctl(v->fd, KVM_SET_MP_STATE, &mp) < 0)
+			return -errno;
+	}
 	regs_put_SREGS(&v->regs, &s);
-	x86_start_regs(&r, vm->entry, low->gpa + low->size, v->index);
 	regs_put_REGS(&v->regs, &r);
 	return v->regs.error;
 }
