@@ -559,6 +559,10 @@ static void test_corrupt(void)
 		   "19 bytes: too short for an RSDP");
 	TAP_EQ_INT(acpi_check(win, WIN, UINT64_MAX - 100, NULL, why, sizeof(why)), -EINVAL,
 		   "window wrapping 2^64");
+	memcpy(copy, win, 20); /* a valid revision-2 RSDP's first 20 bytes, at the window's end */
+	TAP_EQ_INT(acpi_check(copy, 20, BASE, NULL, why, sizeof(why)), -ENOENT,
+		   "revision-2 RSDP cut after 20 bytes: not read past the window");
+	TAP_STR_CONTAINS(why, "bad length", "cut RSDP: reason");
 
 	/* Every byte of every checksummed table matters: any single change is caught. */
 	const uint64_t tab[] = { in.rsdt_gpa, in.xsdt_gpa, in.fadt_gpa, in.dsdt_gpa, in.madt_gpa };
