@@ -559,6 +559,24 @@ static void test_corrupt(void)
 		   "19 bytes: too short for an RSDP");
 	TAP_EQ_INT(acpi_check(win, WIN, UINT64_MAX - 100, NULL, why, sizeof(why)), -EINVAL,
 		   "window wrapping 2^64");
+	memcpy(copy, win, 20); /* a valid revision-2 RSDP's first 20 bytes, at the window's end */
+	TAP_EQ_INT(acpi_check(copy, 20, BASE, NULL, why, sizeof(why)), -ENOENT,
+		   "revision-2 RSDP cut after 20 bytes: not read past the window");
+	TAP_STR_CONTAINS(why, "bad length", "cut RSDP: reason");
+
+	/* An ACPI 1.0 RSDP (revision 0: 20 bytes, RSDT only) is still followed. */
+	memcpy(copy, win, sizeof(copy));
+	copy[15] = 0;
+	copy[8] = 0;
+	copy[8] = (uint8_t)(0x100 - sum(copy, 20));
+	{
+		struct acpi_info v1;
+		TAP_EQ_INT(acpi_check(copy, sizeof(copy), BASE, &v1, why, sizeof(why)), 0,
+			   "revision-0 RSDP accepted");
+		TAP_OK(v1.rsdp_rev == 0 && v1.xsdt_gpa == 0 && v1.rsdt_gpa == in.rsdt_gpa &&
+			       v1.madt_gpa == in.madt_gpa && v1.n_lapic == 3,
+		       "revision 0: tables found through the RSDT alone");
+	}
 
 	/* Every byte of every checksummed table matters: any single change is caught. */
 	const uint64_t tab[] = { in.rsdt_gpa, in.xsdt_gpa, in.fadt_gpa, in.dsdt_gpa, in.madt_gpa };
