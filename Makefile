@@ -20,7 +20,11 @@ BUILD     := build-san
 OPT       := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 endif
 CFLAGS    := -std=gnu11 $(OPT) $(WARN) -D_GNU_SOURCE -Iinclude -Isrc -Icli -MMD -MP $(EXTRA_CFLAGS)
-LDFLAGS   := $(OPT) -pthread $(EXTRA_LDFLAGS)
+# cli/ sees only the public headers: what it needs of the library is API.
+CLI_CFLAGS := -std=gnu11 $(OPT) $(WARN) -D_GNU_SOURCE -Iinclude -MMD -MP $(EXTRA_CFLAGS)
+# Full RELRO (BIND_NOW: the GOT is read-only once the process runs).
+LDFLAGS   := $(OPT) -pthread -Wl,-z,relro -Wl,-z,now $(EXTRA_LDFLAGS)
+LDLIBS    :=
 
 LIB_SRCS  := $(wildcard src/core/*.c src/dev/*.c src/load/*.c src/arch/x86/*.c src/host/*.c src/obs/*.c src/util/*.c)
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -36,16 +40,34 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/libkestrel.a: $(LIB_OBJS)
+$(BUILD)/obj/cli/%.o: cli/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CLI_CFLAGS) -c $< -o $@
+
+# libkestrel.a is sealed: one relocatable object in which only kestrel_*
+# symbols stay global, so an embedder's own parse_size or bus_init cannot
+# clash with kestrel's. The unit tests and fuzzers, which test the insides,
+# link the unsealed libkestrel-internal.a.
+$(BUILD)/obj/libkestrel.o: $(LIB_OBJS)
+	$(LD) -r -o $@.tmp $^
+	objcopy --wildcard --keep-global-symbol='kestrel_*' $@.tmp $@
+	@rm -f $@.tmp
+
+$(BUILD)/libkestrel.a: $(BUILD)/obj/libkestrel.o
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libkestrel-internal.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
 $(BUILD)/kestrel: $(CLI_OBJS) $(BUILD)/libkestrel.a
-	$(CC) $(LDFLAGS) -o $@ $^
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/cli/options.o $(BUILD)/libkestrel.a
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/cli/options.o $(BUILD)/obj/cli/summary.o \
+		  $(BUILD)/libkestrel-internal.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 include guests/guests.mk
 include fuzz/fuzz.mk

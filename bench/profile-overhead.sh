@@ -45,7 +45,7 @@ awk -v r="$(echo $ratio | median)" -v s="$(echo $ratio | spread)" 'BEGIN {
 # low-noise figure; divided by the exit cost above it is the profiler's share of an exit.
 hooks=$(mktemp "${TMPDIR:-/tmp}/profile-hooks.XXXXXX")
 if ${CC:-cc} -std=gnu11 -O2 -D_GNU_SOURCE -Iinclude -Isrc -o "$hooks" bench/profile-hooks.c \
-	"$(dirname "$K")/libkestrel.a" 2>/dev/null; then
+	"$(dirname "$K")/libkestrel-internal.a" 2>/dev/null; then
 	line=$("$hooks")
 	echo "$line"
 	hns=$(echo "$line" | sed -n 's/.*profiler: \([0-9.]*\) ns.*/\1/p')

@@ -17,9 +17,8 @@
 #include <unistd.h>
 
 #include "kestrel/kestrel.h"
-#include "obs/profile.h"
-#include "util/json.h"
-#include "util/size.h"
+#include "kestrel/util.h"
+#include "summary.h"
 
 extern char **environ;
 
@@ -117,7 +116,7 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o)
 		} else if (!strcmp(a, "--runs") || !strcmp(a, "--warmup")) {
 			if (i + 1 >= argc)
 				return bench_usage("%s needs a number", a);
-			if (parse_uint(argv[i + 1], !strcmp(a, "--runs") ? 1 : 0, 100000, &v) < 0)
+			if (kestrel_parse_uint(argv[i + 1], !strcmp(a, "--runs") ? 1 : 0, 100000, &v) < 0)
 				return bench_usage("bad number '%s'", argv[i + 1]);
 			*(!strcmp(a, "--runs") ? &o->runs : &o->warmup) = (unsigned)v;
 			i++;
@@ -224,7 +223,7 @@ static double bench_num(const char *j, size_t len, const char *path)
 {
 	double v;
 
-	return json_get_number(j, len, path, &v) == 0 ? v : NAN;
+	return kestrel_json_get_number(j, len, path, &v) == 0 ? v : NAN;
 }
 
 /* One cold start. Returns 0 and fills ph/cnt, or -1 with m->fail_* set. */
@@ -268,7 +267,7 @@ static int bench_one(struct bench_mode *m, const char *json_path, const char *er
 		return -1;
 	}
 	j = bench_slurp(json_path, &len);
-	if (!j || json_validate(j, len, NULL, 0) < 0) {
+	if (!j || kestrel_json_validate(j, len, NULL, 0) < 0) {
 		m->fail_status = code;
 		snprintf(m->fail_msg, sizeof(m->fail_msg),
 			 "no valid --stats-json output (exit status %d)", code);
@@ -303,7 +302,7 @@ static int bench_one(struct bench_mode *m, const char *json_path, const char *er
 }
 
 /* Summaries of one mode, NaN samples (a milestone that never came) left out. */
-static void bench_summary(const double *v, unsigned n, struct profile_summary *s)
+static void bench_summary(const double *v, unsigned n, struct summary *s)
 {
 	double *c = malloc((n ? n : 1) * sizeof(double));
 	size_t k = 0;
@@ -311,7 +310,7 @@ static void bench_summary(const double *v, unsigned n, struct profile_summary *s
 	for (unsigned i = 0; c && i < n; i++)
 		if (!isnan(v[i]))
 			c[k++] = v[i];
-	profile_summarize(c, c ? k : 0, s);
+	summary_of(c, c ? k : 0, s);
 	free(c);
 }
 
@@ -340,7 +339,7 @@ static void bench_host(char *buf, size_t len, bool *nested)
 
 static void bench_print_mode(const struct bench_mode *m)
 {
-	struct profile_summary s;
+	struct summary s;
 
 	printf("%-30s %10s %10s %10s %10s %10s\n", "phase (us)", "p50", "p95", "p99", "min", "max");
 	for (int p = 0; p < PH_N; p++) {
@@ -365,7 +364,7 @@ static void bench_print_mode(const struct bench_mode *m)
 
 static void bench_json_summary(const double *v, unsigned n)
 {
-	struct profile_summary s;
+	struct summary s;
 
 	bench_summary(v, n, &s);
 	if (!s.n) {
@@ -388,7 +387,7 @@ static void bench_json_num(double v)
 static void bench_json_mode(const struct bench_mode *m)
 {
 	printf("{\"name\":\"%s\",\"options\":", m->name);
-	json_write_str(stdout, m->opts);
+	kestrel_json_write_str(stdout, m->opts);
 	printf(",\"ok\":%u,\"failed\":%u,\"phases_us\":{", m->ok, m->failed);
 	for (int p = 0; p < PH_N; p++) {
 		printf("%s\"%s\":", p ? "," : "", bench_ph_key[p]);
@@ -421,7 +420,7 @@ static const struct {
 
 static double bench_ab_value(const struct bench_mode *m, unsigned row)
 {
-	struct profile_summary s;
+	struct summary s;
 
 	if (bench_ab_rows[row].count)
 		bench_summary(m->cnt[bench_ab_rows[row].idx], m->ok, &s);
@@ -519,9 +518,9 @@ int bench_main(int argc, char **argv)
 	bench_host(host, sizeof(host), &nested);
 	if (o.json) {
 		printf("{\"kestrel\":\"%s\",\"guest\":", KESTREL_VERSION);
-		json_write_str(stdout, o.guest);
+		kestrel_json_write_str(stdout, o.guest);
 		printf(",\"runs\":%u,\"warmup\":%u,\"host\":", o.runs, o.warmup);
-		json_write_str(stdout, host);
+		kestrel_json_write_str(stdout, host);
 		printf(",\"kvm_nested\":%s,\"modes\":[", nested ? "true" : "false");
 		for (unsigned k = 0; k < nmodes; k++) {
 			fputs(k ? "," : "", stdout);

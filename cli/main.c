@@ -18,10 +18,18 @@ static void on_stop_signal(int sig)
 		kestrel_vm_stop(running_vm, sig);
 }
 
-/* Which documented status a library failure maps to. */
-static int status_for_load_error(int err)
+/* Which documented status a library failure maps to: by its class. */
+static int status_for_error(const struct kestrel_error *err)
 {
-	return err == -ENOMEM ? KESTREL_STATUS_HOST : KESTREL_STATUS_IMAGE;
+	switch (err->cls) {
+	case KESTREL_ERR_CONFIG:
+		return KESTREL_STATUS_USAGE;
+	case KESTREL_ERR_IMAGE:
+		return KESTREL_STATUS_IMAGE;
+	case KESTREL_ERR_HOST:
+	default:
+		return KESTREL_STATUS_HOST;
+	}
 }
 
 /* With --stats: the dedicated-CPU settings in force, pinning as the kernel reports it. */
@@ -76,16 +84,13 @@ static int run_vm(const struct cli_options *o, FILE *json)
 	r = kestrel_vm_create(&o->cfg, &vm, &err);
 	if (r < 0) {
 		fprintf(stderr, "kestrel: %s\n", err.msg);
-		/* Refusals of the configuration itself are usage errors. */
-		return (r == -EINVAL || r == -E2BIG || (r == -ENOMEM && strstr(err.msg, "--mem")))
-			       ? KESTREL_STATUS_USAGE
-			       : KESTREL_STATUS_HOST;
+		return status_for_error(&err);
 	}
-	r = kestrel_vm_load_elf_file(vm, o->guest, &err);
+	r = kestrel_vm_load_file(vm, o->guest, &err);
 	if (r < 0) {
 		fprintf(stderr, "kestrel: %s\n", err.msg);
 		kestrel_vm_destroy(vm);
-		return status_for_load_error(r);
+		return status_for_error(&err);
 	}
 	running_vm = vm;
 	sigemptyset(&sa.sa_mask);
@@ -221,7 +226,7 @@ static int print_cpuid(const struct cli_options *o)
 	r = kestrel_vm_create(&o->cfg, &vm, &err);
 	if (r < 0) {
 		fprintf(stderr, "kestrel: %s\n", err.msg);
-		return r == -EINVAL || r == -E2BIG ? KESTREL_STATUS_USAGE : KESTREL_STATUS_HOST;
+		return status_for_error(&err);
 	}
 	n = kestrel_vm_cpuid(vm, 0, first, 512);
 	if (n < 0 || n > 512) {

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "util/size.h"
+#include "kestrel/util.h"
 
 const char cli_usage[] =
 	"Usage: kestrel run [OPTIONS] GUEST [-- GUEST-ARGS...]\n"
@@ -91,7 +91,7 @@ static int cli_parse_seconds(const char *s, uint64_t *ms)
 		return -ERANGE;
 	memcpy(whole, s, wl);
 	whole[wl] = '\0';
-	if (wl && parse_uint(whole, 0, 1000000000, &sec) < 0)
+	if (wl && kestrel_parse_uint(whole, 0, 1000000000, &sec) < 0)
 		return -EINVAL;
 	if (dot) {
 		const char *f = dot + 1;
@@ -220,7 +220,7 @@ int cli_parse(int argc, char *const argv[], struct cli_options *o, char *why, si
 			uint64_t ns;
 			if (missing)
 				return cli_err(why, whylen, "--halt-poll needs nanoseconds, e.g. --halt-poll 0");
-			if (parse_uint(val, 0, UINT32_MAX, &ns) < 0)
+			if (kestrel_parse_uint(val, 0, UINT32_MAX, &ns) < 0)
 				return cli_err(why, whylen,
 					       "--halt-poll %s: give nanoseconds, 0 to %u (KVM takes 32 bits)",
 					       val, UINT32_MAX);
@@ -245,7 +245,7 @@ int cli_parse(int argc, char *const argv[], struct cli_options *o, char *why, si
 		if (cli_value(argc, argv, &i, "--mem", "-m", &val, &missing)) {
 			if (missing)
 				return cli_err(why, whylen, "%s needs a size, e.g. --mem 64M", a);
-			r = parse_size(val, &o->cfg.mem_size);
+			r = kestrel_parse_size(val, &o->cfg.mem_size);
 			if (r == -ERANGE)
 				return cli_err(why, whylen, "--mem %s: too large", val);
 			if (r < 0)
@@ -260,7 +260,7 @@ int cli_parse(int argc, char *const argv[], struct cli_options *o, char *why, si
 			uint64_t n;
 			if (missing)
 				return cli_err(why, whylen, "%s needs a number of vCPUs", a);
-			r = parse_uint(val, 1, UINT32_MAX, &n);
+			r = kestrel_parse_uint(val, 1, UINT32_MAX, &n);
 			if (r < 0)
 				return cli_err(why, whylen, "--cpus %s: give a whole number of vCPUs, 1 or more",
 					       val);

@@ -51,9 +51,18 @@ struct kestrel_module {
 	const char *string;
 };
 
-/* A failure inside libkestrel: a negative errno (also the function's return value) and one line. */
+/* What a failure was about, for callers that map it to a status. */
+enum kestrel_error_class {
+	KESTREL_ERR_HOST = 0, /* /dev/kvm, memory, a KVM call, a host resource */
+	KESTREL_ERR_CONFIG, /* the configuration asked for something impossible */
+	KESTREL_ERR_IMAGE, /* the guest image (or initrd, module) is missing or invalid */
+};
+
+/* A failure inside libkestrel: a negative errno (also the function's return
+ * value), its class, and one line saying what was wrong and what to do. */
 struct kestrel_error {
 	int err;
+	enum kestrel_error_class cls;
 	char msg[512];
 };
 

@@ -76,9 +76,7 @@ int vcpu_init(struct kestrel_vm *vm, struct vcpu *v, unsigned index, const struc
 	v->stats.sync_regs = v->regs.on_page != 0;
 	return 0;
 fail_errno:
-	err->err = -errno;
-	snprintf(err->msg, sizeof(err->msg), "cannot create vCPU %u: %s", index, strerror(errno));
-	return err->err;
+	return vm_err(err, -errno, "cannot create vCPU %u: %s", index, strerror(errno));
 }
 
 void vcpu_release(struct kestrel_vm *vm, struct vcpu *v)

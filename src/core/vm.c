@@ -33,19 +33,6 @@ static const uint64_t vm_max_file = 4ull << 30;
 #define X86_TSS_PAGES_ADDR 0xfffbd000u
 #define X86_IDENTITY_MAP_ADDR 0xfffbc000u
 
-int vm_err(struct kestrel_error *err, int e, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err) {
-		err->err = e;
-		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-		va_end(ap);
-	}
-	return e;
-}
-
 void kestrel_config_init(struct kestrel_config *cfg)
 {
 	*cfg = (struct kestrel_config){
@@ -136,13 +123,13 @@ static int vm_check_config(struct kestrel_vm *vm, struct kestrel_error *err)
 	uint64_t host_ram;
 
 	if (vm->cfg.mem_size < KESTREL_MIN_MEM)
-		return vm_err(err, -EINVAL, "--mem %s is too small: kestrel needs at least %s",
+		return vm_cfg_err(err, -EINVAL, "--mem %s is too small: kestrel needs at least %s",
 			       format_size(vm->cfg.mem_size, a, sizeof(a)),
 			       format_size(KESTREL_MIN_MEM, b, sizeof(b)));
 	if (sysinfo(&si) == 0) {
 		host_ram = (uint64_t)si.totalram * si.mem_unit;
 		if (vm->cfg.mem_size > host_ram)
-			return vm_err(err, -ENOMEM,
+			return vm_cfg_err(err, -ENOMEM,
 				       "--mem %s is more than this host's %s of RAM; choose less",
 				       format_size(vm->cfg.mem_size, a, sizeof(a)),
 				       format_size(host_ram, b, sizeof(b)));
@@ -153,14 +140,14 @@ static int vm_check_config(struct kestrel_vm *vm, struct kestrel_error *err)
 	if (max <= 0)
 		max = 1;
 	if (vm->cfg.ncpus < 1 || vm->cfg.ncpus > (unsigned)max)
-		return vm_err(err, -EINVAL, "--cpus %u: this KVM allows 1 to %d vCPUs", vm->cfg.ncpus,
+		return vm_cfg_err(err, -EINVAL, "--cpus %u: this KVM allows 1 to %d vCPUs", vm->cfg.ncpus,
 			       max);
 	uint64_t low = vm->mem.r[0].size, stacks = (uint64_t)vm->cfg.ncpus * KESTREL_STACK_SIZE;
 	if (stacks + KESTREL_LOW_RESERVED >= low)
-		return vm_err(err, -EINVAL, "--mem %s leaves no room for %u vCPU stacks; give more memory",
+		return vm_cfg_err(err, -EINVAL, "--mem %s leaves no room for %u vCPU stacks; give more memory",
 			       format_size(vm->cfg.mem_size, a, sizeof(a)), vm->cfg.ncpus);
 	if (x86_map_end(guest_mem_end(&vm->mem)) > (uint64_t)KESTREL_PD_MAX_PAGES << 30)
-		return vm_err(err, -E2BIG, "--mem %s is more than kestrel's page tables can map",
+		return vm_cfg_err(err, -E2BIG, "--mem %s is more than kestrel's page tables can map",
 			       format_size(vm->cfg.mem_size, a, sizeof(a)));
 	return 0;
 }
@@ -204,6 +191,13 @@ static int vm_setup_chipset(struct kestrel_vm *vm, struct kestrel_error *err)
 	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
 		return vm_err(err, -errno, "KVM_CREATE_PIT2: %s", strerror(errno));
 	return 0;
+}
+
+static int vm_setup_hypercalls(struct kestrel_vm *vm, struct kestrel_error *err)
+{
+	int r = hypercall_register(vm);
+
+	return r < 0 ? vm_err(err, r, "cannot claim the hypercall ports: %s", strerror(-r)) : 0;
 }
 
 /* KVM's supported CPUID table, grown until it fits. Caller frees. */
@@ -258,7 +252,7 @@ int kestrel_vm_create(const struct kestrel_config *cfg, struct kestrel_vm **out,
 
 	*out = NULL;
 	if (cfg->cmdline && strlen(cfg->cmdline) >= KESTREL_CMDLINE_MAX)
-		return vm_err(err, -E2BIG, "guest arguments are %zu bytes; the limit is %u",
+		return vm_cfg_err(err, -E2BIG, "guest arguments are %zu bytes; the limit is %u",
 			       strlen(cfg->cmdline), KESTREL_CMDLINE_MAX - 1);
 	vm = calloc(1, sizeof(*vm));
 	if (!vm)
@@ -291,7 +285,7 @@ int kestrel_vm_create(const struct kestrel_config *cfg, struct kestrel_vm **out,
 	 * (strace -T); KVM needs no particular order. */
 	if ((r = vm_setup_memory(vm, err)) < 0 || (r = vm_setup_chipset(vm, err)) < 0 ||
 	    (r = vm_devices_init(vm, err)) < 0 ||
-	    (r = vm_err(err, hypercall_register(vm), "cannot claim the hypercall ports")) < 0 || (r = dedicated_vm_setup(vm, err)) < 0 ||
+	    (r = vm_setup_hypercalls(vm, err)) < 0 || (r = dedicated_vm_setup(vm, err)) < 0 ||
 	    (r = vm_setup_vcpus(vm, err)) < 0)
 		goto fail;
 	console_setup_ring(vm);
@@ -358,7 +352,7 @@ static int vm_load(struct kestrel_vm *vm, struct boot_input *in, struct kestrel_
 	int r;
 
 	if (vm->loaded)
-		return vm_err(err, -EBUSY, "this VM already has a guest image; create a new one");
+		return vm_cfg_err(err, -EBUSY, "this VM already has a guest image; create a new one");
 	in->ncpus = vm->ncpus;
 	in->tsc_khz = vm->tsc_khz;
 	in->cmdline = vm->cmdline;
@@ -367,7 +361,7 @@ static int vm_load(struct kestrel_vm *vm, struct boot_input *in, struct kestrel_
 		return r;
 	r = load_image(in, &vm->mem, rsdp, &vm->plan, why, sizeof(why));
 	if (r < 0)
-		return vm_err(err, r, "%s", why);
+		return error_set(err, r == -ENOMEM ? KESTREL_ERR_HOST : KESTREL_ERR_IMAGE, r, "%s", why);
 	r = x86_plan_memory(&vm->plan, &vm->mem);
 	if (r < 0)
 		return vm_err(err, r, "cannot build the boot tables: %s", strerror(-r));
@@ -396,6 +390,13 @@ int kestrel_vm_load_elf(struct kestrel_vm *vm, const void *image, size_t len,
  * mapping, which a file truncated meanwhile would turn into SIGBUS. `what`
  * names it in messages ("the initrd"). Caller frees *buf.
  */
+/* A file kestrel cannot open: its own fault (missing, unreadable: an image
+ * problem) or the host's (out of fds or memory). */
+static enum kestrel_error_class vm_file_errno_class(int e)
+{
+	return e == EMFILE || e == ENFILE || e == ENOMEM ? KESTREL_ERR_HOST : KESTREL_ERR_IMAGE;
+}
+
 static int vm_read_file(const char *path, const char *what, uint8_t **buf, size_t *len,
 			struct kestrel_error *err)
 {
@@ -408,17 +409,18 @@ static int vm_read_file(const char *path, const char *what, uint8_t **buf, size_
 	/* O_NONBLOCK: a FIFO must not block the open; fstat below refuses it. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
-		return vm_err(err, -errno, "%s: %s", path, strerror(errno));
+		return error_set(err, vm_file_errno_class(errno), -errno, "%s: %s", path,
+				 strerror(errno));
 	if (fstat(fd, &st) < 0)
 		r = vm_err(err, -errno, "%s: %s", path, strerror(errno));
 	else if (S_ISDIR(st.st_mode))
-		r = vm_err(err, -EISDIR, "%s: is a directory, not %s", path, what);
+		r = vm_img_err(err, -EISDIR, "%s: is a directory, not %s", path, what);
 	else if (!S_ISREG(st.st_mode))
-		r = vm_err(err, -EINVAL, "%s: not a regular file", path);
+		r = vm_img_err(err, -EINVAL, "%s: not a regular file", path);
 	else if (st.st_size == 0)
-		r = vm_err(err, -ENOEXEC, "%s: empty file", path);
+		r = vm_img_err(err, -ENOEXEC, "%s: empty file", path);
 	else if ((uint64_t)st.st_size > vm_max_file)
-		r = vm_err(err, -EFBIG, "%s: %lld bytes is more than kestrel loads (%llu)", path,
+		r = vm_img_err(err, -EFBIG, "%s: %lld bytes is more than kestrel loads (%llu)", path,
 			   (long long)st.st_size, (unsigned long long)vm_max_file);
 	else if (!(*buf = malloc((size_t)st.st_size)))
 		r = vm_err(err, -ENOMEM, "%s: out of memory reading %lld bytes", path,
@@ -430,7 +432,7 @@ static int vm_read_file(const char *path, const char *what, uint8_t **buf, size_
 		if (n < 0)
 			r = vm_err(err, -errno, "%s: read failed: %s", path, strerror(errno));
 		else if (n == 0) /* shrank while we read it */
-			r = vm_err(err, -EIO, "%s: the file got shorter while kestrel read it", path);
+			r = vm_img_err(err, -EIO, "%s: the file got shorter while kestrel read it", path);
 		else
 			got += (size_t)n;
 	}
@@ -453,7 +455,7 @@ int kestrel_vm_load_file(struct kestrel_vm *vm, const char *path, struct kestrel
 	int r;
 
 	if (vm->cfg.nmodules + (vm->cfg.initrd != NULL) > BOOT_MAX_MODULES)
-		return vm_err(err, -E2BIG, "%u modules given; kestrel takes at most %u",
+		return vm_cfg_err(err, -E2BIG, "%u modules given; kestrel takes at most %u",
 			      vm->cfg.nmodules + (vm->cfg.initrd != NULL), BOOT_MAX_MODULES);
 	r = vm_read_file(path, "a guest image", &bufs[nbufs], &len, err);
 	if (r < 0)
@@ -476,11 +478,8 @@ int kestrel_vm_load_file(struct kestrel_vm *vm, const char *path, struct kestrel
 	}
 	if (r == 0) {
 		r = vm_load(vm, &in, err);
-		if (r < 0) {
-			char msg[sizeof(err->msg)];
-			snprintf(msg, sizeof(msg), "%s", err->msg);
-			vm_err(err, r, "%s: %s", path, msg);
-		}
+		if (r < 0)
+			error_prefix(err, path);
 	}
 	for (unsigned i = 0; i < nbufs; i++)
 		free(bufs[i]);

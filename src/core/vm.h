@@ -13,6 +13,7 @@
 #include "core/console.h"
 #include "core/guestmem.h"
 #include "load/plan.h"
+#include "util/error.h"
 #include "dev/device.h"
 #include "kestrel/kestrel.h"
 #include "obs/profile.h"
@@ -122,8 +123,10 @@ int vm_stop(struct kestrel_vm *vm, const struct kestrel_exit *why);
 int vm_stop_fmt(struct kestrel_vm *vm, struct vcpu *v, enum kestrel_exit_kind kind, int status,
 		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-/* vm_err - fill *err (when not NULL) with `e` and a printf-style message; returns e. */
-int vm_err(struct kestrel_error *err, int e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* vm_err - a host-class error (util/error.h); vm_cfg_err, vm_img_err for the other classes. */
+#define vm_err(err, e, ...) error_set(err, KESTREL_ERR_HOST, e, __VA_ARGS__)
+#define vm_cfg_err(err, e, ...) error_set(err, KESTREL_ERR_CONFIG, e, __VA_ARGS__)
+#define vm_img_err(err, e, ...) error_set(err, KESTREL_ERR_IMAGE, e, __VA_ARGS__)
 
 /* vm_log - one line to the configured log fd ("kestrel: ..."). Cold paths only. */
 void vm_log(const struct kestrel_vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

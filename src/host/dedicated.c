@@ -1,6 +1,8 @@
 /* dedicated.c - dedicated-CPU mode: pinning vCPU threads, KVM_CAP_X86_DISABLE_EXITS, KVM_CAP_HALT_POLL. */
 #include "host/dedicated.h"
 
+#include "util/error.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -56,18 +58,8 @@ int dedicated_host_cpu(const cpu_set_t *allowed, unsigned index)
 	return -EINVAL; /* not reached: n CPUs are set */
 }
 
-static int dedicated_fail(struct kestrel_error *err, int e, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int dedicated_fail(struct kestrel_error *err, int e, const char *fmt, ...)
-{
-	va_list ap;
-
-	err->err = e;
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	return e;
-}
+/* The host refuses a dedicated-CPU option the user asked for: a configuration error. */
+#define dedicated_fail(err, e, ...) error_set(err, KESTREL_ERR_CONFIG, e, __VA_ARGS__)
 
 int dedicated_vm_setup(struct kestrel_vm *vm, struct kestrel_error *err)
 {
@@ -83,7 +75,7 @@ int dedicated_vm_setup(struct kestrel_vm *vm, struct kestrel_error *err)
 		/* A VM-wide setting, and KVM takes it only before the first vCPU. */
 		struct kvm_enable_cap c = { .cap = KVM_CAP_X86_DISABLE_EXITS, .args = { (uint64_t)mask } };
 		if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &c) < 0)
-			return dedicated_fail(err, -errno, "%s%s%s: KVM_ENABLE_CAP(KVM_CAP_X86_DISABLE_EXITS, 0x%x): %s",
+			return error_set(err, KESTREL_ERR_HOST, -errno, "%s%s%s: KVM_ENABLE_CAP(KVM_CAP_X86_DISABLE_EXITS, 0x%x): %s",
 					      cfg->no_halt_exits ? "--no-halt-exits" : "",
 					      cfg->no_halt_exits && cfg->no_pause_exits ? " " : "",
 					      cfg->no_pause_exits ? "--no-pause-exits" : "", mask,
@@ -96,13 +88,13 @@ int dedicated_vm_setup(struct kestrel_vm *vm, struct kestrel_error *err)
 					      "--halt-poll: this KVM lacks KVM_CAP_HALT_POLL (Linux 5.17+); "
 					      "only the host-wide kvm.halt_poll_ns sets halt polling here");
 		if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &c) < 0)
-			return dedicated_fail(err, -errno, "--halt-poll %u: KVM_ENABLE_CAP(KVM_CAP_HALT_POLL): %s",
+			return error_set(err, KESTREL_ERR_HOST, -errno, "--halt-poll %u: KVM_ENABLE_CAP(KVM_CAP_HALT_POLL): %s",
 					      cfg->halt_poll_ns, strerror(errno));
 	}
 	if (cfg->pin) {
 		cpu_set_t allowed;
 		if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
-			return dedicated_fail(err, -errno, "--pin: cannot read the CPUs kestrel may run on: %s",
+			return error_set(err, KESTREL_ERR_HOST, -errno, "--pin: cannot read the CPUs kestrel may run on: %s",
 					      strerror(errno));
 		if (CPU_COUNT(&allowed) < (int)vm->ncpus)
 			vm_log(vm, "--pin: %u vCPUs on %d host CPU%s: some share one (vCPU i on the "

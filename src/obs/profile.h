@@ -292,16 +292,6 @@ void profile_print_json(FILE *f, const struct profile_cpu *p, const struct profi
 
 /* ---- statistics over repeated measurements (kestrel bench) ---- */
 
-struct profile_summary {
-	size_t n;
-	double min, p50, p95, p99, max, mean;
-};
 
-/* profile_percentile - the q-quantile (0..1) of n sorted values, linearly
- * interpolated between the two nearest ranks (numpy's default). n > 0. */
-double profile_percentile(const double *sorted, size_t n, double q);
-
-/* profile_summarize - sort v[0..n) in place and summarise it (all zero for n == 0). */
-void profile_summarize(double *v, size_t n, struct profile_summary *out);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "obs/profile.h"
+#include "summary.h"
 #include "tap.h"
 #include "util/json.h"
 
@@ -382,22 +383,22 @@ static void test_json(void)
 static void test_percentiles(void)
 {
 	double a[100], one[1] = { 42 }, odd[] = { 5, 1, 4, 2, 3 };
-	struct profile_summary s;
+	struct summary s;
 
 	for (int i = 0; i < 100; i++)
 		a[i] = i + 1; /* 1..100 */
-	TAP_OK(profile_percentile(a, 100, 0.5) == 50.5, "p50 of 1..100 is 50.5");
-	TAP_OK(profile_percentile(a, 100, 0.95) > 95.04 && profile_percentile(a, 100, 0.95) < 95.06,
+	TAP_OK(summary_percentile(a, 100, 0.5) == 50.5, "p50 of 1..100 is 50.5");
+	TAP_OK(summary_percentile(a, 100, 0.95) > 95.04 && summary_percentile(a, 100, 0.95) < 95.06,
 	       "p95 of 1..100 is 95.05 (linear)");
-	TAP_OK(profile_percentile(a, 100, 0) == 1 && profile_percentile(a, 100, 1) == 100,
+	TAP_OK(summary_percentile(a, 100, 0) == 1 && summary_percentile(a, 100, 1) == 100,
 	       "p0 and p100 are min and max");
-	TAP_OK(profile_percentile(one, 1, 0.99) == 42, "one sample is every percentile");
-	profile_summarize(odd, 5, &s);
+	TAP_OK(summary_percentile(one, 1, 0.99) == 42, "one sample is every percentile");
+	summary_of(odd, 5, &s);
 	TAP_OK(s.n == 5 && s.min == 1 && s.max == 5 && s.p50 == 3 && s.mean == 3,
 	       "summary of 5 unsorted values");
 	TAP_OK(odd[0] == 1 && odd[4] == 5, "summarize sorts in place");
 	TAP_OK(s.p99 > 4.95 && s.p99 < 5, "p99 of 1..5 interpolates to 4.96");
-	profile_summarize(NULL, 0, &s);
+	summary_of(NULL, 0, &s);
 	TAP_OK(s.n == 0 && s.p50 == 0, "no samples: an all-zero summary");
 }
 
