@@ -21,6 +21,8 @@ OPT       := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sa
 endif
 CFLAGS    := -std=gnu11 $(OPT) $(WARN) -D_GNU_SOURCE -Iinclude -Isrc -Icli -MMD -MP $(EXTRA_CFLAGS)
 LDFLAGS   := $(OPT) -pthread $(EXTRA_LDFLAGS)
+# Host-side decompression of Linux bzImage payloads (src/load/unpack.c).
+LDLIBS    := -llzma -llz4 -lzstd -lz
 
 LIB_SRCS  := $(wildcard src/core/*.c src/dev/*.c src/load/*.c src/arch/x86/*.c src/host/*.c src/obs/*.c src/util/*.c)
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -41,11 +43,11 @@ $(BUILD)/libkestrel.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(BUILD)/kestrel: $(CLI_OBJS) $(BUILD)/libkestrel.a
-	$(CC) $(LDFLAGS) -o $@ $^
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/cli/options.o $(BUILD)/libkestrel.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 include guests/guests.mk
 include fuzz/fuzz.mk

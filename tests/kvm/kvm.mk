@@ -11,6 +11,6 @@ all: $(KVM_TEST_BINS)
 
 $(BUILD)/kvm-tests/%: $(BUILD)/obj/tests/kvm/%.o $(BUILD)/libkestrel.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 -include $(KVM_TEST_SRCS:tests/kvm/%.c=$(BUILD)/obj/tests/kvm/%.d)
