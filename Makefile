@@ -24,7 +24,8 @@ CFLAGS    := -std=gnu11 $(OPT) $(WARN) -D_GNU_SOURCE -Iinclude -Isrc -Icli -MMD 
 CLI_CFLAGS := -std=gnu11 $(OPT) $(WARN) -D_GNU_SOURCE -Iinclude -MMD -MP $(EXTRA_CFLAGS)
 # Full RELRO (BIND_NOW: the GOT is read-only once the process runs).
 LDFLAGS   := $(OPT) -pthread -Wl,-z,relro -Wl,-z,now $(EXTRA_LDFLAGS)
-LDLIBS    :=
+# Host-side decompression of Linux bzImage payloads (src/load/unpack.c).
+LDLIBS    := -llzma -llz4 -lzstd -lz
 
 LIB_SRCS  := $(wildcard src/core/*.c src/dev/*.c src/load/*.c src/arch/x86/*.c src/host/*.c src/obs/*.c src/util/*.c)
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
