@@ -10,13 +10,16 @@
 
 const char cli_usage[] =
 	"Usage: kestrel run [OPTIONS] GUEST [-- GUEST-ARGS...]\n"
+	"       kestrel run [OPTIONS] -k KERNEL [-i INITRD] [-p \"CMDLINE\"]\n"
 	"       kestrel run --cpuid [OPTIONS] [GUEST]\n"
 	"       kestrel bench [--runs N] [--warmup N] [--json] GUEST [-- RUN-ARGS...]\n"
 	"       kestrel bench --a \"OPTIONS\" --b \"OPTIONS\" [--runs N] [--json] GUEST [-- RUN-ARGS...]\n"
 	"       kestrel --help | --version\n"
 	"\n"
-	"Boot GUEST, a 64-bit ELF executable, in a KVM micro-VM. Its console is\n"
-	"kestrel's standard output; GUEST-ARGS reach it as one command-line string.\n"
+	"Boot GUEST in a KVM micro-VM: a Linux bzImage or vmlinux, a multiboot kernel,\n"
+	"or a kestrel bare-metal ELF64 guest (recognised by its contents). Its console\n"
+	"(the UART at 0x3f8) is kestrel's standard output; --cmdline and GUEST-ARGS\n"
+	"reach it as one command line.\n"
 	"\n"
 	"bench runs `kestrel run --stats-json` of GUEST N times (default 50), each a\n"
 	"fresh process, and prints p50/p95/p99/min/max of every boot phase and the\n"
@@ -27,6 +30,10 @@ const char cli_usage[] =
 	"Options:\n"
 	"  -m, --mem SIZE       guest RAM, with K/M/G suffix (default 64M, minimum 2M)\n"
 	"  -c, --cpus N         number of vCPUs (default 1)\n"
+	"  -k, --kernel IMAGE   the guest image (instead of the GUEST argument)\n"
+	"  -i, --initrd FILE    Linux initramfs, or a multiboot kernel's first module\n"
+	"      --module FILE[,STRING]  a further multiboot module (repeatable)\n"
+	"  -p, --cmdline STR    kernel command line (also --append); GUEST-ARGS follow it\n"
 	"      --strict         an access to an unhandled port or MMIO address ends the VM\n"
 	"                       (default: reads return 0, writes are ignored, logged once)\n"
 	"  -t, --timeout SECS   stop a guest that runs longer than SECS (decimals allowed)\n"
@@ -267,6 +274,50 @@ int cli_parse(int argc, char *const argv[], struct cli_options *o, char *why, si
 			o->cfg.ncpus = (unsigned)n;
 			continue;
 		}
+		if (cli_value(argc, argv, &i, "--initrd", "-i", &val, &missing)) {
+			if (missing || !*val)
+				return cli_err(why, whylen, "%s needs a file (an initramfs, or a multiboot module)", a);
+			o->cfg.initrd = val;
+			continue;
+		}
+		if (cli_value(argc, argv, &i, "--kernel", "-k", &val, &missing)) {
+			if (missing || !*val)
+				return cli_err(why, whylen, "%s needs a kernel image", a);
+			if (o->guest)
+				return cli_err(why, whylen, "two guest images: '%s' and '%s'", o->guest, val);
+			o->guest = val;
+			continue;
+		}
+		if (cli_value(argc, argv, &i, "--cmdline", "-p", &val, &missing) ||
+		    cli_value(argc, argv, &i, "--append", NULL, &val, &missing)) {
+			if (missing)
+				return cli_err(why, whylen, "%s needs a string, e.g. --cmdline \"console=ttyS0\"", a);
+			o->append = val;
+			continue;
+		}
+		if (cli_value(argc, argv, &i, "--module", NULL, &val, &missing)) {
+			struct kestrel_module *m;
+			const char *comma;
+			if (missing || !*val)
+				return cli_err(why, whylen, "--module needs FILE or FILE,STRING");
+			if (o->cfg.nmodules == CLI_MAX_MODULES)
+				return cli_err(why, whylen, "more than %u --module options", CLI_MAX_MODULES);
+			m = &o->modules[o->cfg.nmodules];
+			comma = strchr(val, ',');
+			if (comma) {
+				size_t l = (size_t)(comma - val);
+				if (l == 0 || l >= sizeof(o->module_path[0]))
+					return cli_err(why, whylen, "--module %s: bad file name", val);
+				memcpy(o->module_path[o->cfg.nmodules], val, l);
+				o->module_path[o->cfg.nmodules][l] = '\0';
+				*m = (struct kestrel_module){ o->module_path[o->cfg.nmodules], comma + 1 };
+			} else {
+				*m = (struct kestrel_module){ val, NULL };
+			}
+			o->cfg.nmodules++;
+			o->cfg.modules = o->modules;
+			continue;
+		}
 		if (cli_value(argc, argv, &i, "--timeout", "-t", &val, &missing)) {
 			if (missing)
 				return cli_err(why, whylen, "%s needs a number of seconds", a);
@@ -282,6 +333,16 @@ int cli_parse(int argc, char *const argv[], struct cli_options *o, char *why, si
 			return cli_err(why, whylen,
 				       "unexpected argument '%s' (guest arguments go after '--')", a);
 		o->guest = a;
+	}
+	if (o->append) {
+		size_t al = strlen(o->append);
+		if (al + (cl ? 1 : 0) + cl >= sizeof(o->cmdline))
+			return cli_err(why, whylen, "the command line is longer than %u bytes",
+				       KESTREL_CMDLINE_MAX - 1);
+		memmove(o->cmdline + al + (cl ? 1 : 0), o->cmdline, cl + 1);
+		memcpy(o->cmdline, o->append, al);
+		if (cl)
+			o->cmdline[al] = ' ';
 	}
 	o->cfg.cmdline = o->cmdline;
 	if (cpuid) {

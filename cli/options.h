@@ -10,6 +10,8 @@
 
 enum cli_command { CLI_RUN, CLI_HELP, CLI_VERSION, CLI_CPUID /* --cpuid: print the table, run nothing */ };
 
+#define CLI_MAX_MODULES 15u
+
 struct cli_options {
 	enum cli_command command;
 	struct kestrel_config cfg;
@@ -17,7 +19,10 @@ struct cli_options {
 	bool stats; /* print the exit profile and counters to stderr after the run */
 	const char *stats_json; /* write the same as JSON to this file (NULL: don't) */
 	const char *guest; /* image path (CLI_CPUID: optional, not run) */
-	char cmdline[KESTREL_CMDLINE_MAX]; /* guest args joined by spaces */
+	char cmdline[KESTREL_CMDLINE_MAX]; /* --cmdline, then the guest args, joined by spaces */
+	const char *append; /* --cmdline/--append/-p STRING (NULL: none) */
+	struct kestrel_module modules[CLI_MAX_MODULES]; /* --module FILE[,STRING] */
+	char module_path[CLI_MAX_MODULES][1024]; /* FILE parts of those with a STRING */
 };
 
 /*

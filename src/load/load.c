@@ -7,6 +7,7 @@
 
 #include "arch/x86/boot.h"
 #include "load/elf.h"
+#include "load/linux.h"
 
 const char *load_protocol_name(enum boot_protocol p)
 {
@@ -25,6 +26,8 @@ const char *load_protocol_name(enum boot_protocol p)
 
 enum boot_protocol load_detect(const uint8_t *image, size_t len)
 {
+	if (linux_recognise(image, len))
+		return BOOT_LINUX64; /* the loader picks the 64-bit or the PVH entry */
 	return BOOT_KESTREL;
 }
 
@@ -75,6 +78,9 @@ int load_image(const struct boot_input *in, const struct guest_mem *mem, gpa_t r
 	if (whylen)
 		why[0] = '\0';
 	switch (load_detect(in->image, in->len)) {
+	case BOOT_LINUX64:
+	case BOOT_PVH:
+		return linux_load(in, mem, rsdp, plan, why, whylen);
 	case BOOT_KESTREL:
 	default:
 		return load_kestrel(in, mem, plan, why, whylen);

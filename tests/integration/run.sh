@@ -97,6 +97,12 @@ fi
 
 # --- guests ---
 kvm_expect "hello prints its marker and exits 0" 0 --out 'KESTREL-HELLO-OK' --out "cpu 0 of 1, 64 MiB RAM" -- $K run $G/hello.elf
+# --- Linux boot protocol: the synthetic bzImage checks the zero page, e820, initrd and ACPI it is given ---
+printf "XYZ-initrd" >"$tmp/initrd-xyz"
+kvm_expect "bzImage: 64-bit entry, zero page, e820, initrd, RSDP" 1 --out 'KESTREL-BZIMAGE-OK' --out 'PASS initrd starts with initrd-magic' --out 'PASS acpi_rsdp_addr' -- $K run --initrd "$tmp/initrd-xyz" --cmdline "initrd-magic=XYZ expect-acpi" $G/bzimage-test.bzImage
+kvm_expect "bzImage: lkvm-style -k/-i/-p/-m/-c" 1 --out 'KESTREL-BZIMAGE-OK' -- $K run -k $G/bzimage-test.bzImage -i "$tmp/initrd-xyz" -p "initrd-magic=XYZ" -m 128M -c 2
+kvm_expect "bzImage: a wrong initrd magic fails the guest's check (could fail)" 3 --out 'KESTREL-BZIMAGE-FAIL' -- $K run --initrd "$tmp/initrd-xyz" --cmdline "initrd-magic=ABC" $G/bzimage-test.bzImage
+kvm_expect "bzImage: initrd-magic without an initrd fails" 3 --out 'KESTREL-BZIMAGE-FAIL' -- $K run --cmdline "initrd-magic=XYZ" $G/bzimage-test.bzImage
 kvm_expect "exit-now exits 0 and prints nothing (stdout and stderr)" 0 --no-err '^' -- sh -c "exec $K run $G/exit-now.elf >&2"
 kvm_expect "hello gets its arguments" 0 --out "args 'alpha beta=2'" -- $K run $G/hello.elf -- alpha beta=2
 kvm_expect "hello with --mem 5G (RAM above the 4 GiB hole)" 0 --out 'KESTREL-HELLO-OK' --out '5120 MiB RAM' -- $K run --mem 5G $G/hello.elf
