@@ -273,8 +273,9 @@ static int unpack_lz4(const uint8_t *in, size_t len, struct unpack_buf *b, char 
 		if (n < 0) {
 			if (room < LZ4_LEGACY_BLOCK)
 				return unpack_fail(-E2BIG, why, whylen,
-						   "lz4 payload: block %u is corrupt or decompresses "
-						   "past the %zu-byte bound",
+						   "lz4 payload: block %u decompresses to more than "
+						   "the %zu-byte bound (a decompression bomb) or is "
+						   "corrupt",
 						   blocks, b->max);
 			return unpack_fail(-ENOEXEC, why, whylen,
 					   "lz4 payload: block %u at offset %zu is corrupt", blocks,
