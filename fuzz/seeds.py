@@ -99,6 +99,59 @@ def seeds_guestmem():
     put("guestmem", "raw-2", bytes([2]) + struct.pack("<QQQQ", MIB, 8 * MIB, 16 * MIB, 4 * MIB) + q)
 
 
+def seeds_bzimage():
+    """Synthetic Linux kernels for fuzz_bzimage (options come from len % 16, see the target)."""
+    import gzip, lzma, shutil, subprocess
+    kbase = 16 * MIB
+
+    def vmlinux(pvh):
+        text, data = b"\x90" * 0x400, b"\x01" * 0x100
+        notes = struct.pack("<III", 4, 6, 6) + b"Xen\0" + b"linux\0\0\0"
+        if pvh:
+            notes += struct.pack("<III", 4, 8, 18) + b"Xen\0" + struct.pack("<Q", kbase + 0x40)
+        eh = b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8) + struct.pack(
+            "<HHIQQQIHHHHHH", 2, 62, 1, kbase, 64, 0, 0, 64, 56, 3, 64, 0, 0)
+        v = 0xffffffff80000000 + kbase
+        ph = struct.pack("<IIQQQQQQ", PT_LOAD, PF_R | PF_X, 0x400, v, kbase, len(text), len(text), 0x1000)
+        ph += struct.pack("<IIQQQQQQ", PT_LOAD, PF_R | PF_W, 0x800, v + 0x1000, kbase + 0x1000,
+                          len(data), 0x2000, 0x1000)
+        ph += struct.pack("<IIQQQQQQ", 4, PF_R, 0x200, 0, 0, len(notes), len(notes), 4)
+        img = eh + ph
+        img += bytes(0x200 - len(img)) + notes
+        img += bytes(0x400 - len(img)) + text
+        return img + bytes(0x800 - len(img)) + data
+
+    def bzimage(pl, sects=4, version=0x20f, xlf=3):
+        setup = bytearray((sects + 1) * 512)
+        kernel = bytearray(0x200) + pl + bytes(16)
+        setup[0x1f1] = sects
+        struct.pack_into("<I", setup, 0x1f4, (len(kernel) + 15) // 16)
+        struct.pack_into("<HBB4sH", setup, 0x1fe, 0xaa55, 0xeb, 0x6a, b"HdrS", version)
+        setup[0x211] = 1
+        struct.pack_into("<IIBBHI", setup, 0x22c, 0x7fffffff, 0x200000, 1, 21, xlf, 255)
+        struct.pack_into("<II", setup, 0x248, 0x200, len(pl))
+        struct.pack_into("<QI", setup, 0x258, kbase, MIB)
+        return bytes(setup + kernel)
+
+    def sized(img, opts):
+        """Pad so that len % 16 == opts (bit 0 initrd, bit 1 no_host_decompress, 2-3 entry)."""
+        return img + bytes((opts - len(img)) % 16)
+
+    sz = lambda b: struct.pack("<I", len(b))
+    v = vmlinux(True)
+    put("bzimage", "own-decompressor", sized(bzimage(b"BZh9" + bytes(64)), 1))
+    put("bzimage", "gzip-vmlinux", sized(bzimage(gzip.compress(v) + sz(v)), 1))
+    put("bzimage", "xz-vmlinux", sized(bzimage(lzma.compress(v, check=lzma.CHECK_CRC32) + sz(v)), 0))
+    put("bzimage", "lzma-vmlinux", sized(bzimage(lzma.compress(v, format=lzma.FORMAT_ALONE) + sz(v)), 9))
+    put("bzimage", "vmlinux-pvh", sized(v, 1))
+    put("bzimage", "vmlinux-64", sized(vmlinux(False), 5))
+    put("bzimage", "old-protocol", sized(bzimage(b"\x1f\x8b", version=0x20b), 0))
+    for tool, args, name in [("lz4", ["-l", "-9", "-c"], "lz4-vmlinux"), ("zstd", ["-19", "-c", "-q"], "zstd-vmlinux")]:
+        if shutil.which(tool):
+            c = subprocess.run([tool] + args, input=v, stdout=subprocess.PIPE, check=True).stdout
+            put("bzimage", name, sized(bzimage(c + sz(v)), 1))
+
+
 if __name__ == "__main__":
     seeds_elf()
     seeds_boot()
@@ -106,3 +159,4 @@ if __name__ == "__main__":
     seeds_size()
     seeds_bus()
     seeds_guestmem()
+    seeds_bzimage()

@@ -466,22 +466,26 @@ struct lx_boot {
 	unsigned ne820;
 };
 
+/* b->hdr at zero-page offset `off` (0x1f1 <= off < LINUX_HDR_END_MAX). */
+static uint8_t *lx_hdr_at(struct lx_boot *b, unsigned off)
+{
+	return b->hdr + (off - LINUX_HDR_START);
+}
+
 /* A setup header for a vmlinux that came without one (Firecracker does the same). */
 static void lx_fake_header(struct lx_boot *b)
 {
-	uint8_t *h = b->hdr - LINUX_HDR_START; /* index by zero-page offset */
-
 	memset(b->hdr, 0, sizeof(b->hdr));
-	put_le(h + HDR_VID_MODE, 0xffff, 2); /* "normal" */
-	put_le(h + HDR_BOOT_FLAG, LINUX_BOOT_FLAG, 2);
-	h[HDR_JUMP_LEN] = 0x268 + 4 - HDR_MAGIC; /* header through kernel_info_offset */
-	put_le(h + HDR_MAGIC, LINUX_HDRS_MAGIC, 4);
-	put_le(h + HDR_VERSION, 0x020f, 2);
-	h[HDR_LOADFLAGS] = LINUX_LOADED_HIGH;
-	put_le(h + HDR_INITRD_ADDR_MAX, VMLINUX_INITRD_MAX, 4);
-	put_le(h + HDR_KERNEL_ALIGNMENT, 0x200000, 4);
-	put_le(h + HDR_XLOADFLAGS, LINUX_XLF_KERNEL_64, 2);
-	put_le(h + HDR_CMDLINE_SIZE, LINUX_ELF_CMDLINE_SIZE, 4);
+	put_le(lx_hdr_at(b, HDR_VID_MODE), 0xffff, 2); /* "normal" */
+	put_le(lx_hdr_at(b, HDR_BOOT_FLAG), LINUX_BOOT_FLAG, 2);
+	*lx_hdr_at(b, HDR_JUMP_LEN) = 0x268 + 4 - HDR_MAGIC; /* header through kernel_info_offset */
+	put_le(lx_hdr_at(b, HDR_MAGIC), LINUX_HDRS_MAGIC, 4);
+	put_le(lx_hdr_at(b, HDR_VERSION), 0x020f, 2);
+	*lx_hdr_at(b, HDR_LOADFLAGS) = LINUX_LOADED_HIGH;
+	put_le(lx_hdr_at(b, HDR_INITRD_ADDR_MAX), VMLINUX_INITRD_MAX, 4);
+	put_le(lx_hdr_at(b, HDR_KERNEL_ALIGNMENT), 0x200000, 4);
+	put_le(lx_hdr_at(b, HDR_XLOADFLAGS), LINUX_XLF_KERNEL_64, 2);
+	put_le(lx_hdr_at(b, HDR_CMDLINE_SIZE), LINUX_ELF_CMDLINE_SIZE, 4);
 	b->hdr_len = 0x268 + 4 - LINUX_HDR_START;
 	b->version = 0x020f;
 	b->cmdline_size = LINUX_ELF_CMDLINE_SIZE;
