@@ -169,9 +169,9 @@ static int mb_check_range(struct mb_boot *b, const char *what, gpa_t start, gpa_
 			       what, start, end);
 	if (end > r0->gpa + r0->size || !guest_mem_ptr(b->mem, start, end - start))
 		return mb_fail(end > KESTREL_HOLE_START ? -ENOEXEC : -ENOSPC, b->why, b->whylen,
-			       "%s [%#" PRIx64 ", %#" PRIx64 ") is not inside guest RAM below "
-			       "%#" PRIx64 " (%" PRIu64 " MiB)%s",
-			       what, start, end, r0->gpa + r0->size, r0->size >> 20,
+			       "%s [%#" PRIx64 ", %#" PRIx64 ") is not inside guest RAM, which "
+			       "ends at %#" PRIx64 "%s",
+			       what, start, end, r0->gpa + r0->size,
 			       end > KESTREL_HOLE_START ? ", it reaches into the MMIO hole"
 							: "; give the VM more memory (--mem)");
 	return 0;
@@ -549,6 +549,7 @@ int multiboot_load(const struct boot_input *in, const struct guest_mem *mem,
 		err = mb_claims(&b, plan);
 	if (err) {
 		plan->nclaims = 0;
+		plan->note[0] = '\0';
 		return err;
 	}
 	mb_write(&b);

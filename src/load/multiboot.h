@@ -161,14 +161,15 @@ bool multiboot_recognise(const uint8_t *image, size_t len);
  *             file start, data past the end of the file); not ELF32 i386
  *             without bit 16 (an ELF64 with the objcopy / a.out hint);
  *             truncated or malformed program headers; overlapping segments;
- *             an image in [0x9fc00, 1 MiB) or above 4 GiB; an entry outside
- *             the loaded image; nothing to load
- *   -ENOSPC   the image, the info area or a module (named) does not fit in
- *             guest RAM region 0
+ *             an image touching [0x9fc00, 1 MiB), the MMIO hole or 4 GiB;
+ *             an entry outside the loaded image; nothing to load
+ *   -ENOSPC   the image (below the hole), the info area or a module (named)
+ *             does not fit in guest RAM region 0
  *   -E2BIG    the command line or a module string is longer than
  *             MULTIBOOT_CMDLINE_MAX bytes
- *   -EINVAL   `mem` has no region 0 from 0 past 1 MiB; a module without data
- *             or larger than 4 GiB; more than BOOT_MAX_MODULES modules
+ *   -EINVAL   `mem` has no region 0 from 0 past 1 MiB (and below 4 GiB); a
+ *             module with length but no data; more than BOOT_MAX_MODULES
+ *             modules
  * Guest RAM is written only after every check passed.
  */
 int multiboot_load(const struct boot_input *in, const struct guest_mem *mem,
