@@ -23,9 +23,10 @@
  *   except [0x9fc00, 0x100000), the EBDA/VGA/BIOS window where kestrel puts
  *   the ACPI tables (0xE0000-0xFFFFF).
  *
- * Guest-physical layout (everything above 1 MiB and after the image, as on
- * QEMU, which puts the modules right after the kernel; nothing of kestrel's
- * goes below 1 MiB):
+ * Guest-physical layout: the info area and the modules go above 1 MiB and
+ * after the image's highest byte (bss included), as on QEMU, which puts the
+ * modules right after the kernel; nothing kestrel writes goes below 1 MiB
+ * except the image itself:
  *   the image            where the header or the ELF says; claimed as
  *                        "kernel" (one claim for its part below 0x9fc00, one
  *                        for its part above 1 MiB)
