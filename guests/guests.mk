@@ -25,7 +25,7 @@ GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,$(GUEST_LDS) \
                  -Wl,-z,max-page-size=4096 -Wl,-z,noexecstack -Wl,--build-id=none \
                  -Wl,--orphan-handling=error -Wl,--fatal-warnings
 
-GUEST_NAMES   := $(sort $(filter-out lib bzimage-test,$(patsubst guests/%/,%,$(dir $(wildcard guests/*/*.c guests/*/*.S)))))
+GUEST_NAMES   := $(sort $(filter-out lib bzimage-test mb-%,$(patsubst guests/%/,%,$(dir $(wildcard guests/*/*.c guests/*/*.S)))))
 GUEST_LIB_SRC := $(wildcard guests/lib/*.c guests/lib/*.S)
 GUEST_LIB_OBJ := $(patsubst guests/%,$(GUEST_OBJDIR)/%.o,$(basename $(GUEST_LIB_SRC)))
 GUEST_ELFS    := $(GUEST_NAMES:%=$(GUEST_DIR)/%.elf)
@@ -53,3 +53,4 @@ $(foreach g,$(GUEST_NAMES),$(eval $(call GUEST_template,$(g))))
 
 -include $(wildcard $(GUEST_OBJDIR)/*/*.d)
 include guests/bzimage-test/bzimage.mk
+include guests/multiboot.mk
