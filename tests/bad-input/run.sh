@@ -119,7 +119,7 @@ while IFS= read -r line || [ -n "$line" ]; do
 	fi
 
 	# Run with a watchdog: a case that outlives `limit` seconds is a hang.
-	hpid="" epid=""
+	hpid="" epid="" spid=""
 	errto=$tmp/err
 	if [ "$stderr" = closed ]; then
 		# stderr is a pipe whose reader has gone: every write gets EPIPE.
@@ -131,6 +131,13 @@ while IFS= read -r line || [ -n "$line" ]; do
 	case $stdout in
 	file) "${cmd[@]}" >"$tmp/out" 2>"$errto" </dev/null & ;;
 	null) "${cmd[@]}" >/dev/null 2>"$errto" </dev/null & ;;
+	stalled)
+		# A reader that holds the pipe open and never reads: it fills.
+		mkfifo "$tmp/pipe"
+		{ exec 3<"$tmp/pipe"; exec sleep "$((limit + 5))"; } &
+		spid=$!
+		"${cmd[@]}" >"$tmp/pipe" 2>"$errto" </dev/null &
+		;;
 	head:*)
 		mkfifo "$tmp/pipe"
 		head -c "${stdout#head:}" <"$tmp/pipe" >"$tmp/out" &
@@ -159,6 +166,7 @@ while IFS= read -r line || [ -n "$line" ]; do
 	kill -KILL "$dog" 2>/dev/null
 	wait "$dog" 2>/dev/null
 	[ -n "$hpid" ] && wait "$hpid"
+	[ -n "$spid" ] && { kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null; }
 	[ -n "$epid" ] && wait "$epid"
 	[ "$stderr" = closed ] && : >"$tmp/err" # nothing was kept
 
