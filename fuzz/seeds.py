@@ -76,7 +76,7 @@ def seeds_size():
 def seeds_bus():
     ops = b""
     # kestrel's ports: COM1 (8), isa-debug-exit, i8042 data/cmd, hypercalls (16), null port.
-    for base, n in [(0x3F8, 8), (0xF4, 1), (0x60, 1), (0x64, 1), (0xE0, 16), (0x510, 1)]:
+    for base, n in [(0x3F8, 8), (0xF4, 1), (0x60, 1), (0x64, 1), (0x30, 16), (0x58, 1)]:
         ops += bytes([0x00]) + struct.pack("<HB", base, n)
     ops += bytes([0x00]) + struct.pack("<HB", 0x3FC, 2)  # overlaps COM1: -EEXIST
     ops += bytes([0x10]) + struct.pack("<I", 0xFFFF)[:3] + bytes([2])  # leaves the port space

@@ -19,8 +19,8 @@
 #define MIB 0x100000ull
 #define CODE_OFF 0x1000u /* file offset of segment 0's bytes */
 
-/* mov $42, %edi; out %al, $0xe0 (KESTREL_HC_EXIT); hlt; jmp .-1 */
-static const uint8_t code[] = {0xbf, 0x2a, 0x00, 0x00, 0x00, 0xe6, 0xe0, 0xf4, 0xeb, 0xfd};
+/* mov $42, %edi; out %al, $0x30 (KESTREL_HC_PORT_BASE + KESTREL_HC_EXIT); hlt; jmp .-1 */
+static const uint8_t code[] = {0xbf, 0x2a, 0x00, 0x00, 0x00, 0xe6, 0x30, 0xf4, 0xeb, 0xfd};
 
 static uint8_t img[CODE_OFF + 0x1000];
 static size_t img_len = sizeof(img);
