@@ -138,6 +138,8 @@ static int apply(const char *v)
 		load(1, MIB + 0x800, CODE_OFF, 16, 0x1000, PF_R | PF_W);
 	else if (!strcmp(v, "vaddr-ne-paddr"))
 		ph(0)->p_vaddr = 0xffffffff80000000ull;
+	else if (!strcmp(v, "vaddr-ne-paddr-low"))
+		ph(0)->p_vaddr = ph(0)->p_paddr + 0x1000;
 	else if (!strcmp(v, "too-many-loads")) /* 65 tiny PT_LOADs, 4 KiB apart */
 		for (unsigned i = 1; i < 65; i++)
 			load(i, MIB + 0x1000 * i, CODE_OFF, 16, 16, PF_R);
