@@ -52,6 +52,9 @@ const char cli_usage[] =
 	"                       PV send-IPI, ...: CPUID 0x40000001 all zero), for A/B runs\n"
 	"      --no-fast-io     UART THR writes and doorbell rings exit to kestrel one by\n"
 	"                       one (no coalesced PIO, no ioeventfd), for A/B runs\n"
+	"      --no-host-quirks don't carry out instructions this host's KVM cannot emulate\n"
+	"                       (nested KVMs that emulate guest kernel code), nor add\n"
+	"                       what such a host needs to a Linux command line\n"
 	"      --pin            dedicated CPUs: vCPU i's thread runs only on the (i mod n)-th\n"
 	"                       of the n host CPUs kestrel may use (host CPU i mod nproc)\n"
 	"      --no-halt-exits  a guest HLT stays in the guest (KVM_CAP_X86_DISABLE_EXITS);\n"
@@ -209,6 +212,10 @@ int cli_parse(int argc, char *const argv[], struct cli_options *o, char *why, si
 		}
 		if (!strcmp(a, "--no-fast-io")) {
 			o->cfg.no_fast_io = true;
+			continue;
+		}
+		if (!strcmp(a, "--no-host-quirks")) {
+			o->cfg.no_host_quirks = true;
 			continue;
 		}
 		if (!strcmp(a, "--pin")) {
