@@ -57,6 +57,8 @@ struct kestrel_config {
 	uint32_t halt_poll_ns; /* longest a halted vCPU is polled before it sleeps (0: never) */
 	bool no_fast_io; /* UART THR writes and doorbell rings exit to kestrel one by one, as
 			  * without coalesced PIO and ioeventfd (A/B runs) */
+	bool no_host_quirks; /* don't carry out instructions this host's KVM failed to
+			      * emulate (kestrel's fallback, src/arch/x86/quirk.h) */
 	const char *cmdline; /* guest arguments / kernel command line (NULL: "") */
 	const char *initrd; /* Linux initramfs, or a multiboot kernel's first module (NULL: none) */
 	const struct kestrel_module *modules; /* further multiboot modules, in order */

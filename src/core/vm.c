@@ -19,6 +19,7 @@
 #include "host/dedicated.h"
 #include "arch/x86/acpi.h"
 #include "arch/x86/entry.h"
+#include "arch/x86/quirk.h"
 #include "load/load.h"
 #include "util/size.h"
 #include "core/hypercall.h"
@@ -409,6 +410,19 @@ static int vm_load(struct kestrel_vm *vm, struct boot_input *in, struct kestrel_
 	in->ncpus = vm->ncpus;
 	in->tsc_khz = vm->tsc_khz;
 	in->cmdline = vm->cmdline;
+	/* A Linux kernel on a KVM that cannot run all of it (quirk.h): detected
+	 * by a probe, never assumed, and said so. */
+	if (proto == BOOT_LINUX64 && !vm->cfg.no_host_quirks && x86_quirk_probe(vm->kvm_fd)) {
+		size_t l = strlen(vm->cmdline);
+		if (l + 1 + sizeof(X86_QUIRK_LINUX_CMDLINE) > sizeof(vm->cmdline))
+			return vm_cfg_err(err, -E2BIG, "the kernel command line leaves no room for "
+						       "what this host needs (--no-host-quirks: add none)");
+		snprintf(vm->cmdline + l, sizeof(vm->cmdline) - l, "%s%s", l ? " " : "",
+			 X86_QUIRK_LINUX_CMDLINE);
+		vm_log(vm, "host quirk: this KVM emulates guest kernel code and lacks some "
+			   "instructions; kestrel carries those out and adds '%s' to the kernel "
+			   "command line (--no-host-quirks: neither)", X86_QUIRK_LINUX_CMDLINE);
+	}
 	in->no_host_decompress = vm->cfg.no_host_decompress;
 	if (load_wants_acpi(proto) && (r = vm_build_acpi(vm, &rsdp, err)) < 0)
 		return r;

@@ -13,6 +13,7 @@
 #include "core/console.h"
 #include "core/guestmem.h"
 #include "load/plan.h"
+#include "arch/x86/quirk.h"
 #include "util/error.h"
 #include "dev/device.h"
 #include "kestrel/kestrel.h"
@@ -34,6 +35,7 @@ struct vcpu {
 	struct regs_snapshot snap; /* KESTREL_HC_SNAPSHOT / RESTORE */
 	bool has_snap;
 	struct profile_cpu prof; /* exit profile, filled by the run loop (profile.h) */
+	uint64_t quirk_done[X86_QUIRK_SLOTS]; /* host-quirk fallbacks, per instruction (quirk.h) */
 };
 
 /* The boot timeline: CLOCK_MONOTONIC ns of each milestone, 0 until it happens. */

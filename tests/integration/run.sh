@@ -194,8 +194,8 @@ if [ "$have_kvm" -eq 1 ]; then
 fi
 
 # --- exit profile: exact counts in --stats and --stats-json ---
-kvm_expect "pio-loop 2500 --stats: exactly 2500 exits on port 0x510 out" 0 --err '^  0x0510 out null +2500 ' --err '^  IO +[0-9]+ ' --err 'log2 histograms' --err "KVM's own counters \(KVM_GET_STATS_FD" --err '^  insn_emulation +[0-9]+ ' --err '^  first guest entry +[0-9]+\.[0-9] ' -- $K run --stats $G/pio-loop.elf -- 2500
-kvm_expect "hypercall-loop 2000 --stats: 2001 ADD hypercalls (2000 + the register check)" 0 --err '^  2 add +2001 ' --err '^  0x00e2 out hypercall +2001 ' -- $K run --stats $G/hypercall-loop.elf -- 2000
+kvm_expect "pio-loop 2500 --stats: exactly 2500 exits on port 0x58 out" 0 --err '^  0x0058 out null +2500 ' --err '^  IO +[0-9]+ ' --err 'log2 histograms' --err "KVM's own counters \(KVM_GET_STATS_FD" --err '^  insn_emulation +[0-9]+ ' --err '^  first guest entry +[0-9]+\.[0-9] ' -- $K run --stats $G/pio-loop.elf -- 2500
+kvm_expect "hypercall-loop 2000 --stats: 2001 ADD hypercalls (2000 + the register check)" 0 --err '^  2 add +2001 ' --err '^  0x0032 out hypercall +2001 ' -- $K run --stats $G/hypercall-loop.elf -- 2000
 kvm_expect "smp-hello --cpus 2 --stats: a profile per vCPU and one for the VM" 0 --err 'exit profile, vCPU 0:' --err 'exit profile, vCPU 1:' --err 'exit profile, whole VM \(2 vCPUs\)' -- $K run --cpus 2 --stats $G/smp-hello.elf
 kvm_expect "--no-profile: the report says the profile is off" 0 --err 'exit profile: off' --err 'register ioctls in all' -- $K run --no-profile --stats $G/pio-loop.elf
 expect "--stats-json into a missing directory is a usage error" $USAGE --err "stats-json $tmp/nodir/p.json: No such file" -- $K run --stats-json $tmp/nodir/p.json $G/hello.elf
@@ -226,8 +226,8 @@ if [ "$have_kvm" -eq 1 ]; then
 	kvm_expect "--json-status - (stderr) for a guest's own status" 7 --err '^\{"schema":1,"kind":"debug_exit","status":7,"guest_status":7,' -- $K run --json-status - $G/debug-exit.elf -- 3
 	expect "--json-status for an image that is none" $IMAGE -- $K run --json-status $tmp/st2.json $0
 	json_check "--json-status: kind error, class image" $tmp/st2.json "d['kind'] == 'error' and d['error_class'] == 'image' and d['status'] == 121 and d['reason']"
-	json_check "--stats-json: 2500 exits on port 0x510 out, VM and vCPU 0" $tmp/pio.json \
-		"[r['samples'] for p in (d['vm'], d['per_vcpu'][0]['profile']) for r in p['pio'] if r['port'] == 0x510 and r['dir'] == 'out'] == [2500, 2500]"
+	json_check "--stats-json: 2500 exits on port 0x58 out, VM and vCPU 0" $tmp/pio.json \
+		"[r['samples'] for p in (d['vm'], d['per_vcpu'][0]['profile']) for r in p['pio'] if r['port'] == 0x58 and r['dir'] == 'out'] == [2500, 2500]"
 	json_check "--stats-json: exits = sum over reasons = kestrel's own exit counter" $tmp/pio.json \
 		"d['vm']['exits'] == sum(r['samples'] for r in d['vm']['reasons']) == d['registers']['exits'] and d['exit']['status'] == 0"
 	json_check "--stats-json: KVM's binary stats per vCPU, consistent with kestrel's counts" $tmp/pio.json \

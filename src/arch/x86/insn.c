@@ -568,8 +568,9 @@ int insn_decode(const uint8_t *bytes, unsigned n, const struct insn_cpu *cpu, st
 		} else if (b == 0x67) {
 			d->addr_pfx = true;
 		} else if (b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e) {
-			/* ES, CS, SS, DS: ignored in 64-bit mode. */
-			d->seg_override = d->mode == 64 ? -1 : (b >> 3) & 3;
+			/* ES, CS, SS, DS: ignored in 64-bit mode (an earlier FS/GS stays). */
+			if (d->mode != 64)
+				d->seg_override = (b >> 3) & 3;
 		} else if (b == 0x64 || b == 0x65) {
 			d->seg_override = b == 0x64 ? INSN_FS : INSN_GS;
 		} else if (d->mode == 64 && (b & 0xf0) == 0x40) {
