@@ -48,7 +48,7 @@ static void *console_writer(void *arg)
 		.vcpu_fd = -1, /* no ioctl at all */
 		.write_fds = { cfg->console_fd, cfg->log_fd, 2, -1 },
 		.pid = getpid(),
-		.kick_signal = vm_kick_signal(),
+		.kick_signal = vm_kick_signal(vm),
 	};
 	int r = cfg->no_seccomp ? 0 : seccomp_install_vcpu(&sc);
 
@@ -97,7 +97,7 @@ int console_start(struct kestrel_vm *vm)
 	if (!o->buf && !(o->buf = malloc(OUT_SIZE)))
 		return -ENOMEM;
 	sigfillset(&all);
-	sigdelset(&all, vm_kick_signal());
+	sigdelset(&all, vm_kick_signal(vm));
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	o->running = true;
 	r = pthread_create(&o->thread, NULL, console_writer, vm);
@@ -146,7 +146,7 @@ void console_finish(struct kestrel_vm *vm)
 			idle_since = vm_now_ns();
 		} else if (vm_now_ns() - idle_since >= CONSOLE_STALL_MS * 1000000ull) {
 			o->abandon = true; /* and knock it out of its write(2), until it leaves */
-			pthread_kill(o->thread, vm_kick_signal());
+			pthread_kill(o->thread, vm_kick_signal(vm));
 		}
 	}
 	pthread_mutex_unlock(&o->lock);
@@ -215,7 +215,8 @@ void console_setup_ring(struct kestrel_vm *vm)
  * gathers into the line buffer (the lock is held) instead of writing. */
 static __thread struct console *console_draining;
 
-/* To the writer thread, in order. */
+/* To the embedder's console_cb (called under the console lock: see
+ * console_write), else to the writer thread, in order. */
 static void console_out(struct kestrel_vm *vm, const uint8_t *p, size_t len)
 {
 	uint64_t none = 0;
@@ -224,6 +225,11 @@ static void console_out(struct kestrel_vm *vm, const uint8_t *p, size_t len)
 		return;
 	if (!atomic_load_explicit(&vm->tl.console, memory_order_relaxed))
 		atomic_compare_exchange_strong(&vm->tl.console, &none, vm_now_ns());
+	if (vm->cfg.console_cb) {
+		atomic_fetch_add_explicit(&vm->cons.writes, 1, memory_order_relaxed);
+		vm->cfg.console_cb(vm->cfg.console_opaque, p, len);
+		return;
+	}
 	console_queue(vm, p, len);
 }
 
@@ -314,7 +320,8 @@ void console_write(struct kestrel_vm *vm, const void *buf, size_t len)
 		console_gather(vm, buf, len);
 		return;
 	}
-	if (!atomic_load_explicit(&c->len, memory_order_relaxed)) {
+	/* A callback is promised one call at a time: it always takes the lock. */
+	if (!vm->cfg.console_cb && !atomic_load_explicit(&c->len, memory_order_relaxed)) {
 		console_out(vm, buf, len);
 		return;
 	}
