@@ -113,6 +113,9 @@ kvm_expect "multiboot mb-realmode at 0x8000: real-mode round trip (low memory is
 kvm_expect "exit-now exits 0 and prints nothing (stdout and stderr)" 0 --no-err '^' -- sh -c "exec $K run $G/exit-now.elf >&2"
 kvm_expect "hello gets its arguments" 0 --out "args 'alpha beta=2'" -- $K run $G/hello.elf -- alpha beta=2
 kvm_expect "hello with --mem 5G (RAM above the 4 GiB hole)" 0 --out 'KESTREL-HELLO-OK' --out '5120 MiB RAM' -- $K run --mem 5G $G/hello.elf
+kvm_expect "platform-poke check --strict --cpus 2: fw_cfg, CMOS, PCI scan (no device), PM timer, pc-testdev" 0 --out "KESTREL-PLATFORM-OK" -- $K run --strict --cpus 2 $G/platform-poke.elf -- check
+kvm_expect "platform-poke check --mem 5G: fw_cfg RAM size and CMOS above 4 GiB" 0 --out "KESTREL-PLATFORM-OK" -- $K run --strict --mem 5G $G/platform-poke.elf -- check
+kvm_expect "platform-poke s5: ACPI PM1a_CNT S5 powers off with status 0" 0 -- $K run --strict $G/platform-poke.elf -- s5
 kvm_expect "hello with --no-sync-regs" 0 --out 'KESTREL-HELLO-OK' -- $K run --no-sync-regs $G/hello.elf
 kvm_expect "hello with --no-seccomp (vCPU threads unconfined)" 0 --out 'KESTREL-HELLO-OK' -- $K run --no-seccomp $G/hello.elf
 kvm_expect "pio-loop 1000" 0 --out 'pio-loop: 1000 writes done' --out 'KESTREL-PIO-LOOP-OK' -- $K run $G/pio-loop.elf
