@@ -50,9 +50,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    "cmdline unterminated");
 		FUZZ_ASSERT(o->cfg.console_fd == 1 && o->cfg.log_fd == 2, "fds changed");
 		/* Guest arguments are the words after the first "--" that follows
-		 * the guest, joined by single spaces. */
+		 * the guest, joined by single spaces, after -p/--cmdline's string
+		 * and a space when one was given. */
+		size_t pre = 0;
+		if (o->append) {
+			pre = strlen(o->append);
+			FUZZ_ASSERT(!memcmp(o->cmdline, o->append, pre), "--cmdline string first");
+			if (o->cmdline[pre] == ' ')
+				pre++;
+		}
 		if (dashes > 0) {
-			size_t off = 0;
+			size_t off = pre;
 			for (int k = dashes + 1; k < argc; k++) {
 				size_t l = strlen(argv[k]);
 				if (k > dashes + 1)
@@ -63,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			FUZZ_ASSERT(o->cmdline[off] == '\0', "cmdline has extra bytes");
 		} else {
-			FUZZ_ASSERT(o->cmdline[0] == '\0', "cmdline without '--'");
+			FUZZ_ASSERT(o->cmdline[pre] == '\0', "cmdline without '--'");
 		}
 	}
 	for (int k = 0; k < argc; k++)
