@@ -30,7 +30,7 @@ static const char *stats_mmio_name(const void *ctx, unsigned i, uint64_t *base, 
 	return b->mmio[i].name;
 }
 
-static const char *stats_exit_kind(enum kestrel_exit_kind k)
+const char *kestrel_exit_kind_name(enum kestrel_exit_kind k)
 {
 	static const char *const names[] = {
 		[KESTREL_EXIT_NONE] = "none",
@@ -514,8 +514,8 @@ int kestrel_vm_write_stats_json(struct kestrel_vm *vm, FILE *f)
 	if (!all)
 		return -ENOMEM;
 	fprintf(
-	    f, "{\"kestrel\":\"%s\",\"exit\":{\"kind\":\"%s\",\"status\":%d,\"cpu\":%d,\"reason\":",
-	    KESTREL_VERSION, stats_exit_kind(vm->exit.kind), kestrel_exit_status(&vm->exit),
+	    f, "{\"schema\":%d,\"kestrel\":\"%s\",\"exit\":{\"kind\":\"%s\",\"status\":%d,\"cpu\":%d,\"reason\":",
+	    KESTREL_STATS_SCHEMA, KESTREL_VERSION, kestrel_exit_kind_name(vm->exit.kind), kestrel_exit_status(&vm->exit),
 	    vm->exit.cpu);
 	json_write_str(f, vm->exit.reason);
 	fprintf(
