@@ -241,6 +241,7 @@ static int vcpu_confine(struct vcpu *v)
 	const struct kestrel_config *cfg = &v->vm->cfg;
 	struct seccomp_vcpu_ctx c = {
 		.vcpu_fd = v->fd,
+		.vm_fd = v->vm->has_irqchip ? v->vm->vm_fd : -1,
 		.write_fds = { cfg->console_fd, cfg->log_fd, v->vm->stop_fd, 2 },
 		.pid = getpid(),
 		.kick_signal = vm_kick_signal(v->vm),

@@ -131,6 +131,13 @@ kvm_expect "bzImage: 64-bit entry, zero page, e820, initrd, RSDP" 1 --out 'KESTR
 kvm_expect "bzImage: lkvm-style -k/-i/-p/-m/-c" 1 --out 'KESTREL-BZIMAGE-OK' -- $K run -k $G/bzimage-test.bzImage -i "$tmp/initrd-xyz" -p "initrd-magic=XYZ" -m 128M -c 2
 kvm_expect "bzImage: a wrong initrd magic fails the guest's check (could fail)" 3 --out 'KESTREL-BZIMAGE-FAIL' -- $K run --initrd "$tmp/initrd-xyz" --cmdline "initrd-magic=ABC" $G/bzimage-test.bzImage
 kvm_expect "bzImage: initrd-magic without an initrd fails" 3 --out 'KESTREL-BZIMAGE-FAIL' -- $K run --cmdline "initrd-magic=XYZ" $G/bzimage-test.bzImage
+# --- multiboot kernels written the QEMU way: info block, module, fw_cfg, ACPI PM timer, PCI scan, pc-testdev, INIT/SIPI ---
+printf 'MBTEST_ENV=1\nCPUS=3\nMBTEST_END=1\n' >"$tmp/mbenv3"
+printf 'MBTEST_ENV=1\nCPUS=1\nMBTEST_END=1\n' >"$tmp/mbenv1"
+kvm_expect "multiboot mb-test, 3 vCPUs started by INIT/SIPI, --strict" 1 --out 'PASS smp-count: 3 CPUs up' --out 'PASS fwcfg-cpus: key 0x0005: 3 CPUs' --out 'PASS pm-timer-runs' --out 'PASS testdev-long' --out '^MB-TEST PASS' -- $K run --strict --cpus 3 --mem 128M --initrd "$tmp/mbenv3" $G/mb-test.elf -- cpus=3 mods=1 testdev
+kvm_expect "multiboot mb-test, 1 vCPU, --strict" 1 --out 'PASS module-length' --out '^MB-TEST PASS' -- $K run --strict --cpus 1 --initrd "$tmp/mbenv1" $G/mb-test.elf -- cpus=1 mods=1
+kvm_expect "multiboot mb-test: a wrong CPU count fails (could fail)" 3 --out 'MB-TEST FAIL' -- $K run --cpus 3 --initrd "$tmp/mbenv3" $G/mb-test.elf -- cpus=2 mods=1
+kvm_expect "multiboot mb-realmode at 0x8000: real-mode round trip (low memory is the guest's)" 1 --out 'hello from real mode' --out 'MB-REALMODE PASS' -- $K run --strict $G/mb-realmode.bin
 kvm_expect "exit-now exits 0 and prints nothing (stdout and stderr)" 0 --no-err '^' -- sh -c "exec $K run $G/exit-now.elf >&2"
 kvm_expect "hello gets its arguments" 0 --out "args 'alpha beta=2'" -- $K run $G/hello.elf -- alpha beta=2
 kvm_expect "hello with --mem 5G (RAM above the 4 GiB hole)" 0 --out 'KESTREL-HELLO-OK' --out '5120 MiB RAM' -- $K run --mem 5G $G/hello.elf
