@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 const int guard_stop_signals[6] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGALRM };
@@ -33,7 +34,48 @@ void guard_ignore_signals(void)
 	signal(SIGXFSZ, SIG_IGN);
 }
 
-int guard_report_open(struct guard_report *r, const char *path, char *why, size_t len)
+/*
+ * The rename (or removal) is done by a helper process forked before the boot:
+ * kestrel's own thread is under seccomp by then (confine_caller), with no
+ * rename or unlink. The helper holds no fd but its pipe, and does one of two
+ * things to its two fixed paths: 'c' renames the temporary file onto the
+ * target, anything else (EOF too: kestrel died) removes it. Its exit status
+ * is 0 or the rename's errno.
+ */
+static int report_helper(struct guard_report *r)
+{
+	int p[2];
+	char cmd = 0;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	r->helper = fork();
+	if (r->helper < 0) {
+		int e = errno;
+		close(p[0]);
+		close(p[1]);
+		return -e;
+	}
+	if (r->helper == 0) {
+		for (unsigned i = 0; i < sizeof(guard_stop_signals) / sizeof(guard_stop_signals[0]); i++)
+			signal(guard_stop_signals[i], SIG_IGN); /* ^C reaches it too: kestrel decides */
+		if (p[0] != 3 && dup2(p[0], 3) < 0)
+			_exit(EIO);
+		closefrom(4);
+		while (read(3, &cmd, 1) < 0 && errno == EINTR)
+			;
+		if (cmd == 'c' && rename(r->tmp, r->path) == 0)
+			_exit(0);
+		int e = cmd == 'c' ? errno : 0;
+		unlink(r->tmp);
+		_exit(e ? (e > 255 ? EIO : e) : 0);
+	}
+	close(p[0]);
+	r->helper_fd = p[1];
+	return 0;
+}
+
+int guard_report_open(struct guard_report *r, const char *path, FILE *dash, char *why, size_t len)
 {
 	struct stat st;
 	const char *slash = strrchr(path, '/');
@@ -42,7 +84,7 @@ int guard_report_open(struct guard_report *r, const char *path, char *why, size_
 
 	*r = (struct guard_report){ .path = path };
 	if (!strcmp(path, "-")) {
-		r->f = stdout;
+		r->f = dash;
 		r->is_stdout = true;
 		return 0;
 	}
@@ -74,6 +116,13 @@ int guard_report_open(struct guard_report *r, const char *path, char *why, size_
 	mode_t um = umask(0);
 	umask(um);
 	fchmod(fd, 0666 & ~um);
+	if ((e = report_helper(r)) < 0) {
+		fclose(r->f);
+		r->f = NULL;
+		unlink(r->tmp);
+		snprintf(why, len, "cannot start the report helper: %s", strerror(-e));
+		return e;
+	}
 	return 0;
 }
 
@@ -93,9 +142,15 @@ int guard_report_commit(struct guard_report *r, bool ok)
 	if (fclose(r->f) != 0 && !e)
 		e = -errno;
 	r->f = NULL;
-	if (ok && !e && rename(r->tmp, r->path) != 0)
-		e = -errno;
-	if (!ok || e)
-		unlink(r->tmp);
+	/* The helper renames or removes (see report_helper). */
+	char cmd = ok && !e ? 'c' : 'a';
+	int st = 0;
+	if (write(r->helper_fd, &cmd, 1) != 1 && !e)
+		e = -EIO;
+	close(r->helper_fd);
+	while (waitpid(r->helper, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!e && cmd == 'c' && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+		e = WIFEXITED(st) ? -WEXITSTATUS(st) : -EIO;
 	return e;
 }

@@ -43,6 +43,14 @@ struct kestrel_config {
 	bool strict; /* unhandled port/MMIO access ends the VM (false: reads return 0) */
 	bool no_sync_regs; /* keep registers out of the shared kvm_run page (A/B runs) */
 	bool no_seccomp; /* don't confine the vCPU threads with seccomp (debugging only) */
+	/* confine_caller - kestrel_vm_run also confines the thread that calls it,
+	 * for good, once the VM's threads are started (ignored with no_seccomp):
+	 * from then on that thread may wait, write to open fds, read KVM's stats,
+	 * close, free and allocate memory (nothing executable), wait4 and exit, and
+	 * nothing else (src/host/seccomp.h). For a program that runs one VM and
+	 * ends, like the kestrel command: a compromised vCPU thread that takes over
+	 * the caller's thread through memory gains no more than that. */
+	bool confine_caller;
 	bool no_profile; /* skip the per-exit profile accounting (overhead benchmarks) */
 	uint64_t t0_ns; /* CLOCK_MONOTONIC ns the boot timeline counts from (0: kestrel_vm_create) */
 	bool no_cpuid_tsc; /* leave CPUID's timing leaves (0x15, 0x16, 0x40000010, invariant

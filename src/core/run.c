@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "host/dedicated.h"
+#include "host/seccomp.h"
 #include "core/vcpu.h"
 
 /* ---- stopping ---- */
@@ -154,6 +155,13 @@ int kestrel_vm_run(struct kestrel_vm *vm, uint64_t timeout_ms, struct kestrel_ex
 		vm_err(err, r, "cannot start the console writer thread: %s", strerror(-r));
 	else
 		r = vm_start_threads(vm, err);
+	if (r == 0 && vm->cfg.confine_caller && !vm->cfg.no_seccomp &&
+	    (r = seccomp_install_main(&(struct seccomp_main_ctx){ getpid(), vm_kick_signal(vm) })) < 0) {
+		vm_stop_fmt(vm, NULL, KESTREL_EXIT_HOST_ERROR, KESTREL_STATUS_HOST,
+			    "confining the calling thread with seccomp failed: %s", strerror(-r));
+		vm_err(err, r, "cannot confine the calling thread with seccomp: %s (--no-seccomp runs without)",
+		       strerror(-r));
+	}
 	while (r == 0 && !atomic_load(&vm->stopping)) {
 		int wait = -1;
 		if (timeout_ms) {

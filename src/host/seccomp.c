@@ -6,6 +6,7 @@
 #include <linux/audit.h>
 #include <linux/kvm.h>
 #include <linux/seccomp.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/mman.h>
@@ -28,8 +29,8 @@ static const unsigned seccomp_plain[] = {
     __NR_futex,		__NR_getpid,
     __NR_gettid,	__NR_rt_sigprocmask,
     __NR_rt_sigreturn,	__NR_restart_syscall,
-    __NR_clock_gettime, __NR_madvise,
-    __NR_munmap,	__NR_brk,
+    __NR_clock_gettime, __NR_munmap,
+    __NR_brk,
     __NR_sigaltstack,	__NR_exit,
     __NR_exit_group,
     /* Spin-lock back-off: glibc does not need it, but sanitizer runtimes do
@@ -43,6 +44,8 @@ static const unsigned seccomp_ioctls[] = {
     KVM_GET_FPU,       KVM_SET_FPU,  KVM_GET_VCPU_EVENTS, KVM_SET_VCPU_EVENTS, KVM_GET_DEBUGREGS,
     KVM_SET_DEBUGREGS, KVM_GET_MSRS, KVM_SET_MSRS,	  KVM_TRANSLATE,       KVM_GET_XCRS,
 };
+
+static int seccomp_install(struct sock_filter *prog, int n);
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -107,6 +110,53 @@ static int block_end(struct bpf_out *o, unsigned at)
 	return 0;
 }
 
+/*
+ * mmap, mprotect and madvise, for both filters: nothing executable (prot is a
+ * full 64-bit argument), mmap only private and anonymous (no file, no shared
+ * mapping: neither /dev/kvm's fds nor the image can be mapped again), madvise
+ * only the advice allocators give (no MADV_HWPOISON, MADV_REMOVE, MADV_DONTFORK...).
+ */
+static int emit_memory_rules(struct bpf_out *o)
+{
+	static const uint32_t advice[] = { MADV_DONTNEED, MADV_FREE, MADV_HUGEPAGE,
+					   MADV_NOHUGEPAGE, MADV_DONTDUMP, MADV_DODUMP };
+	unsigned at;
+	int r = 0;
+
+	at = block_begin(o, __NR_mmap, __NR_mmap);
+	ld(o, SC_ARG_HI(2));
+	kill_unless(o, 0);
+	ld(o, SC_ARG_LO(2));
+	emit(o, BPF_JMP | BPF_JSET | BPF_K, 0, 1, PROT_EXEC);
+	ret(o, SC_KILL);
+	ld(o, SC_ARG_LO(3));
+	emit(o, BPF_JMP | BPF_JSET | BPF_K, 0, 1, MAP_SHARED); /* MAP_SHARED_VALIDATE too */
+	ret(o, SC_KILL);
+	emit(o, BPF_JMP | BPF_JSET | BPF_K, 1, 0, MAP_ANONYMOUS);
+	ret(o, SC_KILL);
+	ret(o, SC_ALLOW);
+	r |= block_end(o, at);
+
+	at = block_begin(o, __NR_mprotect, __NR_mprotect);
+	ld(o, SC_ARG_HI(2));
+	kill_unless(o, 0);
+	ld(o, SC_ARG_LO(2));
+	emit(o, BPF_JMP | BPF_JSET | BPF_K, 0, 1, PROT_EXEC);
+	ret(o, SC_KILL);
+	ret(o, SC_ALLOW);
+	r |= block_end(o, at);
+
+	at = block_begin(o, __NR_madvise, __NR_madvise);
+	ld(o, SC_ARG_HI(2));
+	kill_unless(o, 0);
+	ld(o, SC_ARG_LO(2));
+	for (unsigned i = 0; i < ARRAY_LEN(advice); i++)
+		allow_if(o, advice[i]);
+	ret(o, SC_KILL);
+	r |= block_end(o, at);
+	return r;
+}
+
 int seccomp_vcpu_filter(const struct seccomp_vcpu_ctx *c, struct sock_filter *prog, unsigned cap)
 {
 	struct bpf_out o = {prog, 0, cap};
@@ -160,41 +210,94 @@ int seccomp_vcpu_filter(const struct seccomp_vcpu_ctx *c, struct sock_filter *pr
 	ret(&o, SC_ALLOW);
 	r |= block_end(&o, at);
 
-	/* mmap/mprotect: never executable (prot is a full 64-bit argument). */
-	at = block_begin(&o, __NR_mmap, __NR_mprotect);
-	ld(&o, SC_ARG_HI(2));
-	kill_unless(&o, 0);
-	ld(&o, SC_ARG_LO(2));
-	emit(&o, BPF_JMP | BPF_JSET | BPF_K, 0, 1, PROT_EXEC);
-	ret(&o, SC_KILL);
-	ret(&o, SC_ALLOW);
-	r |= block_end(&o, at);
-
+	r |= emit_memory_rules(&o);
 	ret(&o, SC_KILL);
 	if (r < 0 || o.n > cap)
 		return -E2BIG;
 	return (int)o.n;
 }
 
-int seccomp_install_vcpu(const struct seccomp_vcpu_ctx *c)
+/* The caller's thread after the VM's threads are started (seccomp_main_filter). */
+static const unsigned seccomp_main_plain[] = {
+    __NR_read,		 __NR_write,	     __NR_writev,	  __NR_pread64,
+    __NR_close,		 __NR_poll,	     __NR_ppoll,	  __NR_lseek,
+    __NR_fstat,		 __NR_newfstatat,    __NR_futex,	  __NR_clock_gettime,
+    __NR_clock_nanosleep, __NR_nanosleep,    __NR_getpid,	  __NR_gettid,
+    __NR_rt_sigaction,	 __NR_rt_sigprocmask, __NR_rt_sigreturn, __NR_restart_syscall,
+    __NR_sigaltstack,	 __NR_munmap,	     __NR_brk,		  __NR_mremap,
+    __NR_wait4,		 __NR_sched_yield,   __NR_exit,		  __NR_exit_group,
+};
+
+int seccomp_main_filter(const struct seccomp_main_ctx *c, struct sock_filter *prog, unsigned cap)
 {
-	struct sock_filter prog[SECCOMP_VCPU_MAX_INSNS];
+	struct bpf_out o = {prog, 0, cap};
+	unsigned at;
+	int r = 0;
+
+	ld(&o, SC_ARCH);
+	kill_unless(&o, AUDIT_ARCH_X86_64);
+	ld(&o, SC_NR);
+	emit(&o, BPF_JMP | BPF_JGE | BPF_K, 0, 1, SC_X32_BIT);
+	ret(&o, SC_KILL);
+	for (unsigned i = 0; i < ARRAY_LEN(seccomp_main_plain); i++)
+		allow_if(&o, seccomp_main_plain[i]);
+
+	/* ioctl: only what the reports ask of KVM after a run. */
+	at = block_begin(&o, __NR_ioctl, __NR_ioctl);
+	ld(&o, SC_ARG_LO(1));
+	allow_if(&o, KVM_CHECK_EXTENSION);
+	allow_if(&o, KVM_GET_STATS_FD);
+	ret(&o, SC_KILL);
+	r |= block_end(&o, at);
+
+	/* tgkill(this process, any thread, the kick signal or SIGABRT (abort)). */
+	at = block_begin(&o, __NR_tgkill, __NR_tgkill);
+	ld(&o, SC_ARG_LO(0));
+	kill_unless(&o, (uint32_t)c->pid);
+	ld(&o, SC_ARG_LO(2));
+	allow_if(&o, (uint32_t)c->kick_signal);
+	allow_if(&o, SIGABRT);
+	ret(&o, SC_KILL);
+	r |= block_end(&o, at);
+
+	r |= emit_memory_rules(&o);
+	ret(&o, SC_KILL);
+	if (r < 0 || o.n > cap)
+		return -E2BIG;
+	return (int)o.n;
+}
+
+/* Both filters: NO_NEW_PRIVS, then the program (KILL_PROCESS must exist). */
+static int seccomp_install(struct sock_filter *prog, int n)
+{
 	struct sock_fprog fprog;
 	uint32_t action = SC_KILL;
-	int n = seccomp_vcpu_filter(c, prog, SECCOMP_VCPU_MAX_INSNS);
 
 	if (n < 0)
 		return n;
-	/* Without KILL_PROCESS (Linux < 4.14) the kernel would kill only the
-	 * offending thread, and the VM would wait for it forever. */
 	if (syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) < 0)
 		return errno == EOPNOTSUPP || errno == EINVAL ? -ENOTSUP : -errno;
-	/* Lets an unprivileged thread install a filter; it can no longer gain
-	 * privileges through execve (which it may not call anyway). */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return -errno;
 	fprog = (struct sock_fprog){.len = (unsigned short)n, .filter = prog};
 	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) < 0)
 		return -errno;
 	return 0;
+}
+
+int seccomp_install_main(const struct seccomp_main_ctx *c)
+{
+	struct sock_filter prog[SECCOMP_MAIN_MAX_INSNS];
+
+	return seccomp_install(prog, seccomp_main_filter(c, prog, SECCOMP_MAIN_MAX_INSNS));
+}
+
+int seccomp_install_vcpu(const struct seccomp_vcpu_ctx *c)
+{
+	struct sock_filter prog[SECCOMP_VCPU_MAX_INSNS];
+
+	/* Without KILL_PROCESS (Linux < 4.14) the kernel would kill only the
+	 * offending thread, and the VM would wait for it forever; NO_NEW_PRIVS
+	 * lets an unprivileged thread install a filter (seccomp_install). */
+	return seccomp_install(prog, seccomp_vcpu_filter(c, prog, SECCOMP_VCPU_MAX_INSNS));
 }

@@ -23,9 +23,11 @@
  *                SREGS,FPU,VCPU_EVENTS,DEBUGREGS,MSRS} and KVM_TRANSLATE
  *   write/writev only to the console, log and stop (eventfd) fds and stderr
  *   tgkill       only to this process, only the kick signal (vm_stop)
- *   mmap/mprotect only without PROT_EXEC (glibc and sanitizer runtimes)
+ *   mmap/mprotect only without PROT_EXEC; mmap only MAP_PRIVATE|MAP_ANONYMOUS
+ *                (glibc and sanitizer runtimes; no file or shared mapping)
+ *   madvise      only MADV_DONTNEED, FREE, HUGEPAGE, NOHUGEPAGE, DONTDUMP, DODUMP
  *   futex, getpid, gettid, rt_sigprocmask, rt_sigreturn, restart_syscall,
- *   clock_gettime, madvise, munmap, brk, sigaltstack, exit, exit_group
+ *   clock_gettime, munmap, brk, sigaltstack, exit, exit_group
  * found by running every guest and the tests under `strace -f` (the ASan
  * build adds mmap/munmap/madvise/sigaltstack when a thread ends; clock_gettime
  * is the vDSO's fallback; brk, mmap and mprotect are malloc's). Only the
@@ -42,7 +44,7 @@ struct seccomp_vcpu_ctx {
 	int kick_signal;  /* tgkill's only signal */
 };
 
-#define SECCOMP_VCPU_MAX_INSNS 128u
+#define SECCOMP_VCPU_MAX_INSNS 160u
 
 /*
  * seccomp_vcpu_filter - write the classic-BPF program for *c into prog
@@ -59,5 +61,29 @@ int seccomp_vcpu_filter(const struct seccomp_vcpu_ctx *c, struct sock_filter *pr
  * SECCOMP_RET_KILL_PROCESS; kestrel then refuses to run unconfined).
  */
 int seccomp_install_vcpu(const struct seccomp_vcpu_ctx *c);
+
+/*
+ * The calling thread's filter (kestrel_config.confine_caller): once the VM's
+ * threads are started, the thread that runs kestrel_vm_run needs little:
+ * wait (poll, read the stop eventfd, futex, join), write (stderr, reports),
+ * signals, memory (as above: nothing executable, private anonymous mmap, the
+ * allocators' madvise), close, fstat, lseek, pread (KVM's stats fds), wait4
+ * (a helper the caller started earlier), ioctl KVM_CHECK_EXTENSION and
+ * KVM_GET_STATS_FD only, tgkill in this process with the kick signal or
+ * SIGABRT, exit. No open, socket, execve, fork/clone, rename, unlink, kill,
+ * ptrace, or any other ioctl.
+ */
+struct seccomp_main_ctx {
+	pid_t pid;
+	int kick_signal;
+};
+
+#define SECCOMP_MAIN_MAX_INSNS 192u
+
+/* seccomp_main_filter - that program into prog (pure); instructions or -E2BIG. */
+int seccomp_main_filter(const struct seccomp_main_ctx *c, struct sock_filter *prog, unsigned cap);
+
+/* seccomp_install_main - confine the calling thread with it; 0 or -errno. */
+int seccomp_install_main(const struct seccomp_main_ctx *c);
 
 #endif

@@ -26,7 +26,7 @@
  */
 static const unsigned plain_allowed[] = {
     SYS_futex,		 SYS_getpid,	    SYS_gettid,	    SYS_rt_sigprocmask, SYS_rt_sigreturn,
-    SYS_restart_syscall, SYS_clock_gettime, SYS_madvise,    SYS_munmap,		SYS_brk,
+    SYS_restart_syscall, SYS_clock_gettime, SYS_munmap,		SYS_brk,
     SYS_sigaltstack,	 SYS_exit,	    SYS_exit_group, SYS_sched_yield,
 };
 static const unsigned ioctls_allowed[] = {
@@ -103,6 +103,13 @@ static uint32_t verdict(int nr, uint64_t a0, uint64_t a1, uint64_t a2)
 	return bpf_run(prog, nprog, &d);
 }
 
+static uint32_t verdict4(int nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3)
+{
+	struct seccomp_data d = {.nr = nr, .arch = AUDIT_ARCH_X86_64, .args = {a0, a1, a2, a3}};
+
+	return bpf_run(prog, nprog, &d);
+}
+
 static const char *act(uint32_t v)
 {
 	return v == SECCOMP_RET_ALLOW	       ? "ALLOW"
@@ -133,7 +140,7 @@ static void test_program(void)
 	for (int nr = 0; nr < 512; nr++) {
 		uint32_t v;
 		if (nr == SYS_ioctl || nr == SYS_write || nr == SYS_writev || nr == SYS_tgkill ||
-		    nr == SYS_mmap || nr == SYS_mprotect)
+		    nr == SYS_mmap || nr == SYS_mprotect || nr == SYS_madvise)
 			continue; /* argument-checked below */
 		v = verdict(nr, 0, 0, 0);
 		if (v != (in(plain_allowed, N(plain_allowed), (unsigned)nr)
@@ -193,13 +200,33 @@ static void test_program(void)
 	TAP_EQ_STR(act(verdict(SYS_tgkill, 1, 1, KICK)), "KILL_PROCESS",
 		   "tgkill of another process is refused");
 
-	TAP_EQ_STR(act(verdict(SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE)), "ALLOW",
-		   "mmap read/write");
-	TAP_EQ_STR(act(verdict(SYS_mmap, 0, 4096, PROT_READ | PROT_EXEC)), "KILL_PROCESS",
+	TAP_EQ_STR(act(verdict4(SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS)),
+		   "ALLOW", "mmap read/write, private anonymous");
+	TAP_EQ_STR(act(verdict4(SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED)),
+		   "KILL_PROCESS", "mmap MAP_SHARED of an fd (a vCPU's kvm_run, the image) is refused");
+	TAP_EQ_STR(act(verdict4(SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE,
+				MAP_SHARED | MAP_ANONYMOUS)),
+		   "KILL_PROCESS", "mmap MAP_SHARED|MAP_ANONYMOUS is refused");
+	TAP_EQ_STR(act(verdict4(SYS_mmap, 0, 4096, PROT_READ, MAP_PRIVATE)), "KILL_PROCESS",
+		   "mmap of a file, even private, is refused");
+	TAP_EQ_STR(act(verdict4(SYS_mmap, 0, 4096, PROT_READ, MAP_SHARED_VALIDATE | MAP_ANONYMOUS)),
+		   "KILL_PROCESS", "mmap MAP_SHARED_VALIDATE is refused");
+	TAP_EQ_STR(act(verdict(SYS_madvise, 0, 4096, MADV_DONTNEED)), "ALLOW",
+		   "madvise MADV_DONTNEED (free)");
+	TAP_EQ_STR(act(verdict(SYS_madvise, 0, 4096, MADV_HWPOISON)), "KILL_PROCESS",
+		   "madvise MADV_HWPOISON is refused");
+	TAP_EQ_STR(act(verdict(SYS_madvise, 0, 4096, MADV_REMOVE)), "KILL_PROCESS",
+		   "madvise MADV_REMOVE is refused");
+	TAP_EQ_STR(act(verdict(SYS_madvise, 0, 4096, MADV_DONTFORK)), "KILL_PROCESS",
+		   "madvise MADV_DONTFORK is refused");
+	TAP_EQ_STR(act(verdict(SYS_madvise, 0, 4096, (1ull << 32) | MADV_DONTNEED)), "KILL_PROCESS",
+		   "madvise with high advice bits is refused");
+	TAP_EQ_STR(act(verdict4(SYS_mmap, 0, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS)), "KILL_PROCESS",
 		   "mmap PROT_EXEC is refused");
 	TAP_EQ_STR(act(verdict(SYS_mprotect, 0, 4096, PROT_EXEC)), "KILL_PROCESS",
 		   "mprotect PROT_EXEC is refused");
-	TAP_EQ_STR(act(verdict(SYS_mmap, 0, 4096, 1ull << 32 | PROT_READ)), "KILL_PROCESS",
+	TAP_EQ_STR(act(verdict4(SYS_mmap, 0, 4096, 1ull << 32 | PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS)), "KILL_PROCESS",
 		   "mmap with high prot bits is refused");
 }
 
@@ -382,9 +409,50 @@ static void test_installed(void)
 	       "free");
 }
 
+/* The calling thread's filter (confine_caller): what it keeps and what it loses. */
+static void test_main_program(void)
+{
+	static const struct seccomp_main_ctx mc = {.pid = PID, .kick_signal = KICK};
+	static const unsigned kept[] = {SYS_read, SYS_write, SYS_poll, SYS_futex, SYS_close,
+					SYS_rt_sigaction, SYS_wait4, SYS_exit_group, SYS_pread64};
+	static const unsigned lost[] = {SYS_open, SYS_openat, SYS_execve, SYS_execveat, SYS_clone,
+					SYS_clone3, SYS_fork, SYS_socket, SYS_connect, SYS_rename,
+					SYS_renameat2, SYS_unlink, SYS_kill, SYS_ptrace,
+					SYS_process_vm_writev, SYS_prctl, SYS_seccomp, SYS_mount};
+	unsigned wrong = 0;
+
+	TAP_EQ_INT(seccomp_main_filter(&mc, prog, 10), -E2BIG, "main filter: small buffer refused");
+	nprog = seccomp_main_filter(&mc, prog, SECCOMP_VCPU_MAX_INSNS);
+	TAP_OK(nprog > 0, "main filter: fits (%d instructions)", nprog);
+	for (size_t i = 0; i < N(kept); i++)
+		wrong += verdict(kept[i], 3, 0, 0) != SECCOMP_RET_ALLOW;
+	TAP_EQ_INT(wrong, 0, "main filter: waiting, writing, reading, closing, exiting stay");
+	wrong = 0;
+	for (size_t i = 0; i < N(lost); i++)
+		if (verdict(lost[i], 3, 0, 0) != SECCOMP_RET_KILL_PROCESS && !wrong++)
+			tap_diag("syscall %u allowed", lost[i]);
+	TAP_EQ_INT(wrong, 0, "main filter: open, exec, clone/fork, socket, rename, unlink, kill, "
+			     "ptrace, prctl, seccomp, mount are refused");
+	TAP_EQ_STR(act(verdict(SYS_ioctl, 5, KVM_GET_STATS_FD, 0)), "ALLOW",
+		   "main filter: KVM_GET_STATS_FD (reports)");
+	TAP_EQ_STR(act(verdict(SYS_ioctl, 5, KVM_RUN, 0)), "KILL_PROCESS",
+		   "main filter: KVM_RUN is refused");
+	TAP_EQ_STR(act(verdict(SYS_ioctl, 5, KVM_SET_USER_MEMORY_REGION, 0)), "KILL_PROCESS",
+		   "main filter: KVM_SET_USER_MEMORY_REGION is refused");
+	TAP_EQ_STR(act(verdict(SYS_tgkill, PID, 99, KICK)), "ALLOW", "main filter: the kick");
+	TAP_EQ_STR(act(verdict(SYS_tgkill, PID, 99, SIGKILL)), "KILL_PROCESS",
+		   "main filter: tgkill SIGKILL is refused");
+	TAP_EQ_STR(act(verdict4(SYS_mmap, 0, 4096, PROT_READ | PROT_EXEC,
+				MAP_PRIVATE | MAP_ANONYMOUS)),
+		   "KILL_PROCESS", "main filter: executable mmap is refused");
+	TAP_EQ_STR(act(verdict4(SYS_mmap, 0, 4096, PROT_READ, MAP_SHARED)), "KILL_PROCESS",
+		   "main filter: mmap of a file is refused");
+}
+
 int main(void)
 {
 	test_program();
+	test_main_program();
 	test_installed();
 	return tap_done();
 }
