@@ -3,6 +3,7 @@
 # kernel message that marks a stage, and the VMM's exits by kind and port from perf's kvm tracepoints.
 #
 # Usage: bench/linux.sh [-t SECS] [-s MARKER] [-o DIR] NAME CMD [ARGS...]
+#        bench/linux.sh -S DIR      (the report again, from a DIR kept with -o)
 #   -t SECS  stop the boot SECS after spawn (default 240): CMD should carry its own timeout too
 #            (kestrel --timeout, `timeout` before QEMU); this one is the backstop
 #   -s MARKER stop the boot (SIGTERM) when the console shows MARKER: the same window for two VMMs
@@ -24,18 +25,23 @@ set -u
 cd "$(dirname "$0")/.." || exit 2
 BUILD=${BUILD:-build}
 B=$BUILD/bench
-SECS=240 DIR="" STOP=()
-while getopts ":t:s:o:" o; do
+SECS=240 DIR="" STOP=() AGAIN=""
+while getopts ":t:s:o:S:" o; do
 	case $o in
 	t) SECS=$OPTARG ;;
 	o) DIR=$OPTARG ;;
 	s) STOP=(-s "$OPTARG") ;;
-	*) sed -n '5,10s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	S) AGAIN=$OPTARG ;;
+	*) sed -n '5,11s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
-if [ $# -lt 2 ] || ! [[ "$SECS" =~ ^[0-9]+$ ]]; then
-	sed -n '5,10s/^# \{0,1\}//p' "$0" >&2
+if [ -n "$AGAIN" ]; then
+	[ -f "$AGAIN/first-output" ] || { echo "linux: $AGAIN has no first-output line" >&2; exit 2; }
+	DIR=$AGAIN
+	set -- "$(cat "$DIR/name")" -
+elif [ $# -lt 2 ] || ! [[ "$SECS" =~ ^[0-9]+$ ]]; then
+	sed -n '5,11s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 fi
 NAME=$1
@@ -59,14 +65,22 @@ markers=("Decompressing Linux" "Booting the kernel" "Linux version" "Freeing unu
 margs=()
 for m in "${markers[@]}"; do margs+=(-m "$m"); done
 
-echo "== $NAME"
-bench/host-info.sh
-echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "command: $*"
-line=$("$B/first-output" -o "$DIR/console" -e "$DIR/stderr" -t "$SECS" ${STOP[@]+"${STOP[@]}"} "${margs[@]}" \
-	perf record -q -m 64M -o "$DIR/perf.data" \
-	-e kvm:kvm_userspace_exit,kvm:kvm_pio,kvm:kvm_mmio -- "$@")
-echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ -z "$AGAIN" ]; then
+	echo "$NAME" >"$DIR/name"
+	{
+		echo "== $NAME"
+		bench/host-info.sh
+		echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+		echo "command: $*"
+	} | tee "$DIR/head"
+	"$B/first-output" -o "$DIR/console" -e "$DIR/stderr" -t "$SECS" ${STOP[@]+"${STOP[@]}"} "${margs[@]}" \
+		perf record -q -m 64M -o "$DIR/perf.data" \
+		-e kvm:kvm_userspace_exit,kvm:kvm_pio,kvm:kvm_mmio -- "$@" >"$DIR/first-output"
+	echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$DIR/head"
+else
+	cat "$DIR/head"
+fi
+line=$(cat "$DIR/first-output")
 echo "first-output: $line"
 
 field() { # field NAME -> value from first-output's line
