@@ -36,6 +36,7 @@ struct vcpu {
 	bool has_snap;
 	struct profile_cpu prof; /* exit profile, filled by the run loop (profile.h) */
 	uint64_t quirk_done[X86_QUIRK_SLOTS]; /* host-quirk fallbacks, per instruction (quirk.h) */
+	struct x86_quirk_syscall sysq; /* the user-mode syscall fix (quirk.h) */
 };
 
 /* The boot timeline: CLOCK_MONOTONIC ns of each milestone, 0 until it happens. */
@@ -76,6 +77,7 @@ struct kestrel_vm {
 	bool cap_tsc_deadline; /* KVM_CAP_TSC_DEADLINE_TIMER: CPUID may offer it */
 	bool has_irqchip; /* an in-kernel irqchip: KVM_IRQ_LINE works */
 	bool cap_enforce_pv; /* KVM_CAP_ENFORCE_PV_FEATURE_CPUID: each vCPU gets it */
+	bool host_quirk; /* the probe found this KVM's emulation gaps (arch/x86/quirk.h) */
 	uint64_t tsc_khz; /* 0 if KVM could not tell */
 	struct profile_clock clock; /* TSC -> ns for the profiler and the timeline */
 	struct guest_mem mem;

@@ -381,6 +381,49 @@ static void stats_json_timeline(const struct kestrel_vm *vm, FILE *f)
 	fputc('}', f);
 }
 
+/* ---- host quirks (arch/x86/quirk.h) ---- */
+
+/* The whole VM's count for quirk slot i. */
+static uint64_t stats_quirk(const struct kestrel_vm *vm, unsigned i)
+{
+	uint64_t n = 0;
+
+	for (unsigned c = 0; c < vm->ncpus; c++)
+		n += vm->vcpus[c].quirk_done[i];
+	return n;
+}
+
+static void stats_print_quirks(const struct kestrel_vm *vm, FILE *f)
+{
+	bool any = false;
+
+	for (unsigned i = 0; i < X86_QUIRK_SLOTS; i++) {
+		uint64_t n = stats_quirk(vm, i);
+		if (!n)
+			continue;
+		if (!any)
+			fprintf(f, "kestrel: host-quirk fallbacks (what this KVM could not run, "
+				   "done by kestrel)\n");
+		any = true;
+		fprintf(f, "  %-12s %10llu\n", x86_quirk_name(i), (unsigned long long)n);
+	}
+}
+
+static void stats_json_quirks(const struct kestrel_vm *vm, FILE *f)
+{
+	bool any = false;
+
+	fputc('{', f);
+	for (unsigned i = 0; i < X86_QUIRK_SLOTS; i++) {
+		uint64_t n = stats_quirk(vm, i);
+		if (n)
+			fprintf(f, "%s\"%s\":%llu", any ? "," : "", x86_quirk_name(i),
+				(unsigned long long)n);
+		any |= n != 0;
+	}
+	fputc('}', f);
+}
+
 /* ---- text ---- */
 
 /* The register-cache table, columns as before the profiler (bench/regcache.sh reads them). */
@@ -441,6 +484,7 @@ void kestrel_vm_print_stats(struct kestrel_vm *vm, FILE *f)
 	fprintf(f, "kestrel: register cache\n");
 	stats_print_regs(vm, f);
 	stats_print_kvm(vm, f, all);
+	stats_print_quirks(vm, f);
 	stats_print_timeline(vm, f);
 	free(all);
 }
@@ -498,6 +542,8 @@ int kestrel_vm_write_stats_json(struct kestrel_vm *vm, FILE *f)
 	stats_json_regs(f, &t);
 	fputs(",\"kvm_stats\":", f);
 	stats_json_kvm(vm, f, all);
+	fputs(",\"host_quirks\":", f);
+	stats_json_quirks(vm, f);
 	fputs(",\"timeline_us\":", f);
 	stats_json_timeline(vm, f);
 	fputs("}\n", f);
