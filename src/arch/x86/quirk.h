@@ -46,10 +46,13 @@ bool x86_quirk_probe(int kvm_fd);
  *   no_timer_check, tsc=reliable  calibration loops are slow under emulation
  *   mitigations=off nopti  fewer emulated CR3 writes and barriers
  *   cryptomgr.notests init_on_alloc=0  boot-time work, ~250x slower here
+ *   initcall_blacklist=tracer_init_tracefs  no tracefs: its eval-map rewrite of
+ *                       every trace event's format string takes minutes of
+ *                       emulated CPL0 time here, and init waits on it
  * None changes what the guest computes; time stays correct (no clock tricks).
  */
 #define X86_QUIRK_LINUX_CMDLINE                                                              \
 	"noxsave clearcpuid=137 no_timer_check tsc=reliable mitigations=off nopti "          \
-	"cryptomgr.notests init_on_alloc=0"
+	"cryptomgr.notests init_on_alloc=0 initcall_blacklist=tracer_init_tracefs"
 
 #endif
