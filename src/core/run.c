@@ -18,9 +18,9 @@ static void vm_kick_handler(int sig)
 	(void)sig; /* only there to make KVM_RUN return -EINTR */
 }
 
-int vm_kick_signal(void)
+int vm_kick_signal(const struct kestrel_vm *vm)
 {
-	return SIGRTMIN + 1;
+	return vm->cfg.kick_signal ? vm->cfg.kick_signal : SIGRTMIN + 1;
 }
 
 int vm_stop(struct kestrel_vm *vm, const struct kestrel_exit *why)
@@ -34,6 +34,7 @@ int vm_stop(struct kestrel_vm *vm, const struct kestrel_exit *why)
 	}
 	pthread_mutex_unlock(&vm->exit_lock);
 	atomic_store(&vm->stopping, true);
+	console_stop(vm); /* a vCPU waiting for console room must not hold up the stop */
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 		/* immediate_exit covers a vCPU that is not inside KVM_RUN yet;
@@ -44,7 +45,7 @@ int vm_stop(struct kestrel_vm *vm, const struct kestrel_exit *why)
 		if (v->run)
 			__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 		if (atomic_load(&v->live))
-			pthread_kill(v->self, vm_kick_signal());
+			pthread_kill(v->self, vm_kick_signal(vm));
 	}
 	if (write(vm->stop_fd, &one, sizeof(one)) < 0) {
 		/* eventfd counter full: the main thread is being woken anyway */
@@ -87,7 +88,7 @@ static int vm_start_threads(struct kestrel_vm *vm, struct kestrel_error *err)
 	sigset_t all, old;
 
 	sigemptyset(&sa.sa_mask);
-	if (sigaction(vm_kick_signal(), &sa, NULL) < 0)
+	if (sigaction(vm_kick_signal(vm), &sa, NULL) < 0)
 		return vm_err(err, -errno, "sigaction: %s", strerror(errno));
 	/* vCPU threads start with every signal blocked (SIGINT/SIGTERM go to the
 	 * caller's thread); each unblocks only the kick signal. */
@@ -128,7 +129,7 @@ static void vm_join_vcpu(struct kestrel_vm *vm, struct vcpu *v)
 		if (pthread_timedjoin_np(v->thread, NULL, &ts) != ETIMEDOUT)
 			break;
 		if (atomic_load(&v->live))
-			pthread_kill(v->self, vm_kick_signal());
+			pthread_kill(v->self, vm_kick_signal(vm));
 	}
 	v->joinable = false;
 	atomic_store(&v->live, false);
@@ -148,7 +149,11 @@ int kestrel_vm_run(struct kestrel_vm *vm, uint64_t timeout_ms, struct kestrel_ex
 	vm->ran = true;
 	vm->tl.run_start = vm_now_ns();
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	r = vm_start_threads(vm, err);
+	r = console_start(vm);
+	if (r < 0)
+		vm_err(err, r, "cannot start the console writer thread: %s", strerror(-r));
+	else
+		r = vm_start_threads(vm, err);
 	while (r == 0 && !atomic_load(&vm->stopping)) {
 		int wait = -1;
 		if (timeout_ms) {
@@ -185,6 +190,7 @@ int kestrel_vm_run(struct kestrel_vm *vm, uint64_t timeout_ms, struct kestrel_ex
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		vm_join_vcpu(vm, &vm->vcpus[i]);
 	console_tick(vm);
+	console_finish(vm);
 	vm_devices_finish(vm);
 	vm->tl.run_end = vm_now_ns();
 	*exit = vm->exit;
@@ -234,7 +240,10 @@ int kestrel_exit_status(const struct kestrel_exit *e)
 	switch (e->kind) {
 	case KESTREL_EXIT_GUEST:
 	case KESTREL_EXIT_DEBUG_EXIT:
-		return e->status & 0xff;
+		/* 0..119 only: a guest must not pose as kestrel (abi.h). */
+		return e->status >= 0 && e->status <= KESTREL_STATUS_GUEST_MAX
+			       ? e->status
+			       : KESTREL_STATUS_GUEST_ERROR;
 	case KESTREL_EXIT_POWEROFF:
 		return 0;
 	case KESTREL_EXIT_RESET:

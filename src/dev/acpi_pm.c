@@ -89,6 +89,7 @@ struct acpi_pm_dev_state {
 	pthread_mutex_t lock;
 	struct acpi_pm pm;
 	struct timespec t0; /* the PM timer's 0 */
+	bool sleep_logged; /* under lock: one line per VM, a guest may loop */
 	struct acpi_pm_region {
 		struct acpi_pm_dev_state *s;
 		enum acpi_pm_reg reg;
@@ -115,12 +116,15 @@ static int acpi_pm_port_io(struct vcpu *v, void *opaque, uint64_t off, uint8_t *
 
 	pthread_mutex_lock(&s->lock);
 	sleep = acpi_pm_io(&s->pm, rg->reg, off, data, len, is_write, ns);
+	bool first = sleep >= 0 && sleep != (int)ACPI_S5_SLP_TYP && !s->sleep_logged;
+	if (first)
+		s->sleep_logged = true;
 	pthread_mutex_unlock(&s->lock);
 	if (sleep == (int)ACPI_S5_SLP_TYP)
 		return dev_stop(s->h, v, KESTREL_EXIT_POWEROFF, 0, "guest powered off (ACPI S5)");
-	if (sleep >= 0)
+	if (first)
 		dev_log(s->h, "guest asked for ACPI sleep type %d (%s): only S5 (type %u) is "
-			      "supported, ignored", sleep,
+			      "supported, ignored (further requests not logged)", sleep,
 			rg->reg == ACPI_PM_CNT ? "PM1a_CNT" : "SLEEP_CONTROL", ACPI_S5_SLP_TYP);
 	return 0;
 }

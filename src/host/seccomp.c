@@ -124,10 +124,18 @@ int seccomp_vcpu_filter(const struct seccomp_vcpu_ctx *c, struct sock_filter *pr
 	for (unsigned i = 0; i < ARRAY_LEN(seccomp_plain); i++)
 		allow_if(&o, seccomp_plain[i]);
 
-	/* ioctl(own vCPU fd, one of the listed requests). The kernel takes
-	 * both as 32-bit values, so the low words are what it acts on. */
+	/* ioctl(own vCPU fd, one of the listed requests), or ioctl(the VM fd,
+	 * KVM_IRQ_LINE) for devices that drive an interrupt line. The kernel
+	 * takes both as 32-bit values, so the low words are what it acts on. */
 	at = block_begin(&o, __NR_ioctl, __NR_ioctl);
 	ld(&o, SC_ARG_LO(0));
+	if (c->vm_fd > 0) {
+		/* if fd != vm_fd skip the 4 instructions below */
+		emit(&o, BPF_JMP | BPF_JEQ | BPF_K, 0, 4, (uint32_t)c->vm_fd);
+		ld(&o, SC_ARG_LO(1));
+		kill_unless(&o, (uint32_t)KVM_IRQ_LINE);
+		ret(&o, SC_ALLOW);
+	}
 	kill_unless(&o, (uint32_t)c->vcpu_fd);
 	ld(&o, SC_ARG_LO(1));
 	for (unsigned i = 0; i < ARRAY_LEN(seccomp_ioctls); i++)

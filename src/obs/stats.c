@@ -30,7 +30,7 @@ static const char *stats_mmio_name(const void *ctx, unsigned i, uint64_t *base, 
 	return b->mmio[i].name;
 }
 
-static const char *stats_exit_kind(enum kestrel_exit_kind k)
+const char *kestrel_exit_kind_name(enum kestrel_exit_kind k)
 {
 	static const char *const names[] = {
 		[KESTREL_EXIT_NONE] = "none",
@@ -381,49 +381,6 @@ static void stats_json_timeline(const struct kestrel_vm *vm, FILE *f)
 	fputc('}', f);
 }
 
-/* ---- host quirks (arch/x86/quirk.h) ---- */
-
-/* The whole VM's count for quirk slot i. */
-static uint64_t stats_quirk(const struct kestrel_vm *vm, unsigned i)
-{
-	uint64_t n = 0;
-
-	for (unsigned c = 0; c < vm->ncpus; c++)
-		n += vm->vcpus[c].quirk_done[i];
-	return n;
-}
-
-static void stats_print_quirks(const struct kestrel_vm *vm, FILE *f)
-{
-	bool any = false;
-
-	for (unsigned i = 0; i < X86_QUIRK_SLOTS; i++) {
-		uint64_t n = stats_quirk(vm, i);
-		if (!n)
-			continue;
-		if (!any)
-			fprintf(f, "kestrel: host-quirk fallbacks (what this KVM could not run, "
-				   "done by kestrel)\n");
-		any = true;
-		fprintf(f, "  %-12s %10llu\n", x86_quirk_name(i), (unsigned long long)n);
-	}
-}
-
-static void stats_json_quirks(const struct kestrel_vm *vm, FILE *f)
-{
-	bool any = false;
-
-	fputc('{', f);
-	for (unsigned i = 0; i < X86_QUIRK_SLOTS; i++) {
-		uint64_t n = stats_quirk(vm, i);
-		if (n)
-			fprintf(f, "%s\"%s\":%llu", any ? "," : "", x86_quirk_name(i),
-				(unsigned long long)n);
-		any |= n != 0;
-	}
-	fputc('}', f);
-}
-
 /* ---- text ---- */
 
 /* The register-cache table, columns as before the profiler (bench/regcache.sh reads them). */
@@ -455,6 +412,50 @@ static void stats_print_regs(const struct kestrel_vm *vm, FILE *f)
 	fprintf(f, "kestrel: registers via %s; %llu exits, %llu register ioctls in all\n",
 		page ? "the shared kvm_run page (KVM_CAP_SYNC_REGS)" : "ioctls",
 		(unsigned long long)exits, (unsigned long long)ioctls);
+}
+
+/* Instructions the host-quirk fallback carried out and user-mode syscalls it
+ * finished (arch/x86/quirk.h), whole VM. */
+static uint64_t stats_quirk_total(const struct kestrel_vm *vm, unsigned id)
+{
+	uint64_t n = 0;
+
+	for (unsigned c = 0; c < vm->ncpus; c++)
+		n += vm->vcpus[c].quirk_done[id];
+	return n;
+}
+
+static void stats_print_quirks(const struct kestrel_vm *vm, FILE *f)
+{
+	bool any = false;
+
+	for (unsigned id = 1; id < X86_QUIRK_SLOTS; id++) {
+		uint64_t n = stats_quirk_total(vm, id);
+		if (!n)
+			continue;
+		if (!any)
+			fprintf(f, "kestrel: host quirk: instructions KVM could not emulate, carried out by kestrel:");
+		fprintf(f, " %s %llu", x86_quirk_name(id), (unsigned long long)n);
+		any = true;
+	}
+	if (any)
+		fputc('\n', f);
+}
+
+static void stats_json_quirks(const struct kestrel_vm *vm, FILE *f)
+{
+	bool first = true;
+
+	fputc('{', f);
+	for (unsigned id = 1; id < X86_QUIRK_SLOTS; id++) {
+		uint64_t n = stats_quirk_total(vm, id);
+		if (!n)
+			continue;
+		fprintf(f, "%s\"%s\":%llu", first ? "" : ",", x86_quirk_name(id),
+			(unsigned long long)n);
+		first = false;
+	}
+	fputc('}', f);
 }
 
 void kestrel_vm_print_stats(struct kestrel_vm *vm, FILE *f)
@@ -514,8 +515,8 @@ int kestrel_vm_write_stats_json(struct kestrel_vm *vm, FILE *f)
 	if (!all)
 		return -ENOMEM;
 	fprintf(
-	    f, "{\"kestrel\":\"%s\",\"exit\":{\"kind\":\"%s\",\"status\":%d,\"cpu\":%d,\"reason\":",
-	    KESTREL_VERSION, stats_exit_kind(vm->exit.kind), kestrel_exit_status(&vm->exit),
+	    f, "{\"schema\":%d,\"kestrel\":\"%s\",\"exit\":{\"kind\":\"%s\",\"status\":%d,\"cpu\":%d,\"reason\":",
+	    KESTREL_STATS_SCHEMA, KESTREL_VERSION, kestrel_exit_kind_name(vm->exit.kind), kestrel_exit_status(&vm->exit),
 	    vm->exit.cpu);
 	json_write_str(f, vm->exit.reason);
 	fprintf(

@@ -59,6 +59,9 @@ bool x86_quirk_probe(int kvm_fd);
  *   no_timer_check, tsc=reliable  calibration loops are slow under emulation
  *   mitigations=off nopti  fewer emulated CR3 writes and barriers
  *   cryptomgr.notests init_on_alloc=0  boot-time work, ~250x slower here
+ *   initcall_blacklist=tracer_init_tracefs  no tracefs: its eval-map rewrite of
+ *                       every trace event's format string takes minutes of
+ *                       emulated CPL0 time here, and init waits on it
  * None changes what the guest computes; time stays correct (no clock tricks).
  */
 /*
@@ -92,6 +95,6 @@ int x86_quirk_syscall_debug(struct vcpu *v);
 
 #define X86_QUIRK_LINUX_CMDLINE                                                              \
 	"noxsave clearcpuid=137 no_timer_check tsc=reliable mitigations=off nopti "          \
-	"cryptomgr.notests init_on_alloc=0"
+	"cryptomgr.notests init_on_alloc=0 initcall_blacklist=tracer_init_tracefs"
 
 #endif
