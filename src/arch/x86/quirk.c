@@ -249,6 +249,12 @@ int x86_quirk_emulation_failure(struct vcpu *v)
 	    run->emulation_failure.ndata < 3 ||
 	    !(run->emulation_failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES))
 		return -1;
+	if (run->emulation_failure.insn_size >= 3 && run->emulation_failure.insn_bytes[0] == 0x0f &&
+	    run->emulation_failure.insn_bytes[1] == 0x01 && run->emulation_failure.insn_bytes[2] == 0xca) {
+		int q = x86_quirk_syscall_pf(v);
+		if (q != 0)
+			return q < 0 ? q : 0;
+	}
 	quirk_cpu(v, &cpu);
 	if (v->regs.error)
 		return v->regs.error;

@@ -93,6 +93,11 @@ int x86_quirk_syscall_look(struct vcpu *v);
  * (the caller reports as before), or a negative errno. */
 int x86_quirk_syscall_debug(struct vcpu *v);
 
+/* x86_quirk_syscall_pf - an emulation failure on `clac` at CPL0: if it is the
+ * guest's #PF handler taking the broken syscall's fault, finish the syscall
+ * entry instead (1), else 0 (carry out the clac), or a negative errno. */
+int x86_quirk_syscall_pf(struct vcpu *v);
+
 #define X86_QUIRK_LINUX_CMDLINE                                                              \
 	"noxsave clearcpuid=137 no_timer_check tsc=reliable mitigations=off nopti "          \
 	"cryptomgr.notests init_on_alloc=0 initcall_blacklist=tracer_init_tracefs"
