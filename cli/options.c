@@ -48,6 +48,8 @@ const char cli_usage[] =
 	"      --no-cpuid-tsc   leave CPUID's timing leaves as KVM gives them (by default\n"
 	"                       kestrel puts the TSC rate and the 1 GHz LAPIC timer clock in\n"
 	"                       leaves 0x15, 0x16 and 0x40000010 and sets invariant TSC)\n"
+	"      --pit            give the guest KVM's PIT (with the full in-kernel irqchip:\n"
+	"                       PIC, IOAPIC) even when its boot protocol needs none\n"
 	"      --no-pv          advertise no KVM paravirtual feature (kvmclock, PV EOI,\n"
 	"                       PV send-IPI, ...: CPUID 0x40000001 all zero), for A/B runs\n"
 	"      --no-fast-io     UART THR writes and doorbell rings exit to kestrel one by\n"
@@ -205,6 +207,10 @@ int cli_parse(int argc, char *const argv[], struct cli_options *o, char *why, si
 		}
 		if (!strcmp(a, "--no-pv")) {
 			o->cfg.no_pv = true;
+			continue;
+		}
+		if (!strcmp(a, "--pit")) {
+			o->cfg.pit = true;
 			continue;
 		}
 		if (!strcmp(a, "--no-fast-io")) {
