@@ -17,7 +17,7 @@ static double run(struct profile_cpu *p, struct kvm_run *kr, long n)
 	for (long i = 0; i < n; i++) {
 		profile_before_run(p);
 		__asm__ volatile("" ::: "memory"); /* KVM_RUN would be here */
-		kr->io.port = (uint16_t)(i & 8 ? 0x3f8 : 0x510);
+		kr->io.port = (uint16_t)(i & 8 ? 0x3f8 : 0x58);
 		profile_after_run(p, kr, 0);
 		profile_handled(p);
 	}

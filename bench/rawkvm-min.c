@@ -22,7 +22,7 @@
  *   -c      KVM_GET_SUPPORTED_CPUID (one call with room for 256 entries,
  *           grown on E2BIG) + KVM_SET_CPUID2 on the vCPU
  *   -C      one coalesced PIO zone: 1 byte at 0x3f8 (kestrel's UART THR)
- *   -E      one PIO ioeventfd: port 0x511 any length (kestrel's doorbell)
+ *   -E      one PIO ioeventfd: port 0x59 any length (kestrel's doorbell)
  *   -D      after the exit, before the close()s: deassign the ioeventfd
  *           (KVM_IOEVENTFD_FLAG_DEASSIGN) and unregister the coalesced zone
  *           (KVM_UNREGISTER_COALESCED_MMIO), as kestrel does at teardown
@@ -67,7 +67,7 @@
 #define TSS_ADDR 0xfffbd000u /* three pages below the identity-map page */
 #define IDMAP_ADDR 0xfffbc000u
 #define UART_THR 0x3f8u
-#define DOORBELL 0x511u
+#define DOORBELL 0x59u
 
 #define PTE_P 0x1u
 #define PTE_W 0x2u

@@ -18,6 +18,7 @@
 
 #include "kestrel/kestrel.h"
 #include "kestrel/util.h"
+#include "options.h"
 #include "summary.h"
 
 extern char **environ;
@@ -82,52 +83,99 @@ static double bench_now_ns(void)
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
+const char bench_usage_text[] =
+	"Usage: kestrel bench [--runs N] [--warmup N] [--json] GUEST [-- RUN-ARGS...]\n"
+	"       kestrel bench --a \"OPTIONS\" --b \"OPTIONS\" [--runs N] [--json]\n"
+	"                     GUEST [-- RUN-ARGS...]\n"
+	"\n"
+	"Run `kestrel run --stats-json` of GUEST N times, each a fresh process, and\n"
+	"print p50/p95/p99/min/max of every boot phase and the exit counts. With\n"
+	"--a/--b, alternate two option sets (A B A B ...) and print a Before/After\n"
+	"table. RUN-ARGS go to every run (guest arguments after a second '--').\n"
+	"The options, RUN-ARGS and GUEST are checked before the first run; a run\n"
+	"that fails with status 120-122 (command line, image, host) ends it.\n"
+	"\n"
+	"Options:\n"
+	"      --runs N         measured runs per side (default 50)\n"
+	"      --warmup N       runs before those, not counted (default 1)\n"
+	"      --json           one JSON document on stdout instead of the tables\n"
+	"      --a \"OPTIONS\"    the Before side's run options (\"\": the defaults)\n"
+	"      --b \"OPTIONS\"    the After side's\n"
+	"  -h, --help           show this help\n"
+	"On a terminal, a one-line counter on stderr shows the runs going by.\n"
+	"Exit status: 0 every run succeeded, 1 some failed, 120 bad command line,\n"
+	"121 GUEST unusable, 122 nothing could be started.\n";
+
 static int bench_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int bench_usage(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "kestrel bench: ");
+	fprintf(stderr, "kestrel: bench: ");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nUsage: kestrel bench [--runs N] [--warmup N] [--json] GUEST "
-			"[-- RUN-ARGS...]\n"
-			"       kestrel bench --a \"OPTIONS\" --b \"OPTIONS\" [--runs N] [--json]\n"
-			"                     GUEST [-- RUN-ARGS...]\n");
+	fprintf(stderr, "\nkestrel: try 'kestrel bench --help' for more information.\n");
 	return KESTREL_STATUS_USAGE;
 }
 
+/* A bench option: "--name VALUE" or "--name=VALUE"; *val NULL when missing. */
+static bool bench_opt(int argc, char **argv, int *i, const char *name, const char **val)
+{
+	const char *a = argv[*i];
+	size_t l = strlen(name);
+
+	if (strncmp(a, name, l) != 0 || (a[l] != '\0' && a[l] != '='))
+		return false;
+	if (a[l] == '=')
+		*val = a + l + 1;
+	else
+		*val = *i + 1 < argc ? argv[++*i] : NULL;
+	return true;
+}
+
+/* bench_parse - 0, 1 (--help printed), or KESTREL_STATUS_USAGE. */
 static int bench_parse(int argc, char **argv, struct bench_opts *o)
 {
+	static const char *const names[] = { "runs", "warmup", "json", "help", "a", "b" };
+
 	memset(o, 0, sizeof(*o));
 	o->runs = BENCH_DEFAULT_RUNS;
 	o->warmup = 1;
 	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
+		const char *a = argv[i], *val;
 		uint64_t v;
 		if (!strcmp(a, "--")) {
 			o->run_args = argv + i + 1;
 			o->nrun_args = argc - i - 1;
 			break;
 		}
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			fputs(bench_usage_text, stdout);
+			return 1;
+		}
 		if (!strcmp(a, "--json")) {
 			o->json = true;
-		} else if (!strcmp(a, "--runs") || !strcmp(a, "--warmup")) {
-			if (i + 1 >= argc)
-				return bench_usage("%s needs a number", a);
-			if (kestrel_parse_uint(argv[i + 1], !strcmp(a, "--runs") ? 1 : 0, 100000, &v) < 0)
-				return bench_usage("bad number '%s'", argv[i + 1]);
-			*(!strcmp(a, "--runs") ? &o->runs : &o->warmup) = (unsigned)v;
-			i++;
-		} else if (!strcmp(a, "--a") || !strcmp(a, "--b")) {
-			if (i + 1 >= argc)
-				return bench_usage(
-				    "%s needs an option string (\"\" for the defaults)", a);
-			*(a[3] == 'a' ? &o->a : &o->b) = argv[++i];
+		} else if (bench_opt(argc, argv, &i, "--runs", &val) ||
+			   bench_opt(argc, argv, &i, "--warmup", &val)) {
+			bool runs = a[2] == 'r';
+			if (!val)
+				return bench_usage("%s needs a number", runs ? "--runs" : "--warmup");
+			if (kestrel_parse_uint(val, runs ? 1 : 0, 100000, &v) < 0)
+				return bench_usage("bad number '%s' for %s (%s to 100000)", val,
+						   runs ? "--runs" : "--warmup", runs ? "1" : "0");
+			*(runs ? &o->runs : &o->warmup) = (unsigned)v;
+		} else if (bench_opt(argc, argv, &i, "--a", &val) ||
+			   bench_opt(argc, argv, &i, "--b", &val)) {
+			if (!val)
+				return bench_usage("--%c needs an option string (\"\" for the defaults)",
+						   a[2]);
+			*(a[2] == 'a' ? &o->a : &o->b) = val;
 			o->ab = true;
 		} else if (a[0] == '-' && a[1]) {
-			return bench_usage("unknown option '%s'", a);
+			const char *s = a[1] == '-' ? cli_suggest(a + 2, names, 6) : NULL;
+			return bench_usage("unknown option '%s'%s%s%s (run options go after '--')", a,
+					   s ? " (did you mean --" : "", s ? s : "", s ? "?)" : "");
 		} else if (o->guest) {
 			return bench_usage("unexpected argument '%s' (run options go after '--')",
 					   a);
@@ -443,6 +491,118 @@ static void bench_fmt_change(double a, double b, char *buf, size_t len)
 		snprintf(buf, len, "%+.1f%%", (b / a - 1) * 100);
 }
 
+/* A run that fails like this would fail every time: stop at once. */
+static bool bench_fatal(const struct bench_mode *m)
+{
+	return m->fail_status < 0 || (m->fail_status >= KESTREL_STATUS_USAGE &&
+				      m->fail_status <= KESTREL_STATUS_HOST);
+}
+
+/* The warm-up and measured runs, with a counter on a terminal. Returns 0, or
+ * the status to end with when a run failed the way every run would. */
+static int bench_runs(const struct bench_opts *o, struct bench_mode *modes, unsigned nmodes,
+		      const char *json_path, const char *err_path)
+{
+	unsigned total = (o->warmup + o->runs) * nmodes, done = 0;
+	bool tty = isatty(2);
+
+	/* Warm-up runs (page cache, first-touch of the binary) are not counted;
+	 * then the modes alternate, A B A B, so drift hits both alike. */
+	for (unsigned i = 0; i < o->warmup + o->runs; i++)
+		for (unsigned k = 0; k < nmodes; k++) {
+			struct bench_mode *m = &modes[k];
+			double ph[PH_N], cnt[CNT_N];
+			if (tty)
+				fprintf(stderr, "\rkestrel: bench: run %u of %u%s", ++done, total,
+					i < o->warmup ? " (warm-up)" : "          ");
+			if (bench_one(m, json_path, err_path, ph, cnt) < 0) {
+				if (bench_fatal(m)) {
+					if (tty)
+						fputs("\r\033[K", stderr);
+					fprintf(stderr, "kestrel: bench: %s: a run failed the way every "
+							"run would, stopping: %s\n",
+						m->name, m->fail_msg);
+					return m->fail_status < 0 ? KESTREL_STATUS_HOST : m->fail_status;
+				}
+				if (i >= o->warmup)
+					m->failed++;
+				continue;
+			}
+			if (i < o->warmup)
+				continue;
+			for (int p = 0; p < PH_N; p++)
+				m->ph[p][m->ok] = ph[p];
+			for (int c = 0; c < CNT_N; c++)
+				m->cnt[c][m->ok] = cnt[c];
+			m->ok++;
+		}
+	if (tty)
+		fputs("\r\033[K", stderr);
+	return 0;
+}
+
+/*
+ * Before the first run: GUEST exists, is a regular file, and starts the way
+ * an image kestrel boots does (ELF, a Linux setup header, a multiboot
+ * header). The loader itself, in the first run, has the last word.
+ */
+static int bench_check_image(const char *path)
+{
+	unsigned char head[8192];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if (stat(path, &st) < 0) {
+		fprintf(stderr, "kestrel: bench: %s: %s\n", path, strerror(errno));
+		return KESTREL_STATUS_IMAGE;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		fprintf(stderr, "kestrel: bench: %s: not a regular file (give a guest image)\n", path);
+		return KESTREL_STATUS_IMAGE;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "kestrel: bench: %s: %s\n", path, strerror(errno));
+		return KESTREL_STATUS_IMAGE;
+	}
+	n = pread(fd, head, sizeof(head), 0);
+	close(fd);
+	if (n >= 4 && !memcmp(head, "\177ELF", 4))
+		return 0;
+	if (n >= 0x206 && !memcmp(head + 0x202, "HdrS", 4))
+		return 0;
+	for (ssize_t off = 0; off + 12 <= n; off += 4) /* multiboot v1: magic, 4-aligned */
+		if (head[off] == 0x02 && head[off + 1] == 0xb0 && head[off + 2] == 0xad &&
+		    head[off + 3] == 0x1b)
+			return 0;
+	fprintf(stderr, "kestrel: bench: %s: not a guest image kestrel boots (no ELF, Linux or "
+			"multiboot header in its first %zd bytes)\n",
+		path, n < 0 ? 0 : n);
+	return KESTREL_STATUS_IMAGE;
+}
+
+/* The options one side runs with, through the run parser before any run. */
+static int bench_check_mode(const struct bench_mode *m)
+{
+	struct cli_options *co = malloc(sizeof(*co));
+	char why[256];
+	int argc = 0, r;
+
+	if (!co)
+		return KESTREL_STATUS_HOST;
+	while (m->argv[argc])
+		argc++;
+	r = cli_parse(argc, m->argv, co, why, sizeof(why));
+	free(co);
+	if (r < 0) {
+		fprintf(stderr, "kestrel: bench: %s: kestrel run %s: %s\n", m->name,
+			*m->opts ? m->opts : "(with the defaults)", why);
+		return KESTREL_STATUS_USAGE;
+	}
+	return 0;
+}
+
 int bench_main(int argc, char **argv)
 {
 	struct bench_opts o;
@@ -454,21 +614,19 @@ int bench_main(int argc, char **argv)
 	ssize_t el;
 
 	if ((r = bench_parse(argc, argv, &o)) != 0)
+		return r == 1 ? 0 : r;
+	if ((r = bench_check_image(o.guest)) != 0)
 		return r;
-	if (access(o.guest, R_OK) < 0) {
-		fprintf(stderr, "kestrel bench: %s: %s\n", o.guest, strerror(errno));
-		return KESTREL_STATUS_IMAGE;
-	}
 	/* This very binary, as a user would run it. */
 	el = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (el <= 0) {
-		fprintf(stderr, "kestrel bench: /proc/self/exe: %s\n", strerror(errno));
+		fprintf(stderr, "kestrel: bench: /proc/self/exe: %s\n", strerror(errno));
 		return KESTREL_STATUS_HOST;
 	}
 	exe[el] = '\0';
 	fd = mkstemp(json_path);
 	if (fd < 0) {
-		fprintf(stderr, "kestrel bench: cannot make a temporary file: %s\n",
+		fprintf(stderr, "kestrel: bench: cannot make a temporary file: %s\n",
 			strerror(errno));
 		return KESTREL_STATUS_HOST;
 	}
@@ -481,37 +639,25 @@ int bench_main(int argc, char **argv)
 	if (r == 0 && o.ab)
 		r = bench_mode_init(&modes[1], "B", o.b, &o, exe, json_path, o.runs);
 	if (r < 0) {
-		fprintf(stderr, "kestrel bench: %s\n",
+		fprintf(stderr, "kestrel: bench: %s\n",
 			r == -E2BIG ? "too many options in --a/--b or after '--'" : strerror(-r));
 		unlink(json_path);
 		for (unsigned k = 0; k < nmodes; k++)
 			bench_mode_free(&modes[k]);
 		return r == -E2BIG ? KESTREL_STATUS_USAGE : KESTREL_STATUS_HOST;
 	}
+	for (unsigned k = 0; k < nmodes && r == 0; k++)
+		r = bench_check_mode(&modes[k]);
+	if (r == 0)
+		r = bench_runs(&o, modes, nmodes, json_path, err_path);
+	if (r != 0) {
+		unlink(json_path);
+		unlink(err_path);
+		for (unsigned k = 0; k < nmodes; k++)
+			bench_mode_free(&modes[k]);
+		return r;
+	}
 
-	/* Warm-up runs (page cache, first-touch of the binary) are not counted;
-	 * then the modes alternate, A B A B, so drift hits both alike. */
-	for (unsigned w = 0; w < o.warmup; w++)
-		for (unsigned k = 0; k < nmodes; k++) {
-			double ph[PH_N], cnt[CNT_N];
-			bench_one(&modes[k], json_path, err_path, ph, cnt);
-		}
-	for (unsigned k = 0; k < nmodes; k++)
-		modes[k].fail_msg[0] = '\0';
-	for (unsigned i = 0; i < o.runs; i++)
-		for (unsigned k = 0; k < nmodes; k++) {
-			struct bench_mode *m = &modes[k];
-			double ph[PH_N], cnt[CNT_N];
-			if (bench_one(m, json_path, err_path, ph, cnt) < 0) {
-				m->failed++;
-				continue;
-			}
-			for (int p = 0; p < PH_N; p++)
-				m->ph[p][m->ok] = ph[p];
-			for (int c = 0; c < CNT_N; c++)
-				m->cnt[c][m->ok] = cnt[c];
-			m->ok++;
-		}
 	unlink(json_path);
 	unlink(err_path);
 
@@ -575,7 +721,7 @@ int bench_main(int argc, char **argv)
 	r = 0;
 	for (unsigned k = 0; k < nmodes; k++) {
 		if (modes[k].failed) {
-			fprintf(stderr, "kestrel bench: %s: %u of %u runs failed; last: %s\n",
+			fprintf(stderr, "kestrel: bench: %s: %u of %u runs failed; last: %s\n",
 				modes[k].name, modes[k].failed, o.runs, modes[k].fail_msg);
 			r = 1;
 		}

@@ -3,10 +3,12 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "kestrel/kestrel.h"
+#include "kestrel/util.h"
 #include "bench.h"
 #include "options.h"
 
@@ -73,24 +75,79 @@ static void print_fastpath(const struct kestrel_vm *vm)
 		(unsigned long long)f.doorbell_rings, (unsigned long long)f.doorbell_exits);
 }
 
-static int run_vm(const struct cli_options *o, FILE *json)
+/* Every line of text to stderr with "kestrel: " in front (crash reports are several lines). */
+static void print_prefixed(const char *text)
 {
+	while (*text) {
+		size_t l = strcspn(text, "\n");
+		fprintf(stderr, "kestrel: %.*s\n", (int)l, text);
+		text += l + (text[l] == '\n');
+	}
+}
+
+/* What --json-status writes: how the run ended, or why it never ran. */
+struct run_outcome {
+	const char *kind; /* kestrel_exit_kind_name(), or "error" */
+	const char *error_class; /* "config", "image", "host" (kind "error") */
+	int status; /* kestrel's exit status */
+	int guest_status; /* the guest's own status (kinds guest, debug_exit), else -1 */
+	int cpu;
+	const char *reason;
+};
+
+static void run_failed(struct run_outcome *out, const struct kestrel_error *err, int status)
+{
+	static const char *const cls[] = { [KESTREL_ERR_HOST] = "host", [KESTREL_ERR_CONFIG] = "config",
+					   [KESTREL_ERR_IMAGE] = "image" };
+
+	fprintf(stderr, "kestrel: %s\n", err->msg);
+	*out = (struct run_outcome){ "error", (unsigned)err->cls < 3 ? cls[err->cls] : "host", status,
+				     -1, -1, err->msg };
+}
+
+/* --json-status: one line, {"schema":1,...}, documented in docs/stats-json.md. */
+static int write_json_status(const char *path, const struct run_outcome *r)
+{
+	bool to_stderr = !strcmp(path, "-"); /* "-": standard error, appended to, not truncated */
+	FILE *f = to_stderr ? stderr : fopen(path, "w");
+
+	if (!f)
+		return -errno;
+	fprintf(f, "{\"schema\":%d,\"kind\":\"%s\",", KESTREL_STATS_SCHEMA, r->kind);
+	if (r->error_class)
+		fprintf(f, "\"error_class\":\"%s\",", r->error_class);
+	fprintf(f, "\"status\":%d,\"guest_status\":", r->status);
+	if (r->guest_status < 0)
+		fputs("null", f);
+	else
+		fprintf(f, "%d", r->guest_status);
+	fprintf(f, ",\"cpu\":%d,\"reason\":", r->cpu);
+	kestrel_json_write_str(f, r->reason ? r->reason : "");
+	fputs("}\n", f);
+	if (to_stderr)
+		return fflush(f) == 0 ? 0 : -EIO;
+	return fclose(f) == 0 ? 0 : -EIO;
+}
+
+static int run_vm(const struct cli_options *o, FILE *json, struct run_outcome *out)
+{
+	static struct kestrel_exit ex; /* outlives the call: out->reason points into it */
 	struct kestrel_error err = { 0 };
-	struct kestrel_exit ex = { 0 };
 	struct kestrel_vm *vm;
 	struct sigaction sa = { .sa_handler = on_stop_signal };
 	int r, status;
 
+	memset(&ex, 0, sizeof(ex));
 	r = kestrel_vm_create(&o->cfg, &vm, &err);
 	if (r < 0) {
-		fprintf(stderr, "kestrel: %s\n", err.msg);
-		return status_for_error(&err);
+		run_failed(out, &err, status_for_error(&err));
+		return out->status;
 	}
 	r = kestrel_vm_load_file(vm, o->guest, &err);
 	if (r < 0) {
-		fprintf(stderr, "kestrel: %s\n", err.msg);
+		run_failed(out, &err, status_for_error(&err));
 		kestrel_vm_destroy(vm);
-		return status_for_error(&err);
+		return out->status;
 	}
 	running_vm = vm;
 	sigemptyset(&sa.sa_mask);
@@ -101,7 +158,7 @@ static int run_vm(const struct cli_options *o, FILE *json)
 	signal(SIGTERM, SIG_DFL);
 	running_vm = NULL;
 	if (r < 0) {
-		fprintf(stderr, "kestrel: %s\n", err.msg);
+		run_failed(out, &err, KESTREL_STATUS_HOST);
 		kestrel_vm_destroy(vm);
 		return KESTREL_STATUS_HOST;
 	}
@@ -113,10 +170,16 @@ static int run_vm(const struct cli_options *o, FILE *json)
 	if (json && kestrel_vm_write_stats_json(vm, json) < 0)
 		fprintf(stderr, "kestrel: --stats-json %s: write failed\n", o->stats_json);
 	status = kestrel_exit_status(&ex);
+	*out = (struct run_outcome){ kestrel_exit_kind_name(ex.kind), NULL, status,
+				     ex.kind == KESTREL_EXIT_GUEST || ex.kind == KESTREL_EXIT_DEBUG_EXIT
+					     ? ex.status
+					     : -1,
+				     ex.cpu, ex.reason };
 	if (status != 0) {
-		fprintf(stderr, "kestrel: %s (exit status %d)\n", ex.reason, status);
+		/* The reason may end in its own parenthesis: no second one. */
+		fprintf(stderr, "kestrel: %s; exit status %d\n", ex.reason, status);
 		if (ex.report[0])
-			fprintf(stderr, "%s", ex.report);
+			print_prefixed(ex.report);
 	}
 	kestrel_vm_destroy(vm);
 	return status;
@@ -125,20 +188,50 @@ static int run_vm(const struct cli_options *o, FILE *json)
 /* run - run_vm() with the --stats-json file opened first, so a bad path fails before the boot. */
 static int run(const struct cli_options *o)
 {
+	struct run_outcome out = { 0 };
 	FILE *json = NULL;
-	int status;
+	int status, r;
 
 	if (o->stats_json && !(json = fopen(o->stats_json, "w"))) {
 		fprintf(stderr, "kestrel: --stats-json %s: %s\n", o->stats_json, strerror(errno));
 		return KESTREL_STATUS_USAGE;
 	}
-	status = run_vm(o, json);
+	status = run_vm(o, json, &out);
 	if (json && fclose(json) != 0) {
 		fprintf(stderr, "kestrel: --stats-json %s: %s\n", o->stats_json, strerror(errno));
 		if (status == 0)
 			status = KESTREL_STATUS_HOST;
 	}
+	if (o->json_status && (r = write_json_status(o->json_status, &out)) < 0) {
+		fprintf(stderr, "kestrel: --json-status %s: %s\n", o->json_status, strerror(-r));
+		if (status == 0)
+			status = KESTREL_STATUS_HOST;
+	}
 	return status;
+}
+
+/* `kestrel rn`: a first word that is no file and looks like no path is a mistyped command. */
+static bool mistyped_command(const struct cli_options *o)
+{
+	struct stat st;
+
+	return o->guest_first && !strchr(o->guest, '/') && !strchr(o->guest, '.') &&
+	       stat(o->guest, &st) < 0 && errno == ENOENT;
+}
+
+static int print_help(const char *topic)
+{
+	if (!topic || !strcmp(topic, "help"))
+		fputs(cli_usage, stdout);
+	else if (!strcmp(topic, "run"))
+		fputs(cli_run_usage, stdout);
+	else if (!strcmp(topic, "bench"))
+		fputs(bench_usage_text, stdout);
+	else
+		fputs("Usage: kestrel version\n"
+		      "Print kestrel's version (and libkestrel's, if it differs) and exit.\n",
+		      stdout);
+	return 0;
 }
 
 /* Leaf 0x40000001 EAX by name (asm/kvm_para.h bit numbers). */
@@ -264,19 +357,32 @@ int main(int argc, char **argv)
 	/* A closed stdout or stderr (`kestrel run ... | head`) must not kill
 	 * kestrel before it reports the guest's status: writes just fail. */
 	signal(SIGPIPE, SIG_IGN);
-	if (argc > 1 && !strcmp(argv[1], "bench"))
-		return bench_main(argc - 1, argv + 1);
+	if (argc < 2) {
+		fprintf(stderr, "kestrel: no guest given\n%s", cli_short_usage);
+		return KESTREL_STATUS_USAGE;
+	}
 	if (cli_parse(argc, argv, &o, why, sizeof(why)) < 0) {
-		fprintf(stderr, "kestrel: %s\nTry 'kestrel --help' for more information.\n", why);
+		fprintf(stderr, "kestrel: %s\nkestrel: try 'kestrel --help' for more information.\n",
+			why);
+		return KESTREL_STATUS_USAGE;
+	}
+	if (o.command == CLI_RUN && mistyped_command(&o)) {
+		cli_unknown_command(o.guest, why, sizeof(why));
+		fprintf(stderr, "kestrel: %s\nkestrel: try 'kestrel --help' for more information.\n",
+			why);
 		return KESTREL_STATUS_USAGE;
 	}
 	o.cfg.t0_ns = (uint64_t)t0.tv_sec * 1000000000u + (uint64_t)t0.tv_nsec;
 	switch (o.command) {
+	case CLI_BENCH:
+		return bench_main(argc - 1, argv + 1);
 	case CLI_HELP:
-		fputs(cli_usage, stdout);
-		return 0;
+		return print_help(o.help_topic);
 	case CLI_VERSION:
-		printf("kestrel %s\n", KESTREL_VERSION);
+		if (strcmp(kestrel_version(), KESTREL_VERSION) != 0)
+			printf("kestrel %s (libkestrel %s)\n", KESTREL_VERSION, kestrel_version());
+		else
+			printf("kestrel %s\n", KESTREL_VERSION);
 		return 0;
 	case CLI_CPUID:
 		return print_cpuid(&o);

@@ -37,7 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(why[0] != '\0', "usage error without a reason");
 	} else if (o->command == CLI_RUN) {
 		for (int k = 1; k < argc; k++) {
-			if (argv[k] == o->guest && guest_at < 0)
+			/* -k/--kernel=/-kFILE point into their word, a plain guest is one */
+			if (o->guest >= argv[k] && o->guest <= argv[k] + strlen(argv[k]) && guest_at < 0)
 				guest_at = k;
 			if (!strcmp(argv[k], "--") && dashes < 0 && guest_at >= 0)
 				dashes = k;
@@ -49,11 +50,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(memchr(o->cmdline, '\0', sizeof(o->cmdline)) != NULL,
 			    "cmdline unterminated");
 		FUZZ_ASSERT(o->cfg.console_fd == 1 && o->cfg.log_fd == 2, "fds changed");
-		/* Guest arguments are the words after the first "--" that follows
+		FUZZ_ASSERT(o->cfg.verbosity >= -1 && o->cfg.verbosity <= 1, "verbosity %d",
+			    o->cfg.verbosity);
+		FUZZ_ASSERT(o->cfg.size == sizeof(o->cfg), "config size not set");
+		FUZZ_ASSERT(!o->guest_first || o->guest == argv[1], "guest_first but not argv[1]");
+		/* The command line is --cmdline/-p/--append's string, a space if
+		 * both are there, then the words after the first "--" that follows
 		 * the guest, joined by single spaces. */
-		if (dashes > 0) {
-			size_t off = 0;
-			for (int k = dashes + 1; k < argc; k++) {
+		{
+			size_t off = 0, al = o->append ? strlen(o->append) : 0, jl = 0;
+			if (dashes > 0)
+				for (int k = dashes + 1; k < argc; k++)
+					jl += strlen(argv[k]) + (k > dashes + 1);
+			if (o->append) {
+				FUZZ_ASSERT(!memcmp(o->cmdline, o->append, al), "--cmdline string");
+				off = al;
+				if (jl)
+					FUZZ_ASSERT(o->cmdline[off++] == ' ', "separator after --cmdline");
+			}
+			for (int k = dashes + 1; dashes > 0 && k < argc; k++) {
 				size_t l = strlen(argv[k]);
 				if (k > dashes + 1)
 					FUZZ_ASSERT(o->cmdline[off++] == ' ', "separator");
@@ -62,10 +77,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				off += l;
 			}
 			FUZZ_ASSERT(o->cmdline[off] == '\0', "cmdline has extra bytes");
-		} else {
-			FUZZ_ASSERT(o->cmdline[0] == '\0', "cmdline without '--'");
 		}
 	}
+	if (r == 0 && o->command == CLI_HELP && o->help_topic) {
+		bool known = false;
+		for (int k = 0; cli_commands[k]; k++)
+			known |= !strcmp(o->help_topic, cli_commands[k]);
+		FUZZ_ASSERT(known, "help topic '%s' is no command", o->help_topic);
+	}
+	if (r == 0 && o->command == CLI_BENCH)
+		FUZZ_ASSERT(!strcmp(argv[1], "bench"), "CLI_BENCH without 'bench' first");
 	for (int k = 0; k < argc; k++)
 		free(argv[k]);
 	free(why);

@@ -76,7 +76,7 @@ def seeds_size():
 def seeds_bus():
     ops = b""
     # kestrel's ports: COM1 (8), isa-debug-exit, i8042 data/cmd, hypercalls (16), null port.
-    for base, n in [(0x3F8, 8), (0xF4, 1), (0x60, 1), (0x64, 1), (0xE0, 16), (0x510, 1)]:
+    for base, n in [(0x3F8, 8), (0xF4, 1), (0x60, 1), (0x64, 1), (0x30, 16), (0x58, 1)]:
         ops += bytes([0x00]) + struct.pack("<HB", base, n)
     ops += bytes([0x00]) + struct.pack("<HB", 0x3FC, 2)  # overlaps COM1: -EEXIST
     ops += bytes([0x10]) + struct.pack("<I", 0xFFFF)[:3] + bytes([2])  # leaves the port space
@@ -152,6 +152,35 @@ def seeds_bzimage():
             put("bzimage", name, sized(bzimage(c + sz(v)), 1))
 
 
+def seeds_platform():
+    """fuzz_platform: machine (CPUs - 1, time, RAM below 4 GiB / 4 KiB, above / 4 KiB), then
+    operations [device % 7, flags (width 1 << (f & 3), bit 2 write, bit 7 u64 offset), offset, 8 value bytes]."""
+    def machine(cpus, t, below, above):
+        return bytes([cpus - 1]) + struct.pack("<q", t) + struct.pack("<I", below >> 12) + \
+            struct.pack("<Q", above >> 12)[:5]
+
+    def op(dev, width, write, off, val, extra=b""):
+        f = {1: 0, 2: 1, 4: 2, 8: 3}[width] | (4 if write else 0)
+        return bytes([dev, f]) + struct.pack("<H", off) + struct.pack("<Q", val) + extra
+
+    fw = op(0, 2, True, 0, 0x0019, b"\x00")  # select the file directory (a port access)
+    fw += b"".join(op(0, 1, False, 1, 0, b"\x00") for _ in range(72))
+    fw += op(0, 4, True, 0, 0x0042, bytes([240, 8]) + b"opt/blob")  # add a file
+    fw += op(0, 2, True, 0, 0xffff, b"\x00") + op(0, 1, False, 1, 0, b"\x00")
+    put("platform", "fw_cfg-dir", machine(3, 1796132707, 64 * MIB, 0) + fw)
+    cmos = b"".join(op(4, 1, True, 0, i) + op(4, 1, False, 1, 0) for i in range(0x60))
+    cmos += op(4, 2, True, 0, 0x060b) + op(4, 1, False, 1, 0)
+    put("platform", "cmos-all", machine(2, 1709164859, 3 * GIB, 2 * GIB) + cmos)
+    s5 = (5 << 10) | (1 << 13)
+    pm = op(5, 2, True, 0, s5 | (1 << 56)) + op(5, 4, False, 0, 2 << 56) + op(5, 1, True, 0, 0x34 | (3 << 56))
+    put("platform", "acpi-s5", machine(1, 0, 64 * MIB, 0) + pm)
+    misc = op(1, 4, True, 0, 0x12345678) + op(1, 1, True, 2, 0xab) + op(1, 2, False, 3, 0)
+    misc += op(2, 8, True, 0xfffc, 0x1122334455667788) + op(2, 4, True, 0x100, 0xffffffff)
+    misc += op(3, 4, True, 0, 0x80000000) + op(3, 4, False, 4, 0) + op(3, 1, True, 1, 6)
+    misc += b"".join(op(6, 1, True, 0, c) for c in b"ShutShutdown")
+    put("platform", "testdev-pci-shutdown", machine(4, -3600, 2 * MIB, 0) + misc)
+
+
 if __name__ == "__main__":
     seeds_elf()
     seeds_boot()
@@ -160,3 +189,4 @@ if __name__ == "__main__":
     seeds_bus()
     seeds_guestmem()
     seeds_bzimage()
+    seeds_platform()

@@ -77,8 +77,8 @@ struct kestrel_boot_info {
  * Serial console: a 16550A UART at KESTREL_PORT_COM1 (8 ports); bytes written
  * to THR go to kestrel's standard output.
  *
- * isa-debug-exit (QEMU compatible): writing v to KESTREL_PORT_DEBUG_EXIT ends
- * kestrel with status (v << 1) | 1.
+ * isa-debug-exit (QEMU compatible): writing v (1, 2 or 4 bytes) to
+ * KESTREL_PORT_DEBUG_EXIT..+3 ends kestrel with status ((v << 1) | 1) & 0xff.
  *
  * i8042: writing KESTREL_I8042_RESET to KESTREL_PORT_I8042_CMD resets the
  * machine; kestrel ends with KESTREL_STATUS_RESET.
@@ -97,8 +97,40 @@ struct kestrel_boot_info {
 #define KESTREL_PORT_I8042_DATA 0x60u
 #define KESTREL_PORT_I8042_CMD 0x64u
 #define KESTREL_I8042_RESET 0xfeu
-#define KESTREL_PORT_NULL 0x510u
-#define KESTREL_PORT_DOORBELL 0x511u
+#define KESTREL_PORT_NULL 0x58u
+#define KESTREL_PORT_DOORBELL 0x59u
+
+/*
+ * Where kestrel's own ports live (docs/platform.md has the whole map).
+ * The hypercalls need an 8-bit port (`out %al, $imm8` leaves RDX to the
+ * arguments), so they sit in the one aligned block of 16 below 0x100 that no
+ * PC, QEMU (pc, q35, microvm, pc-testdev, isa-debug-exit, kvmvapic) or KVM
+ * in-kernel device claims and that Linux neither reserves as a standard PC
+ * resource nor probes: 0x30-0x3f (real chipsets alias the PIC there; no
+ * virtual one does). The null port and the doorbell take 0x58/0x59 in the
+ * likewise unclaimed 0x54-0x5f (Linux's "timer1" stops at 0x53).
+ */
+
+/*
+ * The PC/QEMU platform devices kestrel puts in every VM, at the ports the
+ * kernels written for QEMU expect (src/dev/; the ACPI PM blocks are in
+ * src/arch/x86/acpi.h).
+ */
+#define KESTREL_PORT_CMOS_INDEX 0x70u /* RTC/CMOS: index (bit 7 = NMI mask, ignored) */
+#define KESTREL_PORT_CMOS_DATA 0x71u
+#define KESTREL_PORT_TESTDEV 0xe0u /* pc-testdev: 4-byte scratch register */
+#define KESTREL_PORT_TESTDEV_FLUSH 0xe4u /* pc-testdev: 4-byte write of a guest address */
+#define KESTREL_PORT_TESTDEV_BYTE 0xe8u /* pc-testdev: the scratch register again, byte-wise */
+#define KESTREL_PORT_TESTDEV_IRQ 0x2000u /* pc-testdev: 0x2000 + n drives IRQ line n (0..23) */
+#define KESTREL_TESTDEV_IRQ_LINES 24u
+#define KESTREL_TESTDEV_MMIO 0xff000000ull /* pc-testdev: 64 KiB of RAM-like MMIO */
+#define KESTREL_TESTDEV_MMIO_SIZE 0x10000u
+#define KESTREL_PORT_FW_CFG 0x510u /* fw_cfg: 16-bit write = selector; */
+#define KESTREL_PORT_FW_CFG_DATA 0x511u /* 8-bit reads = data (either port, as on QEMU) */
+#define KESTREL_PORT_PCI_ADDR 0xcf8u /* PCI configuration mechanism #1 */
+#define KESTREL_PORT_PCI_RESET 0xcf9u /* reset control (byte): bit 2 resets */
+#define KESTREL_PORT_PCI_DATA 0xcfcu /* 0xcfc-0xcff: no device, all ones */
+#define KESTREL_PORT_BOCHS_SHUTDOWN 0x8900u /* "Shutdown", byte by byte: power off */
 
 /*
  * Hypercalls.
@@ -108,7 +140,7 @@ struct kestrel_boot_info {
  * Arguments are in RDI, RSI, RDX, RCX; the result comes back in RAX
  * (a negative errno on failure). No other register changes.
  */
-#define KESTREL_HC_PORT_BASE 0xe0u
+#define KESTREL_HC_PORT_BASE 0x30u
 #define KESTREL_HC_COUNT 16u
 
 enum kestrel_hypercall {

@@ -9,13 +9,35 @@
 
 #include "kestrel/abi.h"
 
-#define KESTREL_VERSION "0.1.0"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The version of this header; kestrel_version() is the library's. */
+#define KESTREL_VERSION_MAJOR 0
+#define KESTREL_VERSION_MINOR 2
+#define KESTREL_VERSION_PATCH 0
+#define KESTREL_VERSION "0.2.0"
 
 #define KESTREL_DEFAULT_MEM (64ull << 20)
 #define KESTREL_MIN_MEM (2ull << 20)
 
-/* How a VM is built. Start from kestrel_config_init() and change what you need. */
+/*
+ * Signals. libkestrel stops a running vCPU by sending its thread a signal,
+ * SIGRTMIN+1 unless kick_signal says otherwise, and installs a process-wide
+ * handler for it (one that does nothing: it only makes KVM_RUN return EINTR)
+ * when kestrel_vm_run starts. The vCPU threads block every other signal, so
+ * SIGINT/SIGTERM reach the caller's threads; a caller that wants Ctrl-C to
+ * stop the VM calls kestrel_vm_stop from its handler. If your program uses
+ * SIGRTMIN+1 itself, give kick_signal another real-time signal.
+ */
+
+/* How a VM is built. Start from kestrel_config_init() and change what you
+ * need: it sets `size`, which kestrel_vm_create checks, so a program built
+ * against another version of this header gets a clear error, not garbage.
+ * New fields are only ever added at the end, with 0 meaning "as before". */
 struct kestrel_config {
+	size_t size; /* sizeof(struct kestrel_config), set by kestrel_config_init() */
 	uint64_t mem_size; /* guest RAM in bytes (KESTREL_DEFAULT_MEM) */
 	unsigned ncpus; /* vCPUs (1) */
 	bool strict; /* unhandled port/MMIO access ends the VM (false: reads return 0) */
@@ -37,6 +59,8 @@ struct kestrel_config {
 	uint32_t halt_poll_ns; /* longest a halted vCPU is polled before it sleeps (0: never) */
 	bool no_fast_io; /* UART THR writes and doorbell rings exit to kestrel one by one, as
 			  * without coalesced PIO and ioeventfd (A/B runs) */
+	bool no_host_quirks; /* don't carry out instructions this host's KVM failed to
+			      * emulate (kestrel's fallback, src/arch/x86/quirk.h) */
 	const char *cmdline; /* guest arguments / kernel command line (NULL: "") */
 	const char *initrd; /* Linux initramfs, or a multiboot kernel's first module (NULL: none) */
 	const struct kestrel_module *modules; /* further multiboot modules, in order */
@@ -45,6 +69,21 @@ struct kestrel_config {
 				  * instead of unpacking the kernel on the host */
 	int console_fd; /* where guest console output goes (1 = stdout) */
 	int log_fd; /* where kestrel's own warnings go (2 = stderr; -1 = nowhere) */
+	/*
+	 * console_cb - when set, guest console output goes here instead of
+	 * console_fd, in order, in chunks (usually whole lines). It is called
+	 * from vCPU threads and the thread in kestrel_vm_run, one call at a
+	 * time, with kestrel's console lock held: it must not call libkestrel,
+	 * and, unless no_seccomp is set, it runs under the vCPU threads' seccomp
+	 * filter, so it may copy memory and write(2) to console_fd or log_fd
+	 * but not allocate new memory with mmap or open files.
+	 */
+	void (*console_cb)(void *opaque, const void *buf, size_t len);
+	void *console_opaque; /* passed to console_cb */
+	int verbosity; /* messages on log_fd: -1 none (errors still come back in struct
+			* kestrel_error), 0 warnings (default), 1 also the set-up steps */
+	int kick_signal; /* the signal that stops vCPU threads (0: SIGRTMIN+1); a real-time
+			  * signal the program does not otherwise use */
 };
 
 /* A multiboot module: a file, and the string the kernel sees for it (NULL: the path). */
@@ -94,8 +133,11 @@ struct kestrel_exit {
 
 struct kestrel_vm;
 
-/* kestrel_config_init - fill *cfg with the defaults above. */
+/* kestrel_config_init - fill *cfg with the defaults above (and its size). */
 void kestrel_config_init(struct kestrel_config *cfg);
+
+/* kestrel_version - the library's version, "MAJOR.MINOR.PATCH" (compare with KESTREL_VERSION). */
+const char *kestrel_version(void);
 
 /*
  * kestrel_vm_create - open /dev/kvm, check every capability kestrel needs,
@@ -106,6 +148,8 @@ void kestrel_config_init(struct kestrel_config *cfg);
  * the PIT for Linux and multiboot kernels, cfg.pit and cfg.no_cpuid_tsc.
  * Returns 0 and *out, or a negative errno with err->msg saying what is
  * missing or wrong (and what to do). Nothing is left allocated on failure.
+ * cfg->size must be what kestrel_config_init() set (-EINVAL, class CONFIG,
+ * otherwise).
  */
 int kestrel_vm_create(const struct kestrel_config *cfg, struct kestrel_vm **out,
 		      struct kestrel_error *err);
@@ -201,11 +245,23 @@ int kestrel_vm_cpuid(const struct kestrel_vm *vm, unsigned cpu, struct kestrel_c
  */
 void kestrel_vm_print_stats(struct kestrel_vm *vm, FILE *f);
 
+/* The "schema" number of kestrel_vm_write_stats_json's document (docs/stats-json.md):
+ * it grows when a field changes meaning or goes away, not when one is added. */
+#define KESTREL_STATS_SCHEMA 1
+
 /* kestrel_vm_write_stats_json - the same report as one JSON document (and a
  * newline) to f. Returns 0, -ENOMEM, or -EIO if f reported a write error. */
 int kestrel_vm_write_stats_json(struct kestrel_vm *vm, FILE *f);
 
 /* kestrel_exit_status - the process exit status documented in abi.h for *exit. */
 int kestrel_exit_status(const struct kestrel_exit *exit);
+
+/* kestrel_exit_kind_name - "guest", "debug_exit", "reset", "timeout", ... (the
+ * names --stats-json and --json-status use); "unknown" for other values. */
+const char *kestrel_exit_kind_name(enum kestrel_exit_kind kind);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

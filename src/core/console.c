@@ -40,7 +40,8 @@ void console_setup_ring(struct kestrel_vm *vm)
  * gathers into the line buffer (the lock is held) instead of writing. */
 static __thread struct console *console_draining;
 
-/* Straight to console_fd: all of it, retrying short writes and EINTR. */
+/* Straight to the embedder's console_cb (called under the console lock:
+ * see console_write), else to console_fd: all of it, retrying short writes and EINTR. */
 static void console_out(struct kestrel_vm *vm, const uint8_t *p, size_t len)
 {
 	uint64_t none = 0;
@@ -50,6 +51,10 @@ static void console_out(struct kestrel_vm *vm, const uint8_t *p, size_t len)
 	if (!atomic_load_explicit(&vm->tl.console, memory_order_relaxed))
 		atomic_compare_exchange_strong(&vm->tl.console, &none, vm_now_ns());
 	atomic_fetch_add_explicit(&vm->cons.writes, 1, memory_order_relaxed);
+	if (vm->cfg.console_cb) {
+		vm->cfg.console_cb(vm->cfg.console_opaque, p, len);
+		return;
+	}
 	while (len) {
 		ssize_t n = write(vm->cfg.console_fd, p, len);
 		if (n < 0 && errno == EINTR)
@@ -143,7 +148,8 @@ void console_write(struct kestrel_vm *vm, const void *buf, size_t len)
 		console_gather(vm, buf, len);
 		return;
 	}
-	if (!atomic_load_explicit(&c->len, memory_order_relaxed)) {
+	/* A callback is promised one call at a time: it always takes the lock. */
+	if (!vm->cfg.console_cb && !atomic_load_explicit(&c->len, memory_order_relaxed)) {
 		console_out(vm, buf, len);
 		return;
 	}

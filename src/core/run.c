@@ -19,9 +19,9 @@ static void vm_kick_handler(int sig)
 	(void)sig; /* only there to make KVM_RUN return -EINTR */
 }
 
-int vm_kick_signal(void)
+int vm_kick_signal(const struct kestrel_vm *vm)
 {
-	return SIGRTMIN + 1;
+	return vm->cfg.kick_signal ? vm->cfg.kick_signal : SIGRTMIN + 1;
 }
 
 int vm_stop(struct kestrel_vm *vm, const struct kestrel_exit *why)
@@ -45,7 +45,7 @@ int vm_stop(struct kestrel_vm *vm, const struct kestrel_exit *why)
 		if (v->run)
 			__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 		if (atomic_load(&v->live))
-			pthread_kill(v->self, vm_kick_signal());
+			pthread_kill(v->self, vm_kick_signal(vm));
 	}
 	if (write(vm->stop_fd, &one, sizeof(one)) < 0) {
 		/* eventfd counter full: the main thread is being woken anyway */
@@ -88,7 +88,7 @@ static int vm_start_threads(struct kestrel_vm *vm, struct kestrel_error *err)
 	sigset_t all, old;
 
 	sigemptyset(&sa.sa_mask);
-	if (sigaction(vm_kick_signal(), &sa, NULL) < 0)
+	if (sigaction(vm_kick_signal(vm), &sa, NULL) < 0)
 		return vm_err(err, -errno, "sigaction: %s", strerror(errno));
 	/* vCPU threads start with every signal blocked (SIGINT/SIGTERM go to the
 	 * caller's thread); each unblocks only the kick signal. */
@@ -129,7 +129,7 @@ static void vm_join_vcpu(struct kestrel_vm *vm, struct vcpu *v)
 		if (pthread_timedjoin_np(v->thread, NULL, &ts) != ETIMEDOUT)
 			break;
 		if (atomic_load(&v->live))
-			pthread_kill(v->self, vm_kick_signal());
+			pthread_kill(v->self, vm_kick_signal(vm));
 	}
 	v->joinable = false;
 	atomic_store(&v->live, false);

@@ -227,9 +227,10 @@ static int vcpu_confine(struct vcpu *v)
 	const struct kestrel_config *cfg = &v->vm->cfg;
 	struct seccomp_vcpu_ctx c = {
 		.vcpu_fd = v->fd,
+		.vm_fd = v->vm->has_irqchip ? v->vm->vm_fd : -1,
 		.write_fds = { cfg->console_fd, cfg->log_fd, v->vm->stop_fd, 2 },
 		.pid = getpid(),
-		.kick_signal = vm_kick_signal(),
+		.kick_signal = vm_kick_signal(v->vm),
 	};
 
 	return cfg->no_seccomp ? 0 : seccomp_install_vcpu(&c);
@@ -246,7 +247,7 @@ void *vcpu_thread(void *arg)
 	v->self = pthread_self();
 	atomic_store(&v->live, true);
 	sigemptyset(&kick);
-	sigaddset(&kick, vm_kick_signal());
+	sigaddset(&kick, vm_kick_signal(v->vm));
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
 	r = arch_vcpu_reset(v);
 	if (r < 0)

@@ -20,6 +20,7 @@
 #include "host/dedicated.h"
 #include "arch/x86/acpi.h"
 #include "arch/x86/entry.h"
+#include "arch/x86/quirk.h"
 #include "load/load.h"
 #include "util/size.h"
 #include "core/hypercall.h"
@@ -37,6 +38,7 @@ static const uint64_t vm_max_file = 4ull << 30;
 void kestrel_config_init(struct kestrel_config *cfg)
 {
 	*cfg = (struct kestrel_config){
+		.size = sizeof(struct kestrel_config),
 		.mem_size = KESTREL_DEFAULT_MEM,
 		.ncpus = 1,
 		.console_fd = 1,
@@ -44,24 +46,50 @@ void kestrel_config_init(struct kestrel_config *cfg)
 	};
 }
 
-void vm_log(const struct kestrel_vm *vm, const char *fmt, ...)
+const char *kestrel_version(void)
+{
+	return KESTREL_VERSION;
+}
+
+static void vm_vlog(const struct kestrel_vm *vm, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+static void vm_vlog(const struct kestrel_vm *vm, const char *fmt, va_list ap)
 {
 	char line[512];
-	va_list ap;
 	int n;
 
 	if (vm->cfg.log_fd < 0)
 		return;
 	n = snprintf(line, sizeof(line), "kestrel: ");
-	va_start(ap, fmt);
 	n += vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
-	va_end(ap);
 	if (n > (int)sizeof(line) - 2)
 		n = (int)sizeof(line) - 2;
 	line[n++] = '\n';
 	if (write(vm->cfg.log_fd, line, (size_t)n) < 0) {
 		/* nowhere left to report it */
 	}
+}
+
+void vm_log(const struct kestrel_vm *vm, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (vm->cfg.verbosity < 0)
+		return;
+	va_start(ap, fmt);
+	vm_vlog(vm, fmt, ap);
+	va_end(ap);
+}
+
+void vm_info(const struct kestrel_vm *vm, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (vm->cfg.verbosity < 1)
+		return;
+	va_start(ap, fmt);
+	vm_vlog(vm, fmt, ap);
+	va_end(ap);
 }
 
 /* ---- creation ---- */
@@ -115,6 +143,11 @@ static int vm_open_kvm(struct kestrel_vm *vm, struct kestrel_error *err)
 	vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (vm->run_size < (int)sizeof(struct kvm_run))
 		return vm_err(err, -ENOTSUP, "KVM_GET_VCPU_MMAP_SIZE returned %d", vm->run_size);
+	vm_info(vm, "/dev/kvm: API %d, the %zu required capabilities present; sync regs %s, "
+		    "TSC-deadline timer %s, enforced PV CPUID %s",
+		api, sizeof(vm_required_caps) / sizeof(vm_required_caps[0]),
+		vm->sync_caps ? "on" : "off", vm->cap_tsc_deadline ? "yes" : "no",
+		vm->cap_enforce_pv ? "yes" : "no");
 	return 0;
 }
 
@@ -144,6 +177,11 @@ static int vm_check_config(struct kestrel_vm *vm, struct kestrel_error *err)
 	if (vm->cfg.ncpus < 1 || vm->cfg.ncpus > (unsigned)max)
 		return vm_cfg_err(err, -EINVAL, "--cpus %u: this KVM allows 1 to %d vCPUs", vm->cfg.ncpus,
 			       max);
+	long nproc = sysconf(_SC_NPROCESSORS_ONLN);
+	if (nproc > 0 && vm->cfg.ncpus > (unsigned long)nproc)
+		vm_log(vm, "warning: %u vCPUs on a host with %ld CPU%s: they will take turns, and "
+			   "timing inside the guest suffers",
+		       vm->cfg.ncpus, nproc, nproc == 1 ? "" : "s");
 	uint64_t low = vm->mem.r[0].size, stacks = (uint64_t)vm->cfg.ncpus * KESTREL_STACK_SIZE;
 	if (stacks + KESTREL_LOW_RESERVED >= low)
 		return vm_cfg_err(err, -EINVAL, "--mem %s leaves no room for %u vCPU stacks; give more memory",
@@ -158,6 +196,9 @@ static int vm_setup_memory(struct kestrel_vm *vm, struct kestrel_error *err)
 {
 	for (unsigned i = 0; i < vm->mem.nregions; i++) {
 		struct guest_mem_region *r = &vm->mem.r[i];
+		vm_info(vm, "guest RAM slot %u: 0x%llx-0x%llx (%llu MiB)", i,
+			(unsigned long long)r->gpa, (unsigned long long)(r->gpa + r->size - 1),
+			(unsigned long long)(r->size >> 20));
 		void *p = mmap(NULL, r->size, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (p == MAP_FAILED)
@@ -234,9 +275,15 @@ static int vm_setup_platform(struct kestrel_vm *vm, struct kestrel_error *err)
 	}
 	for (unsigned i = 0; i < vm->ncpus && r == 0; i++)
 		r = vcpu_init(vm, &vm->vcpus[i], i, err);
-	if (r == 0)
-		console_setup_ring(vm);
-	return r;
+	if (r < 0)
+		return r;
+	console_setup_ring(vm);
+	vm_info(vm, "platform: %s, %s; %u vCPU%s; console ring %s",
+		vm->has_irqchip ? "full in-kernel irqchip (PIC, IOAPIC, LAPIC)"
+				: "split irqchip (LAPIC in KVM, no PIC or IOAPIC)",
+		vm->has_pit ? "PIT" : "no PIT", vm->ncpus, vm->ncpus == 1 ? "" : "s",
+		vm->cons.ring ? "on (coalesced PIO)" : "off");
+	return 0;
 }
 
 static int vm_setup_hypercalls(struct kestrel_vm *vm, struct kestrel_error *err)
@@ -339,6 +386,16 @@ int kestrel_vm_create(const struct kestrel_config *cfg, struct kestrel_vm **out,
 	int r;
 
 	*out = NULL;
+	/* Before any other field is read: a struct from another kestrel.h
+	 * has its fields elsewhere. */
+	if (cfg->size != sizeof(struct kestrel_config))
+		return vm_cfg_err(err, -EINVAL,
+				  "struct kestrel_config is %zu bytes here but libkestrel %s expects %zu: "
+				  "build against this library's kestrel.h and start from kestrel_config_init()",
+				  cfg->size, KESTREL_VERSION, sizeof(struct kestrel_config));
+	if (cfg->kick_signal && (cfg->kick_signal < SIGRTMIN || cfg->kick_signal > SIGRTMAX))
+		return vm_cfg_err(err, -EINVAL, "kick_signal %d is not a real-time signal (%d to %d)",
+				  cfg->kick_signal, SIGRTMIN, SIGRTMAX);
 	if (cfg->cmdline && strlen(cfg->cmdline) >= KESTREL_CMDLINE_MAX)
 		return vm_cfg_err(err, -E2BIG, "guest arguments are %zu bytes; the limit is %u",
 			       strlen(cfg->cmdline), KESTREL_CMDLINE_MAX - 1);
@@ -375,6 +432,8 @@ int kestrel_vm_create(const struct kestrel_config *cfg, struct kestrel_vm **out,
 	    (r = vm_setup_cpuid(vm, err)) < 0 || (r = vm_devices_init(vm, err)) < 0 ||
 	    (r = vm_setup_hypercalls(vm, err)) < 0 || (r = dedicated_vm_setup(vm, err)) < 0)
 		goto fail;
+	vm_info(vm, "VM created: %u vCPU%s (made with the guest), TSC %u kHz, stop signal %d",
+		vm->ncpus, vm->ncpus == 1 ? "" : "s", (unsigned)vm->tsc_khz, vm_kick_signal(vm));
 	vm->tl.kvm_ready = vm_now_ns();
 	*out = vm;
 	return 0;
@@ -452,6 +511,19 @@ static int vm_load(struct kestrel_vm *vm, struct boot_input *in, struct kestrel_
 	in->tsc_khz = vm->tsc_khz;
 	in->no_cpuid_tsc = vm->cfg.no_cpuid_tsc;
 	in->cmdline = vm->cmdline;
+	/* A Linux kernel on a KVM that cannot run all of it (quirk.h): detected
+	 * by a probe, never assumed, and said so. */
+	if (proto == BOOT_LINUX64 && !vm->cfg.no_host_quirks && x86_quirk_probe(vm->kvm_fd)) {
+		size_t l = strlen(vm->cmdline);
+		if (l + 1 + sizeof(X86_QUIRK_LINUX_CMDLINE) > sizeof(vm->cmdline))
+			return vm_cfg_err(err, -E2BIG, "the kernel command line leaves no room for "
+						       "what this host needs (--no-host-quirks: add none)");
+		snprintf(vm->cmdline + l, sizeof(vm->cmdline) - l, "%s%s", l ? " " : "",
+			 X86_QUIRK_LINUX_CMDLINE);
+		vm_log(vm, "host quirk: this KVM emulates guest kernel code and lacks some "
+			   "instructions; kestrel carries those out and adds '%s' to the kernel "
+			   "command line (--no-host-quirks: neither)", X86_QUIRK_LINUX_CMDLINE);
+	}
 	in->no_host_decompress = vm->cfg.no_host_decompress;
 	if (load_wants_acpi(proto) && (r = vm_build_acpi(vm, &rsdp, err)) < 0)
 		return r;
@@ -463,6 +535,8 @@ static int vm_load(struct kestrel_vm *vm, struct boot_input *in, struct kestrel_
 		return vm_err(err, r, "cannot build the boot tables: %s", strerror(-r));
 	if (vm->plan.note[0])
 		vm_log(vm, "%s", vm->plan.note);
+	vm_info(vm, "%s: %s image, %zu bytes, entry at 0x%llx", in->image_name,
+		load_protocol_name(vm->plan.proto), in->len, (unsigned long long)vm->plan.entry);
 	if ((r = vm_setup_platform(vm, err)) < 0)
 		return r;
 	vm->loaded = true;

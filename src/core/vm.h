@@ -13,6 +13,7 @@
 #include "core/console.h"
 #include "core/guestmem.h"
 #include "load/plan.h"
+#include "arch/x86/quirk.h"
 #include "util/error.h"
 #include "dev/device.h"
 #include "kestrel/kestrel.h"
@@ -34,6 +35,7 @@ struct vcpu {
 	struct regs_snapshot snap; /* KESTREL_HC_SNAPSHOT / RESTORE */
 	bool has_snap;
 	struct profile_cpu prof; /* exit profile, filled by the run loop (profile.h) */
+	uint64_t quirk_done[X86_QUIRK_SLOTS]; /* host-quirk fallbacks, per instruction (quirk.h) */
 };
 
 /* The boot timeline: CLOCK_MONOTONIC ns of each milestone, 0 until it happens. */
@@ -134,8 +136,12 @@ int vm_stop_fmt(struct kestrel_vm *vm, struct vcpu *v, enum kestrel_exit_kind ki
 #define vm_cfg_err(err, e, ...) error_set(err, KESTREL_ERR_CONFIG, e, __VA_ARGS__)
 #define vm_img_err(err, e, ...) error_set(err, KESTREL_ERR_IMAGE, e, __VA_ARGS__)
 
-/* vm_log - one line to the configured log fd ("kestrel: ..."). Cold paths only. */
+/* vm_log - a warning: one line to the configured log fd ("kestrel: ..."),
+ * unless cfg.verbosity < 0. Cold paths only. */
 void vm_log(const struct kestrel_vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* vm_info - a set-up step, the same way, only with cfg.verbosity > 0 (-v). */
+void vm_info(const struct kestrel_vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* vm_devices_init - every device of src/dev/devices.def, in order; on a
  * failure the ones already made are finied in reverse. 0 or -errno with err. */
@@ -156,7 +162,7 @@ void vm_devices_finish(struct kestrel_vm *vm);
 /* vm_device_state - the instance of `ops` in this VM, or NULL. */
 void *vm_device_state(const struct kestrel_vm *vm, const struct dev_ops *ops);
 
-/* vm_kick_signal - the signal that knocks a vCPU thread out of KVM_RUN. */
-int vm_kick_signal(void);
+/* vm_kick_signal - the signal that knocks a vCPU thread out of KVM_RUN (cfg.kick_signal, or SIGRTMIN+1). */
+int vm_kick_signal(const struct kestrel_vm *vm);
 
 #endif

@@ -1,4 +1,9 @@
 /* debug_exit.c - QEMU's isa-debug-exit: a write of v ends kestrel with status (v << 1) | 1. */
+/*
+ * Registered as ports 0xf4-0xf7, as QEMU's `-device isa-debug-exit,iobase=0xf4,
+ * iosize=4` that kvm-unit-tests and most test kernels are run with: a 1, 2 or
+ * 4-byte write to any of them ends the VM (QEMU ignores the offset too).
+ */
 #include "dev/device.h"
 
 static int debug_exit_io(struct vcpu *v, void *opaque, uint64_t off, uint8_t *data, uint32_t len,
@@ -19,7 +24,7 @@ static int debug_exit_io(struct vcpu *v, void *opaque, uint64_t off, uint8_t *da
 static int debug_exit_init(struct dev_host *h, void *state)
 {
 	return dev_register(h, &(struct dev_region){ .space = BUS_PIO,
-						     .base = KESTREL_PORT_DEBUG_EXIT, .len = 1,
+						     .base = KESTREL_PORT_DEBUG_EXIT, .len = 4,
 						     .fn = debug_exit_io, .opaque = h,
 						     .name = "isa-debug-exit" });
 }

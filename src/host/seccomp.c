@@ -41,7 +41,7 @@ static const unsigned seccomp_plain[] = {
 static const unsigned seccomp_ioctls[] = {
     KVM_RUN,	       KVM_GET_REGS, KVM_SET_REGS,	  KVM_GET_SREGS,       KVM_SET_SREGS,
     KVM_GET_FPU,       KVM_SET_FPU,  KVM_GET_VCPU_EVENTS, KVM_SET_VCPU_EVENTS, KVM_GET_DEBUGREGS,
-    KVM_SET_DEBUGREGS, KVM_GET_MSRS, KVM_SET_MSRS,	  KVM_TRANSLATE,
+    KVM_SET_DEBUGREGS, KVM_GET_MSRS, KVM_SET_MSRS,	  KVM_TRANSLATE,       KVM_GET_XCRS,
 };
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -123,10 +123,18 @@ int seccomp_vcpu_filter(const struct seccomp_vcpu_ctx *c, struct sock_filter *pr
 	for (unsigned i = 0; i < ARRAY_LEN(seccomp_plain); i++)
 		allow_if(&o, seccomp_plain[i]);
 
-	/* ioctl(own vCPU fd, one of the listed requests). The kernel takes
-	 * both as 32-bit values, so the low words are what it acts on. */
+	/* ioctl(own vCPU fd, one of the listed requests), or ioctl(the VM fd,
+	 * KVM_IRQ_LINE) for devices that drive an interrupt line. The kernel
+	 * takes both as 32-bit values, so the low words are what it acts on. */
 	at = block_begin(&o, __NR_ioctl, __NR_ioctl);
 	ld(&o, SC_ARG_LO(0));
+	if (c->vm_fd > 0) {
+		/* if fd != vm_fd skip the 4 instructions below */
+		emit(&o, BPF_JMP | BPF_JEQ | BPF_K, 0, 4, (uint32_t)c->vm_fd);
+		ld(&o, SC_ARG_LO(1));
+		kill_unless(&o, (uint32_t)KVM_IRQ_LINE);
+		ret(&o, SC_ALLOW);
+	}
 	kill_unless(&o, (uint32_t)c->vcpu_fd);
 	ld(&o, SC_ARG_LO(1));
 	for (unsigned i = 0; i < ARRAY_LEN(seccomp_ioctls); i++)

@@ -35,7 +35,8 @@
 
 /* What a vCPU thread's filter is built from. */
 struct seccomp_vcpu_ctx {
-	int vcpu_fd;	  /* the only fd ioctls may use */
+	int vcpu_fd;	  /* the fd the listed ioctls may use */
+	int vm_fd;	  /* KVM_IRQ_LINE only (0 or -1: none) */
 	int write_fds[4]; /* console, log, stop eventfd, stderr; -1 = unused */
 	pid_t pid;	  /* tgkill's only target process */
 	int kick_signal;  /* tgkill's only signal */

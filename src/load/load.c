@@ -8,6 +8,7 @@
 #include "arch/x86/boot.h"
 #include "load/elf.h"
 #include "load/linux.h"
+#include "load/multiboot.h"
 
 const char *load_protocol_name(enum boot_protocol p)
 {
@@ -26,6 +27,10 @@ const char *load_protocol_name(enum boot_protocol p)
 
 enum boot_protocol load_detect(const uint8_t *image, size_t len)
 {
+	/* Before the ELF64 paths: a multiboot kernel is often an ELF32 (or an
+	 * ELF64 with the a.out kludge) that they would refuse or misread. */
+	if (multiboot_recognise(image, len))
+		return BOOT_MULTIBOOT1;
 	if (linux_recognise(image, len))
 		return BOOT_LINUX64; /* the loader picks the 64-bit or the PVH entry */
 	return BOOT_KESTREL;
@@ -80,6 +85,8 @@ int load_image(const struct boot_input *in, const struct guest_mem *mem, gpa_t r
 	if (whylen)
 		why[0] = '\0';
 	switch (load_detect(in->image, in->len)) {
+	case BOOT_MULTIBOOT1:
+		return multiboot_load(in, mem, plan, why, whylen);
 	case BOOT_LINUX64:
 	case BOOT_PVH:
 		return linux_load(in, mem, rsdp, plan, why, whylen);

@@ -32,7 +32,7 @@ static const char *stats_mmio_name(const void *ctx, unsigned i, uint64_t *base, 
 	return b->mmio[i].name;
 }
 
-static const char *stats_exit_kind(enum kestrel_exit_kind k)
+const char *kestrel_exit_kind_name(enum kestrel_exit_kind k)
 {
 	static const char *const names[] = {
 		[KESTREL_EXIT_NONE] = "none",
@@ -453,6 +453,49 @@ static void stats_print_regs(const struct kestrel_vm *vm, FILE *f)
 		(unsigned long long)exits, (unsigned long long)ioctls);
 }
 
+/* Instructions the host-quirk fallback carried out (arch/x86/quirk.h), whole VM. */
+static uint64_t stats_quirk_total(const struct kestrel_vm *vm, unsigned id)
+{
+	uint64_t n = 0;
+
+	for (unsigned c = 0; c < vm->ncpus; c++)
+		n += vm->vcpus[c].quirk_done[id];
+	return n;
+}
+
+static void stats_print_quirks(const struct kestrel_vm *vm, FILE *f)
+{
+	bool any = false;
+
+	for (unsigned id = 1; id < X86_QUIRK_SLOTS; id++) {
+		uint64_t n = stats_quirk_total(vm, id);
+		if (!n)
+			continue;
+		if (!any)
+			fprintf(f, "kestrel: host quirk: instructions KVM could not emulate, carried out by kestrel:");
+		fprintf(f, " %s %llu", insn_name((enum insn_id)id), (unsigned long long)n);
+		any = true;
+	}
+	if (any)
+		fputc('\n', f);
+}
+
+static void stats_json_quirks(const struct kestrel_vm *vm, FILE *f)
+{
+	bool first = true;
+
+	fputc('{', f);
+	for (unsigned id = 1; id < X86_QUIRK_SLOTS; id++) {
+		uint64_t n = stats_quirk_total(vm, id);
+		if (!n)
+			continue;
+		fprintf(f, "%s\"%s\":%llu", first ? "" : ",", insn_name((enum insn_id)id),
+			(unsigned long long)n);
+		first = false;
+	}
+	fputc('}', f);
+}
+
 void kestrel_vm_print_stats(struct kestrel_vm *vm, FILE *f)
 {
 	const struct profile_names names = { stats_pio_name, stats_mmio_name, vm };
@@ -481,6 +524,7 @@ void kestrel_vm_print_stats(struct kestrel_vm *vm, FILE *f)
 	fprintf(f, "kestrel: register cache\n");
 	stats_print_regs(vm, f);
 	stats_print_kvm(vm, f, all);
+	stats_print_quirks(vm, f);
 	stats_print_timeline(vm, f);
 	fprintf(f, "kestrel: platform: %s, %s\n",
 		vm->has_irqchip ? "full in-kernel irqchip (PIC, IOAPIC, LAPIC)"
@@ -522,8 +566,8 @@ int kestrel_vm_write_stats_json(struct kestrel_vm *vm, FILE *f)
 	if (!all)
 		return -ENOMEM;
 	fprintf(
-	    f, "{\"kestrel\":\"%s\",\"exit\":{\"kind\":\"%s\",\"status\":%d,\"cpu\":%d,\"reason\":",
-	    KESTREL_VERSION, stats_exit_kind(vm->exit.kind), kestrel_exit_status(&vm->exit),
+	    f, "{\"schema\":%d,\"kestrel\":\"%s\",\"exit\":{\"kind\":\"%s\",\"status\":%d,\"cpu\":%d,\"reason\":",
+	    KESTREL_STATS_SCHEMA, KESTREL_VERSION, kestrel_exit_kind_name(vm->exit.kind), kestrel_exit_status(&vm->exit),
 	    vm->exit.cpu);
 	json_write_str(f, vm->exit.reason);
 	fprintf(
@@ -558,6 +602,8 @@ int kestrel_vm_write_stats_json(struct kestrel_vm *vm, FILE *f)
 	stats_json_regs(f, &t);
 	fputs(",\"kvm_stats\":", f);
 	stats_json_kvm(vm, f, all);
+	fputs(",\"host_quirks\":", f);
+	stats_json_quirks(vm, f);
 	fputs(",\"timeline_us\":", f);
 	stats_json_timeline(vm, f);
 	fputs("}\n", f);

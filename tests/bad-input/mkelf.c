@@ -19,8 +19,8 @@
 #define MIB 0x100000ull
 #define CODE_OFF 0x1000u /* file offset of segment 0's bytes */
 
-/* mov $42, %edi; out %al, $0xe0 (KESTREL_HC_EXIT); hlt; jmp .-1 */
-static const uint8_t code[] = {0xbf, 0x2a, 0x00, 0x00, 0x00, 0xe6, 0xe0, 0xf4, 0xeb, 0xfd};
+/* mov $42, %edi; out %al, $0x30 (KESTREL_HC_PORT_BASE + KESTREL_HC_EXIT); hlt; jmp .-1 */
+static const uint8_t code[] = {0xbf, 0x2a, 0x00, 0x00, 0x00, 0xe6, 0x30, 0xf4, 0xeb, 0xfd};
 
 static uint8_t img[CODE_OFF + 0x1000];
 static size_t img_len = sizeof(img);
@@ -138,6 +138,8 @@ static int apply(const char *v)
 		load(1, MIB + 0x800, CODE_OFF, 16, 0x1000, PF_R | PF_W);
 	else if (!strcmp(v, "vaddr-ne-paddr"))
 		ph(0)->p_vaddr = 0xffffffff80000000ull;
+	else if (!strcmp(v, "vaddr-ne-paddr-low"))
+		ph(0)->p_vaddr = ph(0)->p_paddr + 0x1000;
 	else if (!strcmp(v, "too-many-loads")) /* 65 tiny PT_LOADs, 4 KiB apart */
 		for (unsigned i = 1; i < 65; i++)
 			load(i, MIB + 0x1000 * i, CODE_OFF, 16, 16, PF_R);

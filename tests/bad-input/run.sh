@@ -42,6 +42,14 @@ make_input() {
 	head:*) head -c "${spec#head:}" "$G/hello.elf" >"$p"; echo "$p" ;;
 	elf:*) "$tmp/mkelf" "${spec#elf:}" "$p" && echo "$p" ;;
 	guest:*) echo "$G/${spec#guest:}.elf" ;;
+	filehead:*) # filehead:FILE:N - the first N bytes of $G/FILE
+		local rest=${spec#filehead:}
+		head -c "${rest##*:}" "$G/${rest%:*}" >"$p"; echo "$p" ;;
+	patch:*) # patch:FILE:OFF:HEX - $G/FILE with the bytes at OFF (hex) replaced by HEX
+		local rest=${spec#patch:} f off hex
+		f=${rest%%:*}; rest=${rest#*:}; off=${rest%%:*}; hex=${rest#*:}
+		cp "$G/$f" "$p" && printf "$(echo "$hex" | sed 's/../\\x&/g')" |
+			dd of="$p" bs=1 seek=$((off)) conv=notrunc status=none && echo "$p" ;;
 	*) return 1 ;;
 	esac
 }

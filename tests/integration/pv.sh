@@ -77,7 +77,7 @@ if [ "$have_kvm" -eq 1 ]; then
 		done
 		per_n=2 # ipi-pingpong: 2 IPIs per round; timer-latency: 1 timer per loop on each of 2 vCPUs
 		json_check "$g --cpus 2: only hypercall exits reach kestrel, none from IPIs/timers/EOIs" $tmp/$g-200.json \
-			"d['exit']['status'] == 0 and set(r['reason'] for r in d['vm']['reasons']) <= {'IO', 'INTR'} and all(0xe0 <= p['port'] < 0xf0 for p in d['vm']['pio']) and not any(m['samples'] for m in d['vm']['mmio']) and sum(r['samples'] for r in d['vm']['reasons'] if r['reason'] == 'INTR') <= 2"
+			"d['exit']['status'] == 0 and set(r['reason'] for r in d['vm']['reasons']) <= {'IO', 'INTR'} and all(0x30 <= p['port'] < 0x40 for p in d['vm']['pio']) and not any(m['samples'] for m in d['vm']['mmio']) and sum(r['samples'] for r in d['vm']['reasons'] if r['reason'] == 'INTR') <= 2"
 		json_check "$g --cpus 2: userspace exits the same for N = 20 and 200, KVM injected >= $per_n per round" $tmp/$g-200.json \
 			"d['vm']['exits'] == json.load(open('$tmp/$g-20.json'))['vm']['exits'] and d['kvm_stats']['vcpu_total']['irq_injections'] >= $per_n * 200 > json.load(open('$tmp/$g-20.json'))['kvm_stats']['vcpu_total']['irq_injections']"
 	done
@@ -86,8 +86,8 @@ fi
 # --- kestrel's own fast paths: coalesced UART THR writes, the doorbell ioeventfd ---
 kvm_expect "fastpath dlab: a THR-port write queued under DLAB is the divisor latch, applied before the LCR exit" 0 --out '^\[A\]\[C\]$' --out 'divisor latch low reads back 0x42' --err 'UART THR coalesced PIO: [1-9]' -- $K run --stats $G/fastpath.elf -- dlab
 kvm_expect "fastpath dlab, --no-fast-io: the same console and latch" 0 --out '^\[A\]\[C\]$' --out 'divisor latch low reads back 0x42' --err 'UART THR off' -- $K run --stats --no-fast-io $G/fastpath.elf -- dlab
-kvm_expect "fastpath doorbell 1000: every ring counted through the ioeventfd, none an exit" 0 --out 'KESTREL-FASTPATH-OK mode=doorbell n=1000' --err 'doorbell 0x511 ioeventfd: 1000 rings, 0 of them exits' --no-err '^  0x0511 ' -- $K run --stats $G/fastpath.elf -- doorbell 1000
-kvm_expect "fastpath doorbell 1000, --no-fast-io: 1000 exits on port 0x511" 0 --err 'doorbell 0x511 off \(one exit per ring\): 1000 rings, 1000 of them exits' --err '^  0x0511 out doorbell +1000 ' -- $K run --stats --no-fast-io $G/fastpath.elf -- doorbell 1000
+kvm_expect "fastpath doorbell 1000: every ring counted through the ioeventfd, none an exit" 0 --out 'KESTREL-FASTPATH-OK mode=doorbell n=1000' --err 'doorbell 0x59 ioeventfd: 1000 rings, 0 of them exits' --no-err '^  0x0059 ' -- $K run --stats $G/fastpath.elf -- doorbell 1000
+kvm_expect "fastpath doorbell 1000, --no-fast-io: 1000 exits on port 0x59" 0 --err 'doorbell 0x59 off \(one exit per ring\): 1000 rings, 1000 of them exits' --err '^  0x0059 out doorbell +1000 ' -- $K run --stats --no-fast-io $G/fastpath.elf -- doorbell 1000
 if [ "$have_kvm" -eq 1 ]; then
 	for f in fast slow; do
 		opt=$([ $f = slow ] && echo --no-fast-io)

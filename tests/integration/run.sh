@@ -80,6 +80,25 @@ fi
 # --- the command line (no VM needed) ---
 expect "--help lists options and exit statuses" 0 --out 'Usage: kestrel run' --out 'Exit status' --out '--timeout' -- $K --help
 expect "--version" 0 --out '^kestrel [0-9]+\.[0-9]+' -- $K --version
+# --- issue 14: the habits of lkvm/QEMU users, subcommands, help ---
+expect "kestrel version" 0 --out '^kestrel [0-9]+\.[0-9]+\.[0-9]+$' -- $K version
+expect "kestrel help: the commands" 0 --out '^Commands:' --out '^  bench ' --out '^  159 ' -- $K help
+expect "kestrel help run: every option and status, unlike the overview" 0 --out '--no-halt-exits' --out '^  159 ' --out 'a bare number is MiB' -- $K help run
+expect "kestrel run --help is run's help" 0 --out '--no-pause-exits' --out '--json-status FILE' -- $K run --help
+expect "kestrel help bench" 0 --out '^Usage: kestrel bench' --out '--warmup N' -- $K help bench
+expect "kestrel bench --help" 0 --out '^Usage: kestrel bench' --out '--runs N' -- $K bench --help
+expect "a bare kestrel prints a short usage" $USAGE --err '^kestrel: no guest given' --err '^Usage: kestrel \[run\]' --err "kestrel help run" -- $K
+expect "kestrel rn: unknown command, did you mean, the list" $USAGE --err "^kestrel: unknown command 'rn' \(did you mean 'run'\?\); the commands are run, bench, help, version" --no-err 'No such file' -- $K rn
+expect "kestrel help rn" $USAGE --err "unknown command 'rn' \(did you mean 'run'\?\)" -- $K help rn
+expect "--hepl: did you mean --help" $USAGE --err "unknown option '--hepl' \(did you mean --help\?\)" -- $K --hepl
+expect "--mme: did you mean --mem" $USAGE --err "unknown option '--mme' \(did you mean --mem\?\)" -- $K run --mme 8 $G/hello.elf
+expect "every usage-error line starts with kestrel:" $USAGE --no-err '^[^k]' --no-err '^k[^e]' -- $K run --bogus $G/hello.elf
+expect "bench with an image that is none fails before the first run" $IMAGE --err '^kestrel: bench: .*: not a guest image kestrel boots' --no-err 'runs failed' -- $K bench --runs 50 $0
+expect "bench with a directory as image" $IMAGE --err 'not a regular file' -- $K bench --runs 50 $G
+expect "bench with a bad run option fails before the first run" $USAGE --err "^kestrel: bench: B: kestrel run --bogus: unknown option '--bogus'" -- $K bench --runs 50 --a "" --b "--bogus" $G/hello.elf
+expect "bench with a bad option after --" $USAGE --err "unknown option '--nope'" -- $K bench --runs 50 $G/hello.elf -- --nope
+expect "bench --runs=0 is a usage error" $USAGE --err "bad number '0' for --runs" -- $K bench --runs=0 $G/hello.elf
+expect "bench --rusn: did you mean --runs" $USAGE --err "did you mean --runs\?" -- $K bench --rusn 3 $G/hello.elf
 # Usage errors, configurations the host refuses and bad images live in the
 # bad-input catalogue: tests/bad-input/cases.txt (run by tests/check.sh).
 
@@ -97,15 +116,34 @@ fi
 
 # --- guests ---
 kvm_expect "hello prints its marker and exits 0" 0 --out 'KESTREL-HELLO-OK' --out "cpu 0 of 1, 64 MiB RAM" -- $K run $G/hello.elf
+kvm_expect "lkvm's habits: -k IMAGE -m 256 -c 2 -p ARGS" 0 --out 'cpu 0 of 2, 256 MiB RAM, args .a b.' --out 'KESTREL-HELLO-OK' -- $K run -k $G/hello.elf -m 256 -c 2 -p "a b"
+kvm_expect "attached values -m256M -c2, --mem=, QEMU's -kernel and -append" 0 --out 'cpu 0 of 2, 256 MiB RAM, args .x.' -- $K run -m256M -c2 -kernel $G/hello.elf -append x
+kvm_expect "--mem 65536 is MiB too (64 GiB is refused as more than the host has, or accepted)" 0 --out '16 MiB RAM' -- $K run --mem 16 $G/hello.elf
+kvm_expect "-v: the set-up steps" 0 --err '^kestrel: /dev/kvm: API 12' --err '^kestrel: guest RAM slot 0: ' --err '^kestrel: VM created: 1 vCPU' --err 'kestrel ELF64 image' -- $K run -v $G/hello.elf
+kvm_expect "-q: no set-up steps" 0 --no-err '.' -- $K run -q $G/hello.elf
+kvm_expect "--cpus above the host's CPU count: a warning" 0 --err "^kestrel: warning: $(( $(nproc) + 1 )) vCPUs on a host with $(nproc) CPU" -- $K run --cpuid -c $(( $(nproc) + 1 ))
+kvm_expect "-q silences that warning" 0 --no-err 'warning' -- $K run --cpuid -q -c $(( $(nproc) + 1 ))
+kvm_expect "a triple fault: one reason line, no doubled parentheses, the dump prefixed" $TRIPLE --err '^kestrel: cpu 0: triple fault \(KVM_EXIT_SHUTDOWN\); exit status 123$' --err '^kestrel: rip=' --err '^kestrel: code at rip' --no-err '^[^k]' --no-err '\) \(' -- $K run $G/triple-fault.elf
+kvm_expect "reset: no doubled parentheses" $RESET --err '; exit status 127$' --no-err '\) \(exit status' -- $K run $G/reset.elf
 # --- Linux boot protocol: the synthetic bzImage checks the zero page, e820, initrd and ACPI it is given ---
 printf "XYZ-initrd" >"$tmp/initrd-xyz"
 kvm_expect "bzImage: 64-bit entry, zero page, e820, initrd, RSDP" 1 --out 'KESTREL-BZIMAGE-OK' --out 'PASS initrd starts with initrd-magic' --out 'PASS acpi_rsdp_addr' -- $K run --initrd "$tmp/initrd-xyz" --cmdline "initrd-magic=XYZ expect-acpi" $G/bzimage-test.bzImage
 kvm_expect "bzImage: lkvm-style -k/-i/-p/-m/-c" 1 --out 'KESTREL-BZIMAGE-OK' -- $K run -k $G/bzimage-test.bzImage -i "$tmp/initrd-xyz" -p "initrd-magic=XYZ" -m 128M -c 2
 kvm_expect "bzImage: a wrong initrd magic fails the guest's check (could fail)" 3 --out 'KESTREL-BZIMAGE-FAIL' -- $K run --initrd "$tmp/initrd-xyz" --cmdline "initrd-magic=ABC" $G/bzimage-test.bzImage
 kvm_expect "bzImage: initrd-magic without an initrd fails" 3 --out 'KESTREL-BZIMAGE-FAIL' -- $K run --cmdline "initrd-magic=XYZ" $G/bzimage-test.bzImage
+# --- multiboot kernels written the QEMU way: info block, module, fw_cfg, ACPI PM timer, PCI scan, pc-testdev, INIT/SIPI ---
+printf 'MBTEST_ENV=1\nCPUS=3\nMBTEST_END=1\n' >"$tmp/mbenv3"
+printf 'MBTEST_ENV=1\nCPUS=1\nMBTEST_END=1\n' >"$tmp/mbenv1"
+kvm_expect "multiboot mb-test, 3 vCPUs started by INIT/SIPI, --strict" 1 --out 'PASS smp-count: 3 CPUs up' --out 'PASS fwcfg-cpus: key 0x0005: 3 CPUs' --out 'PASS pm-timer-runs' --out 'PASS testdev-long' --out '^MB-TEST PASS' -- $K run --strict --cpus 3 --mem 128M --initrd "$tmp/mbenv3" $G/mb-test.elf -- cpus=3 mods=1 testdev
+kvm_expect "multiboot mb-test, 1 vCPU, --strict" 1 --out 'PASS module-length' --out '^MB-TEST PASS' -- $K run --strict --cpus 1 --initrd "$tmp/mbenv1" $G/mb-test.elf -- cpus=1 mods=1
+kvm_expect "multiboot mb-test: a wrong CPU count fails (could fail)" 3 --out 'MB-TEST FAIL' -- $K run --cpus 3 --initrd "$tmp/mbenv3" $G/mb-test.elf -- cpus=2 mods=1
+kvm_expect "multiboot mb-realmode at 0x8000: real-mode round trip (low memory is the guest's)" 1 --out 'hello from real mode' --out 'MB-REALMODE PASS' -- $K run --strict $G/mb-realmode.bin
 kvm_expect "exit-now exits 0 and prints nothing (stdout and stderr)" 0 --no-err '^' -- sh -c "exec $K run $G/exit-now.elf >&2"
 kvm_expect "hello gets its arguments" 0 --out "args 'alpha beta=2'" -- $K run $G/hello.elf -- alpha beta=2
 kvm_expect "hello with --mem 5G (RAM above the 4 GiB hole)" 0 --out 'KESTREL-HELLO-OK' --out '5120 MiB RAM' -- $K run --mem 5G $G/hello.elf
+kvm_expect "platform-poke check --strict --cpus 2: fw_cfg, CMOS, PCI scan (no device), PM timer, pc-testdev" 0 --out "KESTREL-PLATFORM-OK" -- $K run --strict --cpus 2 $G/platform-poke.elf -- check
+kvm_expect "platform-poke check --mem 5G: fw_cfg RAM size and CMOS above 4 GiB" 0 --out "KESTREL-PLATFORM-OK" -- $K run --strict --mem 5G $G/platform-poke.elf -- check
+kvm_expect "platform-poke s5: ACPI PM1a_CNT S5 powers off with status 0" 0 -- $K run --strict $G/platform-poke.elf -- s5
 kvm_expect "hello with --no-sync-regs" 0 --out 'KESTREL-HELLO-OK' -- $K run --no-sync-regs $G/hello.elf
 kvm_expect "hello with --no-seccomp (vCPU threads unconfined)" 0 --out 'KESTREL-HELLO-OK' -- $K run --no-seccomp $G/hello.elf
 kvm_expect "pio-loop 1000" 0 --out 'pio-loop: 1000 writes done' --out 'KESTREL-PIO-LOOP-OK' -- $K run $G/pio-loop.elf
@@ -166,8 +204,8 @@ if [ "$have_kvm" -eq 1 ]; then
 fi
 
 # --- exit profile: exact counts in --stats and --stats-json ---
-kvm_expect "pio-loop 2500 --stats: exactly 2500 exits on port 0x510 out" 0 --err '^  0x0510 out null +2500 ' --err '^  IO +[0-9]+ ' --err 'log2 histograms' --err "KVM's own counters \(KVM_GET_STATS_FD" --err '^  insn_emulation +[0-9]+ ' --err '^  first guest entry +[0-9]+\.[0-9] ' -- $K run --stats $G/pio-loop.elf -- 2500
-kvm_expect "hypercall-loop 2000 --stats: 2001 ADD hypercalls (2000 + the register check)" 0 --err '^  2 add +2001 ' --err '^  0x00e2 out hypercall +2001 ' -- $K run --stats $G/hypercall-loop.elf -- 2000
+kvm_expect "pio-loop 2500 --stats: exactly 2500 exits on port 0x58 out" 0 --err '^  0x0058 out null +2500 ' --err '^  IO +[0-9]+ ' --err 'log2 histograms' --err "KVM's own counters \(KVM_GET_STATS_FD" --err '^  insn_emulation +[0-9]+ ' --err '^  first guest entry +[0-9]+\.[0-9] ' -- $K run --stats $G/pio-loop.elf -- 2500
+kvm_expect "hypercall-loop 2000 --stats: 2001 ADD hypercalls (2000 + the register check)" 0 --err '^  2 add +2001 ' --err '^  0x0032 out hypercall +2001 ' -- $K run --stats $G/hypercall-loop.elf -- 2000
 kvm_expect "smp-hello --cpus 2 --stats: a profile per vCPU and one for the VM" 0 --err 'exit profile, vCPU 0:' --err 'exit profile, vCPU 1:' --err 'exit profile, whole VM \(2 vCPUs\)' -- $K run --cpus 2 --stats $G/smp-hello.elf
 kvm_expect "--no-profile: the report says the profile is off" 0 --err 'exit profile: off' --err 'register ioctls in all' -- $K run --no-profile --stats $G/pio-loop.elf
 expect "--stats-json into a missing directory is a usage error" $USAGE --err "stats-json $tmp/nodir/p.json: No such file" -- $K run --stats-json $tmp/nodir/p.json $G/hello.elf
@@ -191,8 +229,15 @@ json_check() {
 }
 if [ "$have_kvm" -eq 1 ]; then
 	kvm_expect "pio-loop 2500 --stats-json runs" 0 --out 'pio-loop: 2500 writes done' -- $K run --stats-json $tmp/pio.json $G/pio-loop.elf -- 2500
-	json_check "--stats-json: 2500 exits on port 0x510 out, VM and vCPU 0" $tmp/pio.json \
-		"[r['samples'] for p in (d['vm'], d['per_vcpu'][0]['profile']) for r in p['pio'] if r['port'] == 0x510 and r['dir'] == 'out'] == [2500, 2500]"
+	json_check "--stats-json: schema 1" $tmp/pio.json "d['schema'] == 1 and list(d)[0] == 'schema'"
+	kvm_expect "--json-status FILE" $TRIPLE -- $K run --json-status $tmp/st.json $G/triple-fault.elf
+	json_check "--json-status: kind, status, reason" $tmp/st.json \
+		"d == {'schema': 1, 'kind': 'triple_fault', 'status': 123, 'guest_status': None, 'cpu': 0, 'reason': 'cpu 0: triple fault (KVM_EXIT_SHUTDOWN)'}"
+	kvm_expect "--json-status - (stderr) for a guest's own status" 7 --err '^\{"schema":1,"kind":"debug_exit","status":7,"guest_status":7,' -- $K run --json-status - $G/debug-exit.elf -- 3
+	expect "--json-status for an image that is none" $IMAGE -- $K run --json-status $tmp/st2.json $0
+	json_check "--json-status: kind error, class image" $tmp/st2.json "d['kind'] == 'error' and d['error_class'] == 'image' and d['status'] == 121 and d['reason']"
+	json_check "--stats-json: 2500 exits on port 0x58 out, VM and vCPU 0" $tmp/pio.json \
+		"[r['samples'] for p in (d['vm'], d['per_vcpu'][0]['profile']) for r in p['pio'] if r['port'] == 0x58 and r['dir'] == 'out'] == [2500, 2500]"
 	json_check "--stats-json: exits = sum over reasons = kestrel's own exit counter" $tmp/pio.json \
 		"d['vm']['exits'] == sum(r['samples'] for r in d['vm']['reasons']) == d['registers']['exits'] and d['exit']['status'] == 0"
 	json_check "--stats-json: KVM's binary stats per vCPU, consistent with kestrel's counts" $tmp/pio.json \

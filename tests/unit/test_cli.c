@@ -85,7 +85,12 @@ static void test_mem(void)
 	mem_ok("-m", "2g", 2048 * MIB);
 	mem_ok("--mem", "65536K", 64 * MIB);
 	mem_ok("--mem", "512k", 512 * 1024);
-	mem_ok("--mem", "3145728", 3 * MIB);
+	/* A bare number is MiB, as lkvm, QEMU and Firecracker read -m; bytes need a B. */
+	mem_ok("--mem", "3", 3 * MIB);
+	mem_ok("-m", "256", 256 * MIB);
+	mem_ok("--mem", "3145728B", 3 * MIB);
+	mem_ok("-m256M", NULL, 256 * MIB);
+	mem_ok("-m256", NULL, 256 * MIB);
 	mem_ok("--mem=256M", NULL, 256 * MIB);
 	mem_ok("--mem=5G", NULL, 5120 * MIB);
 	mem_ok("--mem=1024K", NULL, MIB);
@@ -111,6 +116,11 @@ static void test_mem(void)
 	BAD("--mem --cpus", "--mem --cpus", "run", "--mem", "--cpus", "2", "g.elf");
 	BAD("--memory (not --mem)", "unknown option '--memory'", "run", "--memory", "8M", "g.elf");
 	BAD("--mem8M (no separator)", "unknown option '--mem8M'", "run", "--mem8M", "g.elf");
+	BAD("--mem8M suggests --mem", "did you mean --mem?", "run", "--mem8M", "g.elf");
+	BAD("-m 17592186044416 (MiB overflow 64 bits)", "too large", "run", "-m", "17592186044416",
+	    "g.elf");
+	mem_ok("-m", "17592186044415", 17592186044415ull * MIB);
+	BAD("-m with an attached bad value", "--mem 12Q", "run", "-m12Q", "g.elf");
 }
 
 static void test_cpus(void)
@@ -133,6 +143,118 @@ static void test_cpus(void)
 	BAD("-c 0", "0", "run", "-c", "0", "g.elf");
 	BAD("--cpus without a value", "--cpus needs a number", "run", "g.elf", "--cpus");
 	BAD("-c without a value", "-c needs a number", "run", "g.elf", "-c");
+	TAP_EQ_INT(parse("run", "-c2", "g.elf", NULL), 0, "-c2 (attached)");
+	TAP_EQ_INT(o.cfg.ncpus, 2, "-c2 gives 2");
+	BAD("-c2x", "--cpus 2x", "run", "-c2x", "g.elf");
+}
+
+/* The lkvm / QEMU habits of issue 14, and the parser's forms. */
+static void test_habits(void)
+{
+	TAP_EQ_INT(parse("run", "-k", "vmlinuz", "-i", "initrd", "-p", "console=ttyS0", "-m", "256",
+			 "-c", "2", NULL),
+		   0, "lkvm's kestrel run -k K -i I -p P -m 256 -c 2");
+	TAP_OK(o.guest && !strcmp(o.guest, "vmlinuz") && o.cfg.initrd && !strcmp(o.cfg.initrd, "initrd") &&
+		       !strcmp(o.cmdline, "console=ttyS0") && o.cfg.mem_size == 256 * MIB &&
+		       o.cfg.ncpus == 2,
+	       "... kernel, initrd, cmdline, 256 MiB, 2 vCPUs");
+	TAP_EQ_INT(parse("-kernel", "bz", "-initrd", "rd", "-append", "quiet", "-m", "128", NULL), 0,
+		   "QEMU's one-dash -kernel -initrd -append");
+	TAP_OK(o.guest && !strcmp(o.guest, "bz") && !strcmp(o.cfg.initrd, "rd") &&
+		       !strcmp(o.cmdline, "quiet") && o.cfg.mem_size == 128 * MIB,
+	       "... all three taken");
+	TAP_EQ_INT(parse("--kernel=bz", "--append=a b", "--initrd=rd", NULL), 0, "--opt=value forms");
+	TAP_OK(o.guest && !strcmp(o.guest, "bz") && !strcmp(o.cmdline, "a b") &&
+		       !strcmp(o.cfg.initrd, "rd"),
+	       "... values after '='");
+	TAP_EQ_INT(parse("-kbz", "-ird", NULL), 0, "attached short values -kbz -ird");
+	TAP_OK(o.guest && !strcmp(o.guest, "bz") && !strcmp(o.cfg.initrd, "rd"), "... taken");
+
+	/* Unambiguous prefixes. */
+	TAP_EQ_INT(parse("--time", "2", "--str", "--ha", "3", "--me=8M", "g.elf", NULL), 0,
+		   "prefixes --time --str --ha --me");
+	TAP_OK(o.timeout_ms == 2000 && o.cfg.strict && o.cfg.set_halt_poll && o.cfg.halt_poll_ns == 3 &&
+		       o.cfg.mem_size == 8 * MIB,
+	       "... each the option it starts");
+	TAP_EQ_INT(parse("--stats", "g.elf", NULL), 0, "--stats is exact, not a prefix of --stats-json");
+	TAP_OK(o.stats && !o.stats_json, "... the flag");
+	TAP_EQ_INT(parse("--stats-j", "f.json", "g.elf", NULL), 0, "--stats-j");
+	TAP_OK(o.stats_json && !strcmp(o.stats_json, "f.json"), "... is --stats-json");
+	BAD("--stat (ambiguous)", "option '--stat' is ambiguous: --stats, --stats-json", "--stat", "g.elf");
+	BAD("--no (ambiguous)", "--no-pv", "--no", "g.elf");
+	BAD("--st=1 (ambiguous, with a value)", "ambiguous", "--st=1", "g.elf");
+	BAD("--cpu (ambiguous: --cpus, --cpuid)", "--cpus, --cpuid", "--cpu", "2", "g.elf");
+
+	/* Did you mean. */
+	BAD("--hepl", "unknown option '--hepl' (did you mean --help?)", "--hepl");
+	BAD("--mme", "unknown option '--mme' (did you mean --mem?)", "run", "--mme", "8M", "g.elf");
+	BAD("--kernal", "did you mean --kernel?", "--kernal", "bz");
+	BAD("--tiemout", "did you mean --timeout?", "--tiemout", "1", "g.elf");
+	BAD("--zzzzzz (nothing close)", "unknown option '--zzzzzz'", "--zzzzzz", "g.elf");
+	TAP_OK(!strstr(why, "did you mean"), "--zzzzzz: no suggestion");
+	BAD("--strict=1", "--strict takes no value", "--strict=1", "g.elf");
+	BAD("--stats=yes", "--stats takes no value", "--stats=yes", "g.elf");
+
+	/* Flags cluster; a value ends the cluster. */
+	TAP_EQ_INT(parse("-qc2", "g.elf", NULL), 0, "-qc2");
+	TAP_OK(o.cfg.verbosity == -1 && o.cfg.ncpus == 2, "... quiet and 2 vCPUs");
+	TAP_EQ_INT(parse("-v", "g.elf", NULL), 0, "-v");
+	TAP_EQ_INT(o.cfg.verbosity, 1, "-v is verbosity 1");
+	TAP_EQ_INT(parse("--quiet", "g.elf", NULL), 0, "--quiet");
+	TAP_EQ_INT(o.cfg.verbosity, -1, "--quiet is verbosity -1");
+	TAP_EQ_INT(parse("g.elf", NULL), 0, "no -q/-v");
+	TAP_EQ_INT(o.cfg.verbosity, 0, "... verbosity 0 (warnings)");
+	BAD("-qx", "unknown option '-x'", "-qx", "g.elf");
+
+	/* --json-status. */
+	TAP_EQ_INT(parse("--json-status", "s.json", "g.elf", NULL), 0, "--json-status FILE");
+	TAP_OK(o.json_status && !strcmp(o.json_status, "s.json"), "... the file");
+	BAD("--json-status without a file", "--json-status needs a file name", "g.elf", "--json-status");
+}
+
+/* Subcommands: help [CMD], version, bench, and a word that is no command. */
+static void test_commands(void)
+{
+	TAP_EQ_INT(parse("help", NULL), 0, "help");
+	TAP_OK(o.command == CLI_HELP && !o.help_topic, "... the overview");
+	TAP_EQ_INT(parse("help", "run", NULL), 0, "help run");
+	TAP_OK(o.command == CLI_HELP && o.help_topic && !strcmp(o.help_topic, "run"), "... run's help");
+	TAP_EQ_INT(parse("help", "bench", NULL), 0, "help bench");
+	TAP_OK(o.help_topic && !strcmp(o.help_topic, "bench"), "... bench's help");
+	BAD("help rn", "unknown command 'rn' (did you mean 'run'?)", "help", "rn");
+	BAD("help a b", "help takes one command", "help", "a", "b");
+	TAP_EQ_INT(parse("run", "--help", NULL), 0, "run --help");
+	TAP_OK(o.command == CLI_HELP && o.help_topic && !strcmp(o.help_topic, "run"),
+	       "... run's help, not the overview");
+	TAP_EQ_INT(parse("run", "-h", NULL), 0, "run -h");
+	TAP_OK(o.help_topic && !strcmp(o.help_topic, "run"), "... run's help");
+	TAP_EQ_INT(parse("--help", NULL), 0, "--help");
+	TAP_OK(!o.help_topic, "... the overview");
+	TAP_EQ_INT(parse("version", NULL), 0, "version");
+	TAP_EQ_INT(o.command, CLI_VERSION, "... CLI_VERSION");
+	TAP_EQ_INT(parse("bench", "--runs", "3", "g.elf", NULL), 0, "bench ...");
+	TAP_EQ_INT(o.command, CLI_BENCH, "... CLI_BENCH (bench.c parses the rest)");
+	TAP_EQ_INT(parse("rn", NULL), 0, "a first word that may be a guest");
+	TAP_OK(o.command == CLI_RUN && o.guest_first, "... is marked guest_first (main checks the file)");
+	TAP_EQ_INT(parse("run", "rn", NULL), 0, "run rn");
+	TAP_OK(!o.guest_first, "... is a guest for sure");
+	TAP_EQ_INT(parse("-m", "8M", "rn", NULL), 0, "-m 8M rn");
+	TAP_OK(!o.guest_first, "... not the first word");
+	cli_unknown_command("bnech", why, sizeof(why));
+	TAP_STR_CONTAINS(why, "unknown command 'bnech' (did you mean 'bench'?); the commands are run, bench",
+			 "unknown command: suggestion and the list");
+	cli_unknown_command("frobnicate", why, sizeof(why));
+	TAP_OK(!strstr(why, "did you mean") && strstr(why, "the commands are"), "no suggestion when nothing is close");
+	static const char *const c[] = { "alpha", "beta" };
+	TAP_OK(cli_suggest("aplha", c, 2) && !strcmp(cli_suggest("aplha", c, 2), "alpha"),
+	       "cli_suggest: a swap counts one");
+	TAP_OK(!cli_suggest("x", c, 2), "cli_suggest: one letter suggests nothing");
+	TAP_OK(!cli_suggest("gamma", c, 2), "cli_suggest: far words suggest nothing");
+	TAP_STR_CONTAINS(cli_run_usage, "159", "run --help lists status 159");
+	TAP_STR_CONTAINS(cli_usage, "159", "--help lists status 159");
+	TAP_STR_CONTAINS(cli_run_usage, "a bare number is MiB", "run --help says a bare -m is MiB");
+	TAP_STR_CONTAINS(cli_run_usage, "--json-status", "run --help lists --json-status");
+	TAP_STR_CONTAINS(cli_short_usage, "kestrel help", "the short usage points at help");
 }
 
 static void timeout_ok(const char *val, uint64_t want_ms)
@@ -321,6 +443,8 @@ int main(void)
 	test_defaults();
 	test_mem();
 	test_cpus();
+	test_habits();
+	test_commands();
 	test_timeout();
 	test_flags_and_unknown();
 	test_guest_args();

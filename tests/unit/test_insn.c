@@ -803,6 +803,15 @@ static void test_addressing(void)
 	c.gpr[INSN_RAX] = want;
 	TAP_EQ_INT(RUN(&c, "\x26\x0f\xae\x10"), INSN_DONE, "es: is ignored in 64-bit mode");
 	c = cpu64();
+	c.seg_base[INSN_FS] = want - 0x40;
+	c.gpr[INSN_RAX] = 0x40;
+	TAP_EQ_INT(RUN(&c, "\x64\x26\x0f\xae\x10"), INSN_DONE, "fs: then es: stays fs:");
+	c = cpu32();
+	c.seg_base[INSN_ES] = want - 0x40;
+	c.seg_base[INSN_FS] = 0x100000;
+	c.gpr[INSN_RAX] = 0x40;
+	TAP_EQ_INT(RUN(&c, "\x64\x26\x0f\xae\x10"), INSN_DONE, "32-bit: the last override wins");
+	c = cpu64();
 	c.gpr[INSN_RAX] = 0xffffffff00000000ull | want;
 	TAP_EQ_INT(RUN(&c, "\x67\x0f\xae\x10"), INSN_DONE, "67: [eax]");
 	TAP_EQ_INT(insn_decode((const uint8_t *)"\x67\x0f\xae\x10", 4, &c, &d), 0, "decode 67 0f ae 10");

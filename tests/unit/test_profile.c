@@ -117,20 +117,20 @@ static void test_account(void)
 	TAP_EQ_U64(p->handle_ns, 50, "handler share of the host time");
 	TAP_EQ_U64(p->reason, PROFILE_NONE, "nothing pending after accounting");
 	TAP_EQ_U64(profile_pio_row(p, pio_key(KESTREL_PORT_NULL, KVM_EXIT_IO_OUT))->n, 1,
-		   "port 0x510 out has one sample");
+		   "port 0x58 out has one sample");
 	TAP_EQ_U64(profile_pio_row(p, pio_key(KESTREL_PORT_NULL, KVM_EXIT_IO_IN))->n, 0,
-		   "port 0x510 in is a different row");
+		   "port 0x58 in is a different row");
 	uint64_t hcs = 0;
 	for (unsigned i = 0; i < PROFILE_HC_SLOTS; i++)
 		hcs += p->hc[i].n;
 	TAP_EQ_U64(hcs, 0, "a null-port write is no hypercall");
 
-	/* Hypercall ADD (an `out` to 0xe2), and an `in` from the same port that is not one. */
+	/* Hypercall ADD (an `out` to 0x32), and an `in` from the same port that is not one. */
 	fake_exit(p, KVM_EXIT_IO, pio_key(KESTREL_HC_PORT_BASE + KESTREL_HC_ADD, KVM_EXIT_IO_OUT),
 		  0, 10, 0, 30);
 	fake_exit(p, KVM_EXIT_IO, pio_key(KESTREL_HC_PORT_BASE + KESTREL_HC_ADD, KVM_EXIT_IO_IN), 0,
 		  10, 0, 30);
-	TAP_EQ_U64(p->hc[KESTREL_HC_ADD].n, 1, "an out to 0xe2 is hypercall 2");
+	TAP_EQ_U64(p->hc[KESTREL_HC_ADD].n, 1, "an out to 0x32 is hypercall 2");
 	TAP_EQ_U64(p->hc[KESTREL_HC_ADD].total, 20, "with its host time");
 	TAP_EQ_U64(p->handle_ns, 50, "no handler time without profile_handled");
 	fake_exit(p, KVM_EXIT_IO, pio_key(KESTREL_HC_PORT_BASE - 1, KVM_EXIT_IO_OUT), 0, 1, 0, 2);
@@ -319,10 +319,10 @@ static void test_table(void)
 	TAP_STR_CONTAINS(find_line(text, "> total ", line, sizeof(line)), " 5 ",
 			 "total: 5 samples");
 	TAP_STR_CONTAINS(line, "100.00%", "total: 100%%");
-	TAP_STR_CONTAINS(find_line(text, "> 0x0510 out null", line, sizeof(line)), " 2 ",
-			 "port row: 0x510 out, device name, 2 samples");
-	TAP_STR_CONTAINS(line, "66.67%", "0x510: 2 of 3 IO exits");
-	TAP_STR_CONTAINS(find_line(text, "> 0x00e2 out hypercall", line, sizeof(line)), " 1 ",
+	TAP_STR_CONTAINS(find_line(text, "> 0x0058 out null", line, sizeof(line)), " 2 ",
+			 "port row: 0x58 out, device name, 2 samples");
+	TAP_STR_CONTAINS(line, "66.67%", "0x58: 2 of 3 IO exits");
+	TAP_STR_CONTAINS(find_line(text, "> 0x0032 out hypercall", line, sizeof(line)), " 1 ",
 			 "hypercall port row");
 	TAP_STR_CONTAINS(find_line(text, "> 2 add", line, sizeof(line)), " 1 ",
 			 "hypercall 2 is 'add'");

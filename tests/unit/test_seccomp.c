@@ -32,16 +32,18 @@ static const unsigned plain_allowed[] = {
 static const unsigned ioctls_allowed[] = {
     KVM_RUN,	       KVM_GET_REGS, KVM_SET_REGS,	  KVM_GET_SREGS,       KVM_SET_SREGS,
     KVM_GET_FPU,       KVM_SET_FPU,  KVM_GET_VCPU_EVENTS, KVM_SET_VCPU_EVENTS, KVM_GET_DEBUGREGS,
-    KVM_SET_DEBUGREGS, KVM_GET_MSRS, KVM_SET_MSRS,	  KVM_TRANSLATE,
+    KVM_SET_DEBUGREGS, KVM_GET_MSRS, KVM_SET_MSRS,	  KVM_TRANSLATE,       KVM_GET_XCRS,
 };
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 #define VCPU_FD 7
+#define VM_FD 8
 #define PID 4321
 #define KICK 35
 
 static const struct seccomp_vcpu_ctx ctx = {
     .vcpu_fd = VCPU_FD,
+    .vm_fd = VM_FD,
     .write_fds = {1, -1, 9, 2},
     .pid = PID,
     .kick_signal = KICK,
@@ -163,6 +165,12 @@ static void test_program(void)
 		   N(ioctls_allowed));
 	TAP_EQ_STR(act(verdict(SYS_ioctl, VCPU_FD + 1, KVM_RUN, 0)), "KILL_PROCESS",
 		   "KVM_RUN on another fd is refused");
+	TAP_EQ_STR(act(verdict(SYS_ioctl, VM_FD, KVM_IRQ_LINE, 0)), "ALLOW",
+		   "KVM_IRQ_LINE on the VM fd (devices' interrupt lines)");
+	TAP_EQ_STR(act(verdict(SYS_ioctl, VM_FD, KVM_CREATE_VCPU, 0)), "KILL_PROCESS",
+		   "any other ioctl on the VM fd is refused");
+	TAP_EQ_STR(act(verdict(SYS_ioctl, VCPU_FD, KVM_IRQ_LINE, 0)), "KILL_PROCESS",
+		   "KVM_IRQ_LINE on another fd is refused");
 	TAP_EQ_STR(act(verdict(SYS_ioctl, VCPU_FD, KVM_CREATE_VCPU, 0)), "KILL_PROCESS",
 		   "KVM_CREATE_VCPU is refused");
 	TAP_EQ_STR(act(verdict(SYS_ioctl, VCPU_FD, KVM_SET_USER_MEMORY_REGION, 0)), "KILL_PROCESS",

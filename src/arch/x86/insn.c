@@ -1,4 +1,5 @@
 /* insn.c - table-driven x86 decoder and executor for the instructions this host's KVM cannot emulate. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -568,8 +569,9 @@ int insn_decode(const uint8_t *bytes, unsigned n, const struct insn_cpu *cpu, st
 		} else if (b == 0x67) {
 			d->addr_pfx = true;
 		} else if (b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e) {
-			/* ES, CS, SS, DS: ignored in 64-bit mode. */
-			d->seg_override = d->mode == 64 ? -1 : (b >> 3) & 3;
+			/* ES, CS, SS, DS: ignored in 64-bit mode (an earlier FS/GS stays). */
+			if (d->mode != 64)
+				d->seg_override = (b >> 3) & 3;
 		} else if (b == 0x64 || b == 0x65) {
 			d->seg_override = b == 0x64 ? INSN_FS : INSN_GS;
 		} else if (d->mode == 64 && (b & 0xf0) == 0x40) {
@@ -685,6 +687,17 @@ static void hex_bytes(char *out, size_t size, const uint8_t *b, unsigned n)
 		used += (size_t)snprintf(out + used, size - used, i ? " %02x" : "%02x", b[i]);
 }
 
+/* res->why, truncated to fit: a reason line, not data. */
+__attribute__((format(printf, 2, 3))) static void insn_why(struct insn_result *res,
+							   const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(res->why, sizeof(res->why), fmt, ap);
+	va_end(ap);
+}
+
 enum insn_outcome insn_emulate(struct insn_cpu *cpu, const struct insn_ops *ops, void *ctx,
 			       const uint8_t *bytes, unsigned n, struct insn_result *res)
 {
@@ -701,8 +714,7 @@ enum insn_outcome insn_emulate(struct insn_cpu *cpu, const struct insn_ops *ops,
 		n = INSN_MAX_LEN;
 	hex_bytes(hex, sizeof(hex), bytes, n);
 	if ((cpu->rflags & INSN_RFLAGS_VM) && (cpu->cr0 & INSN_CR0_PE)) {
-		snprintf(res->why, sizeof(res->why),
-			 "virtual-8086 mode is not handled by the fallback (bytes %s)", hex);
+		insn_why(res, "virtual-8086 mode is not handled by the fallback (bytes %s)", hex);
 		return res->outcome = INSN_UNKNOWN;
 	}
 	rc = insn_decode(bytes, n, cpu, &d);
@@ -711,14 +723,12 @@ enum insn_outcome insn_emulate(struct insn_cpu *cpu, const struct insn_ops *ops,
 		return res->outcome = INSN_EXCEPTION;
 	}
 	if (rc == INSN_DEC_TRUNCATED) {
-		snprintf(res->why, sizeof(res->why),
-			 "the %u instruction bytes end inside the instruction (%s): cannot decode", n,
+		insn_why(res, "the %u instruction bytes end inside the instruction (%s): cannot decode", n,
 			 n ? hex : "none");
 		return res->outcome = INSN_UNKNOWN;
 	}
 	if (rc != 0) {
-		snprintf(res->why, sizeof(res->why),
-			 "not an instruction the fallback carries out (bytes %s)", hex);
+		insn_why(res, "not an instruction the fallback carries out (bytes %s)", hex);
 		return res->outcome = INSN_UNKNOWN;
 	}
 	r = &insn_table[d.id];

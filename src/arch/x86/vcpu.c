@@ -8,6 +8,7 @@
 #include "arch/x86/arch.h"
 #include "arch/x86/boot.h"
 #include "arch/x86/entry.h"
+#include "arch/x86/quirk.h"
 #include "obs/profile.h"
 #include "core/vcpu.h"
 
@@ -84,6 +85,9 @@ int arch_vcpu_exit(struct vcpu *v)
 		}
 	case KVM_EXIT_INTERNAL_ERROR: {
 		char data[128] = "";
+		int q = x86_quirk_emulation_failure(v);
+		if (q != -1)
+			return q; /* carried out (0) or a host failure */
 		int n = 0;
 		for (uint32_t i = 0; i < run->internal.ndata && i < 4 && n < (int)sizeof(data); i++)
 			n += snprintf(data + n, sizeof(data) - (size_t)n, " 0x%llx",
