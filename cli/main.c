@@ -10,9 +10,11 @@
 #include "kestrel/kestrel.h"
 #include "kestrel/util.h"
 #include "bench.h"
+#include "guard.h"
 #include "options.h"
 
 static struct kestrel_vm *running_vm;
+static bool report_written; /* the --stats-json report is complete */
 
 static void on_stop_signal(int sig)
 {
@@ -151,11 +153,11 @@ static int run_vm(const struct cli_options *o, FILE *json, struct run_outcome *o
 	}
 	running_vm = vm;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	for (unsigned i = 0; i < sizeof(guard_stop_signals) / sizeof(guard_stop_signals[0]); i++)
+		sigaction(guard_stop_signals[i], &sa, NULL);
 	r = kestrel_vm_run(vm, o->timeout_ms, &ex, &err);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
+	for (unsigned i = 0; i < sizeof(guard_stop_signals) / sizeof(guard_stop_signals[0]); i++)
+		signal(guard_stop_signals[i], SIG_DFL);
 	running_vm = NULL;
 	if (r < 0) {
 		run_failed(out, &err, KESTREL_STATUS_HOST);
@@ -169,6 +171,8 @@ static int run_vm(const struct cli_options *o, FILE *json, struct run_outcome *o
 	}
 	if (json && kestrel_vm_write_stats_json(vm, json) < 0)
 		fprintf(stderr, "kestrel: --stats-json %s: write failed\n", o->stats_json);
+	else if (json)
+		report_written = true;
 	status = kestrel_exit_status(&ex);
 	*out = (struct run_outcome){ kestrel_exit_kind_name(ex.kind), NULL, status,
 				     ex.kind == KESTREL_EXIT_GUEST || ex.kind == KESTREL_EXIT_DEBUG_EXIT
@@ -189,16 +193,18 @@ static int run_vm(const struct cli_options *o, FILE *json, struct run_outcome *o
 static int run(const struct cli_options *o)
 {
 	struct run_outcome out = { 0 };
-	FILE *json = NULL;
+	struct guard_report rep = { 0 };
+	char why[128];
 	int status, r;
 
-	if (o->stats_json && !(json = fopen(o->stats_json, "w"))) {
-		fprintf(stderr, "kestrel: --stats-json %s: %s\n", o->stats_json, strerror(errno));
+	/* Whole or absent: a temporary file renamed at the end (guard.h). */
+	if (o->stats_json && guard_report_open(&rep, o->stats_json, why, sizeof(why)) < 0) {
+		fprintf(stderr, "kestrel: --stats-json %s: %s\n", o->stats_json, why);
 		return KESTREL_STATUS_USAGE;
 	}
-	status = run_vm(o, json, &out);
-	if (json && fclose(json) != 0) {
-		fprintf(stderr, "kestrel: --stats-json %s: %s\n", o->stats_json, strerror(errno));
+	status = run_vm(o, rep.f, &out);
+	if ((r = guard_report_commit(&rep, report_written)) < 0) {
+		fprintf(stderr, "kestrel: --stats-json %s: %s\n", o->stats_json, strerror(-r));
 		if (status == 0)
 			status = KESTREL_STATUS_HOST;
 	}
@@ -353,10 +359,13 @@ int main(int argc, char **argv)
 
 	/* The boot timeline counts from here: what came before main() (exec,
 	 * dynamic loading) only `kestrel bench` sees, from outside. */
+	/* Closed fds 0-2 get /dev/null before anything else is opened (guard.h). */
+	if (guard_std_fds() < 0)
+		return KESTREL_STATUS_HOST;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	/* A closed stdout or stderr (`kestrel run ... | head`) must not kill
-	 * kestrel before it reports the guest's status: writes just fail. */
-	signal(SIGPIPE, SIG_IGN);
+	/* A closed stdout or stderr (`kestrel run ... | head`), or `ulimit -f`,
+	 * must not kill kestrel before it reports the guest's status. */
+	guard_ignore_signals();
 	if (argc < 2) {
 		fprintf(stderr, "kestrel: no guest given\n%s", cli_short_usage);
 		return KESTREL_STATUS_USAGE;

@@ -88,6 +88,31 @@ int main(unsigned cpu, const struct kestrel_boot_info *bi)
 		expect("`in` from the NOP hypercall port reads 0 in AL", in_val & 0xff, 0);
 	}
 
+	/* Nor does an `in` make the call: `inl` from ADD's port with arguments
+	 * reads 0 (it read the sum), `inb` from it leaves RAX's upper bytes
+	 * alone (they held the sum), and `in` from EXIT's port does not exit. */
+	{
+		uint64_t rax;
+		__asm__ volatile("inl %[port], %%eax"
+				 : "=a"(rax)
+				 : [port] "i"(KESTREL_HC_PORT_BASE + KESTREL_HC_ADD), "D"(1ul), "S"(2ul),
+				   "d"(3ul), "c"(4ul)
+				 : "memory");
+		expect("`inl` from the ADD port reads 0, no sum", rax, 0);
+		__asm__ volatile("movq $0xffffffffffffffff, %%rax\n\t"
+				 "inb %[port], %%al"
+				 : "=a"(rax)
+				 : [port] "i"(KESTREL_HC_PORT_BASE + KESTREL_HC_ADD), "D"(0x100ul),
+				   "S"(0ul), "d"(0ul), "c"(0ul)
+				 : "memory");
+		expect("`inb` from the ADD port changes only AL", rax, (int64_t)0xffffffffffffff00ull);
+		__asm__ volatile("inb %[port], %%al"
+				 : "=a"(rax)
+				 : [port] "i"(KESTREL_HC_PORT_BASE + KESTREL_HC_EXIT), "D"(7ul), "0"(0ul)
+				 : "memory");
+		expect("`inb` from the EXIT port reads 0 and does not exit", rax, 0);
+	}
+
 	/* The channel still works afterwards. */
 	expect("ADD after the bad calls", hypercall4(KESTREL_HC_ADD, 1, 2, 3, 4), 10);
 

@@ -144,7 +144,7 @@ struct kestrel_boot_info {
 #define KESTREL_HC_COUNT 16u
 
 enum kestrel_hypercall {
-	KESTREL_HC_EXIT = 0, /* exit(RDI = status 0..255): ends the VM, never returns */
+	KESTREL_HC_EXIT = 0, /* exit(RDI = status 0..119; more is KESTREL_STATUS_GUEST_ERROR): ends the VM */
 	KESTREL_HC_PUTS = 1, /* puts(RDI = guest address, RSI = length): writes to the
 	                        console, returns length or -EFAULT / -EINVAL */
 	KESTREL_HC_ADD = 2, /* add(RDI, RSI, RDX, RCX): returns the sum mod 2^64;
@@ -169,16 +169,20 @@ enum kestrel_hypercall {
 
 /*
  * kestrel's own exit statuses. A guest's status (hypercall exit or
- * isa-debug-exit) passes through unchanged; statuses 0..119 are unambiguous,
- * the values below are kestrel's own.
+ * isa-debug-exit) passes through unchanged when it is at most
+ * KESTREL_STATUS_GUEST_MAX; a larger one (120..2^64-1, which would pose as
+ * one of kestrel's own, or wrap to 0 as 256 would) becomes
+ * KESTREL_STATUS_GUEST_ERROR, with the guest's real value in the reason.
  */
+#define KESTREL_STATUS_GUEST_MAX 119
 #define KESTREL_STATUS_USAGE 120 /* bad command line */
 #define KESTREL_STATUS_IMAGE 121 /* guest image missing, unreadable or invalid */
 #define KESTREL_STATUS_HOST 122 /* /dev/kvm or a host resource failed */
 #define KESTREL_STATUS_TRIPLE_FAULT 123 /* guest triple-faulted (KVM_EXIT_SHUTDOWN) */
 #define KESTREL_STATUS_TIMEOUT 124 /* --timeout expired */
 #define KESTREL_STATUS_GUEST_ERROR 125 /* KVM internal error, emulation failure,
-                                          failed entry or unknown exit */
+                                          failed entry, unknown exit, or a guest
+                                          exit status over 119 */
 #define KESTREL_STATUS_STRICT 126 /* --strict: unhandled port or MMIO access */
 #define KESTREL_STATUS_RESET 127 /* guest asked for a reset (i8042, system event) */
 /* Stopped by SIGINT / SIGTERM: 128 + signal number (130 / 143). */

@@ -4,22 +4,197 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/vm.h"
 #include "dev/doorbell.h"
+#include "host/seccomp.h"
+
+#define OUT_SIZE (CONSOLE_OUT_CAP + CONSOLE_OUT_SLACK)
 
 void console_init(struct console *c)
 {
 	memset(c, 0, sizeof(*c));
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->out.lock, NULL);
+	pthread_cond_init(&c->out.data, NULL);
+	pthread_cond_init(&c->out.room, NULL);
+	pthread_cond_init(&c->out.done, NULL);
 }
 
 void console_destroy(struct console *c)
 {
+	free(c->out.buf);
+	c->out.buf = NULL;
+	pthread_cond_destroy(&c->out.done);
+	pthread_cond_destroy(&c->out.room);
+	pthread_cond_destroy(&c->out.data);
+	pthread_mutex_destroy(&c->out.lock);
 	pthread_mutex_destroy(&c->lock);
+}
+
+/* ---- the writer thread: the only one that writes console_fd ---- */
+
+static void *console_writer(void *arg)
+{
+	struct kestrel_vm *vm = arg;
+	struct console_out *o = &vm->cons.out;
+	const struct kestrel_config *cfg = &vm->cfg;
+	struct seccomp_vcpu_ctx sc = {
+		.vcpu_fd = -1, /* no ioctl at all */
+		.write_fds = { cfg->console_fd, cfg->log_fd, 2, -1 },
+		.pid = getpid(),
+		.kick_signal = vm_kick_signal(vm),
+	};
+	int r = cfg->no_seccomp ? 0 : seccomp_install_vcpu(&sc);
+
+	pthread_mutex_lock(&o->lock);
+	if (r < 0)
+		o->error = -r; /* unconfined output is not worth it: drop */
+	for (;;) {
+		while (!o->len && !o->closing && !o->abandon && !o->error)
+			pthread_cond_wait(&o->data, &o->lock);
+		if (o->error || o->abandon || !o->len)
+			break;
+		size_t chunk = o->len < OUT_SIZE - o->head ? o->len : OUT_SIZE - o->head;
+		const uint8_t *p = o->buf + o->head; /* producers only append behind it */
+		pthread_mutex_unlock(&o->lock);
+		ssize_t n = write(cfg->console_fd, p, chunk);
+		int e = errno;
+		pthread_mutex_lock(&o->lock);
+		if (n > 0) {
+			o->head = (o->head + (size_t)n) % OUT_SIZE;
+			o->len -= (size_t)n;
+			o->taken += (uint64_t)n;
+			atomic_fetch_add_explicit(&vm->cons.writes, 1, memory_order_relaxed);
+			pthread_cond_broadcast(&o->room);
+			pthread_cond_broadcast(&o->done);
+		} else if (n < 0 && (e == EINTR || e == EAGAIN)) {
+			continue; /* a kick (abandon is looked at above), or an O_NONBLOCK fd */
+		} else {
+			o->error = n < 0 ? e : EIO;
+		}
+	}
+	o->dropped += o->len;
+	o->len = 0;
+	o->running = false;
+	pthread_cond_broadcast(&o->room);
+	pthread_cond_broadcast(&o->done);
+	pthread_mutex_unlock(&o->lock);
+	return NULL;
+}
+
+int console_start(struct kestrel_vm *vm)
+{
+	struct console_out *o = &vm->cons.out;
+	sigset_t all, old;
+	int r;
+
+	if (!o->buf && !(o->buf = malloc(OUT_SIZE)))
+		return -ENOMEM;
+	sigfillset(&all);
+	sigdelset(&all, vm_kick_signal(vm));
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	o->running = true;
+	r = pthread_create(&o->thread, NULL, console_writer, vm);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r)
+		o->running = false;
+	return -r;
+}
+
+void console_stop(struct kestrel_vm *vm)
+{
+	struct console_out *o = &vm->cons.out;
+
+	pthread_mutex_lock(&o->lock);
+	o->stopping = true;
+	pthread_cond_broadcast(&o->room);
+	pthread_mutex_unlock(&o->lock);
+}
+
+static void console_deadline(struct timespec *ts, unsigned ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_nsec += (long)ms * 1000000;
+	ts->tv_sec += ts->tv_nsec / 1000000000;
+	ts->tv_nsec %= 1000000000;
+}
+
+void console_finish(struct kestrel_vm *vm)
+{
+	struct console_out *o = &vm->cons.out;
+	uint64_t last;
+	uint64_t idle_since = vm_now_ns();
+	struct timespec ts;
+	bool started;
+
+	pthread_mutex_lock(&o->lock);
+	started = o->running;
+	o->closing = true;
+	pthread_cond_broadcast(&o->data);
+	last = o->taken;
+	while (o->running) {
+		console_deadline(&ts, CONSOLE_TICK_MS);
+		pthread_cond_timedwait(&o->done, &o->lock, &ts);
+		if (o->taken != last) {
+			last = o->taken;
+			idle_since = vm_now_ns();
+		} else if (vm_now_ns() - idle_since >= CONSOLE_STALL_MS * 1000000ull) {
+			o->abandon = true; /* and knock it out of its write(2), until it leaves */
+			pthread_kill(o->thread, vm_kick_signal(vm));
+		}
+	}
+	pthread_mutex_unlock(&o->lock);
+	if (started)
+		pthread_join(o->thread, NULL);
+	if (o->abandon && o->dropped)
+		vm_log(vm, "console: the reader took no output for %u ms after the VM stopped: "
+			   "%llu bytes of guest output dropped", CONSOLE_STALL_MS,
+		       (unsigned long long)o->dropped);
+	else if (o->error && o->error != EPIPE)
+		vm_log(vm, "console: writing guest output failed (%s); %llu bytes dropped",
+		       strerror(o->error), (unsigned long long)o->dropped);
+}
+
+/* Bytes for the writer. A vCPU thread waits for room while the VM runs; the
+ * main thread (console_nowait) and anyone after a stop drop what cannot fit. */
+static __thread bool console_nowait;
+
+static void console_queue(struct kestrel_vm *vm, const uint8_t *p, size_t len)
+{
+	struct console_out *o = &vm->cons.out;
+
+	pthread_mutex_lock(&o->lock);
+	while (len) {
+		size_t limit = console_nowait ? OUT_SIZE : CONSOLE_OUT_CAP;
+		size_t room = o->len < limit ? limit - o->len : 0;
+		if (o->error || !o->buf || (!o->running && !room)) {
+			o->dropped += len; /* no writer (after the run), or the console is gone */
+			break;
+		}
+		if (!room) {
+			if (console_nowait || o->stopping) {
+				o->dropped += len;
+				break;
+			}
+			pthread_cond_wait(&o->room, &o->lock);
+			continue;
+		}
+		size_t k = len < room ? len : room, tail = (o->head + o->len) % OUT_SIZE;
+		size_t first = k < OUT_SIZE - tail ? k : OUT_SIZE - tail;
+		memcpy(o->buf + tail, p, first);
+		memcpy(o->buf, p + first, k - first);
+		o->len += k;
+		p += k;
+		len -= k;
+		pthread_cond_signal(&o->data);
+	}
+	pthread_mutex_unlock(&o->lock);
 }
 
 void console_setup_ring(struct kestrel_vm *vm)
@@ -40,8 +215,8 @@ void console_setup_ring(struct kestrel_vm *vm)
  * gathers into the line buffer (the lock is held) instead of writing. */
 static __thread struct console *console_draining;
 
-/* Straight to the embedder's console_cb (called under the console lock:
- * see console_write), else to console_fd: all of it, retrying short writes and EINTR. */
+/* To the embedder's console_cb (called under the console lock: see
+ * console_write), else to the writer thread, in order. */
 static void console_out(struct kestrel_vm *vm, const uint8_t *p, size_t len)
 {
 	uint64_t none = 0;
@@ -50,20 +225,12 @@ static void console_out(struct kestrel_vm *vm, const uint8_t *p, size_t len)
 		return;
 	if (!atomic_load_explicit(&vm->tl.console, memory_order_relaxed))
 		atomic_compare_exchange_strong(&vm->tl.console, &none, vm_now_ns());
-	atomic_fetch_add_explicit(&vm->cons.writes, 1, memory_order_relaxed);
 	if (vm->cfg.console_cb) {
+		atomic_fetch_add_explicit(&vm->cons.writes, 1, memory_order_relaxed);
 		vm->cfg.console_cb(vm->cfg.console_opaque, p, len);
 		return;
 	}
-	while (len) {
-		ssize_t n = write(vm->cfg.console_fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return; /* console gone (closed pipe): the guest keeps running */
-		p += n;
-		len -= (size_t)n;
-	}
+	console_queue(vm, p, len);
 }
 
 /* Write the buffer up to its last newline (all of it with `all`); keep the rest. Lock held. */
@@ -104,13 +271,12 @@ static void console_gather(struct kestrel_vm *vm, const uint8_t *p, size_t n)
 	}
 }
 
-void console_drain(struct kestrel_vm *vm, struct vcpu *v, bool flush_partial)
+static void console_drain_locked(struct kestrel_vm *vm, bool flush_partial)
 {
 	struct console *c = &vm->cons;
 	struct kvm_coalesced_mmio_ring *r = c->ring;
 	uint32_t first, last;
 
-	pthread_mutex_lock(&c->lock);
 	if (r) {
 		first = r->first;
 		last = __atomic_load_n(&r->last, __ATOMIC_ACQUIRE);
@@ -137,7 +303,13 @@ void console_drain(struct kestrel_vm *vm, struct vcpu *v, bool flush_partial)
 		console_draining = NULL;
 	}
 	console_flush_locked(vm, flush_partial);
-	pthread_mutex_unlock(&c->lock);
+}
+
+void console_drain(struct kestrel_vm *vm, struct vcpu *v, bool flush_partial)
+{
+	pthread_mutex_lock(&vm->cons.lock);
+	console_drain_locked(vm, flush_partial);
+	pthread_mutex_unlock(&vm->cons.lock);
 }
 
 void console_write(struct kestrel_vm *vm, const void *buf, size_t len)
@@ -161,32 +333,30 @@ void console_write(struct kestrel_vm *vm, const void *buf, size_t len)
 }
 
 /*
- * A drain from the calling (main) thread. vCPU threads run with every signal
- * blocked, so a console that went away (a closed pipe) only gives them EPIPE;
- * the caller's thread may not block SIGPIPE, and a library must not end its
- * process for a guest's output. So SIGPIPE is blocked around the write and a
- * SIGPIPE the write raised is taken back before the old mask returns.
+ * The main thread's drain: it must never wait (not for the ring's lock, which
+ * a vCPU waiting for room may hold; not for room, which a stalled consumer may
+ * never give), so it drains only when both are free. The vCPU that fills the
+ * ring drains it itself.
  */
-static void console_drain_here(struct kestrel_vm *vm)
-{
-	static const struct timespec zero = { 0, 0 };
-	sigset_t pipe, old, pending;
-
-	sigemptyset(&pipe);
-	sigaddset(&pipe, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &pipe, &old);
-	console_drain(vm, NULL, true);
-	if (!sigismember(&old, SIGPIPE)) {
-		if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE))
-			sigtimedwait(&pipe, NULL, &zero);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-	}
-}
-
 void console_tick(struct kestrel_vm *vm)
 {
-	if (console_pending(&vm->cons))
-		console_drain_here(vm);
+	struct console *c = &vm->cons;
+	size_t queued;
+
+	if (!console_pending(c))
+		return;
+	pthread_mutex_lock(&c->out.lock);
+	queued = c->out.len;
+	pthread_mutex_unlock(&c->out.lock);
+	/* A drain adds at most the line buffer and one byte per ring entry... */
+	if (queued > CONSOLE_OUT_CAP + CONSOLE_OUT_SLACK - CONSOLE_BUF - 8 * (c->ring_max + 1))
+		return;
+	if (pthread_mutex_trylock(&c->lock) != 0)
+		return;
+	console_nowait = true;
+	console_drain_locked(vm, true);
+	console_nowait = false;
+	pthread_mutex_unlock(&c->lock);
 }
 
 int kestrel_vm_fastpath_stats(const struct kestrel_vm *vm, struct kestrel_fastpath_stats *out)

@@ -28,6 +28,24 @@
  * Locking: the ring and the line buffer have one mutex, taken only when
  * there is something to drain or flush; an exit that finds the ring empty
  * pays two loads and a compare.
+ *
+ * Output (every console byte, from the ring, the UART or PUTS) is written to
+ * console_fd by one writer thread per run, never by a vCPU or the caller's
+ * thread, so a consumer that stops reading cannot hold up a stop. The policy,
+ * like a UART with flow control while the VM runs and like a chardev that
+ * drops for a gone reader once it stops:
+ *
+ *   - while the VM runs, up to CONSOLE_OUT_CAP bytes wait for the consumer;
+ *     beyond that the vCPU that writes waits for room (the guest is slowed
+ *     down, nothing is lost). The main thread never waits: its tick drains
+ *     the ring only when the buffer has room (CONSOLE_OUT_SLACK is kept for it);
+ *   - a stop (exit, timeout, signal, crash) wakes every waiting vCPU; output
+ *     that does not fit from then on is dropped;
+ *   - after the vCPUs are joined the writer gets whatever time the consumer
+ *     needs as long as it keeps taking bytes; once it has taken none for
+ *     CONSOLE_STALL_MS, the rest is dropped, and one log line says how much;
+ *   - a consumer that is gone (EPIPE) or a write error (EFBIG under ulimit -f,
+ *     EBADF, EIO) drops all further output; errors other than EPIPE are logged.
  */
 
 #include <pthread.h>
@@ -43,6 +61,24 @@ struct vcpu;
 
 #define CONSOLE_BUF 4096u
 #define CONSOLE_TICK_MS 20
+#define CONSOLE_OUT_CAP (1u << 20) /* what vCPU threads may queue before they wait */
+#define CONSOLE_OUT_SLACK (16u << 10) /* the main thread's drains' extra room: they never wait */
+#define CONSOLE_STALL_MS 500 /* after the run: a consumer taking nothing this long loses the rest */
+
+/* The queue between the guest's console and the writer thread (a byte ring). */
+struct console_out {
+	pthread_mutex_t lock;
+	pthread_cond_t data, room, done; /* writer waits on data; producers on room; finish on done */
+	uint8_t *buf; /* CONSOLE_OUT_CAP + CONSOLE_OUT_SLACK bytes, from console_start() */
+	size_t head, len; /* queued bytes: [head, head + len) mod the size */
+	bool running; /* the writer thread exists and has not ended */
+	bool stopping; /* a stop was asked for: producers no longer wait */
+	bool closing; /* no more producers: the writer ends once the queue is empty */
+	bool abandon; /* the consumer stalled after the run: end now, drop the rest */
+	int error; /* errno of the write that failed (then all output is dropped) */
+	uint64_t taken, dropped; /* bytes the consumer took; bytes dropped (stall, error, stop) */
+	pthread_t thread;
+};
 
 struct console {
 	pthread_mutex_t lock; /* ring consumption and buf */
@@ -54,13 +90,32 @@ struct console {
 	 * write(2) calls made for console output of any kind. */
 	uint64_t entries, drains;
 	atomic_uint_fast64_t writes;
+	struct console_out out; /* what the writer thread writes (console.c) */
 };
 
 /* console_init - an idle console (no ring): every write goes straight out. */
 void console_init(struct console *c);
 
-/* console_destroy - the mutex. */
+/* console_destroy - the mutexes and the output queue (the writer must have ended). */
 void console_destroy(struct console *c);
+
+/*
+ * console_start - the writer thread of one run, with every signal blocked but
+ * the kick signal (and confined like a vCPU thread unless cfg.no_seccomp).
+ * 0 or a negative errno.
+ */
+int console_start(struct kestrel_vm *vm);
+
+/* console_stop - a stop was asked for: wake every vCPU waiting for room; from
+ * now on output that does not fit is dropped. Any thread, not signal-safe. */
+void console_stop(struct kestrel_vm *vm);
+
+/*
+ * console_finish - after the vCPU threads are joined: let the writer write what
+ * is queued while the consumer keeps taking it (CONSOLE_STALL_MS without
+ * progress drops the rest, logged), then join it. Main thread only.
+ */
+void console_finish(struct kestrel_vm *vm);
 
 /*
  * console_setup_ring - find the coalesced ring in vCPU 0's mmap, when a device

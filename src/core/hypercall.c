@@ -7,11 +7,19 @@
  * ioctl: the page already holds the registers, and the write rides on the
  * next KVM_RUN (kvm_dirty_regs). RIP is left alone: KVM completes the `out`. */
 
+/* The whole of RDI counts: exit(256) is not exit(0), and 120.. would pose as
+ * one of kestrel's own statuses (kestrel_exit_status maps them to 125). */
 static int hc_exit(struct vcpu *v)
 {
 	uint64_t code = regs_get_rdi(&v->regs);
-	return vm_stop_fmt(v->vm, v, KESTREL_EXIT_GUEST, (int)(code & 0xff),
-			   "guest exited with status %d", (int)(code & 0xff));
+
+	if (code <= KESTREL_STATUS_GUEST_MAX)
+		return vm_stop_fmt(v->vm, v, KESTREL_EXIT_GUEST, (int)code,
+				   "guest exited with status %d", (int)code);
+	return vm_stop_fmt(v->vm, v, KESTREL_EXIT_GUEST, KESTREL_STATUS_GUEST_ERROR,
+			   "guest exited with status %llu, outside the guest's 0-%d (kestrel's "
+			   "own statuses start at 120)",
+			   (unsigned long long)code, KESTREL_STATUS_GUEST_MAX);
 }
 
 static int64_t hc_puts(struct vcpu *v)
@@ -100,10 +108,14 @@ int hypercall_dispatch(struct vcpu *v, unsigned nr)
 }
 
 /* The bus's view of the same: the port offset is the call number, and the
- * direction, size and value of the access do not matter. */
+ * size and value of an `out` do not matter (a `rep outs` comes this way). An
+ * `in` is outside the ABI: no call is made, and it reads 0 (the bus zeroed
+ * the data), leaving the rest of RAX as it was. */
 static int hypercall_io(struct vcpu *v, void *opaque, uint64_t nr, uint8_t *data, uint32_t len,
 			bool is_write)
 {
+	if (!is_write)
+		return 0;
 	return hypercall_dispatch(v, (unsigned)nr);
 }
 

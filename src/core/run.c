@@ -35,6 +35,7 @@ int vm_stop(struct kestrel_vm *vm, const struct kestrel_exit *why)
 	}
 	pthread_mutex_unlock(&vm->exit_lock);
 	atomic_store(&vm->stopping, true);
+	console_stop(vm); /* a vCPU waiting for console room must not hold up the stop */
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 		/* immediate_exit covers a vCPU that is not inside KVM_RUN yet;
@@ -149,7 +150,11 @@ int kestrel_vm_run(struct kestrel_vm *vm, uint64_t timeout_ms, struct kestrel_ex
 	vm->ran = true;
 	vm->tl.run_start = vm_now_ns();
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	r = vm_start_threads(vm, err);
+	r = console_start(vm);
+	if (r < 0)
+		vm_err(err, r, "cannot start the console writer thread: %s", strerror(-r));
+	else
+		r = vm_start_threads(vm, err);
 	while (r == 0 && !atomic_load(&vm->stopping)) {
 		int wait = -1;
 		if (timeout_ms) {
@@ -186,6 +191,7 @@ int kestrel_vm_run(struct kestrel_vm *vm, uint64_t timeout_ms, struct kestrel_ex
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		vm_join_vcpu(vm, &vm->vcpus[i]);
 	console_tick(vm);
+	console_finish(vm);
 	vm_devices_finish(vm);
 	vm->tl.run_end = vm_now_ns();
 	*exit = vm->exit;
@@ -242,7 +248,10 @@ int kestrel_exit_status(const struct kestrel_exit *e)
 	switch (e->kind) {
 	case KESTREL_EXIT_GUEST:
 	case KESTREL_EXIT_DEBUG_EXIT:
-		return e->status & 0xff;
+		/* 0..119 only: a guest must not pose as kestrel (abi.h). */
+		return e->status >= 0 && e->status <= KESTREL_STATUS_GUEST_MAX
+			       ? e->status
+			       : KESTREL_STATUS_GUEST_ERROR;
 	case KESTREL_EXIT_POWEROFF:
 		return 0;
 	case KESTREL_EXIT_RESET:

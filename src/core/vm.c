@@ -520,6 +520,7 @@ static int vm_load(struct kestrel_vm *vm, struct boot_input *in, struct kestrel_
 						       "what this host needs (--no-host-quirks: add none)");
 		snprintf(vm->cmdline + l, sizeof(vm->cmdline) - l, "%s%s", l ? " " : "",
 			 X86_QUIRK_LINUX_CMDLINE);
+		vm->host_quirk = true;
 		vm_log(vm, "host quirk: this KVM emulates guest kernel code and lacks some "
 			   "instructions; kestrel carries those out and adds '%s' to the kernel "
 			   "command line (--no-host-quirks: neither)", X86_QUIRK_LINUX_CMDLINE);

@@ -36,6 +36,7 @@ struct vcpu {
 	bool has_snap;
 	struct profile_cpu prof; /* exit profile, filled by the run loop (profile.h) */
 	uint64_t quirk_done[X86_QUIRK_SLOTS]; /* host-quirk fallbacks, per instruction (quirk.h) */
+	struct x86_quirk_syscall sysq; /* the user-mode syscall fix (quirk.h) */
 };
 
 /* The boot timeline: CLOCK_MONOTONIC ns of each milestone, 0 until it happens. */
@@ -80,6 +81,7 @@ struct kestrel_vm {
 	bool has_pit; /* KVM_CREATE_PIT2 (needs has_irqchip) */
 	bool platform_tried; /* vm_setup_platform ran (a second load must not) */
 	bool cap_enforce_pv; /* KVM_CAP_ENFORCE_PV_FEATURE_CPUID: each vCPU gets it */
+	bool host_quirk; /* the probe found this KVM's emulation gaps (arch/x86/quirk.h) */
 	uint64_t tsc_khz; /* 0 if KVM could not tell */
 	struct profile_clock clock; /* TSC -> ns for the profiler and the timeline */
 	struct guest_mem mem;

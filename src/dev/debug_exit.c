@@ -1,4 +1,4 @@
-/* debug_exit.c - QEMU's isa-debug-exit: a write of v ends kestrel with status (v << 1) | 1. */
+/* debug_exit.c - QEMU's isa-debug-exit: a write of v ends kestrel with status (v << 1) | 1 (at most 119). */
 /*
  * Registered as ports 0xf4-0xf7, as QEMU's `-device isa-debug-exit,iobase=0xf4,
  * iosize=4` that kvm-unit-tests and most test kernels are run with: a 1, 2 or
@@ -15,10 +15,17 @@ static int debug_exit_io(struct vcpu *v, void *opaque, uint64_t off, uint8_t *da
 		return 0; /* reads as 0, as on QEMU */
 	for (uint32_t i = 0; i < len && i < 4; i++)
 		val |= (uint32_t)data[i] << (8 * i);
-	/* QEMU computes (val << 1) | 1 and exit() keeps the low 8 bits. */
-	int status = (int)(((val << 1) | 1) & 0xff);
-	return dev_stop(opaque, v, KESTREL_EXIT_DEBUG_EXIT, status,
-			"guest wrote 0x%x to isa-debug-exit: status %d", val, status);
+	/* QEMU computes (val << 1) | 1 and exit() keeps the low 8 bits; here the
+	 * whole value counts, and one over 119 would pose as one of kestrel's
+	 * own statuses: it becomes 125 (abi.h), with the real one named. */
+	uint64_t full = ((uint64_t)val << 1) | 1;
+	if (full > KESTREL_STATUS_GUEST_MAX)
+		return dev_stop(opaque, v, KESTREL_EXIT_DEBUG_EXIT, KESTREL_STATUS_GUEST_ERROR,
+				"guest wrote 0x%x to isa-debug-exit: status %llu is outside the "
+				"guest's 0-%d (kestrel's own statuses start at 120)",
+				val, (unsigned long long)full, KESTREL_STATUS_GUEST_MAX);
+	return dev_stop(opaque, v, KESTREL_EXIT_DEBUG_EXIT, (int)full,
+			"guest wrote 0x%x to isa-debug-exit: status %d", val, (int)full);
 }
 
 static int debug_exit_init(struct dev_host *h, void *state)

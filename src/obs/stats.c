@@ -453,7 +453,8 @@ static void stats_print_regs(const struct kestrel_vm *vm, FILE *f)
 		(unsigned long long)exits, (unsigned long long)ioctls);
 }
 
-/* Instructions the host-quirk fallback carried out (arch/x86/quirk.h), whole VM. */
+/* Instructions the host-quirk fallback carried out and user-mode syscalls it
+ * finished (arch/x86/quirk.h), whole VM. */
 static uint64_t stats_quirk_total(const struct kestrel_vm *vm, unsigned id)
 {
 	uint64_t n = 0;
@@ -473,7 +474,7 @@ static void stats_print_quirks(const struct kestrel_vm *vm, FILE *f)
 			continue;
 		if (!any)
 			fprintf(f, "kestrel: host quirk: instructions KVM could not emulate, carried out by kestrel:");
-		fprintf(f, " %s %llu", insn_name((enum insn_id)id), (unsigned long long)n);
+		fprintf(f, " %s %llu", x86_quirk_name(id), (unsigned long long)n);
 		any = true;
 	}
 	if (any)
@@ -489,7 +490,7 @@ static void stats_json_quirks(const struct kestrel_vm *vm, FILE *f)
 		uint64_t n = stats_quirk_total(vm, id);
 		if (!n)
 			continue;
-		fprintf(f, "%s\"%s\":%llu", first ? "" : ",", insn_name((enum insn_id)id),
+		fprintf(f, "%s\"%s\":%llu", first ? "" : ",", x86_quirk_name(id),
 			(unsigned long long)n);
 		first = false;
 	}

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /*
  * Usage: mkelf VARIANT OUT
@@ -24,6 +25,7 @@ static const uint8_t code[] = {0xbf, 0x2a, 0x00, 0x00, 0x00, 0xe6, 0x30, 0xf4, 0
 
 static uint8_t img[CODE_OFF + 0x1000];
 static size_t img_len = sizeof(img);
+static uint64_t file_len; /* > img_len: the file is extended (sparse) to this size */
 
 static Elf64_Ehdr *eh(void)
 {
@@ -140,7 +142,10 @@ static int apply(const char *v)
 		ph(0)->p_vaddr = 0xffffffff80000000ull;
 	else if (!strcmp(v, "vaddr-ne-paddr-low"))
 		ph(0)->p_vaddr = ph(0)->p_paddr + 0x1000;
-	else if (!strcmp(v, "too-many-loads")) /* 65 tiny PT_LOADs, 4 KiB apart */
+	else if (!strcmp(v, "big-data")) { /* valid, with a 256 MiB data segment at 16 MiB (sparse) */
+		load(1, 16 * MIB, 2 * CODE_OFF, 256 * MIB, 256 * MIB, PF_R);
+		file_len = 2 * CODE_OFF + 256 * MIB;
+	} else if (!strcmp(v, "too-many-loads")) /* 65 tiny PT_LOADs, 4 KiB apart */
 		for (unsigned i = 1; i < 65; i++)
 			load(i, MIB + 0x1000 * i, CODE_OFF, 16, 16, PF_R);
 	else
@@ -158,7 +163,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	f = fopen(argv[2], "wb");
-	if (!f || fwrite(img, 1, img_len, f) != img_len || fclose(f) != 0) {
+	if (!f || fwrite(img, 1, img_len, f) != img_len ||
+	    (file_len > img_len && ftruncate(fileno(f), (off_t)file_len) != 0) || fclose(f) != 0) {
 		perror(argv[2]);
 		return 2;
 	}

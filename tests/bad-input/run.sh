@@ -83,6 +83,7 @@ while IFS= read -r line || [ -n "$line" ]; do
 	IFS=$'\x1f' read -r name input args want errs opts <<<"${line// | /$'\x1f'}"
 	opts=${opts:-}
 	xfail="" limit=30 killspec="" stdout=file stderr=file outbytes="" outre="" nokvm=0
+	shpre="" shpost="" truncspec="" report=""
 	read -ra optv <<<"$opts" # not `for o in $opts`: a regex would be globbed
 	for o in "${optv[@]+"${optv[@]}"}"; do
 		case $o in
@@ -94,6 +95,11 @@ while IFS= read -r line || [ -n "$line" ]; do
 		outbytes=*) outbytes=${o#outbytes=} ;;
 		out=*) outre=${o#out=} ;;
 		nokvm) nokvm=1 ;;
+		fsize=*) shpre+="ulimit -f ${o#fsize=}; " ;;
+		nofile=*) shpre+="ulimit -n ${o#nofile=}; " ;;
+		close=[0-2]) shpost+=" ${o#close=}>&-" ;;
+		truncate=*) truncspec=${o#truncate=} ;;
+		report=*) report=${o#report=} ;;
 		*) echo "# bad option '$o' in: $line" >&2; exit 2 ;;
 		esac
 	done
@@ -112,6 +118,8 @@ while IFS= read -r line || [ -n "$line" ]; do
 	args=${args//@IN/$in}
 	args=${args//@G/$G}
 	args=${args//@LONG/$long}
+	args=${args//@OUT/$tmp/report.json}
+	rm -f "$tmp/report.json" "$tmp"/.report.json.*
 	read -ra argv <<<"$args"
 	cmd=("$K" "${argv[@]}")
 	if [ "$input" = unreadable ] && [ "$(id -u)" -eq 0 ]; then
@@ -126,8 +134,12 @@ while IFS= read -r line || [ -n "$line" ]; do
 			--bounding-set=-dac_override,-dac_read_search "${cmd[@]}")
 	fi
 
+	# Limits and closed fds: the command runs under a shell that sets them.
+	if [ -n "$shpre$shpost" ]; then
+		cmd=(bash -c "$shpre"'exec "$@"'"$shpost" kestrel-case "${cmd[@]}")
+	fi
 	# Run with a watchdog: a case that outlives `limit` seconds is a hang.
-	hpid="" epid=""
+	hpid="" epid="" spid=""
 	errto=$tmp/err
 	if [ "$stderr" = closed ]; then
 		# stderr is a pipe whose reader has gone: every write gets EPIPE.
@@ -139,6 +151,13 @@ while IFS= read -r line || [ -n "$line" ]; do
 	case $stdout in
 	file) "${cmd[@]}" >"$tmp/out" 2>"$errto" </dev/null & ;;
 	null) "${cmd[@]}" >/dev/null 2>"$errto" </dev/null & ;;
+	stalled)
+		# A reader that holds the pipe open and never reads: it fills.
+		mkfifo "$tmp/pipe"
+		{ exec 3<"$tmp/pipe"; exec sleep "$((limit + 5))"; } &
+		spid=$!
+		"${cmd[@]}" >"$tmp/pipe" 2>"$errto" </dev/null &
+		;;
 	head:*)
 		mkfifo "$tmp/pipe"
 		head -c "${stdout#head:}" <"$tmp/pipe" >"$tmp/out" &
@@ -149,6 +168,11 @@ while IFS= read -r line || [ -n "$line" ]; do
 	pid=$!
 	sleep "$limit" &
 	dog=$!
+	if [ -n "$truncspec" ]; then
+		# The image shrinks while kestrel reads it (a rebuild, a network filesystem).
+		sleep "$truncspec"
+		truncate -s 4096 "$in"
+	fi
 	if [ -n "$killspec" ]; then
 		sleep "${killspec#*@}"
 		kill -"${killspec%@*}" "$pid" 2>/dev/null
@@ -167,6 +191,7 @@ while IFS= read -r line || [ -n "$line" ]; do
 	kill -KILL "$dog" 2>/dev/null
 	wait "$dog" 2>/dev/null
 	[ -n "$hpid" ] && wait "$hpid"
+	[ -n "$spid" ] && { kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null; }
 	[ -n "$epid" ] && wait "$epid"
 	[ "$stderr" = closed ] && : >"$tmp/err" # nothing was kept
 
@@ -189,6 +214,18 @@ while IFS= read -r line || [ -n "$line" ]; do
 	if [ -n "$outre" ] && ! grep -Eq -- "$outre" "$tmp/out"; then
 		why="${why:+$why; }stdout lacks /$outre/"
 	fi
+	case $report in
+	'') ;;
+	absent)
+		[ -e "$tmp/report.json" ] && why="${why:+$why; }--stats-json left a file ($(wc -c <"$tmp/report.json") bytes)"
+		ls -a "$tmp" | grep -q '^\.report\.json\.' && why="${why:+$why; }--stats-json left its temporary file" ;;
+	json)
+		python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); sys.exit(0 if isinstance(d, dict) else 1)' "$tmp/report.json" 2>/dev/null ||
+			why="${why:+$why; }--stats-json file is not one JSON document" ;;
+	stdout-json)
+		python3 -c 'import json, sys; t = open(sys.argv[1]).read(); i = t.index("{\"schema\""); json.loads(t[i:])' "$tmp/out" 2>/dev/null ||
+			why="${why:+$why; }stdout does not end in the JSON report" ;;
+	esac
 	if [ -n "$outbytes" ]; then
 		got_bytes=$(wc -c <"$tmp/out")
 		[ "$got_bytes" -eq "$outbytes" ] || why="${why:+$why; }stdout has $got_bytes bytes, expected $outbytes"

@@ -160,8 +160,18 @@ kvm_expect "mmio-fetch: KVM internal error with suberror, RIP and code report" $
 kvm_expect "triple-fault ends with its status and a register dump" $TRIPLE --out 'about to fault' --err 'triple fault' --err 'rip=' --err 'code at rip' -- $K run $G/triple-fault.elf
 kvm_expect "debug-exit default 0x10 gives status 33" 33 --out 'writing 0x10 to port 0xf4' --err 'isa-debug-exit' --no-err 'still running' -- $K run $G/debug-exit.elf
 kvm_expect "debug-exit 3 gives status 7" 7 --out 'writing 0x3 to port 0xf4' -- $K run $G/debug-exit.elf -- 3
-kvm_expect "debug-exit 127 gives status 255 (low 8 bits)" 255 -- $K run $G/debug-exit.elf -- 127
-kvm_expect "debug-exit 0x1234 keeps the low 8 bits of (v<<1)|1" 105 -- $K run $G/debug-exit.elf -- 4660
+kvm_expect "debug-exit 38 gives 77 (a test runner's skip)" 77 -- $K run $G/debug-exit.elf -- 38
+kvm_expect "debug-exit 59 gives 119, the guest's last status" 119 -- $K run $G/debug-exit.elf -- 59
+# A guest must not pose as kestrel (abi.h): statuses over 119 become 125, the real one named.
+kvm_expect "debug-exit 60 (status 121, IMAGE) gives 125" $GUESTERR --err 'status 121 is outside the guest.s 0-119' -- $K run $G/debug-exit.elf -- 60
+kvm_expect "debug-exit 127 (status 255) gives 125" $GUESTERR --err 'status 255 is outside' -- $K run $G/debug-exit.elf -- 127
+kvm_expect "debug-exit 0x1234 (status 9321, low byte 105) gives 125" $GUESTERR --err 'status 9321 is outside' -- $K run $G/debug-exit.elf -- 4660
+kvm_expect "exit hypercall 119 passes through" 119 --no-err 'outside' -- $K run $G/debug-exit.elf -- hc 119
+kvm_expect "exit hypercall 124 (TIMEOUT) gives 125" $GUESTERR --err 'guest exited with status 124, outside the guest.s 0-119' --no-err 'timeout' -- $K run $G/debug-exit.elf -- hc 124
+kvm_expect "exit hypercall 143 (SIGTERM) gives 125" $GUESTERR --err 'status 143, outside' -- $K run $G/debug-exit.elf -- hc 143
+kvm_expect "exit hypercall 159 (SIGSYS) gives 125" $GUESTERR --err 'status 159, outside' -- $K run $G/debug-exit.elf -- hc 159
+kvm_expect "exit hypercall 256 is not success" $GUESTERR --err 'status 256, outside' -- $K run $G/debug-exit.elf -- hc 256
+kvm_expect "exit hypercall 2^64-1 gives 125" $GUESTERR --err 'status 18446744073709551615, outside' -- $K run $G/debug-exit.elf -- hc 18446744073709551615
 kvm_expect "reset via the i8042 ends with status 127" $RESET --out 'reset: asking the i8042 for a reset' --err 'reset' --no-err 'still running' -- $K run $G/reset.elf
 kvm_expect "bad-hypercall gets the right errnos" 0 --out 'KESTREL-BAD-HYPERCALL-OK' -- $K run $G/bad-hypercall.elf
 kvm_expect "bad-hypercall, ioctl fallback" 0 --out 'KESTREL-BAD-HYPERCALL-OK' -- $K run --no-sync-regs $G/bad-hypercall.elf

@@ -1,0 +1,101 @@
+/* guard.c - closed std fds, signals that must not kill kestrel, and a --stats-json report that is whole or absent. */
+#include "guard.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const int guard_stop_signals[6] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGALRM };
+
+int guard_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		/* open() returns the lowest free fd: this one. */
+		int n = open("/dev/null", O_RDWR);
+		if (n != fd) {
+			if (n >= 0)
+				close(n);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void guard_ignore_signals(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);
+}
+
+int guard_report_open(struct guard_report *r, const char *path, char *why, size_t len)
+{
+	struct stat st;
+	const char *slash = strrchr(path, '/');
+	size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
+	int fd, e;
+
+	*r = (struct guard_report){ .path = path };
+	if (!strcmp(path, "-")) {
+		r->f = stdout;
+		r->is_stdout = true;
+		return 0;
+	}
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		snprintf(why, len, "not a regular file (give a file path, or - for standard output)");
+		return -EINVAL;
+	}
+	if (slash && !slash[1]) {
+		snprintf(why, len, "names a folder, not a file");
+		return -EISDIR;
+	}
+	if (snprintf(r->tmp, sizeof(r->tmp), "%.*s.%s.kestrel-XXXXXX", (int)dirlen, path,
+		     path + dirlen) >= (int)sizeof(r->tmp)) {
+		snprintf(why, len, "%s", strerror(ENAMETOOLONG));
+		return -ENAMETOOLONG;
+	}
+	fd = mkostemp(r->tmp, O_CLOEXEC);
+	if (fd < 0 || !(r->f = fdopen(fd, "w"))) {
+		e = errno;
+		if (fd >= 0) {
+			close(fd);
+			unlink(r->tmp);
+		}
+		snprintf(why, len, "%s", strerror(e));
+		r->tmp[0] = '\0';
+		return -e;
+	}
+	/* As a plain open(path, "w") would have made it, not mkstemp's 0600. */
+	mode_t um = umask(0);
+	umask(um);
+	fchmod(fd, 0666 & ~um);
+	return 0;
+}
+
+int guard_report_commit(struct guard_report *r, bool ok)
+{
+	int e = 0;
+
+	if (!r->f)
+		return 0;
+	if (r->is_stdout) {
+		e = fflush(r->f) == 0 ? 0 : -errno;
+		r->f = NULL;
+		return e;
+	}
+	if (ferror(r->f))
+		e = -EIO;
+	if (fclose(r->f) != 0 && !e)
+		e = -errno;
+	r->f = NULL;
+	if (ok && !e && rename(r->tmp, r->path) != 0)
+		e = -errno;
+	if (!ok || e)
+		unlink(r->tmp);
+	return e;
+}

@@ -1,0 +1,48 @@
+/* guard.h - what the kestrel command does against a hostile environment: closed std fds,
+ * odd signals, a --stats-json target that is not a plain file. */
+#ifndef KESTREL_CLI_GUARD_H
+#define KESTREL_CLI_GUARD_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+/*
+ * guard_std_fds - open /dev/null on each of fds 0, 1 and 2 that is closed, so
+ * nothing kestrel opens later (the --stats-json file, /dev/kvm) becomes the
+ * guest's console or kestrel's stderr. Call first thing in main(). 0, or -1
+ * when /dev/null cannot be opened (then nothing is safe to run).
+ */
+int guard_std_fds(void);
+
+/*
+ * guard_ignore_signals - SIGPIPE and SIGXFSZ are ignored: a closed pipe or
+ * `ulimit -f` makes a write fail (EPIPE, EFBIG) instead of killing kestrel
+ * before it reports the guest's status.
+ */
+void guard_ignore_signals(void);
+
+/*
+ * The signals that stop a running VM cleanly (the stop handler is installed
+ * only while kestrel_vm_run runs): SIGINT, SIGTERM, SIGHUP (a closed
+ * terminal), SIGQUIT, SIGUSR1, SIGALRM. Status 128 + the signal number.
+ */
+extern const int guard_stop_signals[6];
+
+/*
+ * A --stats-json report that appears whole or not at all: guard_report_open()
+ * (before the boot) refuses a target that exists and is not a regular file
+ * (a FIFO with no reader would hang), creates a temporary file in the same
+ * folder and returns it; "-" is standard output. guard_report_commit() closes
+ * it and renames it onto the target (ok) or removes it (!ok, or a failed
+ * write). Returns 0 or -errno; *why says what was wrong.
+ */
+struct guard_report {
+	FILE *f;
+	const char *path;
+	char tmp[4096 + 32];
+	bool is_stdout;
+};
+int guard_report_open(struct guard_report *r, const char *path, char *why, size_t len);
+int guard_report_commit(struct guard_report *r, bool ok);
+
+#endif
