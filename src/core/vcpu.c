@@ -16,13 +16,21 @@
 #include "core/hypercall.h"
 #include "host/seccomp.h"
 
-int vcpu_init(struct kestrel_vm *vm, struct vcpu *v, unsigned index, const struct kvm_cpuid2 *cpuid,
-	      struct kestrel_error *err)
+struct kvm_cpuid2 *vcpu_cpuid_table(const struct kestrel_vm *vm, unsigned index)
 {
-	uint32_t cap = cpuid->nent + X86_CPUID_EXTRA_ENTRIES;
-	struct x86_cpuid_opts co;
-	int r;
+	const struct kvm_cpuid2 *base = vm->cpuid;
+	size_t size = sizeof(*base) + base->nent * sizeof(base->entries[0]);
+	struct kvm_cpuid2 *t = malloc(size);
 
+	if (t) {
+		memcpy(t, base, size);
+		x86_cpuid_for_vcpu(t, index);
+	}
+	return t;
+}
+
+int vcpu_init(struct kestrel_vm *vm, struct vcpu *v, unsigned index, struct kestrel_error *err)
+{
 	v->vm = vm;
 	v->index = index;
 	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)index);
@@ -33,30 +41,8 @@ int vcpu_init(struct kestrel_vm *vm, struct vcpu *v, unsigned index, const struc
 		v->run = NULL;
 		goto fail_errno;
 	}
-	/* The TSC rate goes into CPUID (leaves 0x15, 0x16, 0x40000010), so read
-	 * it before the table is built: vCPU 0's, which every vCPU shares. */
-	if (index == 0) {
-		int khz = ioctl(v->fd, KVM_GET_TSC_KHZ, 0);
-		vm->tsc_khz = khz > 0 ? (uint64_t)khz : 0;
-		profile_clock_init(&vm->clock, vm->tsc_khz);
-	}
-	v->cpuid = malloc(sizeof(*cpuid) + cap * sizeof(cpuid->entries[0]));
-	if (!v->cpuid)
+	if (!(v->cpuid = vcpu_cpuid_table(vm, index)))
 		goto fail_errno;
-	co = (struct x86_cpuid_opts){
-		.ncpus = vm->ncpus,
-		.tsc_khz = vm->tsc_khz <= UINT32_MAX ? (uint32_t)vm->tsc_khz : 0,
-		.apic_bus_khz = X86_KVM_APIC_BUS_KHZ,
-		.no_tsc_leaves = vm->cfg.no_cpuid_tsc,
-		.x2apic = true, /* KVM_CREATE_IRQCHIP: the LAPIC is KVM's, x2APIC included */
-		.tsc_deadline = vm->cap_tsc_deadline,
-		.no_pv = vm->cfg.no_pv,
-	};
-	if ((r = x86_cpuid_build(v->cpuid, cap, cpuid, &co)) < 0) {
-		errno = -r;
-		goto fail_errno;
-	}
-	x86_cpuid_for_vcpu(v->cpuid, index);
 	if (ioctl(v->fd, KVM_SET_CPUID2, v->cpuid) < 0)
 		goto fail_errno;
 	/* The guest gets only the PV features it was told about: an MSR or
