@@ -11,23 +11,9 @@
 #include <unistd.h>
 
 #include "arch/x86/arch.h"
-#include "arch/x86/cpuid.h"
 #include "host/dedicated.h"
 #include "core/hypercall.h"
 #include "host/seccomp.h"
-
-struct kvm_cpuid2 *vcpu_cpuid_table(const struct kestrel_vm *vm, unsigned index)
-{
-	const struct kvm_cpuid2 *base = vm->cpuid;
-	size_t size = sizeof(*base) + base->nent * sizeof(base->entries[0]);
-	struct kvm_cpuid2 *t = malloc(size);
-
-	if (t) {
-		memcpy(t, base, size);
-		x86_cpuid_for_vcpu(t, index);
-	}
-	return t;
-}
 
 int vcpu_init(struct kestrel_vm *vm, struct vcpu *v, unsigned index, struct kestrel_error *err)
 {
@@ -41,18 +27,8 @@ int vcpu_init(struct kestrel_vm *vm, struct vcpu *v, unsigned index, struct kest
 		v->run = NULL;
 		goto fail_errno;
 	}
-	if (!(v->cpuid = vcpu_cpuid_table(vm, index)))
+	if ((errno = -arch_vcpu_init(v)) != 0)
 		goto fail_errno;
-	if (ioctl(v->fd, KVM_SET_CPUID2, v->cpuid) < 0)
-		goto fail_errno;
-	/* The guest gets only the PV features it was told about: an MSR or
-	 * hypercall of any other is refused (#GP, -KVM_ENOSYS), so --no-pv
-	 * really is "no PV" and not just "not advertised". */
-	if (vm->cap_enforce_pv) {
-		struct kvm_enable_cap ec = { .cap = KVM_CAP_ENFORCE_PV_FEATURE_CPUID, .args = { 1 } };
-		if (ioctl(v->fd, KVM_ENABLE_CAP, &ec) < 0)
-			goto fail_errno;
-	}
 	profile_cpu_init(&v->prof, &vm->clock, !vm->cfg.no_profile);
 	v->stats.host_cpu = -1; /* until dedicated_pin_self says otherwise */
 	/* KVM copies the general registers to the shared page after every exit:
