@@ -20,6 +20,15 @@ ifneq ($(SAN),)
 BUILD     := build-san
 OPT       := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 endif
+# STATIC=1 links kestrel (and the tests) statically, as a static PIE, into
+# build-static/: no dynamic loader at exec (~0.2 ms less from exec to main()).
+ifneq ($(STATIC),)
+ifneq ($(SAN),)
+$(error STATIC=1 and SAN=1 do not go together: the sanitizers need the dynamic loader)
+endif
+BUILD     := build-static
+EXTRA_LDFLAGS += -static-pie
+endif
 CFLAGS    := -std=gnu11 $(OPT) $(WARN) -D_GNU_SOURCE -Iinclude -Isrc -Icli -MMD -MP $(EXTRA_CFLAGS)
 # cli/ sees only the public headers: what it needs of the library is API.
 CLI_CFLAGS := -std=gnu11 $(OPT) $(WARN) -D_GNU_SOURCE -Iinclude -MMD -MP $(EXTRA_CFLAGS)

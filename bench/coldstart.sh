@@ -2,11 +2,13 @@
 # coldstart.sh - cold start (spawn to exit) of a guest that exits at once: raw-KVM floor, kestrel,
 # QEMU microvm, interleaved in one run; medians, ratios, teardown, kestrel bench (issue 16).
 #
-# Usage: bench/coldstart.sh [-n ROUNDS] [-b BENCH_RUNS] [-Q] [-O]
+# Usage: bench/coldstart.sh [-n ROUNDS] [-b BENCH_RUNS] [-Q] [-O] [-s] [-K KESTREL]
 #   -n ROUNDS      interleaved rounds, each command once per round (default 30)
 #   -b BENCH_RUNS  runs of `kestrel bench` on exit-now at the end (default 20; 0 skips it)
 #   -Q             leave QEMU out even when qemu-system-x86_64 is installed
 #   -O             also raw-KVM with one kind of object at a time (what each costs, mostly teardown)
+#   -s             also kestrel built with `make STATIC=1` (build-static/kestrel) on exit-now, hello
+#   -K KESTREL     also another kestrel binary (a build of an older commit) on exit-now and hello
 #
 # Builds what it needs (make kestrel and the two guests; bench/rawkvm-min.c, bench/spawn-time.c and
 # bench/pvh-exit.S into $BUILD/bench/), prints the host, then runs every
@@ -17,9 +19,11 @@
 #
 # The commands (every guest makes exactly one port write, then the VMM exits):
 #   raw-min      bench/rawkvm-min -T: VM, 2 MiB slot, vCPU, long mode, one `out`
-#   raw-split    + split irqchip + CPUID (the objects issue 16 proposes)
-#   raw-kestrel  + TSS, irqchip, PIT, CPUID, coalesced PIO, ioeventfd: what
-#                kestrel creates today, in its order
+#   raw-split    + split irqchip + CPUID
+#   raw-kestrel  + TSS, split irqchip, CPUID, coalesced PIO, ioeventfd: what
+#                kestrel creates for its own ELF guests, in its order
+#   raw-kestrel-D  the same, undoing the coalesced zone and the ioeventfd
+#                before close() as kestrel does (vm_fast_undo)
 #   kestrel      build/kestrel run build/guests/exit-now.elf (one exit hypercall)
 #   k-json       the same with --stats-json: its timeline gives kestrel's
 #                teardown in this run (run end -> process exit; the JSON
@@ -36,14 +40,16 @@ set -u
 cd "$(dirname "$0")/.." || exit 2
 BUILD=${BUILD:-build}
 K=$BUILD/kestrel G=$BUILD/guests B=$BUILD/bench
-ROUNDS=30 BENCH_RUNS=20 QEMU=1 OBJECTS=0
-while getopts ":n:b:QO" o; do
+ROUNDS=30 BENCH_RUNS=20 QEMU=1 OBJECTS=0 STATIC=0 OTHER=
+while getopts ":n:b:QOsK:" o; do
 	case $o in
 	n) ROUNDS=$OPTARG ;;
 	b) BENCH_RUNS=$OPTARG ;;
 	Q) QEMU=0 ;;
 	O) OBJECTS=1 ;;
-	*) sed -n '5,9s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	s) STATIC=1 ;;
+	K) OTHER=$OPTARG ;;
+	*) sed -n '5,11s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
 if ! [[ "$ROUNDS" =~ ^[1-9][0-9]*$ && "$BENCH_RUNS" =~ ^[0-9]+$ ]]; then
@@ -61,6 +67,15 @@ if ! make -j2 BUILD="$BUILD" "$K" "$G/exit-now.elf" "$G/hello.elf" >"$tmp/make.l
 	echo "coldstart: make failed (log above)" >&2
 	exit 1
 fi
+if [ "$STATIC" -eq 1 ] && ! make -j2 STATIC=1 build-static/kestrel >"$tmp/make-static.log" 2>&1; then
+	tail -20 "$tmp/make-static.log" >&2
+	echo "coldstart: make STATIC=1 failed (log above)" >&2
+	exit 1
+fi
+if [ -n "$OTHER" ] && ! [ -x "$OTHER" ]; then
+	echo "coldstart: -K $OTHER is not an executable" >&2
+	exit 2
+fi
 if ! { cc -O2 -Wall -o "$B/rawkvm-min" bench/rawkvm-min.c &&
 	cc -O2 -Wall -o "$B/spawn-time" bench/spawn-time.c &&
 	gcc -nostdlib -static -no-pie -Wl,-Ttext-segment=0x100000 -Wl,--build-id=none \
@@ -77,14 +92,25 @@ QEMU_ARGS+=" -kernel $B/pvh-exit.elf"
 cmds=(
 	"raw-min|0|raw|raw-KVM minimal (no objects)|$RAW"
 	"raw-split|0|raw|raw-KVM split irqchip + CPUID|$RAW -S -c"
-	"raw-kestrel|0|raw|raw-KVM, kestrel's objects (-t -i -p -c -C -E)|$RAW -t -i -p -c -C -E"
+	"raw-kestrel|0|raw|raw-KVM, kestrel's ELF-guest objects (-t -S -c -C -E)|$RAW -t -S -c -C -E"
+	"raw-kestrel-D|0|raw|raw-KVM, the same + kestrel's teardown (-D)|$RAW -t -S -c -C -E -D"
 	"kestrel|0|-|kestrel run exit-now.elf|$K run $G/exit-now.elf"
 	"k-json|0|json|kestrel run --stats-json F exit-now.elf|$K run --stats-json $tmp/stats.json $G/exit-now.elf"
 	"k-hello|0|-|kestrel run hello.elf|$K run $G/hello.elf"
 	"k-pvh|33|-|kestrel run pvh-exit.elf (QEMU's image)|$K run $B/pvh-exit.elf"
 )
+if [ "$STATIC" -eq 1 ]; then
+	cmds+=("ks|0|-|kestrel (STATIC=1) run exit-now.elf|build-static/kestrel run $G/exit-now.elf"
+		"ks-hello|0|-|kestrel (STATIC=1) run hello.elf|build-static/kestrel run $G/hello.elf")
+fi
+if [ -n "$OTHER" ]; then
+	cmds+=("ko|0|-|-K kestrel run exit-now.elf|$OTHER run $G/exit-now.elf"
+		"ko-json|0|json|-K kestrel run --stats-json F exit-now.elf|$OTHER run --stats-json $tmp/stats.json $G/exit-now.elf"
+		"ko-hello|0|-|-K kestrel run hello.elf|$OTHER run $G/hello.elf")
+fi
 if [ "$OBJECTS" -eq 1 ]; then
-	cmds+=("raw-i|0|raw|raw-KVM -i (irqchip)|$RAW -i" "raw-ip|0|raw|raw-KVM -i -p (irqchip + PIT)|$RAW -i -p"
+	cmds+=("raw-linux|0|raw|raw-KVM, a Linux guest's objects (-t -i -p -c -C -E -D)|$RAW -t -i -p -c -C -E -D"
+		"raw-i|0|raw|raw-KVM -i (irqchip)|$RAW -i" "raw-ip|0|raw|raw-KVM -i -p (irqchip + PIT)|$RAW -i -p"
 		"raw-CE|0|raw|raw-KVM -C -E (coalesced PIO + ioeventfd)|$RAW -C -E"
 		"raw-S|0|raw|raw-KVM -S (split irqchip)|$RAW -S"
 		"raw-SCE|0|raw|raw-KVM -S -C -E|$RAW -S -C -E")
@@ -103,6 +129,7 @@ bench/host-info.sh
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "$qemu_line"
 echo "kestrel: $($K --version 2>&1 | head -n 1), $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+[ -n "$OTHER" ] && echo "-K kestrel: $OTHER ($("$OTHER" --version 2>&1 | head -n 1))"
 echo "rounds: $ROUNDS, interleaved, order: $(for c in "${cmds[@]}"; do printf '%s ' "${c%%|*}"; done)"
 
 # Each command must work before it is timed.
@@ -177,20 +204,27 @@ echo
 echo "ratios of medians (same run):"
 ratio "kestrel exit-now / raw-KVM minimal" kestrel raw-min
 ratio "kestrel exit-now / raw-KVM with kestrel's objects" kestrel raw-kestrel
+ratio "kestrel exit-now / raw-KVM, kestrel's objects + teardown" kestrel raw-kestrel-D
 ratio "kestrel hello / raw-KVM minimal" k-hello raw-min
+ratio "kestrel (STATIC=1) exit-now / raw-KVM minimal" ks raw-min
+ratio "kestrel (STATIC=1) hello / raw-KVM minimal" ks-hello raw-min
+ratio "-K kestrel exit-now / raw-KVM minimal" ko raw-min
+ratio "-K kestrel exit-now / kestrel exit-now" ko kestrel
+ratio "-K kestrel hello / kestrel hello" ko-hello k-hello
 ratio "raw-KVM with kestrel's objects / raw-KVM minimal" raw-kestrel raw-min
 ratio "raw-KVM split irqchip + CPUID / raw-KVM minimal" raw-split raw-min
 ratio "QEMU microvm / kestrel exit-now" qemu kestrel
 ratio "QEMU microvm, lean / kestrel exit-now" qemu-lean kestrel
 ratio "QEMU microvm / kestrel on the same pvh-exit.elf" qemu k-pvh
+ratio "QEMU microvm / kestrel (STATIC=1) exit-now" qemu ks
 
 echo
 echo "teardown, guest exit to process exit (ms; raw: KVM_RUN return -> waitpid; kestrel: run end -> waitpid):"
-for name in raw-min raw-split raw-kestrel raw-i raw-ip raw-CE raw-S raw-SCE k-json; do
+for name in raw-min raw-split raw-kestrel raw-kestrel-D raw-linux raw-i raw-ip raw-CE raw-S raw-SCE k-json ko-json; do
 	[ -s "$tmp/$name.td" ] || continue
 	read -r m lo hi n < <(stats "$tmp/$name.td" 1 1e6)
 	extra=""
-	if [ "$name" != k-json ]; then
+	if [ "${name#raw-}" != "$name" ]; then
 		read -r vm _ _ _ < <(stats "$tmp/$name.td" 2 1e3)
 		extra=", of which close(vm fd) $vm"
 	fi
@@ -200,6 +234,11 @@ if [ -s "$tmp/k-json.td" ] && [ -s "$tmp/raw-kestrel.td" ]; then
 	read -r a _ _ _ < <(stats "$tmp/k-json.td" 1 1e6)
 	read -r b _ _ _ < <(stats "$tmp/raw-kestrel.td" 1 1e6)
 	awk -v a="$a" -v b="$b" 'BEGIN { printf "  kestrel - raw-KVM with the same objects: %+.2f ms\n", a - b }'
+fi
+if [ -s "$tmp/k-json.td" ] && [ -s "$tmp/raw-kestrel-D.td" ]; then
+	read -r a _ _ _ < <(stats "$tmp/k-json.td" 1 1e6)
+	read -r b _ _ _ < <(stats "$tmp/raw-kestrel-D.td" 1 1e6)
+	awk -v a="$a" -v b="$b" 'BEGIN { printf "  kestrel - raw-KVM with the same objects and teardown (-D): %+.2f ms\n", a - b }'
 fi
 
 for f in "$tmp"/*.fail; do

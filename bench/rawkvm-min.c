@@ -23,6 +23,9 @@
  *           grown on E2BIG) + KVM_SET_CPUID2 on the vCPU
  *   -C      one coalesced PIO zone: 1 byte at 0x3f8 (kestrel's UART THR)
  *   -E      one PIO ioeventfd: port 0x59 any length (kestrel's doorbell)
+ *   -D      after the exit, before the close()s: deassign the ioeventfd
+ *           (KVM_IOEVENTFD_FLAG_DEASSIGN) and unregister the coalesced zone
+ *           (KVM_UNREGISTER_COALESCED_MMIO), as kestrel does at teardown
  * Other options:
  *   -r      16-bit real mode instead of long mode
  *   -M MiB  guest RAM (default 2; mapped MAP_NORESERVE, only touched pages
@@ -32,7 +35,7 @@
  *           the spawner subtracts it from its own end time to get "guest
  *           exit to process exit") vcpu_us= vm_us= rest_us= (time spent in
  *           munmap+close of the vCPU, close of the VM fd, where
- *           kvm_destroy_vm runs, and the rest)
+ *           kvm_destroy_vm runs, and the rest) undo_us= (-D's ioctls)
  * Without -T, main returns and the kernel closes everything in exit(): the
  * same teardown work, in the process's exit.
  *
@@ -77,7 +80,7 @@
 #define EFER_LMA 0x400u
 
 struct opts {
-	bool tss, irqchip, split, pit, cpuid, coalesce, ioeventfd, real_mode, timed;
+	bool tss, irqchip, split, pit, cpuid, coalesce, ioeventfd, deassign, real_mode, timed;
 	size_t mem;
 };
 
@@ -99,9 +102,10 @@ static int usage(const char *why)
 {
 	fprintf(stderr,
 		"rawkvm-min: %s\n"
-		"usage: rawkvm-min [-t] [-i | -S] [-p] [-c] [-C] [-E] [-r] [-M MiB] [-T]\n"
+		"usage: rawkvm-min [-t] [-i | -S] [-p] [-c] [-C] [-E] [-D] [-r] [-M MiB] [-T]\n"
 		"  -t TSS+identity map  -i irqchip  -S split irqchip  -p PIT2 (needs -i)\n"
 		"  -c supported CPUID -> SET_CPUID2  -C coalesced PIO zone  -E PIO ioeventfd\n"
+		"  -D undo -C/-E before the close()s\n"
 		"  -r real mode  -M guest RAM in MiB (default 2)  -T timed teardown line\n",
 		why);
 	return 2;
@@ -114,7 +118,7 @@ static int parse(int argc, char **argv, struct opts *o)
 	memset(o, 0, sizeof(*o));
 	o->mem = 2u << 20;
 	opterr = 0; /* usage() says it once */
-	while ((c = getopt(argc, argv, "tiSpcCErM:Th")) != -1) {
+	while ((c = getopt(argc, argv, "tiSpcCEDrM:Th")) != -1) {
 		switch (c) {
 		case 't': o->tss = true; break;
 		case 'i': o->irqchip = true; break;
@@ -123,6 +127,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		case 'c': o->cpuid = true; break;
 		case 'C': o->coalesce = true; break;
 		case 'E': o->ioeventfd = true; break;
+		case 'D': o->deassign = true; break;
 		case 'r': o->real_mode = true; break;
 		case 'T': o->timed = true; break;
 		case 'M': {
@@ -218,8 +223,10 @@ int main(int argc, char **argv)
 {
 	struct opts o;
 	struct kvm_run *run;
-	uint64_t t_exit, t_vcpu, t_vm, t_end;
+	uint64_t t_exit, t_undo, t_vcpu, t_vm, t_end;
 	uint8_t *ram;
+	struct kvm_coalesced_mmio_zone zone = { .addr = UART_THR, .size = 1, .pio = 1 };
+	struct kvm_ioeventfd io = { .addr = DOORBELL, .flags = KVM_IOEVENTFD_FLAG_PIO };
 	int kvm, vm, vcpu, efd = -1, run_size, r;
 
 	if ((r = parse(argc, argv, &o)) != 0)
@@ -272,13 +279,9 @@ int main(int argc, char **argv)
 		return fail("mmap kvm_run");
 	if (o.cpuid && set_cpuid(kvm, vcpu) != 0)
 		return 1;
-	if (o.coalesce) {
-		struct kvm_coalesced_mmio_zone z = { .addr = UART_THR, .size = 1, .pio = 1 };
-		if (ioctl(vm, KVM_REGISTER_COALESCED_MMIO, &z) < 0)
-			return fail("KVM_REGISTER_COALESCED_MMIO (PIO)");
-	}
+	if (o.coalesce && ioctl(vm, KVM_REGISTER_COALESCED_MMIO, &zone) < 0)
+		return fail("KVM_REGISTER_COALESCED_MMIO (PIO)");
 	if (o.ioeventfd) {
-		struct kvm_ioeventfd io = { .addr = DOORBELL, .flags = KVM_IOEVENTFD_FLAG_PIO };
 		efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (efd < 0)
 			return fail("eventfd");
@@ -303,6 +306,14 @@ int main(int argc, char **argv)
 	if (!o.timed)
 		return 0; /* exit() closes the fds: kvm_destroy_vm runs there */
 
+	if (o.deassign && o.ioeventfd) {
+		io.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
+		if (ioctl(vm, KVM_IOEVENTFD, &io) < 0)
+			return fail("KVM_IOEVENTFD (deassign)");
+	}
+	if (o.deassign && o.coalesce && ioctl(vm, KVM_UNREGISTER_COALESCED_MMIO, &zone) < 0)
+		return fail("KVM_UNREGISTER_COALESCED_MMIO");
+	t_undo = now_ns();
 	munmap(run, (size_t)run_size);
 	close(vcpu);
 	t_vcpu = now_ns();
@@ -313,8 +324,9 @@ int main(int argc, char **argv)
 	munmap(ram, o.mem);
 	close(kvm);
 	t_end = now_ns();
-	printf("exit_ns=%llu vcpu_us=%.1f vm_us=%.1f rest_us=%.1f\n", (unsigned long long)t_exit,
-	       (double)(t_vcpu - t_exit) / 1e3, (double)(t_vm - t_vcpu) / 1e3,
-	       (double)(t_end - t_vm) / 1e3);
+	printf("exit_ns=%llu vcpu_us=%.1f vm_us=%.1f rest_us=%.1f undo_us=%.1f\n",
+	       (unsigned long long)t_exit, (double)(t_vcpu - t_undo) / 1e3,
+	       (double)(t_vm - t_vcpu) / 1e3, (double)(t_end - t_vm) / 1e3,
+	       (double)(t_undo - t_exit) / 1e3);
 	return 0;
 }

@@ -96,6 +96,8 @@ const char cli_run_usage[] =
 	"      --no-cpuid-tsc   leave CPUID's timing leaves as KVM gives them (by default\n"
 	"                       kestrel puts the TSC rate and the 1 GHz LAPIC timer clock in\n"
 	"                       leaves 0x15, 0x16 and 0x40000010 and sets invariant TSC)\n"
+	"      --pit            give the guest KVM's PIT (with the full in-kernel irqchip:\n"
+	"                       PIC, IOAPIC) even when its boot protocol needs none\n"
 	"      --no-pv          advertise no KVM paravirtual feature (kvmclock, PV EOI,\n"
 	"                       PV send-IPI, ...: CPUID 0x40000001 all zero), for A/B runs\n"
 	"      --no-fast-io     UART THR writes and doorbell rings exit to kestrel one by\n"
@@ -168,7 +170,7 @@ enum cli_opt_id {
 	OPT_HELP, OPT_VERSION, OPT_QUIET, OPT_VERBOSE, OPT_MEM, OPT_CPUS, OPT_KERNEL, OPT_INITRD,
 	OPT_MODULE, OPT_CMDLINE, OPT_APPEND, OPT_STRICT, OPT_TIMEOUT, OPT_NO_SYNC_REGS,
 	OPT_NO_SECCOMP, OPT_STATS, OPT_STATS_JSON, OPT_JSON_STATUS, OPT_NO_PROFILE,
-	OPT_NO_CPUID_TSC, OPT_NO_PV, OPT_NO_FAST_IO, OPT_NO_HOST_QUIRKS, OPT_PIN, OPT_NO_HALT_EXITS,
+	OPT_NO_CPUID_TSC, OPT_NO_PV, OPT_PIT, OPT_NO_FAST_IO, OPT_NO_HOST_QUIRKS, OPT_PIN, OPT_NO_HALT_EXITS,
 	OPT_NO_PAUSE_EXITS, OPT_HALT_POLL, OPT_CPUID,
 };
 
@@ -199,6 +201,7 @@ static const struct cli_opt {
 	{ "no-profile", 0, false, false, OPT_NO_PROFILE },
 	{ "no-cpuid-tsc", 0, false, false, OPT_NO_CPUID_TSC },
 	{ "no-pv", 0, false, false, OPT_NO_PV },
+	{ "pit", 0, false, false, OPT_PIT },
 	{ "no-fast-io", 0, false, false, OPT_NO_FAST_IO },
 	{ "no-host-quirks", 0, false, false, OPT_NO_HOST_QUIRKS },
 	{ "pin", 0, false, false, OPT_PIN },
@@ -375,6 +378,9 @@ static int cli_apply(struct cli_options *o, const struct cli_opt *op, const char
 		return 0;
 	case OPT_NO_PV:
 		o->cfg.no_pv = true;
+		return 0;
+	case OPT_PIT:
+		o->cfg.pit = true;
 		return 0;
 	case OPT_NO_FAST_IO:
 		o->cfg.no_fast_io = true;

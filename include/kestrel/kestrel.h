@@ -57,6 +57,8 @@ struct kestrel_config {
 			    * TSC) as KVM gives them, instead of advertising the TSC rate */
 	bool no_pv; /* advertise no KVM paravirtual feature (CPUID 0x40000001 all zero;
 		     * enforced, KVM_CAP_ENFORCE_PV_FEATURE_CPUID) for A/B runs */
+	bool pit; /* give the guest KVM's PIT (and so the full in-kernel irqchip: PIC, IOAPIC)
+		   * even when its boot protocol does not ask for one */
 	/* Dedicated-CPU mode (each refused with a clear message where KVM does not allow it). */
 	bool pin; /* vCPU i's thread on one host CPU: the (i mod n)-th of the n kestrel may use */
 	bool no_halt_exits; /* KVM_CAP_X86_DISABLE_EXITS: a guest HLT does not exit to KVM */
@@ -147,7 +149,11 @@ const char *kestrel_version(void);
 
 /*
  * kestrel_vm_create - open /dev/kvm, check every capability kestrel needs,
- * create the VM with its RAM, in-kernel irqchip and PIT, devices and vCPUs.
+ * create the VM with its RAM and devices, and the CPUID table its vCPUs
+ * will get. The interrupt controller, the PIT and the vCPUs come with the
+ * guest (kestrel_vm_load), which decides what it needs: the LAPIC alone
+ * (split irqchip) for kestrel's ELF guests, the full in-kernel irqchip and
+ * the PIT for Linux and multiboot kernels, cfg.pit and cfg.no_cpuid_tsc.
  * Returns 0 and *out, or a negative errno with err->msg saying what is
  * missing or wrong (and what to do). Nothing is left allocated on failure.
  * cfg->size must be what kestrel_config_init() set (-EINVAL, class CONFIG,
@@ -230,6 +236,7 @@ struct kestrel_cpuid_leaf {
 
 /*
  * kestrel_vm_cpuid - the CPUID table vCPU `cpu` was given (KVM_SET_CPUID2),
+ * or will be given when a guest is loaded,
  * in (function, index) order, into out[0..max). Returns the number of
  * leaves, which may exceed max (call again with more room), or -EINVAL for
  * a bad index. Valid from kestrel_vm_create() on; no guest needed.

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -223,11 +224,16 @@ int kestrel_vm_vcpu_stats(const struct kestrel_vm *vm, unsigned cpu, struct kest
 int kestrel_vm_cpuid(const struct kestrel_vm *vm, unsigned cpu, struct kestrel_cpuid_leaf *out,
 		     unsigned max)
 {
+	struct kvm_cpuid2 *own = NULL;
 	const struct kvm_cpuid2 *t;
+	uint32_t nent;
 
-	if (cpu >= vm->ncpus || !vm->vcpus[cpu].cpuid)
+	if (cpu >= vm->ncpus || !vm->cpuid)
 		return -EINVAL;
+	/* Before a guest is loaded there is no vCPU yet: the table it will get. */
 	t = vm->vcpus[cpu].cpuid;
+	if (!t && !(t = own = vcpu_cpuid_table(vm, cpu)))
+		return -ENOMEM;
 	for (uint32_t i = 0; i < t->nent && i < max; i++) {
 		const struct kvm_cpuid_entry2 *e = &t->entries[i];
 		out[i] = (struct kestrel_cpuid_leaf){
@@ -240,7 +246,9 @@ int kestrel_vm_cpuid(const struct kestrel_vm *vm, unsigned cpu, struct kestrel_c
 			.edx = e->edx,
 		};
 	}
-	return t->nent > INT32_MAX ? INT32_MAX : (int)t->nent;
+	nent = t->nent;
+	free(own);
+	return nent > INT32_MAX ? INT32_MAX : (int)nent;
 }
 
 int kestrel_exit_status(const struct kestrel_exit *e)

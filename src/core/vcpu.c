@@ -11,18 +11,12 @@
 #include <unistd.h>
 
 #include "arch/x86/arch.h"
-#include "arch/x86/cpuid.h"
 #include "host/dedicated.h"
 #include "core/hypercall.h"
 #include "host/seccomp.h"
 
-int vcpu_init(struct kestrel_vm *vm, struct vcpu *v, unsigned index, const struct kvm_cpuid2 *cpuid,
-	      struct kestrel_error *err)
+int vcpu_init(struct kestrel_vm *vm, struct vcpu *v, unsigned index, struct kestrel_error *err)
 {
-	uint32_t cap = cpuid->nent + X86_CPUID_EXTRA_ENTRIES;
-	struct x86_cpuid_opts co;
-	int r;
-
 	v->vm = vm;
 	v->index = index;
 	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)index);
@@ -33,40 +27,8 @@ int vcpu_init(struct kestrel_vm *vm, struct vcpu *v, unsigned index, const struc
 		v->run = NULL;
 		goto fail_errno;
 	}
-	/* The TSC rate goes into CPUID (leaves 0x15, 0x16, 0x40000010), so read
-	 * it before the table is built: vCPU 0's, which every vCPU shares. */
-	if (index == 0) {
-		int khz = ioctl(v->fd, KVM_GET_TSC_KHZ, 0);
-		vm->tsc_khz = khz > 0 ? (uint64_t)khz : 0;
-		profile_clock_init(&vm->clock, vm->tsc_khz);
-	}
-	v->cpuid = malloc(sizeof(*cpuid) + cap * sizeof(cpuid->entries[0]));
-	if (!v->cpuid)
+	if ((errno = -arch_vcpu_init(v)) != 0)
 		goto fail_errno;
-	co = (struct x86_cpuid_opts){
-		.ncpus = vm->ncpus,
-		.tsc_khz = vm->tsc_khz <= UINT32_MAX ? (uint32_t)vm->tsc_khz : 0,
-		.apic_bus_khz = X86_KVM_APIC_BUS_KHZ,
-		.no_tsc_leaves = vm->cfg.no_cpuid_tsc,
-		.x2apic = true, /* KVM_CREATE_IRQCHIP: the LAPIC is KVM's, x2APIC included */
-		.tsc_deadline = vm->cap_tsc_deadline,
-		.no_pv = vm->cfg.no_pv,
-	};
-	if ((r = x86_cpuid_build(v->cpuid, cap, cpuid, &co)) < 0) {
-		errno = -r;
-		goto fail_errno;
-	}
-	x86_cpuid_for_vcpu(v->cpuid, index);
-	if (ioctl(v->fd, KVM_SET_CPUID2, v->cpuid) < 0)
-		goto fail_errno;
-	/* The guest gets only the PV features it was told about: an MSR or
-	 * hypercall of any other is refused (#GP, -KVM_ENOSYS), so --no-pv
-	 * really is "no PV" and not just "not advertised". */
-	if (vm->cap_enforce_pv) {
-		struct kvm_enable_cap ec = { .cap = KVM_CAP_ENFORCE_PV_FEATURE_CPUID, .args = { 1 } };
-		if (ioctl(v->fd, KVM_ENABLE_CAP, &ec) < 0)
-			goto fail_errno;
-	}
 	profile_cpu_init(&v->prof, &vm->clock, !vm->cfg.no_profile);
 	v->stats.host_cpu = -1; /* until dedicated_pin_self says otherwise */
 	/* KVM copies the general registers to the shared page after every exit:
@@ -224,6 +186,10 @@ static void vcpu_run(struct vcpu *v)
 			break;
 		}
 		profile_handled(&v->prof);
+		/* Host quirk (arch/x86/quirk.h): a look at LSTAR every few
+		 * thousand exits, on hosts whose probe found the quirk only. */
+		if (__builtin_expect(v->sysq.look != 0, 0) && r == 0 && --v->sysq.look == 0)
+			r = x86_quirk_syscall_look(v);
 		if (r < 0) {
 			vcpu_host_error(v, "device emulation", r);
 			return;

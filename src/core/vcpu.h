@@ -4,10 +4,13 @@
 
 #include "core/vm.h"
 
-/* vcpu_init - create vCPU `index` of vm (fd, kvm_run mapping, CPUID, MP state,
- * register cache). Returns 0 or a negative errno with *err filled. */
-int vcpu_init(struct kestrel_vm *vm, struct vcpu *v, unsigned index, const struct kvm_cpuid2 *cpuid,
-	      struct kestrel_error *err);
+/* vcpu_init - create vCPU `index` of vm (fd, kvm_run mapping, CPUID from
+ * vcpu_cpuid_table, register cache). Returns 0 or a negative errno with *err filled. */
+int vcpu_init(struct kestrel_vm *vm, struct vcpu *v, unsigned index, struct kestrel_error *err);
+
+/* vcpu_cpuid_table - the CPUID table vCPU `index` gets (vm->cpuid adapted by
+ * x86_cpuid_for_vcpu), malloc'ed; NULL when out of memory. Pure. */
+struct kvm_cpuid2 *vcpu_cpuid_table(const struct kestrel_vm *vm, unsigned index);
 
 /* vcpu_release - unmap and close; fine on a half-initialised vCPU. */
 void vcpu_release(struct kestrel_vm *vm, struct vcpu *v);

@@ -1,4 +1,4 @@
-/* vm.c - VM lifetime: /dev/kvm and its capabilities, guest RAM, irqchip, devices, vCPUs, loading, teardown. */
+/* vm.c - VM lifetime: /dev/kvm and its capabilities, guest RAM, devices, loading with the platform its plan asks for (irqchip, PIT, vCPUs), teardown. */
 #include "core/vm.h"
 
 #include <errno.h>
@@ -15,6 +15,7 @@
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
+#include "arch/x86/arch.h"
 #include "arch/x86/boot.h"
 #include "host/dedicated.h"
 #include "arch/x86/acpi.h"
@@ -29,10 +30,6 @@
  * what it can load anyway; this bounds the host memory a bad path costs). */
 static const uint64_t vm_max_file = 4ull << 30;
 
-/* Where KVM puts the three pages it needs for real-mode TSS and the EPT
- * identity map on Intel: just below the BIOS area, inside the 3-4 GiB hole. */
-#define X86_TSS_PAGES_ADDR 0xfffbd000u
-#define X86_IDENTITY_MAP_ADDR 0xfffbc000u
 
 void kestrel_config_init(struct kestrel_config *cfg)
 {
@@ -136,6 +133,7 @@ static int vm_open_kvm(struct kestrel_vm *vm, struct kestrel_error *err)
 	int sync = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
 	vm->sync_caps = (sync > 0 && !vm->cfg.no_sync_regs) ? (uint32_t)sync : 0;
 	vm->cap_tsc_deadline = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+	vm->cap_split_irqchip = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SPLIT_IRQCHIP) > 0;
 	vm->cap_enforce_pv =
 		ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ENFORCE_PV_FEATURE_CPUID) > 0;
 	vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
@@ -216,21 +214,22 @@ static int vm_setup_memory(struct kestrel_vm *vm, struct kestrel_error *err)
 	return 0;
 }
 
-static int vm_setup_chipset(struct kestrel_vm *vm, struct kestrel_error *err)
+/* The platform the plan asks for (arch code), then the vCPUs (KVM takes the
+ * irqchip kind only before the first vCPU exists). */
+static int vm_setup_platform(struct kestrel_vm *vm, struct kestrel_error *err)
 {
-	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
-	uint64_t idmap = X86_IDENTITY_MAP_ADDR;
+	int r = arch_vm_platform(vm, err);
 
-	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, X86_TSS_PAGES_ADDR) < 0)
-		return vm_err(err, -errno, "KVM_SET_TSS_ADDR: %s", strerror(errno));
-	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0 &&
-	    ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap) < 0)
-		return vm_err(err, -errno, "KVM_SET_IDENTITY_MAP_ADDR: %s", strerror(errno));
-	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
-		return vm_err(err, -errno, "KVM_CREATE_IRQCHIP: %s", strerror(errno));
-	vm->has_irqchip = true;
-	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
-		return vm_err(err, -errno, "KVM_CREATE_PIT2: %s", strerror(errno));
+	for (unsigned i = 0; i < vm->ncpus && r == 0; i++)
+		r = vcpu_init(vm, &vm->vcpus[i], i, err);
+	if (r < 0)
+		return r;
+	console_setup_ring(vm);
+	vm_info(vm, "platform: %s, %s; %u vCPU%s; console ring %s",
+		vm->has_irqchip ? "full in-kernel irqchip (PIC, IOAPIC, LAPIC)"
+				: "split irqchip (LAPIC in KVM, no PIC or IOAPIC)",
+		vm->has_pit ? "PIT" : "no PIT", vm->ncpus, vm->ncpus == 1 ? "" : "s",
+		vm->cons.ring ? "on (coalesced PIO)" : "off");
 	return 0;
 }
 
@@ -239,49 +238,6 @@ static int vm_setup_hypercalls(struct kestrel_vm *vm, struct kestrel_error *err)
 	int r = hypercall_register(vm);
 
 	return r < 0 ? vm_err(err, r, "cannot claim the hypercall ports: %s", strerror(-r)) : 0;
-}
-
-/* KVM's supported CPUID table, grown until it fits. Caller frees. */
-static struct kvm_cpuid2 *vm_supported_cpuid(struct kestrel_vm *vm, struct kestrel_error *err)
-{
-	for (uint32_t n = 64; n <= 4096; n *= 2) {
-		struct kvm_cpuid2 *t = calloc(1, sizeof(*t) + n * sizeof(t->entries[0]));
-		if (!t) {
-			vm_err(err, -ENOMEM, "out of memory");
-			return NULL;
-		}
-		t->nent = n;
-		if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, t) == 0)
-			return t;
-		int e = errno;
-		free(t);
-		if (e != E2BIG) {
-			vm_err(err, -e, "KVM_GET_SUPPORTED_CPUID: %s", strerror(e));
-			return NULL;
-		}
-	}
-	vm_err(err, -E2BIG, "KVM_GET_SUPPORTED_CPUID: table too large");
-	return NULL;
-}
-
-static int vm_setup_vcpus(struct kestrel_vm *vm, struct kestrel_error *err)
-{
-	struct kvm_cpuid2 *cpuid = vm_supported_cpuid(vm, err);
-	int r = 0;
-
-	if (!cpuid)
-		return err->err;
-	vm->vcpus = calloc(vm->ncpus, sizeof(*vm->vcpus));
-	if (!vm->vcpus) {
-		free(cpuid);
-		return vm_err(err, -ENOMEM, "out of memory for %u vCPUs", vm->ncpus);
-	}
-	for (unsigned i = 0; i < vm->ncpus; i++)
-		vm->vcpus[i].fd = -1;
-	for (unsigned i = 0; i < vm->ncpus && r == 0; i++)
-		r = vcpu_init(vm, &vm->vcpus[i], i, cpuid, err);
-	free(cpuid);
-	return r;
 }
 
 int kestrel_vm_create(const struct kestrel_config *cfg, struct kestrel_vm **out,
@@ -334,16 +290,11 @@ int kestrel_vm_create(const struct kestrel_config *cfg, struct kestrel_vm **out,
 	/* RAM first: on this host a memory slot added after the in-kernel
 	 * irqchip costs ~7 ms in KVM_SET_USER_MEMORY_REGION, before it ~0.08 ms
 	 * (strace -T); KVM needs no particular order. */
-	if ((r = vm_setup_memory(vm, err)) < 0 || (r = vm_setup_chipset(vm, err)) < 0 ||
-	    (r = vm_devices_init(vm, err)) < 0 ||
-	    (r = vm_setup_hypercalls(vm, err)) < 0 || (r = dedicated_vm_setup(vm, err)) < 0 ||
-	    (r = vm_setup_vcpus(vm, err)) < 0)
+	if ((r = vm_setup_memory(vm, err)) < 0 || (r = arch_vm_init(vm, err)) < 0 || (r = vm_devices_init(vm, err)) < 0 ||
+	    (r = vm_setup_hypercalls(vm, err)) < 0 || (r = dedicated_vm_setup(vm, err)) < 0)
 		goto fail;
-	console_setup_ring(vm);
-	vm->host.machine.tsc_khz = vm->tsc_khz; /* known once vCPU 0 exists */
-	vm_info(vm, "VM created: %u vCPU%s, TSC %u kHz, console ring %s, stop signal %d",
-		vm->ncpus, vm->ncpus == 1 ? "" : "s", (unsigned)vm->tsc_khz,
-		vm->cons.ring ? "on (coalesced PIO)" : "off", vm_kick_signal(vm));
+	vm_info(vm, "VM created: %u vCPU%s (made with the guest), TSC %u kHz, stop signal %d",
+		vm->ncpus, vm->ncpus == 1 ? "" : "s", (unsigned)vm->tsc_khz, vm_kick_signal(vm));
 	vm->tl.kvm_ready = vm_now_ns();
 	*out = vm;
 	return 0;
@@ -360,11 +311,18 @@ void kestrel_vm_destroy(struct kestrel_vm *vm)
 		for (unsigned i = 0; i < vm->ncpus; i++)
 			vcpu_release(vm, &vm->vcpus[i]);
 	free(vm->vcpus);
+	free(vm->cpuid);
+	/* kvm_destroy_vm runs in this close() (the vCPUs' fds are gone): with
+	 * the fast paths undone first it has no grace period left to wait for
+	 * but what the platform's devices leave. RAM goes after it, when no
+	 * MMU notifier has to tell KVM about the unmapping. */
+	if (vm->vm_fd >= 0) {
+		vm_fast_undo(vm);
+		close(vm->vm_fd);
+	}
 	for (unsigned i = 0; i < vm->mem.nregions; i++)
 		if (vm->mem.r[i].host)
 			munmap(vm->mem.r[i].host, vm->mem.r[i].size);
-	if (vm->vm_fd >= 0)
-		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
 	if (vm->stop_fd >= 0)
@@ -407,8 +365,12 @@ static int vm_load(struct kestrel_vm *vm, struct boot_input *in, struct kestrel_
 
 	if (vm->loaded)
 		return vm_cfg_err(err, -EBUSY, "this VM already has a guest image; create a new one");
+	if (vm->platform_tried)
+		return vm_err(err, -EBUSY, "this VM's interrupt controller or vCPUs could not be "
+					   "created; create a new one");
 	in->ncpus = vm->ncpus;
 	in->tsc_khz = vm->tsc_khz;
+	in->no_cpuid_tsc = vm->cfg.no_cpuid_tsc;
 	in->cmdline = vm->cmdline;
 	/* A Linux kernel on a KVM that cannot run all of it (quirk.h): detected
 	 * by a probe, never assumed, and said so. */
@@ -419,6 +381,7 @@ static int vm_load(struct kestrel_vm *vm, struct boot_input *in, struct kestrel_
 						       "what this host needs (--no-host-quirks: add none)");
 		snprintf(vm->cmdline + l, sizeof(vm->cmdline) - l, "%s%s", l ? " " : "",
 			 X86_QUIRK_LINUX_CMDLINE);
+		vm->host_quirk = true;
 		vm_log(vm, "host quirk: this KVM emulates guest kernel code and lacks some "
 			   "instructions; kestrel carries those out and adds '%s' to the kernel "
 			   "command line (--no-host-quirks: neither)", X86_QUIRK_LINUX_CMDLINE);
@@ -436,6 +399,8 @@ static int vm_load(struct kestrel_vm *vm, struct boot_input *in, struct kestrel_
 		vm_log(vm, "%s", vm->plan.note);
 	vm_info(vm, "%s: %s image, %zu bytes, entry at 0x%llx", in->image_name,
 		load_protocol_name(vm->plan.proto), in->len, (unsigned long long)vm->plan.entry);
+	if ((r = vm_setup_platform(vm, err)) < 0)
+		return r;
 	vm->loaded = true;
 	vm->tl.loaded = vm_now_ns();
 	return 0;

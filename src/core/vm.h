@@ -36,6 +36,7 @@ struct vcpu {
 	bool has_snap;
 	struct profile_cpu prof; /* exit profile, filled by the run loop (profile.h) */
 	uint64_t quirk_done[X86_QUIRK_SLOTS]; /* host-quirk fallbacks, per instruction (quirk.h) */
+	struct x86_quirk_syscall sysq; /* the user-mode syscall fix (quirk.h) */
 };
 
 /* The boot timeline: CLOCK_MONOTONIC ns of each milestone, 0 until it happens. */
@@ -74,14 +75,20 @@ struct kestrel_vm {
 	int run_size; /* KVM_GET_VCPU_MMAP_SIZE */
 	uint32_t sync_caps; /* KVM_CAP_SYNC_REGS bits, 0 with no_sync_regs */
 	bool cap_tsc_deadline; /* KVM_CAP_TSC_DEADLINE_TIMER: CPUID may offer it */
-	bool has_irqchip; /* an in-kernel irqchip: KVM_IRQ_LINE works */
+	bool cap_split_irqchip; /* KVM_CAP_SPLIT_IRQCHIP: a LAPIC without PIC/IOAPIC */
+	bool has_irqchip; /* the full in-kernel irqchip (PIC, IOAPIC): KVM_IRQ_LINE works */
+	bool split_irqchip; /* the LAPIC only (KVM_CAP_SPLIT_IRQCHIP); no PIC, IOAPIC or PIT */
+	bool has_pit; /* KVM_CREATE_PIT2 (needs has_irqchip) */
+	bool platform_tried; /* vm_setup_platform ran (a second load must not) */
 	bool cap_enforce_pv; /* KVM_CAP_ENFORCE_PV_FEATURE_CPUID: each vCPU gets it */
+	bool host_quirk; /* the probe found this KVM's emulation gaps (arch/x86/quirk.h) */
 	uint64_t tsc_khz; /* 0 if KVM could not tell */
 	struct profile_clock clock; /* TSC -> ns for the profiler and the timeline */
 	struct guest_mem mem;
 	struct bus bus;
 	unsigned ncpus;
-	struct vcpu *vcpus;
+	struct vcpu *vcpus; /* allocated by kestrel_vm_create; KVM's vCPUs made at load */
+	struct kvm_cpuid2 *cpuid; /* x86_cpuid_build's table, before x86_cpuid_for_vcpu */
 	struct boot_plan plan; /* what the loader asked for (load/plan.h) */
 	bool loaded, ran;
 
@@ -96,6 +103,7 @@ struct kestrel_vm {
 	unsigned ncoalesced, nioeventfd;
 	struct kvm_coalesced_mmio_zone coalesced[VM_MAX_FASTIO];
 	struct kvm_ioeventfd ioeventfd[VM_MAX_FASTIO]; /* .fd owned by the VM */
+	uint64_t fast_ns; /* when the last fast path was registered (vm_now_ns) */
 	struct console cons; /* console output and the coalesced ring (console.h) */
 
 	/* Unhandled accesses: counted always, logged once per port (and once for MMIO). */
@@ -143,6 +151,12 @@ int vm_devices_init(struct kestrel_vm *vm, struct kestrel_error *err);
 
 /* vm_devices_fini - fini in reverse order; close the fast paths' eventfds. */
 void vm_devices_fini(struct kestrel_vm *vm);
+
+/* vm_fast_undo - before the VM fd is closed: unregister the coalesced zones
+ * and deassign the ioeventfds registered less than VM_FAST_RECENT_NS ago
+ * (their registrations' SRCU callbacks may still be pending, which close()
+ * would wait a full grace period for; undoing them expedites it). */
+void vm_fast_undo(struct kestrel_vm *vm);
 
 /* vm_devices_finish - after the run: each device's finish hook. */
 void vm_devices_finish(struct kestrel_vm *vm);

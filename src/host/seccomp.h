@@ -20,7 +20,8 @@
  * SECCOMP_RET_KILL_PROCESS: a vCPU thread making any other call means kestrel
  * is compromised or has a bug, and continuing is not safe):
  *   ioctl        only on its own vCPU fd, only KVM_RUN, KVM_{GET,SET}_{REGS,
- *                SREGS,FPU,VCPU_EVENTS,DEBUGREGS,MSRS} and KVM_TRANSLATE
+ *                SREGS,FPU,VCPU_EVENTS,DEBUGREGS,MSRS}, KVM_TRANSLATE,
+ *                KVM_GET_XCRS and KVM_SET_GUEST_DEBUG (the host quirks, quirk.h)
  *   write/writev only to the console, log and stop (eventfd) fds and stderr
  *   tgkill       only to this process, only the kick signal (vm_stop)
  *   mmap/mprotect only without PROT_EXEC; mmap only MAP_PRIVATE|MAP_ANONYMOUS

@@ -60,8 +60,10 @@ static int load_kestrel(const struct boot_input *in, const struct guest_mem *mem
 				      "(--initrd/--module are for Linux and multiboot kernels)");
 		return -EINVAL;
 	}
+	/* A PIT only for a guest with no TSC rate in CPUID: guests/lib calibrates
+	 * from CPUID's timing leaves, else against PIT channel 2 (lapic-calib). */
 	*plan = (struct boot_plan){ .proto = BOOT_KESTREL, .arg = KESTREL_BOOT_INFO_ADDR,
-				    .low_tables = true };
+				    .low_tables = true, .pit = in->no_cpuid_tsc || !in->tsc_khz };
 	r = elf_load(in->image, in->len, mem, reserved, 2, &plan->entry, why, whylen);
 	if (r < 0)
 		return r;

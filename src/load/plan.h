@@ -51,7 +51,8 @@ struct boot_plan {
 	bool low_tables; /* kestrel's GDT/TSS/page tables below 1 MiB (BOOT_KESTREL,
 			  * BOOT_LINUX64); false: low memory is the guest's */
 	bool acpi; /* the platform needs ACPI tables (0xE0000-0xFFFFF) */
-	bool pit; /* the guest may calibrate against or tick from the PIT */
+	bool pit; /* the guest may calibrate against or tick from the PIT (the VM then
+		   * gets KVM's PIT and the full in-kernel irqchip it needs) */
 	bool ioapic; /* the guest routes ISA interrupts through an IOAPIC (Linux) */
 	unsigned nclaims;
 	struct boot_claim claims[BOOT_MAX_CLAIMS];
@@ -94,6 +95,8 @@ struct boot_input {
 	const char *cmdline; /* kernel command line / guest arguments ("" if none) */
 	unsigned ncpus;
 	uint64_t tsc_khz; /* 0 if unknown */
+	bool no_cpuid_tsc; /* CPUID carries no TSC rate (--no-cpuid-tsc): a guest may
+			    * calibrate against the PIT */
 	unsigned nmodules; /* modules[0] is the initrd (Linux) or the first module (multiboot) */
 	struct boot_module modules[BOOT_MAX_MODULES];
 	bool no_host_decompress; /* Linux: boot the bzImage's own decompressor */

@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "obs/kvmstats.h"
 #include "obs/profile.h"
@@ -300,8 +302,9 @@ static const struct {
 	const char *key, *label, *meaning;
 } stats_tl_names[TL_N] = {
 	[TL_KVM_READY] = { "kvm_ready", "KVM ready",
-			   "/dev/kvm open; VM, RAM, irqchip, devices, vCPUs created" },
-	[TL_LOADED] = { "guest_loaded", "guest memory loaded", "ELF image copied into guest RAM" },
+			   "/dev/kvm open; VM, RAM, devices, CPUID table created" },
+	[TL_LOADED] = { "guest_loaded", "guest memory loaded",
+			"image copied into guest RAM; irqchip, PIT, vCPUs its plan asks for created" },
 	[TL_RUN_START] = { "run_start", "run start", "kestrel_vm_run() called" },
 	[TL_FIRST_ENTRY] = { "first_entry", "first guest entry",
 			     "first KVM_RUN (threads started, start registers set)" },
@@ -340,6 +343,42 @@ static double stats_us_since(const struct kestrel_vm *vm, uint64_t t)
 {
 	return t >= vm->tl.start ? (double)(t - vm->tl.start) / 1e3
 				 : -(double)(vm->tl.start - t) / 1e3;
+}
+
+/* Memory at the report: guest RAM the guest (or kestrel) touched, by
+ * mincore() over every region (a page read but never written counts too),
+ * and the process's resident set and its peak (/proc/self/status, kB). */
+struct stats_mem {
+	uint64_t guest_kib, rss_kib, hwm_kib;
+};
+
+static void stats_memory(const struct kestrel_vm *vm, struct stats_mem *m)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	char line[128];
+	FILE *st;
+
+	*m = (struct stats_mem){ 0 };
+	for (unsigned i = 0; page > 0 && i < vm->mem.nregions; i++) {
+		const struct guest_mem_region *r = &vm->mem.r[i];
+		size_t n = (size_t)((r->size + (uint64_t)page - 1) / (uint64_t)page);
+		unsigned char *vec = r->host ? malloc(n) : NULL;
+
+		if (vec && mincore(r->host, r->size, vec) == 0)
+			for (size_t j = 0; j < n; j++)
+				m->guest_kib += (vec[j] & 1) ? (uint64_t)page / 1024 : 0;
+		free(vec);
+	}
+	if (!(st = fopen("/proc/self/status", "re")))
+		return;
+	while (fgets(line, sizeof(line), st)) {
+		unsigned long long v;
+		if (sscanf(line, "VmRSS: %llu", &v) == 1)
+			m->rss_kib = v;
+		else if (sscanf(line, "VmHWM: %llu", &v) == 1)
+			m->hwm_kib = v;
+	}
+	fclose(st);
 }
 
 static void stats_print_timeline(const struct kestrel_vm *vm, FILE *f)
@@ -414,7 +453,8 @@ static void stats_print_regs(const struct kestrel_vm *vm, FILE *f)
 		(unsigned long long)exits, (unsigned long long)ioctls);
 }
 
-/* Instructions the host-quirk fallback carried out (arch/x86/quirk.h), whole VM. */
+/* Instructions the host-quirk fallback carried out and user-mode syscalls it
+ * finished (arch/x86/quirk.h), whole VM. */
 static uint64_t stats_quirk_total(const struct kestrel_vm *vm, unsigned id)
 {
 	uint64_t n = 0;
@@ -434,7 +474,7 @@ static void stats_print_quirks(const struct kestrel_vm *vm, FILE *f)
 			continue;
 		if (!any)
 			fprintf(f, "kestrel: host quirk: instructions KVM could not emulate, carried out by kestrel:");
-		fprintf(f, " %s %llu", insn_name((enum insn_id)id), (unsigned long long)n);
+		fprintf(f, " %s %llu", x86_quirk_name(id), (unsigned long long)n);
 		any = true;
 	}
 	if (any)
@@ -450,7 +490,7 @@ static void stats_json_quirks(const struct kestrel_vm *vm, FILE *f)
 		uint64_t n = stats_quirk_total(vm, id);
 		if (!n)
 			continue;
-		fprintf(f, "%s\"%s\":%llu", first ? "" : ",", insn_name((enum insn_id)id),
+		fprintf(f, "%s\"%s\":%llu", first ? "" : ",", x86_quirk_name(id),
 			(unsigned long long)n);
 		first = false;
 	}
@@ -461,6 +501,7 @@ void kestrel_vm_print_stats(struct kestrel_vm *vm, FILE *f)
 {
 	const struct profile_names names = { stats_pio_name, stats_mmio_name, vm };
 	struct profile_cpu *all = stats_merge(vm);
+	struct stats_mem mem;
 
 	if (vm->cfg.no_profile) {
 		fprintf(f, "kestrel: exit profile: off (--no-profile)\n");
@@ -486,6 +527,17 @@ void kestrel_vm_print_stats(struct kestrel_vm *vm, FILE *f)
 	stats_print_kvm(vm, f, all);
 	stats_print_quirks(vm, f);
 	stats_print_timeline(vm, f);
+	fprintf(f, "kestrel: platform: %s, %s\n",
+		vm->has_irqchip ? "full in-kernel irqchip (PIC, IOAPIC, LAPIC)"
+		: vm->split_irqchip ? "split irqchip (LAPIC in KVM, no PIC or IOAPIC)"
+				    : "no irqchip",
+		vm->has_pit ? "PIT" : "no PIT");
+	stats_memory(vm, &mem);
+	fprintf(f, "kestrel: memory: guest RAM touched %llu KiB of %llu MiB; kestrel resident %llu KiB "
+		   "(peak %llu KiB), %llu KiB of it beyond guest RAM\n",
+		(unsigned long long)mem.guest_kib, (unsigned long long)(vm->mem.total >> 20),
+		(unsigned long long)mem.rss_kib, (unsigned long long)mem.hwm_kib,
+		(unsigned long long)(mem.rss_kib > mem.guest_kib ? mem.rss_kib - mem.guest_kib : 0));
 	free(all);
 }
 
@@ -510,6 +562,7 @@ int kestrel_vm_write_stats_json(struct kestrel_vm *vm, FILE *f)
 	const struct profile_names names = { stats_pio_name, stats_mmio_name, vm };
 	struct profile_cpu *all = stats_merge(vm);
 	struct kestrel_vcpu_stats s, t = { 0 };
+	struct stats_mem mem;
 
 	if (!all)
 		return -ENOMEM;
@@ -522,6 +575,14 @@ int kestrel_vm_write_stats_json(struct kestrel_vm *vm, FILE *f)
 	    f, "},\"vcpus\":%u,\"profiling\":%s,\"clock\":{\"tsc_khz\":%llu,\"source\":\"%s\"}",
 	    vm->ncpus, vm->cfg.no_profile ? "false" : "true", (unsigned long long)vm->clock.tsc_khz,
 	    vm->clock.calibrated ? "calibrated against CLOCK_MONOTONIC_RAW" : "KVM_GET_TSC_KHZ");
+	fprintf(f, ",\"platform\":{\"irqchip\":\"%s\",\"pit\":%s}",
+		vm->has_irqchip ? "full" : vm->split_irqchip ? "split" : "none",
+		vm->has_pit ? "true" : "false");
+	stats_memory(vm, &mem);
+	fprintf(f, ",\"memory\":{\"guest_ram_kib\":%llu,\"guest_touched_kib\":%llu,"
+		   "\"rss_kib\":%llu,\"rss_peak_kib\":%llu}",
+		(unsigned long long)(vm->mem.total >> 10), (unsigned long long)mem.guest_kib,
+		(unsigned long long)mem.rss_kib, (unsigned long long)mem.hwm_kib);
 	fputs(",\"vm\":", f);
 	profile_print_json(f, all, &names);
 	fputs(",\"per_vcpu\":[", f);

@@ -48,6 +48,7 @@ static void test_defaults(void)
 	TAP_EQ_INT(o.cfg.ncpus, 1, "default 1 vCPU");
 	TAP_EQ_U64(o.timeout_ms, 0, "no timeout by default");
 	TAP_OK(!o.cfg.strict && !o.cfg.no_sync_regs && !o.stats, "flags off by default");
+	TAP_OK(!o.cfg.pit, "no forced PIT by default");
 	TAP_EQ_STR(o.cmdline, "", "empty guest command line");
 	TAP_OK(o.cfg.cmdline == o.cmdline, "cfg.cmdline points at the joined arguments");
 	TAP_EQ_STR(why, "", "why is empty on success");
@@ -303,6 +304,9 @@ static void test_flags_and_unknown(void)
 	TAP_EQ_INT(parse("run", "--strict", "--stats", "--no-sync-regs", "g.elf", NULL), 0,
 		   "--strict --stats --no-sync-regs");
 	TAP_OK(o.cfg.strict && o.stats && o.cfg.no_sync_regs, "all three flags set");
+	TAP_EQ_INT(parse("run", "--pit", "g.elf", NULL), 0, "--pit");
+	TAP_OK(o.cfg.pit && !o.cfg.strict, "--pit sets cfg.pit only");
+	BAD("--pit takes no value", "unknown option '--pit=1'", "run", "--pit=1", "g.elf");
 
 	BAD("unknown option --bogus", "unknown option '--bogus'", "run", "--bogus", "g.elf");
 	BAD("unknown short option -x", "unknown option '-x'", "run", "-x", "g.elf");

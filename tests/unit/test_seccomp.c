@@ -33,6 +33,7 @@ static const unsigned ioctls_allowed[] = {
     KVM_RUN,	       KVM_GET_REGS, KVM_SET_REGS,	  KVM_GET_SREGS,       KVM_SET_SREGS,
     KVM_GET_FPU,       KVM_SET_FPU,  KVM_GET_VCPU_EVENTS, KVM_SET_VCPU_EVENTS, KVM_GET_DEBUGREGS,
     KVM_SET_DEBUGREGS, KVM_GET_MSRS, KVM_SET_MSRS,	  KVM_TRANSLATE,       KVM_GET_XCRS,
+    KVM_SET_GUEST_DEBUG,
 };
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

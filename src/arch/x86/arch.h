@@ -5,6 +5,22 @@
 #include <stddef.h>
 
 struct vcpu;
+struct kestrel_vm;
+struct kestrel_error;
+
+/* arch_vm_init - at create: the TSS and identity-map pages KVM needs (VMX
+ * without unrestricted guest), the TSC rate and the CPUID table every vCPU
+ * starts from. 0 or -errno with err. */
+int arch_vm_init(struct kestrel_vm *vm, struct kestrel_error *err);
+
+/* arch_vm_platform - at load, before the vCPUs: the interrupt controller and
+ * timer vm->plan asks for (full in-kernel irqchip and PIT, or a split
+ * irqchip). 0 or -errno with err. */
+int arch_vm_platform(struct kestrel_vm *vm, struct kestrel_error *err);
+
+/* arch_vcpu_init - a new vCPU's CPUID (vm->cpuid with its own APIC IDs,
+ * KVM_SET_CPUID2) and PV enforcement. 0 or -errno. */
+int arch_vcpu_init(struct vcpu *v);
 
 /* arch_vcpu_reset - put the vCPU in kestrel's 64-bit start state (abi.h),
  * entirely through its register cache. Returns 0 or a negative errno. */

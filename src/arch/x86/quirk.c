@@ -220,6 +220,24 @@ static void quirk_inject(struct vcpu *v, const struct insn_exception *x)
 	regs_put_EVENTS(&v->regs, &ev);
 }
 
+const char *x86_quirk_name(unsigned i)
+{
+	if (i == X86_QUIRK_SYSCALL)
+		return "syscall";
+	return i < INSN_ID_COUNT ? insn_name((enum insn_id)i) : "?";
+}
+
+int x86_quirk_read(struct vcpu *v, uint64_t la, void *buf, unsigned len)
+{
+	const struct kvm_sregs *s = regs_group_SREGS(&v->regs);
+	struct quirk_ctx c = { .v = v };
+	struct insn_fault f;
+
+	c.mode = (struct walk_mode){ s->cr0, s->cr3, s->cr4, s->efer, regs_get_rflags(&v->regs),
+				     s->cs.dpl & 3u };
+	return quirk_read(&c, la, buf, len, &f) ? -1 : 0;
+}
+
 int x86_quirk_emulation_failure(struct vcpu *v)
 {
 	const struct kvm_run *run = v->run;
@@ -231,6 +249,12 @@ int x86_quirk_emulation_failure(struct vcpu *v)
 	    run->emulation_failure.ndata < 3 ||
 	    !(run->emulation_failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES))
 		return -1;
+	if (run->emulation_failure.insn_size >= 3 && run->emulation_failure.insn_bytes[0] == 0x0f &&
+	    run->emulation_failure.insn_bytes[1] == 0x01 && run->emulation_failure.insn_bytes[2] == 0xca) {
+		int q = x86_quirk_syscall_pf(v);
+		if (q != 0)
+			return q < 0 ? q : 0;
+	}
 	quirk_cpu(v, &cpu);
 	if (v->regs.error)
 		return v->regs.error;

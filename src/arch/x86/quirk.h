@@ -22,9 +22,23 @@
 
 #include "arch/x86/insn.h"
 
-#define X86_QUIRK_SLOTS INSN_ID_COUNT
+/* Slots of vcpu->quirk_done: one per instruction of insn.h, then the
+ * user-mode syscall fix (quirk_syscall.c). */
+#define X86_QUIRK_SYSCALL INSN_ID_COUNT
+#define X86_QUIRK_SLOTS (INSN_ID_COUNT + 1)
+
+#include <stdbool.h>
+#include <stdint.h>
 
 struct vcpu;
+
+/* x86_quirk_name - what slot `i` of quirk_done counts ("clac", "syscall", ...). */
+const char *x86_quirk_name(unsigned i);
+
+/* x86_quirk_read - read `len` bytes (at most 16) at linear address `la` as
+ * the vCPU would at its current CPL, through the guest's own page tables
+ * (walk.c). 0, or -1 when that access would fault or leaves RAM. */
+int x86_quirk_read(struct vcpu *v, uint64_t la, void *buf, unsigned len);
 
 /* x86_quirk_emulation_failure - the exit is an emulation failure with the
  * instruction bytes: carry it out. Returns 0 when the guest may go on
@@ -34,7 +48,6 @@ int x86_quirk_emulation_failure(struct vcpu *v);
 
 /* x86_quirk_probe - does this KVM emulate guest CPL0 code without all of
  * it (the quirk above)? Runs a throwaway one-page VM; false on any error. */
-#include <stdbool.h>
 bool x86_quirk_probe(int kvm_fd);
 
 /*
@@ -46,10 +59,47 @@ bool x86_quirk_probe(int kvm_fd);
  *   no_timer_check, tsc=reliable  calibration loops are slow under emulation
  *   mitigations=off nopti  fewer emulated CR3 writes and barriers
  *   cryptomgr.notests init_on_alloc=0  boot-time work, ~250x slower here
+ *   initcall_blacklist=tracer_init_tracefs  no tracefs: its eval-map rewrite of
+ *                       every trace event's format string takes minutes of
+ *                       emulated CPL0 time here, and init waits on it
  * None changes what the guest computes; time stays correct (no clock tricks).
  */
+/*
+ * User-mode `syscall` on such a host jumps to LSTAR but stays at CPL3 (RCX
+ * and R11 set as they should be); the kernel's entry code then faults on its
+ * own text and the process dies. quirk_syscall.c catches the broken entry
+ * with a hardware execution breakpoint on LSTAR (KVM_SET_GUEST_DEBUG) and
+ * finishes the syscall: CS/SS from STAR at CPL0, RFLAGS masked by FMASK.
+ * Only on a host the probe found quirky, for vCPUs whose guest set LSTAR.
+ */
+struct x86_quirk_syscall {
+	uint64_t lstar; /* where the breakpoint is armed, 0 while none */
+	uint32_t look; /* exits until the next look at LSTAR, 0 never */
+	bool stepping; /* breakpoint off for one single-stepped instruction */
+	bool rf_ignored; /* this KVM stops on the breakpoint despite RFLAGS.RF */
+};
+
+/* x86_quirk_syscall_start - the vCPU is about to run: look for LSTAR from
+ * now on when the VM's probe found the quirk (and quirks are on). */
+void x86_quirk_syscall_start(struct vcpu *v);
+
+/* x86_quirk_syscall_look - called by the run loop when `look` counts down to
+ * 0: read LSTAR, arm (or move) the breakpoint. 0 or a negative errno. */
+int x86_quirk_syscall_look(struct vcpu *v);
+
+/* x86_quirk_syscall_debug - a KVM_EXIT_DEBUG: the broken syscall (finished
+ * here), a correct one (resumed), the single step after it, or a #DB of the
+ * guest's own (given back to it). 0 to go on, -1 when it is not the quirk's
+ * (the caller reports as before), or a negative errno. */
+int x86_quirk_syscall_debug(struct vcpu *v);
+
+/* x86_quirk_syscall_pf - an emulation failure on `clac` at CPL0: if it is the
+ * guest's #PF handler taking the broken syscall's fault, finish the syscall
+ * entry instead (1), else 0 (carry out the clac), or a negative errno. */
+int x86_quirk_syscall_pf(struct vcpu *v);
+
 #define X86_QUIRK_LINUX_CMDLINE                                                              \
 	"noxsave clearcpuid=137 no_timer_check tsc=reliable mitigations=off nopti "          \
-	"cryptomgr.notests init_on_alloc=0"
+	"cryptomgr.notests init_on_alloc=0 initcall_blacklist=tracer_init_tracefs"
 
 #endif

@@ -2,15 +2,49 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
 #include "arch/x86/arch.h"
 #include "arch/x86/boot.h"
+#include "arch/x86/cpuid.h"
 #include "arch/x86/entry.h"
 #include "arch/x86/quirk.h"
 #include "obs/profile.h"
 #include "core/vcpu.h"
+
+struct kvm_cpuid2 *vcpu_cpuid_table(const struct kestrel_vm *vm, unsigned index)
+{
+	const struct kvm_cpuid2 *base = vm->cpuid;
+	size_t size = sizeof(*base) + base->nent * sizeof(base->entries[0]);
+	struct kvm_cpuid2 *t = malloc(size);
+
+	if (t) {
+		memcpy(t, base, size);
+		x86_cpuid_for_vcpu(t, index);
+	}
+	return t;
+}
+
+int arch_vcpu_init(struct vcpu *v)
+{
+	struct kestrel_vm *vm = v->vm;
+
+	if (!(v->cpuid = vcpu_cpuid_table(vm, v->index)))
+		return -ENOMEM;
+	if (ioctl(v->fd, KVM_SET_CPUID2, v->cpuid) < 0)
+		return -errno;
+	/* The guest gets only the PV features it was told about: an MSR or
+	 * hypercall of any other is refused (#GP, -KVM_ENOSYS), so --no-pv
+	 * really is "no PV" and not just "not advertised". */
+	if (vm->cap_enforce_pv) {
+		struct kvm_enable_cap ec = { .cap = KVM_CAP_ENFORCE_PV_FEATURE_CPUID, .args = { 1 } };
+		if (ioctl(v->fd, KVM_ENABLE_CAP, &ec) < 0)
+			return -errno;
+	}
+	return 0;
+}
 
 int arch_vcpu_reset(struct vcpu *v)
 {
@@ -18,6 +52,7 @@ int arch_vcpu_reset(struct vcpu *v)
 	struct kvm_sregs s = *regs_group_SREGS(&v->regs); /* keeps KVM's APIC base */
 	struct kvm_regs r;
 
+	x86_quirk_syscall_start(v);
 	if (!x86_plan_vcpu(&vm->plan, &vm->mem, v->index, &s, &r))
 		return 0; /* an AP that waits for INIT/SIPI: KVM's reset state */
 	/* With the in-kernel LAPIC every vCPU but the BSP waits for INIT/SIPI;
@@ -96,6 +131,15 @@ int arch_vcpu_exit(struct vcpu *v)
 				 "cpu %u: KVM internal error, suberror %u: %s%s%s", v->index,
 				 run->internal.suberror, arch_internal_name(run->internal.suberror),
 				 n ? "; data" : "", data);
+	}
+	case KVM_EXIT_DEBUG: {
+		int q = x86_quirk_syscall_debug(v);
+		if (q != -1)
+			return q; /* the syscall quirk's breakpoint (0) or a host failure */
+		return arch_stop(v, KESTREL_EXIT_GUEST_ERROR, KESTREL_STATUS_GUEST_ERROR,
+				 "cpu %u: debug exit (KVM_EXIT_DEBUG) at 0x%llx, dr6 0x%llx", v->index,
+				 (unsigned long long)run->debug.arch.pc,
+				 (unsigned long long)run->debug.arch.dr6);
 	}
 	case KVM_EXIT_FAIL_ENTRY:
 		return arch_stop(v, KESTREL_EXIT_GUEST_ERROR, KESTREL_STATUS_GUEST_ERROR,

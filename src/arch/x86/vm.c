@@ -1,0 +1,164 @@
+/* vm.c (x86) - the x86 side of a VM's life: TSS and identity map, the CPUID table, the interrupt controller and timer a boot plan asks for. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "arch/x86/arch.h"
+#include "arch/x86/cpuid.h"
+#include "core/vm.h"
+
+/* Where KVM puts the three pages it needs for real-mode TSS and the EPT
+ * identity map on Intel: just below the BIOS area, inside the 3-4 GiB hole. */
+#define X86_TSS_PAGES_ADDR 0xfffbd000u
+#define X86_IDENTITY_MAP_ADDR 0xfffbc000u
+
+/* The TSS and identity-map pages (VMX without unrestricted guest; no-ops on
+ * AMD): they must precede the vCPUs and put nothing on KVM's I/O buses. */
+static int x86_vm_setup_tss(struct kestrel_vm *vm, struct kestrel_error *err)
+{
+	uint64_t idmap = X86_IDENTITY_MAP_ADDR;
+
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, X86_TSS_PAGES_ADDR) < 0)
+		return vm_err(err, -errno, "KVM_SET_TSS_ADDR: %s", strerror(errno));
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0 &&
+	    ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap) < 0)
+		return vm_err(err, -errno, "KVM_SET_IDENTITY_MAP_ADDR: %s", strerror(errno));
+	return 0;
+}
+
+/* KVM's supported CPUID table, grown until it fits (256 entries fit every
+ * KVM seen so far: one call, where 64 cost a second one after E2BIG, each
+ * ~0.3 ms here). Caller frees. */
+static struct kvm_cpuid2 *vm_supported_cpuid(struct kestrel_vm *vm, struct kestrel_error *err)
+{
+	for (uint32_t n = 256; n <= 4096; n *= 2) {
+		struct kvm_cpuid2 *t = calloc(1, sizeof(*t) + n * sizeof(t->entries[0]));
+		if (!t) {
+			vm_err(err, -ENOMEM, "out of memory");
+			return NULL;
+		}
+		t->nent = n;
+		if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, t) == 0)
+			return t;
+		int e = errno;
+		free(t);
+		if (e != E2BIG) {
+			vm_err(err, -e, "KVM_GET_SUPPORTED_CPUID: %s", strerror(e));
+			return NULL;
+		}
+	}
+	vm_err(err, -E2BIG, "KVM_GET_SUPPORTED_CPUID: table too large");
+	return NULL;
+}
+
+/*
+ * The TSC rate KVM gives its vCPUs, before any exists (CPUID's timing leaves
+ * and the boot info carry it): the VM's (KVM_CAP_VM_TSC_CONTROL, Linux 6.0).
+ * An older KVM tells only a vCPU's: ask one in a throwaway VM with nothing
+ * in it (its teardown waits for no grace period). 0 if KVM cannot tell.
+ */
+static uint64_t vm_tsc_khz(const struct kestrel_vm *vm)
+{
+	int khz = -1, tvm, tcpu;
+
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_VM_TSC_CONTROL) > 0)
+		khz = ioctl(vm->vm_fd, KVM_GET_TSC_KHZ, 0);
+	if (khz <= 0 && (tvm = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0)) >= 0) {
+		if ((tcpu = ioctl(tvm, KVM_CREATE_VCPU, 0)) >= 0) {
+			khz = ioctl(tcpu, KVM_GET_TSC_KHZ, 0);
+			close(tcpu);
+		}
+		close(tvm);
+	}
+	return khz > 0 ? (uint64_t)khz : 0;
+}
+
+/* The CPUID table every vCPU starts from (x86_cpuid_build), and the room
+ * for the vCPUs, whose KVM side vm_setup_platform makes. */
+static int x86_vm_setup_cpuid(struct kestrel_vm *vm, struct kestrel_error *err)
+{
+	struct kvm_cpuid2 *supported;
+	struct x86_cpuid_opts co;
+	uint32_t cap;
+	int r;
+
+	vm->tsc_khz = vm_tsc_khz(vm);
+	profile_clock_init(&vm->clock, vm->tsc_khz);
+	vm->vcpus = calloc(vm->ncpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return vm_err(err, -ENOMEM, "out of memory for %u vCPUs", vm->ncpus);
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		vm->vcpus[i].fd = -1;
+	if (!(supported = vm_supported_cpuid(vm, err)))
+		return err->err;
+	cap = supported->nent + X86_CPUID_EXTRA_ENTRIES;
+	vm->cpuid = malloc(sizeof(*vm->cpuid) + cap * sizeof(vm->cpuid->entries[0]));
+	if (!vm->cpuid) {
+		free(supported);
+		return vm_err(err, -ENOMEM, "out of memory");
+	}
+	co = (struct x86_cpuid_opts){
+		.ncpus = vm->ncpus,
+		.tsc_khz = vm->tsc_khz <= UINT32_MAX ? (uint32_t)vm->tsc_khz : 0,
+		.apic_bus_khz = X86_KVM_APIC_BUS_KHZ,
+		.no_tsc_leaves = vm->cfg.no_cpuid_tsc,
+		.x2apic = true, /* the LAPIC is KVM's, split irqchip or full: x2APIC included */
+		.tsc_deadline = vm->cap_tsc_deadline,
+		.no_pv = vm->cfg.no_pv,
+	};
+	r = x86_cpuid_build(vm->cpuid, cap, supported, &co);
+	free(supported);
+	return r < 0 ? vm_err(err, r, "cannot build the CPUID table: %s", strerror(-r)) : 0;
+}
+
+int arch_vm_init(struct kestrel_vm *vm, struct kestrel_error *err)
+{
+	int r = x86_vm_setup_tss(vm, err);
+
+	return r < 0 ? r : x86_vm_setup_cpuid(vm, err);
+}
+
+/*
+ * The interrupt controller and timer the plan asks for, then the vCPUs
+ * (KVM takes the irqchip kind only before the first vCPU exists, which is
+ * why the core makes vCPUs after this, once the image is known, and not in
+ * kestrel_vm_create). What each costs is mostly at close(): every device
+ * KVM puts on its I/O buses (PIC, IOAPIC, PIT) leaves an SRCU grace period
+ * for kvm_destroy_vm to wait for, ~13-20 ms on this host (docs/coldstart.md).
+ *   - The full in-kernel irqchip (PIC, IOAPIC, LAPIC) when the guest routes
+ *     ISA interrupts through an IOAPIC (Linux) or needs a PIT, which KVM
+ *     attaches to the in-kernel PIC; also when KVM has no split irqchip.
+ *   - Else the split irqchip: the LAPIC in KVM (timer, IPIs, INIT/SIPI,
+ *     x2APIC) and nothing on the buses. KVM_IRQ_LINE has no pin to drive
+ *     then (dev_irq_line says -ENODEV).
+ *   - The PIT for guests that may calibrate against it or tick from it
+ *     (Linux, multiboot, a kestrel guest without CPUID's TSC rate), or --pit.
+ */
+int arch_vm_platform(struct kestrel_vm *vm, struct kestrel_error *err)
+{
+	bool pit = vm->plan.pit || vm->cfg.pit;
+
+	vm->platform_tried = true;
+	if (pit || vm->plan.ioapic || !vm->cap_split_irqchip) {
+		if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
+			return vm_err(err, -errno, "KVM_CREATE_IRQCHIP: %s", strerror(errno));
+		vm->has_irqchip = true;
+	} else {
+		/* 24 routes reserved for a userspace IOAPIC's pins, as QEMU's
+		 * split irqchip; kestrel has none, so none are ever set up. */
+		struct kvm_enable_cap c = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args = { 24 } };
+		if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &c) < 0)
+			return vm_err(err, -errno, "KVM_ENABLE_CAP(KVM_CAP_SPLIT_IRQCHIP): %s",
+				      strerror(errno));
+		vm->split_irqchip = true;
+	}
+	if (pit) {
+		struct kvm_pit_config pc = { .flags = KVM_PIT_SPEAKER_DUMMY };
+		if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pc) < 0)
+			return vm_err(err, -errno, "KVM_CREATE_PIT2: %s", strerror(errno));
+		vm->has_pit = true;
+	}
+	return 0;
+}
