@@ -2,6 +2,7 @@
 #include "core/vm.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -156,6 +157,9 @@ int kestrel_vm_run(struct kestrel_vm *vm, uint64_t timeout_ms, struct kestrel_ex
 		vm_err(err, r, "cannot start the console writer thread: %s", strerror(-r));
 	else
 		r = vm_start_threads(vm, err);
+	/* The report reads it later, when this thread can open nothing. */
+	if (r == 0 && vm->cfg.confine_caller && !vm->cfg.no_seccomp && vm->proc_status_fd < 0)
+		vm->proc_status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
 	if (r == 0 && vm->cfg.confine_caller && !vm->cfg.no_seccomp &&
 	    (r = seccomp_install_main(&(struct seccomp_main_ctx){ getpid(), vm_kick_signal(vm) })) < 0) {
 		vm_stop_fmt(vm, NULL, KESTREL_EXIT_HOST_ERROR, KESTREL_STATUS_HOST,

@@ -269,7 +269,7 @@ int kestrel_vm_create(const struct kestrel_config *cfg, struct kestrel_vm **out,
 	if (cfg->cmdline)
 		snprintf(vm->cmdline, sizeof(vm->cmdline), "%s", cfg->cmdline);
 	vm->cfg.cmdline = vm->cmdline;
-	vm->kvm_fd = vm->vm_fd = vm->stop_fd = -1;
+	vm->kvm_fd = vm->vm_fd = vm->stop_fd = vm->proc_status_fd = -1;
 	vm->ncpus = cfg->ncpus;
 	pthread_mutex_init(&vm->exit_lock, NULL);
 	console_init(&vm->cons);
@@ -327,6 +327,8 @@ void kestrel_vm_destroy(struct kestrel_vm *vm)
 		close(vm->kvm_fd);
 	if (vm->stop_fd >= 0)
 		close(vm->stop_fd);
+	if (vm->proc_status_fd >= 0)
+		close(vm->proc_status_fd);
 	vm_devices_fini(vm);
 	pthread_mutex_destroy(&vm->exit_lock);
 	console_destroy(&vm->cons);

@@ -113,6 +113,7 @@ struct kestrel_vm {
 
 	/* How the run ends: the first vm_stop() wins. */
 	int stop_fd; /* eventfd the main thread waits on */
+	int proc_status_fd; /* /proc/self/status, opened before confine_caller (-1: none) */
 	atomic_bool stopping;
 	atomic_int stop_signo; /* set by kestrel_vm_stop() (signal-safe path) */
 	pthread_mutex_t exit_lock;

@@ -227,6 +227,7 @@ static const unsigned seccomp_main_plain[] = {
     __NR_rt_sigaction,	 __NR_rt_sigprocmask, __NR_rt_sigreturn, __NR_restart_syscall,
     __NR_sigaltstack,	 __NR_munmap,	     __NR_brk,		  __NR_mremap,
     __NR_wait4,		 __NR_sched_yield,   __NR_exit,		  __NR_exit_group,
+    __NR_mincore, /* the report's count of guest RAM touched */
 };
 
 int seccomp_main_filter(const struct seccomp_main_ctx *c, struct sock_filter *prog, unsigned cap)
@@ -248,6 +249,10 @@ int seccomp_main_filter(const struct seccomp_main_ctx *c, struct sock_filter *pr
 	ld(&o, SC_ARG_LO(1));
 	allow_if(&o, KVM_CHECK_EXTENSION);
 	allow_if(&o, KVM_GET_STATS_FD);
+	/* Teardown (kestrel_vm_destroy): the doorbell's ioeventfd and the
+	 * console's coalesced zone are unregistered before the fds close. */
+	allow_if(&o, KVM_IOEVENTFD);
+	allow_if(&o, KVM_UNREGISTER_COALESCED_MMIO);
 	ret(&o, SC_KILL);
 	r |= block_end(&o, at);
 
