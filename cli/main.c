@@ -94,7 +94,7 @@ struct run_outcome {
 	int status; /* kestrel's exit status */
 	int guest_status; /* the guest's own status (kinds guest, debug_exit), else -1 */
 	int cpu;
-	const char *reason;
+	char reason[512]; /* a copy: the error and exit it came from are run_vm()'s locals */
 };
 
 static void run_failed(struct run_outcome *out, const struct kestrel_error *err, int status)
@@ -104,7 +104,8 @@ static void run_failed(struct run_outcome *out, const struct kestrel_error *err,
 
 	fprintf(stderr, "kestrel: %s\n", err->msg);
 	*out = (struct run_outcome){ "error", (unsigned)err->cls < 3 ? cls[err->cls] : "host", status,
-				     -1, -1, err->msg };
+				     -1, -1, "" };
+	snprintf(out->reason, sizeof(out->reason), "%s", err->msg);
 }
 
 /* --json-status: one line, {"schema":1,...}, documented in docs/stats-json.md. */
@@ -121,7 +122,7 @@ static int write_json_status(struct guard_report *rep, const struct run_outcome 
 	else
 		fprintf(f, "%d", r->guest_status);
 	fprintf(f, ",\"cpu\":%d,\"reason\":", r->cpu);
-	kestrel_json_write_str(f, r->reason ? r->reason : "");
+	kestrel_json_write_str(f, r->reason);
 	fputs("}\n", f);
 	return guard_report_commit(rep, !ferror(f));
 }
@@ -186,7 +187,8 @@ static int run_vm(const struct cli_options *o, FILE *json, struct run_outcome *o
 				     ex.kind == KESTREL_EXIT_GUEST || ex.kind == KESTREL_EXIT_DEBUG_EXIT
 					     ? ex.status
 					     : -1,
-				     ex.cpu, ex.reason };
+				     ex.cpu, "" };
+	snprintf(out->reason, sizeof(out->reason), "%s", ex.reason);
 	if (status != 0) {
 		/* The reason may end in its own parenthesis: no second one. */
 		fprintf(stderr, "kestrel: %s; exit status %d\n", ex.reason, status);

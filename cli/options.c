@@ -102,6 +102,8 @@ const char cli_run_usage[] =
 	"                       PV send-IPI, ...: CPUID 0x40000001 all zero), for A/B runs\n"
 	"      --no-fast-io     UART THR writes and doorbell rings exit to kestrel one by\n"
 	"                       one (no coalesced PIO, no ioeventfd), for A/B runs\n"
+	"      --no-host-decompress  boot a bzImage through its own decompressor instead\n"
+	"                       of unpacking the kernel on the host\n"
 	"      --no-host-quirks don't carry out instructions this host's KVM cannot emulate\n"
 	"                       (nested KVMs that emulate guest kernel code), nor add\n"
 	"                       what such a host needs to a Linux command line\n"
@@ -170,7 +172,7 @@ enum cli_opt_id {
 	OPT_HELP, OPT_VERSION, OPT_QUIET, OPT_VERBOSE, OPT_MEM, OPT_CPUS, OPT_KERNEL, OPT_INITRD,
 	OPT_MODULE, OPT_CMDLINE, OPT_APPEND, OPT_STRICT, OPT_TIMEOUT, OPT_NO_SYNC_REGS,
 	OPT_NO_SECCOMP, OPT_STATS, OPT_STATS_JSON, OPT_JSON_STATUS, OPT_NO_PROFILE,
-	OPT_NO_CPUID_TSC, OPT_NO_PV, OPT_PIT, OPT_NO_FAST_IO, OPT_NO_HOST_QUIRKS, OPT_PIN, OPT_NO_HALT_EXITS,
+	OPT_NO_CPUID_TSC, OPT_NO_PV, OPT_PIT, OPT_NO_FAST_IO, OPT_NO_HOST_QUIRKS, OPT_NO_HOST_DECOMPRESS, OPT_PIN, OPT_NO_HALT_EXITS,
 	OPT_NO_PAUSE_EXITS, OPT_HALT_POLL, OPT_CPUID,
 };
 
@@ -204,6 +206,7 @@ static const struct cli_opt {
 	{ "pit", 0, false, false, OPT_PIT },
 	{ "no-fast-io", 0, false, false, OPT_NO_FAST_IO },
 	{ "no-host-quirks", 0, false, false, OPT_NO_HOST_QUIRKS },
+	{ "no-host-decompress", 0, false, false, OPT_NO_HOST_DECOMPRESS },
 	{ "pin", 0, false, false, OPT_PIN },
 	{ "no-halt-exits", 0, false, false, OPT_NO_HALT_EXITS },
 	{ "no-pause-exits", 0, false, false, OPT_NO_PAUSE_EXITS },
@@ -384,6 +387,9 @@ static int cli_apply(struct cli_options *o, const struct cli_opt *op, const char
 		return 0;
 	case OPT_NO_FAST_IO:
 		o->cfg.no_fast_io = true;
+		return 0;
+	case OPT_NO_HOST_DECOMPRESS:
+		o->cfg.no_host_decompress = true;
 		return 0;
 	case OPT_NO_HOST_QUIRKS:
 		o->cfg.no_host_quirks = true;

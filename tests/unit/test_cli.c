@@ -306,6 +306,11 @@ static void test_flags_and_unknown(void)
 	TAP_OK(o.cfg.strict && o.stats && o.cfg.no_sync_regs, "all three flags set");
 	TAP_EQ_INT(parse("run", "--pit", "g.elf", NULL), 0, "--pit");
 	TAP_OK(o.cfg.pit && !o.cfg.strict, "--pit sets cfg.pit only");
+	TAP_EQ_INT(parse("run", "--no-host-decompress", "--no-host-quirks", "g.elf", NULL), 0,
+		   "--no-host-decompress --no-host-quirks");
+	TAP_OK(o.cfg.no_host_decompress && o.cfg.no_host_quirks, "both set");
+	TAP_EQ_INT(parse("run", "g.elf", NULL), 0, "no host flags");
+	TAP_OK(!o.cfg.no_host_decompress && !o.cfg.no_host_quirks, "host decompression and quirks on by default");
 	BAD("--pit takes no value", "unknown option '--pit=1'", "run", "--pit=1", "g.elf");
 
 	BAD("unknown option --bogus", "unknown option '--bogus'", "run", "--bogus", "g.elf");
