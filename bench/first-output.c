@@ -1,4 +1,5 @@
-/* first-output.c - run one command with stdout on a pipe; print when its first byte, each marker and its exit came. */
+/* first-output.c - run one command with stdout on a pipe; print when its first byte, each marker
+ * and its exit came. */
 
 /*
  * usage: first-output [-o FILE] [-e FILE] [-t SECS] [-s MARKER] [-m MARKER]... CMD [ARGS...]
@@ -42,7 +43,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define USAGE "usage: first-output [-o FILE] [-e FILE] [-t SECS] [-s MARKER] [-m MARKER]... CMD [ARGS...]\n"
+#define USAGE                                                                                      \
+	"usage: first-output [-o FILE] [-e FILE] [-t SECS] [-s MARKER] [-m MARKER]... CMD "        \
+	"[ARGS...]\n"
 #define MAX_MARKERS 16
 #define MAX_MARKER_LEN 255
 #define KILL_GRACE_NS 2000000000ull
@@ -70,7 +73,7 @@ int main(int argc, char **argv)
 	const char *out = NULL, *err = "/dev/null", *stop = NULL;
 	const char *marker[MAX_MARKERS];
 	size_t marker_len[MAX_MARKERS];
-	uint64_t marker_t[MAX_MARKERS] = { 0 };
+	uint64_t marker_t[MAX_MARKERS] = {0};
 	/* The last MAX_MARKER_LEN - 1 bytes of earlier reads, then the new read. */
 	char buf[MAX_MARKER_LEN - 1 + 65536];
 	size_t keep = 0, bytes = 0;
@@ -102,7 +105,8 @@ int main(int argc, char **argv)
 		}
 		case 's':
 			if (optarg[0] == '\0' || strlen(optarg) > MAX_MARKER_LEN) {
-				fprintf(stderr, "first-output: -s takes 1-%d bytes\n", MAX_MARKER_LEN);
+				fprintf(stderr, "first-output: -s takes 1-%d bytes\n",
+					MAX_MARKER_LEN);
 				return 2;
 			}
 			stop = optarg;
@@ -153,7 +157,7 @@ int main(int argc, char **argv)
 
 	/* Read until end of file; the timeout is checked between reads. */
 	while (!t_eof) {
-		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
+		struct pollfd p = {.fd = pfd[0], .events = POLLIN};
 		int wait_ms = -1;
 		ssize_t n;
 
@@ -220,7 +224,8 @@ int main(int argc, char **argv)
 		memmove(buf, buf + have - keep, keep);
 	}
 	close(pfd[0]);
-	/* Stdout closed, but the command may still run (a child kept the pipe, or it closed fd 1). */
+	/* Stdout closed, but the command may still run (a child kept the pipe, or it closed fd 1).
+	 */
 	for (;;) {
 		pid_t w = waitpid(pid, &status, timeout_ns ? WNOHANG : 0);
 
@@ -251,8 +256,8 @@ int main(int argc, char **argv)
 	print_ns("first_ns", t_first, t0);
 	print_ns("eof_ns", t_eof, t0);
 	print_ns("exit_ns", t_exit, t0);
-	printf(" status=%d bytes=%zu", WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
-	       bytes);
+	printf(" status=%d bytes=%zu",
+	       WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), bytes);
 	for (int i = 0; i < nmarkers; i++) {
 		char name[16];
 

@@ -1,4 +1,5 @@
-/* guest-decompress.c - boot a Linux bzImage with its own decompressor in the guest (libkestrel's no_host_decompress), for A/B runs. */
+/* guest-decompress.c - boot a Linux bzImage with its own decompressor in the guest (libkestrel's
+ * no_host_decompress), for A/B runs. */
 
 /*
  * usage: guest-decompress [-t SECS] [-m MIB] [-c CPUS] [-i INITRD] [-p CMDLINE] [-H] BZIMAGE
@@ -23,7 +24,9 @@
 
 #include "kestrel/kestrel.h"
 
-#define USAGE "usage: guest-decompress [-t SECS] [-m MIB] [-c CPUS] [-i INITRD] [-p CMDLINE] [-H] BZIMAGE\n"
+#define USAGE                                                                                      \
+	"usage: guest-decompress [-t SECS] [-m MIB] [-c CPUS] [-i INITRD] [-p CMDLINE] [-H] "      \
+	"BZIMAGE\n"
 
 static struct kestrel_vm *running;
 
@@ -36,9 +39,9 @@ static void on_signal(int signo)
 int main(int argc, char **argv)
 {
 	struct kestrel_config cfg;
-	struct kestrel_error err = { 0 };
-	struct kestrel_exit ex = { 0 };
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct kestrel_error err = {0};
+	struct kestrel_exit ex = {0};
+	struct sigaction sa = {.sa_handler = on_signal};
 	struct kestrel_vm *vm;
 	struct timespec ts;
 	uint64_t timeout_ms = 240000;

@@ -1,4 +1,5 @@
-/* rawkvm-min.c - the raw-KVM cold-start floor (one VM, slot, vCPU, `out`), plus kestrel's objects. */
+/* rawkvm-min.c - the raw-KVM cold-start floor (one VM, slot, vCPU, `out`), plus kestrel's objects.
+ */
 
 /*
  * One VM, one memory slot at guest-physical 0, one vCPU. The guest is two
@@ -120,16 +121,36 @@ static int parse(int argc, char **argv, struct opts *o)
 	opterr = 0; /* usage() says it once */
 	while ((c = getopt(argc, argv, "tiSpcCEDrM:Th")) != -1) {
 		switch (c) {
-		case 't': o->tss = true; break;
-		case 'i': o->irqchip = true; break;
-		case 'S': o->split = true; break;
-		case 'p': o->pit = true; break;
-		case 'c': o->cpuid = true; break;
-		case 'C': o->coalesce = true; break;
-		case 'E': o->ioeventfd = true; break;
-		case 'D': o->deassign = true; break;
-		case 'r': o->real_mode = true; break;
-		case 'T': o->timed = true; break;
+		case 't':
+			o->tss = true;
+			break;
+		case 'i':
+			o->irqchip = true;
+			break;
+		case 'S':
+			o->split = true;
+			break;
+		case 'p':
+			o->pit = true;
+			break;
+		case 'c':
+			o->cpuid = true;
+			break;
+		case 'C':
+			o->coalesce = true;
+			break;
+		case 'E':
+			o->ioeventfd = true;
+			break;
+		case 'D':
+			o->deassign = true;
+			break;
+		case 'r':
+			o->real_mode = true;
+			break;
+		case 'T':
+			o->timed = true;
+			break;
 		case 'M': {
 			char *end;
 			unsigned long v;
@@ -141,7 +162,8 @@ static int parse(int argc, char **argv, struct opts *o)
 			o->mem = (size_t)v << 20;
 			break;
 		}
-		default: return usage("unknown option");
+		default:
+			return usage("unknown option");
 		}
 	}
 	if (optind != argc)
@@ -178,9 +200,9 @@ static int set_cpuid(int kvm, int vcpu)
 /* Guest code, page tables (long mode) and the vCPU's start state. */
 static int setup_guest(int vcpu, uint8_t *ram, bool real_mode)
 {
-	static const uint8_t code[] = { 0xe6, GUEST_PORT, 0xf4 }; /* out %al, $0x10; hlt */
+	static const uint8_t code[] = {0xe6, GUEST_PORT, 0xf4}; /* out %al, $0x10; hlt */
 	struct kvm_sregs s;
-	struct kvm_regs r = { .rip = GUEST_CODE, .rflags = 0x2 };
+	struct kvm_regs r = {.rip = GUEST_CODE, .rflags = 0x2};
 
 	memcpy(ram + GUEST_CODE, code, sizeof(code));
 	if (ioctl(vcpu, KVM_GET_SREGS, &s) < 0)
@@ -194,12 +216,22 @@ static int setup_guest(int vcpu, uint8_t *ram, bool real_mode)
 		uint64_t *pdpt = (uint64_t *)(ram + GUEST_PDPT);
 		uint64_t *pd = (uint64_t *)(ram + GUEST_PD);
 		struct kvm_segment cs = {
-			.limit = 0xffffffffu, .selector = 0x8, .type = 0xb, /* code, read, accessed */
-			.present = 1, .s = 1, .l = 1, .g = 1,
+		    .limit = 0xffffffffu,
+		    .selector = 0x8,
+		    .type = 0xb, /* code, read, accessed */
+		    .present = 1,
+		    .s = 1,
+		    .l = 1,
+		    .g = 1,
 		};
 		struct kvm_segment ds = {
-			.limit = 0xffffffffu, .selector = 0x10, .type = 0x3, /* data, write, accessed */
-			.present = 1, .s = 1, .db = 1, .g = 1,
+		    .limit = 0xffffffffu,
+		    .selector = 0x10,
+		    .type = 0x3, /* data, write, accessed */
+		    .present = 1,
+		    .s = 1,
+		    .db = 1,
+		    .g = 1,
 		};
 
 		pml4[0] = GUEST_PDPT | PTE_P | PTE_W;
@@ -225,8 +257,8 @@ int main(int argc, char **argv)
 	struct kvm_run *run;
 	uint64_t t_exit, t_undo, t_vcpu, t_vm, t_end;
 	uint8_t *ram;
-	struct kvm_coalesced_mmio_zone zone = { .addr = UART_THR, .size = 1, .pio = 1 };
-	struct kvm_ioeventfd io = { .addr = DOORBELL, .flags = KVM_IOEVENTFD_FLAG_PIO };
+	struct kvm_coalesced_mmio_zone zone = {.addr = UART_THR, .size = 1, .pio = 1};
+	struct kvm_ioeventfd io = {.addr = DOORBELL, .flags = KVM_IOEVENTFD_FLAG_PIO};
 	int kvm, vm, vcpu, efd = -1, run_size, r;
 
 	if ((r = parse(argc, argv, &o)) != 0)
@@ -243,7 +275,10 @@ int main(int argc, char **argv)
 	if (ram == MAP_FAILED)
 		return fail("mmap guest RAM");
 	struct kvm_userspace_memory_region slot = {
-		.slot = 0, .guest_phys_addr = 0, .memory_size = o.mem, .userspace_addr = (uintptr_t)ram,
+	    .slot = 0,
+	    .guest_phys_addr = 0,
+	    .memory_size = o.mem,
+	    .userspace_addr = (uintptr_t)ram,
 	};
 	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
 		return fail("KVM_SET_USER_MEMORY_REGION");
@@ -258,12 +293,12 @@ int main(int argc, char **argv)
 	if (o.irqchip && ioctl(vm, KVM_CREATE_IRQCHIP, 0) < 0)
 		return fail("KVM_CREATE_IRQCHIP");
 	if (o.split) {
-		struct kvm_enable_cap cap = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args = { 24 } };
+		struct kvm_enable_cap cap = {.cap = KVM_CAP_SPLIT_IRQCHIP, .args = {24}};
 		if (ioctl(vm, KVM_ENABLE_CAP, &cap) < 0)
 			return fail("KVM_ENABLE_CAP(KVM_CAP_SPLIT_IRQCHIP)");
 	}
 	if (o.pit) {
-		struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+		struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
 		if (ioctl(vm, KVM_CREATE_PIT2, &pit) < 0)
 			return fail("KVM_CREATE_PIT2 (it needs -i)");
 	}
@@ -299,8 +334,11 @@ int main(int argc, char **argv)
 		return fail("KVM_RUN");
 	if (run->exit_reason != KVM_EXIT_IO || run->io.port != GUEST_PORT ||
 	    run->io.direction != KVM_EXIT_IO_OUT) {
-		fprintf(stderr, "rawkvm-min: first exit was reason %u (port 0x%x), not the guest's out to 0x%x\n",
-			run->exit_reason, run->exit_reason == KVM_EXIT_IO ? run->io.port : 0, GUEST_PORT);
+		fprintf(stderr,
+			"rawkvm-min: first exit was reason %u (port 0x%x), not the guest's out to "
+			"0x%x\n",
+			run->exit_reason, run->exit_reason == KVM_EXIT_IO ? run->io.port : 0,
+			GUEST_PORT);
 		return 3;
 	}
 	if (!o.timed)

@@ -28,39 +28,45 @@ extern char **environ;
 
 /* Phases of one cold start, in us. The first is the whole; the rest split it. */
 enum {
-	PH_TOTAL, /* spawn -> exit status collected (what a user waits for) */
-	PH_EXEC, /* spawn -> main(): fork/exec, dynamic loading */
-	PH_KVM, /* main() -> KVM ready */
-	PH_LOAD, /* -> guest memory loaded */
-	PH_ENTRY, /* -> first guest entry (threads, start registers) */
-	PH_GUEST, /* first entry -> guest exit: the guest's own run, exits included */
-	PH_STOP, /* guest exit -> vCPU threads joined */
-	PH_TEARDOWN, /* -> exit seen by us: report, VM teardown, process exit */
+	PH_TOTAL,     /* spawn -> exit status collected (what a user waits for) */
+	PH_EXEC,      /* spawn -> main(): fork/exec, dynamic loading */
+	PH_KVM,	      /* main() -> KVM ready */
+	PH_LOAD,      /* -> guest memory loaded */
+	PH_ENTRY,     /* -> first guest entry (threads, start registers) */
+	PH_GUEST,     /* first entry -> guest exit: the guest's own run, exits included */
+	PH_STOP,      /* guest exit -> vCPU threads joined */
+	PH_TEARDOWN,  /* -> exit seen by us: report, VM teardown, process exit */
 	PH_FIRST_OUT, /* spawn -> first console byte (not part of the split) */
 	PH_N
 };
 
 static const char *const bench_ph_key[PH_N] = {
-	"total", "exec_to_main", "main_to_kvm_ready", "kvm_ready_to_loaded",
-	"loaded_to_first_entry", "guest_exec", "guest_exit_to_run_end", "teardown",
-	"spawn_to_first_output",
+    "total",
+    "exec_to_main",
+    "main_to_kvm_ready",
+    "kvm_ready_to_loaded",
+    "loaded_to_first_entry",
+    "guest_exec",
+    "guest_exit_to_run_end",
+    "teardown",
+    "spawn_to_first_output",
 };
 static const char *const bench_ph_label[PH_N] = {
-	"total (spawn to exit)", "  exec to main()", "  main() to KVM ready",
-	"  KVM ready to loaded", "  loaded to first entry", "  guest exec (entry to exit)",
-	"  guest exit to run end", "  teardown to process exit", "spawn to first console byte",
+    "total (spawn to exit)",   "  exec to main()",	     "  main() to KVM ready",
+    "  KVM ready to loaded",   "  loaded to first entry",    "  guest exec (entry to exit)",
+    "  guest exit to run end", "  teardown to process exit", "spawn to first console byte",
 };
 
 enum { CNT_USER, CNT_KVM, CNT_KERNEL, CNT_REGIOCTL, CNT_N };
-static const char *const bench_cnt_key[CNT_N] = { "userspace_exits", "kvm_exits", "in_kernel_exits",
-						  "register_ioctls" };
-static const char *const bench_cnt_label[CNT_N] = { "userspace exits", "KVM exits (KVM's count)",
-						    "in-kernel exits", "register ioctls" };
+static const char *const bench_cnt_key[CNT_N] = {"userspace_exits", "kvm_exits", "in_kernel_exits",
+						 "register_ioctls"};
+static const char *const bench_cnt_label[CNT_N] = {"userspace exits", "KVM exits (KVM's count)",
+						   "in-kernel exits", "register ioctls"};
 
 struct bench_mode {
 	const char *name, *opts; /* "A" / "B" / "run"; the option string */
 	char *argv[BENCH_MAX_OPTS + 16];
-	char *words; /* opts split in place */
+	char *words;		       /* opts split in place */
 	double *ph[PH_N], *cnt[CNT_N]; /* per successful run */
 	unsigned ok, failed;
 	int fail_status;
@@ -84,27 +90,27 @@ static double bench_now_ns(void)
 }
 
 const char bench_usage_text[] =
-	"Usage: kestrel bench [--runs N] [--warmup N] [--json] GUEST [-- RUN-ARGS...]\n"
-	"       kestrel bench --a \"OPTIONS\" --b \"OPTIONS\" [--runs N] [--json]\n"
-	"                     GUEST [-- RUN-ARGS...]\n"
-	"\n"
-	"Run `kestrel run --stats-json` of GUEST N times, each a fresh process, and\n"
-	"print p50/p95/p99/min/max of every boot phase and the exit counts. With\n"
-	"--a/--b, alternate two option sets (A B A B ...) and print a Before/After\n"
-	"table. RUN-ARGS go to every run (guest arguments after a second '--').\n"
-	"The options, RUN-ARGS and GUEST are checked before the first run; a run\n"
-	"that fails with status 120-122 (command line, image, host) ends it.\n"
-	"\n"
-	"Options:\n"
-	"      --runs N         measured runs per side (default 50)\n"
-	"      --warmup N       runs before those, not counted (default 1)\n"
-	"      --json           one JSON document on stdout instead of the tables\n"
-	"      --a \"OPTIONS\"    the Before side's run options (\"\": the defaults)\n"
-	"      --b \"OPTIONS\"    the After side's\n"
-	"  -h, --help           show this help\n"
-	"On a terminal, a one-line counter on stderr shows the runs going by.\n"
-	"Exit status: 0 every run succeeded, 1 some failed, 120 bad command line,\n"
-	"121 GUEST unusable, 122 nothing could be started.\n";
+    "Usage: kestrel bench [--runs N] [--warmup N] [--json] GUEST [-- RUN-ARGS...]\n"
+    "       kestrel bench --a \"OPTIONS\" --b \"OPTIONS\" [--runs N] [--json]\n"
+    "                     GUEST [-- RUN-ARGS...]\n"
+    "\n"
+    "Run `kestrel run --stats-json` of GUEST N times, each a fresh process, and\n"
+    "print p50/p95/p99/min/max of every boot phase and the exit counts. With\n"
+    "--a/--b, alternate two option sets (A B A B ...) and print a Before/After\n"
+    "table. RUN-ARGS go to every run (guest arguments after a second '--').\n"
+    "The options, RUN-ARGS and GUEST are checked before the first run; a run\n"
+    "that fails with status 120-122 (command line, image, host) ends it.\n"
+    "\n"
+    "Options:\n"
+    "      --runs N         measured runs per side (default 50)\n"
+    "      --warmup N       runs before those, not counted (default 1)\n"
+    "      --json           one JSON document on stdout instead of the tables\n"
+    "      --a \"OPTIONS\"    the Before side's run options (\"\": the defaults)\n"
+    "      --b \"OPTIONS\"    the After side's\n"
+    "  -h, --help           show this help\n"
+    "On a terminal, a one-line counter on stderr shows the runs going by.\n"
+    "Exit status: 0 every run succeeded, 1 some failed, 120 bad command line,\n"
+    "121 GUEST unusable, 122 nothing could be started.\n";
 
 static int bench_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int bench_usage(const char *fmt, ...)
@@ -137,7 +143,7 @@ static bool bench_opt(int argc, char **argv, int *i, const char *name, const cha
 /* bench_parse - 0, 1 (--help printed), or KESTREL_STATUS_USAGE. */
 static int bench_parse(int argc, char **argv, struct bench_opts *o)
 {
-	static const char *const names[] = { "runs", "warmup", "json", "help", "a", "b" };
+	static const char *const names[] = {"runs", "warmup", "json", "help", "a", "b"};
 
 	memset(o, 0, sizeof(*o));
 	o->runs = BENCH_DEFAULT_RUNS;
@@ -160,7 +166,8 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o)
 			   bench_opt(argc, argv, &i, "--warmup", &val)) {
 			bool runs = a[2] == 'r';
 			if (!val)
-				return bench_usage("%s needs a number", runs ? "--runs" : "--warmup");
+				return bench_usage("%s needs a number",
+						   runs ? "--runs" : "--warmup");
 			if (kestrel_parse_uint(val, runs ? 1 : 0, 100000, &v) < 0)
 				return bench_usage("bad number '%s' for %s (%s to 100000)", val,
 						   runs ? "--runs" : "--warmup", runs ? "1" : "0");
@@ -168,14 +175,15 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o)
 		} else if (bench_opt(argc, argv, &i, "--a", &val) ||
 			   bench_opt(argc, argv, &i, "--b", &val)) {
 			if (!val)
-				return bench_usage("--%c needs an option string (\"\" for the defaults)",
-						   a[2]);
+				return bench_usage(
+				    "--%c needs an option string (\"\" for the defaults)", a[2]);
 			*(a[2] == 'a' ? &o->a : &o->b) = val;
 			o->ab = true;
 		} else if (a[0] == '-' && a[1]) {
 			const char *s = a[1] == '-' ? cli_suggest(a + 2, names, 6) : NULL;
-			return bench_usage("unknown option '%s'%s%s%s (run options go after '--')", a,
-					   s ? " (did you mean --" : "", s ? s : "", s ? "?)" : "");
+			return bench_usage("unknown option '%s'%s%s%s (run options go after '--')",
+					   a, s ? " (did you mean --" : "", s ? s : "",
+					   s ? "?)" : "");
 		} else if (o->guest) {
 			return bench_usage("unexpected argument '%s' (run options go after '--')",
 					   a);
@@ -458,12 +466,12 @@ static const struct {
 	bool count;
 	int idx;
 } bench_ab_rows[] = {
-	{ "total_p50_us", "total p50 (us)", false, PH_TOTAL },
-	{ "main_to_kvm_ready_p50_us", "main() to KVM ready p50 (us)", false, PH_KVM },
-	{ "guest_exec_p50_us", "guest exec p50 (us)", false, PH_GUEST },
-	{ "userspace_exits", "userspace exits", true, CNT_USER },
-	{ "in_kernel_exits", "in-kernel exits", true, CNT_KERNEL },
-	{ "register_ioctls", "register ioctls", true, CNT_REGIOCTL },
+    {"total_p50_us", "total p50 (us)", false, PH_TOTAL},
+    {"main_to_kvm_ready_p50_us", "main() to KVM ready p50 (us)", false, PH_KVM},
+    {"guest_exec_p50_us", "guest exec p50 (us)", false, PH_GUEST},
+    {"userspace_exits", "userspace exits", true, CNT_USER},
+    {"in_kernel_exits", "in-kernel exits", true, CNT_KERNEL},
+    {"register_ioctls", "register ioctls", true, CNT_REGIOCTL},
 };
 
 static double bench_ab_value(const struct bench_mode *m, unsigned row)
@@ -494,8 +502,8 @@ static void bench_fmt_change(double a, double b, char *buf, size_t len)
 /* A run that fails like this would fail every time: stop at once. */
 static bool bench_fatal(const struct bench_mode *m)
 {
-	return m->fail_status < 0 || (m->fail_status >= KESTREL_STATUS_USAGE &&
-				      m->fail_status <= KESTREL_STATUS_HOST);
+	return m->fail_status < 0 ||
+	       (m->fail_status >= KESTREL_STATUS_USAGE && m->fail_status <= KESTREL_STATUS_HOST);
 }
 
 /* The warm-up and measured runs, with a counter on a terminal. Returns 0, or
@@ -519,10 +527,12 @@ static int bench_runs(const struct bench_opts *o, struct bench_mode *modes, unsi
 				if (bench_fatal(m)) {
 					if (tty)
 						fputs("\r\033[K", stderr);
-					fprintf(stderr, "kestrel: bench: %s: a run failed the way every "
-							"run would, stopping: %s\n",
+					fprintf(stderr,
+						"kestrel: bench: %s: a run failed the way every "
+						"run would, stopping: %s\n",
 						m->name, m->fail_msg);
-					return m->fail_status < 0 ? KESTREL_STATUS_HOST : m->fail_status;
+					return m->fail_status < 0 ? KESTREL_STATUS_HOST
+								  : m->fail_status;
 				}
 				if (i >= o->warmup)
 					m->failed++;
@@ -558,7 +568,8 @@ static int bench_check_image(const char *path)
 		return KESTREL_STATUS_IMAGE;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		fprintf(stderr, "kestrel: bench: %s: not a regular file (give a guest image)\n", path);
+		fprintf(stderr, "kestrel: bench: %s: not a regular file (give a guest image)\n",
+			path);
 		return KESTREL_STATUS_IMAGE;
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -576,8 +587,9 @@ static int bench_check_image(const char *path)
 		if (head[off] == 0x02 && head[off + 1] == 0xb0 && head[off + 2] == 0xad &&
 		    head[off + 3] == 0x1b)
 			return 0;
-	fprintf(stderr, "kestrel: bench: %s: not a guest image kestrel boots (no ELF, Linux or "
-			"multiboot header in its first %zd bytes)\n",
+	fprintf(stderr,
+		"kestrel: bench: %s: not a guest image kestrel boots (no ELF, Linux or "
+		"multiboot header in its first %zd bytes)\n",
 		path, n < 0 ? 0 : n);
 	return KESTREL_STATUS_IMAGE;
 }

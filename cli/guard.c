@@ -1,4 +1,5 @@
-/* guard.c - closed std fds, signals that must not kill kestrel, and a --stats-json report that is whole or absent. */
+/* guard.c - closed std fds, signals that must not kill kestrel, and a --stats-json report that is
+ * whole or absent. */
 #include "guard.h"
 
 #include <errno.h>
@@ -10,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-const int guard_stop_signals[6] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGALRM };
+const int guard_stop_signals[6] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGALRM};
 
 int guard_std_fds(void)
 {
@@ -57,8 +58,10 @@ static int report_helper(struct guard_report *r)
 		return -e;
 	}
 	if (r->helper == 0) {
-		for (unsigned i = 0; i < sizeof(guard_stop_signals) / sizeof(guard_stop_signals[0]); i++)
-			signal(guard_stop_signals[i], SIG_IGN); /* ^C reaches it too: kestrel decides */
+		for (unsigned i = 0; i < sizeof(guard_stop_signals) / sizeof(guard_stop_signals[0]);
+		     i++)
+			signal(guard_stop_signals[i],
+			       SIG_IGN); /* ^C reaches it too: kestrel decides */
 		if (p[0] != 3 && dup2(p[0], 3) < 0)
 			_exit(EIO);
 		closefrom(4);
@@ -82,14 +85,15 @@ int guard_report_open(struct guard_report *r, const char *path, FILE *dash, char
 	size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
 	int fd, e;
 
-	*r = (struct guard_report){ .path = path };
+	*r = (struct guard_report){.path = path};
 	if (!strcmp(path, "-")) {
 		r->f = dash;
 		r->is_stdout = true;
 		return 0;
 	}
 	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-		snprintf(why, len, "not a regular file (give a file path, or - for standard output)");
+		snprintf(why, len,
+			 "not a regular file (give a file path, or - for standard output)");
 		return -EINVAL;
 	}
 	if (slash && !slash[1]) {

@@ -32,18 +32,17 @@ extern const int guard_stop_signals[6];
  * A --stats-json report that appears whole or not at all: guard_report_open()
  * (before the boot) refuses a target that exists and is not a regular file
  * (a FIFO with no reader would hang), creates a temporary file in the same
- * folder and returns it; "-" is the stream `dash` (stdout for --stats-json). guard_report_commit() closes
- * it and has it renamed onto the target (ok) or removed (!ok, or a failed
- * write) by a helper process forked at open time, so that it works from a
- * thread under seccomp (no rename there). Returns 0 or -errno; *why says
- * what was wrong.
+ * folder and returns it; "-" is the stream `dash` (stdout for --stats-json). guard_report_commit()
+ * closes it and has it renamed onto the target (ok) or removed (!ok, or a failed write) by a helper
+ * process forked at open time, so that it works from a thread under seccomp (no rename there).
+ * Returns 0 or -errno; *why says what was wrong.
  */
 struct guard_report {
 	FILE *f;
 	const char *path;
 	char tmp[4096 + 32];
 	bool is_stdout;
-	int helper; /* pid of the process that renames at the end (guard.c) */
+	int helper;    /* pid of the process that renames at the end (guard.c) */
 	int helper_fd; /* its command pipe */
 };
 int guard_report_open(struct guard_report *r, const char *path, FILE *dash, char *why, size_t len);

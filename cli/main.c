@@ -1,4 +1,5 @@
-/* main.c - the kestrel command: parse options, build the VM, run it, turn the outcome into one exit status. */
+/* main.c - the kestrel command: parse options, build the VM, run it, turn the outcome into one exit
+ * status. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -49,13 +50,15 @@ static void print_dedicated(const struct cli_options *o, const struct kestrel_vm
 		if (kestrel_vm_vcpu_stats(vm, i, &s) < 0)
 			break;
 		if (s.pinned)
-			fprintf(stderr, "%s vCPU %u pinned to host CPU %d", i ? "," : "", i, s.host_cpu);
+			fprintf(stderr, "%s vCPU %u pinned to host CPU %d", i ? "," : "", i,
+				s.host_cpu);
 		else
 			fprintf(stderr, "%s vCPU %u not pinned", i ? "," : "", i);
 	}
 	if (c->pin)
 		fputc(';', stderr);
-	fprintf(stderr, " HLT exits %s; PAUSE exits %s", c->no_halt_exits ? "off (in the guest)" : "on",
+	fprintf(stderr, " HLT exits %s; PAUSE exits %s",
+		c->no_halt_exits ? "off (in the guest)" : "on",
 		c->no_pause_exits ? "off (in the guest)" : "on");
 	if (c->set_halt_poll)
 		fprintf(stderr, "; halt polling up to %u ns", c->halt_poll_ns);
@@ -68,8 +71,9 @@ static void print_fastpath(const struct kestrel_vm *vm)
 	struct kestrel_fastpath_stats f;
 
 	kestrel_vm_fastpath_stats(vm, &f);
-	fprintf(stderr, "kestrel: fast paths: UART THR %s: %llu writes queued by KVM, drained %llu times; "
-			"%llu console write(2) calls; doorbell 0x%x %s: %llu rings, %llu of them exits\n",
+	fprintf(stderr,
+		"kestrel: fast paths: UART THR %s: %llu writes queued by KVM, drained %llu times; "
+		"%llu console write(2) calls; doorbell 0x%x %s: %llu rings, %llu of them exits\n",
 		f.console_coalesced ? "coalesced PIO" : "off (one exit per byte)",
 		(unsigned long long)f.console_ring_entries, (unsigned long long)f.console_drains,
 		(unsigned long long)f.console_writes, KESTREL_PORT_DOORBELL,
@@ -89,22 +93,23 @@ static void print_prefixed(const char *text)
 
 /* What --json-status writes: how the run ended, or why it never ran. */
 struct run_outcome {
-	const char *kind; /* kestrel_exit_kind_name(), or "error" */
+	const char *kind;	 /* kestrel_exit_kind_name(), or "error" */
 	const char *error_class; /* "config", "image", "host" (kind "error") */
-	int status; /* kestrel's exit status */
-	int guest_status; /* the guest's own status (kinds guest, debug_exit), else -1 */
+	int status;		 /* kestrel's exit status */
+	int guest_status;	 /* the guest's own status (kinds guest, debug_exit), else -1 */
 	int cpu;
 	char reason[512]; /* a copy: the error and exit it came from are run_vm()'s locals */
 };
 
 static void run_failed(struct run_outcome *out, const struct kestrel_error *err, int status)
 {
-	static const char *const cls[] = { [KESTREL_ERR_HOST] = "host", [KESTREL_ERR_CONFIG] = "config",
-					   [KESTREL_ERR_IMAGE] = "image" };
+	static const char *const cls[] = {[KESTREL_ERR_HOST] = "host",
+					  [KESTREL_ERR_CONFIG] = "config",
+					  [KESTREL_ERR_IMAGE] = "image"};
 
 	fprintf(stderr, "kestrel: %s\n", err->msg);
-	*out = (struct run_outcome){ "error", (unsigned)err->cls < 3 ? cls[err->cls] : "host", status,
-				     -1, -1, "" };
+	*out = (struct run_outcome){
+	    "error", (unsigned)err->cls < 3 ? cls[err->cls] : "host", status, -1, -1, ""};
 	snprintf(out->reason, sizeof(out->reason), "%s", err->msg);
 }
 
@@ -130,9 +135,9 @@ static int write_json_status(struct guard_report *rep, const struct run_outcome 
 static int run_vm(const struct cli_options *o, FILE *json, struct run_outcome *out)
 {
 	static struct kestrel_exit ex; /* outlives the call: out->reason points into it */
-	struct kestrel_error err = { 0 };
+	struct kestrel_error err = {0};
 	struct kestrel_vm *vm;
-	struct sigaction sa = { .sa_handler = on_stop_signal };
+	struct sigaction sa = {.sa_handler = on_stop_signal};
 	struct kestrel_config cfg = o->cfg;
 	int r, status;
 
@@ -183,11 +188,13 @@ static int run_vm(const struct cli_options *o, FILE *json, struct run_outcome *o
 	else if (json)
 		report_written = true;
 	status = kestrel_exit_status(&ex);
-	*out = (struct run_outcome){ kestrel_exit_kind_name(ex.kind), NULL, status,
-				     ex.kind == KESTREL_EXIT_GUEST || ex.kind == KESTREL_EXIT_DEBUG_EXIT
-					     ? ex.status
-					     : -1,
-				     ex.cpu, "" };
+	*out = (struct run_outcome){
+	    kestrel_exit_kind_name(ex.kind),
+	    NULL,
+	    status,
+	    ex.kind == KESTREL_EXIT_GUEST || ex.kind == KESTREL_EXIT_DEBUG_EXIT ? ex.status : -1,
+	    ex.cpu,
+	    ""};
 	snprintf(out->reason, sizeof(out->reason), "%s", ex.reason);
 	if (status != 0) {
 		/* The reason may end in its own parenthesis: no second one. */
@@ -202,8 +209,8 @@ static int run_vm(const struct cli_options *o, FILE *json, struct run_outcome *o
 /* run - run_vm() with the --stats-json file opened first, so a bad path fails before the boot. */
 static int run(const struct cli_options *o)
 {
-	struct run_outcome out = { 0 };
-	struct guard_report rep = { 0 }, st = { 0 };
+	struct run_outcome out = {0};
+	struct guard_report rep = {0}, st = {0};
 	char why[128];
 	int status, r;
 
@@ -213,7 +220,8 @@ static int run(const struct cli_options *o)
 		return KESTREL_STATUS_USAGE;
 	}
 	/* Opened before the boot too: after it, this thread can open nothing. */
-	if (o->json_status && guard_report_open(&st, o->json_status, stderr, why, sizeof(why)) < 0) {
+	if (o->json_status &&
+	    guard_report_open(&st, o->json_status, stderr, why, sizeof(why)) < 0) {
 		fprintf(stderr, "kestrel: --json-status %s: %s\n", o->json_status, why);
 		guard_report_commit(&rep, false);
 		return KESTREL_STATUS_USAGE;
@@ -263,10 +271,11 @@ static void cpuid_pv_note(uint32_t eax, char *buf, size_t len)
 		unsigned bit;
 		const char *name;
 	} pv[] = {
-		{ 0, "kvmclock" },    { 1, "nop-io-delay" }, { 3, "kvmclock2" },	  { 4, "async-pf" },
-		{ 5, "steal-time" },  { 6, "pv-eoi" },	     { 7, "pv-unhalt" },	  { 9, "pv-tlb-flush" },
-		{ 10, "async-pf-vmexit" }, { 11, "pv-send-ipi" }, { 12, "poll-control" },
-		{ 13, "pv-sched-yield" }, { 14, "async-pf-int" }, { 24, "stable-bit" },
+	    {0, "kvmclock"},	  {1, "nop-io-delay"},	{3, "kvmclock2"},
+	    {4, "async-pf"},	  {5, "steal-time"},	{6, "pv-eoi"},
+	    {7, "pv-unhalt"},	  {9, "pv-tlb-flush"},	{10, "async-pf-vmexit"},
+	    {11, "pv-send-ipi"},  {12, "poll-control"}, {13, "pv-sched-yield"},
+	    {14, "async-pf-int"}, {24, "stable-bit"},
 	};
 	size_t n = (size_t)snprintf(buf, len, "  # PV:");
 
@@ -284,8 +293,8 @@ static void cpuid_note(const struct kestrel_cpuid_leaf *l, char *buf, size_t len
 	switch (l->function) {
 	case 0x15:
 		if (l->eax && l->ebx && l->ecx)
-			snprintf(buf, len, "  # TSC/crystal %u/%u, crystal %u Hz: TSC %llu kHz", l->ebx,
-				 l->eax, l->ecx,
+			snprintf(buf, len, "  # TSC/crystal %u/%u, crystal %u Hz: TSC %llu kHz",
+				 l->ebx, l->eax, l->ecx,
 				 (unsigned long long)((uint64_t)l->ecx * l->ebx / l->eax / 1000));
 		else
 			snprintf(buf, len, "  # no TSC/crystal ratio");
@@ -301,8 +310,8 @@ static void cpuid_note(const struct kestrel_cpuid_leaf *l, char *buf, size_t len
 		snprintf(buf, len, "  # invariant TSC: %s", l->edx & (1u << 8) ? "yes" : "no");
 		break;
 	case 1:
-		snprintf(buf, len, "  # x2APIC: %s, TSC-deadline: %s", l->ecx & (1u << 21) ? "yes" : "no",
-			 l->ecx & (1u << 24) ? "yes" : "no");
+		snprintf(buf, len, "  # x2APIC: %s, TSC-deadline: %s",
+			 l->ecx & (1u << 21) ? "yes" : "no", l->ecx & (1u << 24) ? "yes" : "no");
 		break;
 	case 0x40000001:
 		cpuid_pv_note(l->eax, buf, len);
@@ -334,7 +343,7 @@ static bool cpuid_leaf_eq(const struct kestrel_cpuid_leaf *a, const struct kestr
 static int print_cpuid(const struct cli_options *o)
 {
 	struct kestrel_cpuid_leaf first[512], other[512];
-	struct kestrel_error err = { 0 };
+	struct kestrel_error err = {0};
 	struct kestrel_vm *vm;
 	int n, m, r;
 
@@ -353,7 +362,8 @@ static int print_cpuid(const struct cli_options *o)
 	       o->cfg.no_cpuid_tsc ? "--no-cpuid-tsc: timing leaves as KVM gives them"
 				   : "TSC rate advertised",
 	       o->cfg.no_pv ? "; --no-pv: no PV features" : "");
-	printf("# %-8s %-5s %-10s %-10s %-10s %s\n", "function", "index", "eax", "ebx", "ecx", "edx");
+	printf("# %-8s %-5s %-10s %-10s %-10s %s\n", "function", "index", "eax", "ebx", "ecx",
+	       "edx");
 	for (int i = 0; i < n; i++)
 		cpuid_line(&first[i]);
 	for (unsigned c = 1; c < o->cfg.ncpus; c++) {
@@ -387,14 +397,14 @@ int main(int argc, char **argv)
 		return KESTREL_STATUS_USAGE;
 	}
 	if (cli_parse(argc, argv, &o, why, sizeof(why)) < 0) {
-		fprintf(stderr, "kestrel: %s\nkestrel: try 'kestrel --help' for more information.\n",
-			why);
+		fprintf(stderr,
+			"kestrel: %s\nkestrel: try 'kestrel --help' for more information.\n", why);
 		return KESTREL_STATUS_USAGE;
 	}
 	if (o.command == CLI_RUN && mistyped_command(&o)) {
 		cli_unknown_command(o.guest, why, sizeof(why));
-		fprintf(stderr, "kestrel: %s\nkestrel: try 'kestrel --help' for more information.\n",
-			why);
+		fprintf(stderr,
+			"kestrel: %s\nkestrel: try 'kestrel --help' for more information.\n", why);
 		return KESTREL_STATUS_USAGE;
 	}
 	o.cfg.t0_ns = (uint64_t)t0.tv_sec * 1000000000u + (uint64_t)t0.tv_nsec;

@@ -1,4 +1,5 @@
-/* options.c - command-line parsing for kestrel (no getopt: no global state, easy to test and fuzz). */
+/* options.c - command-line parsing for kestrel (no getopt: no global state, easy to test and fuzz).
+ */
 #include "options.h"
 
 #include <errno.h>
@@ -9,119 +10,120 @@
 #include "kestrel/util.h"
 
 /* The status table, shared by both help texts (the README lists the same). */
-#define CLI_STATUS_TABLE                                                                    \
-	"Exit status:\n"                                                                    \
-	"  0-119  the guest's own status (exit hypercall; isa-debug-exit gives (v<<1)|1)\n"   \
-	"  120    bad command line            124  --timeout expired\n"                      \
-	"  121    guest image unusable        125  guest error: KVM internal error,\n"       \
-	"  122    KVM or host failure              failed entry or unknown exit\n"           \
-	"  123    guest triple fault          126  --strict: unhandled port/MMIO access\n"   \
-	"  127    guest reset (i8042/system)  130/143  stopped by SIGINT/SIGTERM\n"          \
+#define CLI_STATUS_TABLE                                                                           \
+	"Exit status:\n"                                                                           \
+	"  0-119  the guest's own status (exit hypercall; isa-debug-exit gives (v<<1)|1)\n"        \
+	"  120    bad command line            124  --timeout expired\n"                            \
+	"  121    guest image unusable        125  guest error: KVM internal error,\n"             \
+	"  122    KVM or host failure              failed entry or unknown exit\n"                 \
+	"  123    guest triple fault          126  --strict: unhandled port/MMIO access\n"         \
+	"  127    guest reset (i8042/system)  130/143  stopped by SIGINT/SIGTERM\n"                \
 	"  159    a vCPU thread made a system call its seccomp filter forbids (SIGSYS)\n"
 
 const char cli_short_usage[] =
-	"Usage: kestrel [run] [OPTIONS] GUEST [-- GUEST-ARGS...]\n"
-	"       kestrel run -k KERNEL [-i INITRD] [-p \"CMDLINE\"] [-m 256] [-c 2]\n"
-	"       kestrel bench|help|version ...\n"
-	"Try 'kestrel help' for the commands, 'kestrel help run' for every option.\n";
+    "Usage: kestrel [run] [OPTIONS] GUEST [-- GUEST-ARGS...]\n"
+    "       kestrel run -k KERNEL [-i INITRD] [-p \"CMDLINE\"] [-m 256] [-c 2]\n"
+    "       kestrel bench|help|version ...\n"
+    "Try 'kestrel help' for the commands, 'kestrel help run' for every option.\n";
 
 const char cli_usage[] =
-	"Usage: kestrel run [OPTIONS] GUEST [-- GUEST-ARGS...]\n"
-	"       kestrel run [OPTIONS] -k KERNEL [-i INITRD] [-p \"CMDLINE\"]\n"
-	"       kestrel bench [OPTIONS] GUEST [-- RUN-ARGS...]\n"
-	"       kestrel help [COMMAND] | kestrel version\n"
-	"\n"
-	"Boot GUEST in a KVM micro-VM: a Linux bzImage or vmlinux, a multiboot kernel,\n"
-	"or a kestrel bare-metal ELF64 guest (recognised by its contents). Its console\n"
-	"is kestrel's standard output. 'run' may be left out: kestrel GUEST.\n"
-	"\n"
-	"Commands:\n"
-	"  run      boot a guest (the default)       kestrel help run: every option\n"
-	"  bench    cold-start statistics of a guest kestrel help bench\n"
-	"  help     this text, or one command's      kestrel help COMMAND\n"
-	"  version  the version\n"
-	"\n"
-	"Common options of run (as lkvm and QEMU spell them):\n"
-	"  -m, --mem SIZE       guest RAM: a number of MiB (-m 256) or with K/M/G (-m 1G)\n"
-	"  -c, --cpus N         number of vCPUs (default 1)\n"
-	"  -k, --kernel IMAGE   the guest image (instead of the GUEST argument)\n"
-	"  -i, --initrd FILE    Linux initramfs, or a multiboot kernel's first module\n"
-	"  -p, --cmdline STR    kernel command line (also --append)\n"
-	"  -t, --timeout SECS   stop a guest that runs longer than SECS\n"
-	"  -q, --quiet          only errors;  -v, --verbose: also the set-up steps\n"
-	"  -h, --help           help;  -V, --version: the version\n"
-	"Long options may be shortened to any unambiguous prefix (--time 2).\n"
-	"\n" CLI_STATUS_TABLE;
+    "Usage: kestrel run [OPTIONS] GUEST [-- GUEST-ARGS...]\n"
+    "       kestrel run [OPTIONS] -k KERNEL [-i INITRD] [-p \"CMDLINE\"]\n"
+    "       kestrel bench [OPTIONS] GUEST [-- RUN-ARGS...]\n"
+    "       kestrel help [COMMAND] | kestrel version\n"
+    "\n"
+    "Boot GUEST in a KVM micro-VM: a Linux bzImage or vmlinux, a multiboot kernel,\n"
+    "or a kestrel bare-metal ELF64 guest (recognised by its contents). Its console\n"
+    "is kestrel's standard output. 'run' may be left out: kestrel GUEST.\n"
+    "\n"
+    "Commands:\n"
+    "  run      boot a guest (the default)       kestrel help run: every option\n"
+    "  bench    cold-start statistics of a guest kestrel help bench\n"
+    "  help     this text, or one command's      kestrel help COMMAND\n"
+    "  version  the version\n"
+    "\n"
+    "Common options of run (as lkvm and QEMU spell them):\n"
+    "  -m, --mem SIZE       guest RAM: a number of MiB (-m 256) or with K/M/G (-m 1G)\n"
+    "  -c, --cpus N         number of vCPUs (default 1)\n"
+    "  -k, --kernel IMAGE   the guest image (instead of the GUEST argument)\n"
+    "  -i, --initrd FILE    Linux initramfs, or a multiboot kernel's first module\n"
+    "  -p, --cmdline STR    kernel command line (also --append)\n"
+    "  -t, --timeout SECS   stop a guest that runs longer than SECS\n"
+    "  -q, --quiet          only errors;  -v, --verbose: also the set-up steps\n"
+    "  -h, --help           help;  -V, --version: the version\n"
+    "Long options may be shortened to any unambiguous prefix (--time 2).\n"
+    "\n" CLI_STATUS_TABLE;
 
 const char cli_run_usage[] =
-	"Usage: kestrel run [OPTIONS] GUEST [-- GUEST-ARGS...]\n"
-	"       kestrel run [OPTIONS] -k KERNEL [-i INITRD] [-p \"CMDLINE\"]\n"
-	"       kestrel run --cpuid [OPTIONS] [GUEST]\n"
-	"\n"
-	"Boot GUEST in a KVM micro-VM: a Linux bzImage or vmlinux, a multiboot kernel,\n"
-	"or a kestrel bare-metal ELF64 guest (recognised by its contents). Its console\n"
-	"(the UART at 0x3f8) is kestrel's standard output; --cmdline and GUEST-ARGS\n"
-	"reach it as one command line. kestrel's own messages go to standard error,\n"
-	"each line starting with \"kestrel: \".\n"
-	"\n"
-	"Options (a long option may be shortened to any unambiguous prefix; a value may\n"
-	"follow as the next word, after '=' (--mem=256M) or, for a short option,\n"
-	"attached (-m256M, -c2); -kernel, -initrd and -append work with one dash):\n"
-	"  -m, --mem SIZE       guest RAM: a bare number is MiB (-m 256, as lkvm, QEMU and\n"
-	"                       Firecracker read it), else K/M/G/T suffixes (-m 1G,\n"
-	"                       --mem 65536K); default 64M, minimum 2M\n"
-	"  -c, --cpus N         number of vCPUs (default 1; more than the host's CPUs\n"
-	"                       works, with a warning)\n"
-	"  -k, --kernel IMAGE   the guest image (instead of the GUEST argument)\n"
-	"  -i, --initrd FILE    Linux initramfs, or a multiboot kernel's first module\n"
-	"      --module FILE[,STRING]  a further multiboot module (repeatable)\n"
-	"  -p, --cmdline STR    kernel command line (also --append); GUEST-ARGS follow it\n"
-	"      --strict         an access to an unhandled port or MMIO address ends the VM\n"
-	"                       (default: reads return 0, writes are ignored, logged once)\n"
-	"  -t, --timeout SECS   stop a guest that runs longer than SECS (decimals allowed)\n"
-	"  -q, --quiet          print only errors (no warnings)\n"
-	"  -v, --verbose        also print the set-up steps: KVM capabilities, objects\n"
-	"                       created, memory layout, the boot protocol recognised\n"
-	"      --json-status FILE  at the end, write the outcome as one JSON line to FILE\n"
-	"                       ({\"schema\":1,\"kind\":...,\"status\":...,\"reason\":...};\n"
-	"                       docs/stats-json.md); FILE '-' is standard error\n"
-	"      --no-sync-regs   move registers by ioctl instead of the shared kvm_run page\n"
-	"      --no-seccomp     don't confine the vCPU threads with seccomp (debugging:\n"
-	"                       by default a forbidden system call kills kestrel, 159)\n"
-	"      --stats          after the run, print the exit profile (per exit reason,\n"
-	"                       port, device and hypercall), register-cache and KVM\n"
-	"                       counters and the boot timeline to standard error\n"
-	"      --stats-json FILE  write the same report as JSON to FILE (docs/stats-json.md)\n"
-	"      --no-profile     skip the per-exit profile accounting (for overhead runs)\n"
-	"      --no-cpuid-tsc   leave CPUID's timing leaves as KVM gives them (by default\n"
-	"                       kestrel puts the TSC rate and the 1 GHz LAPIC timer clock in\n"
-	"                       leaves 0x15, 0x16 and 0x40000010 and sets invariant TSC)\n"
-	"      --pit            give the guest KVM's PIT (with the full in-kernel irqchip:\n"
-	"                       PIC, IOAPIC) even when its boot protocol needs none\n"
-	"      --no-pv          advertise no KVM paravirtual feature (kvmclock, PV EOI,\n"
-	"                       PV send-IPI, ...: CPUID 0x40000001 all zero), for A/B runs\n"
-	"      --no-fast-io     UART THR writes and doorbell rings exit to kestrel one by\n"
-	"                       one (no coalesced PIO, no ioeventfd), for A/B runs\n"
-	"      --no-host-decompress  boot a bzImage through its own decompressor instead\n"
-	"                       of unpacking the kernel on the host\n"
-	"      --no-host-quirks don't carry out instructions this host's KVM cannot emulate\n"
-	"                       (nested KVMs that emulate guest kernel code), nor add\n"
-	"                       what such a host needs to a Linux command line\n"
-	"      --pin            dedicated CPUs: vCPU i's thread runs only on the (i mod n)-th\n"
-	"                       of the n host CPUs kestrel may use (host CPU i mod nproc)\n"
-	"      --no-halt-exits  a guest HLT stays in the guest (KVM_CAP_X86_DISABLE_EXITS);\n"
-	"                       refused where KVM does not allow it\n"
-	"      --no-pause-exits a guest PAUSE loop stays in the guest (no pause-loop exits)\n"
-	"      --halt-poll NS   poll a halted vCPU up to NS ns before sleeping\n"
-	"                       (KVM_CAP_HALT_POLL; 0 = never; default: the host's)\n"
-	"      --cpuid          print the CPUID table vCPU 0 will see (and what other\n"
-	"                       vCPUs see differently), then exit without running;\n"
-	"                       needs /dev/kvm but no guest\n"
-	"  -h, --help           show this help\n"
-	"  -V, --version        show the version\n"
-	"\n" CLI_STATUS_TABLE;
+    "Usage: kestrel run [OPTIONS] GUEST [-- GUEST-ARGS...]\n"
+    "       kestrel run [OPTIONS] -k KERNEL [-i INITRD] [-p \"CMDLINE\"]\n"
+    "       kestrel run --cpuid [OPTIONS] [GUEST]\n"
+    "\n"
+    "Boot GUEST in a KVM micro-VM: a Linux bzImage or vmlinux, a multiboot kernel,\n"
+    "or a kestrel bare-metal ELF64 guest (recognised by its contents). Its console\n"
+    "(the UART at 0x3f8) is kestrel's standard output; --cmdline and GUEST-ARGS\n"
+    "reach it as one command line. kestrel's own messages go to standard error,\n"
+    "each line starting with \"kestrel: \".\n"
+    "\n"
+    "Options (a long option may be shortened to any unambiguous prefix; a value may\n"
+    "follow as the next word, after '=' (--mem=256M) or, for a short option,\n"
+    "attached (-m256M, -c2); -kernel, -initrd and -append work with one dash):\n"
+    "  -m, --mem SIZE       guest RAM: a bare number is MiB (-m 256, as lkvm, QEMU and\n"
+    "                       Firecracker read it), else K/M/G/T suffixes (-m 1G,\n"
+    "                       --mem 65536K); default 64M, minimum 2M\n"
+    "  -c, --cpus N         number of vCPUs (default 1; more than the host's CPUs\n"
+    "                       works, with a warning)\n"
+    "  -k, --kernel IMAGE   the guest image (instead of the GUEST argument)\n"
+    "  -i, --initrd FILE    Linux initramfs, or a multiboot kernel's first module\n"
+    "      --module FILE[,STRING]  a further multiboot module (repeatable)\n"
+    "  -p, --cmdline STR    kernel command line (also --append); GUEST-ARGS follow it\n"
+    "      --strict         an access to an unhandled port or MMIO address ends the VM\n"
+    "                       (default: reads return 0, writes are ignored, logged once)\n"
+    "  -t, --timeout SECS   stop a guest that runs longer than SECS (decimals allowed)\n"
+    "  -q, --quiet          print only errors (no warnings)\n"
+    "  -v, --verbose        also print the set-up steps: KVM capabilities, objects\n"
+    "                       created, memory layout, the boot protocol recognised\n"
+    "      --json-status FILE  at the end, write the outcome as one JSON line to FILE\n"
+    "                       ({\"schema\":1,\"kind\":...,\"status\":...,\"reason\":...};\n"
+    "                       docs/stats-json.md); FILE '-' is standard error\n"
+    "      --no-sync-regs   move registers by ioctl instead of the shared kvm_run page\n"
+    "      --no-seccomp     don't confine the vCPU threads with seccomp (debugging:\n"
+    "                       by default a forbidden system call kills kestrel, 159)\n"
+    "      --stats          after the run, print the exit profile (per exit reason,\n"
+    "                       port, device and hypercall), register-cache and KVM\n"
+    "                       counters and the boot timeline to standard error\n"
+    "      --stats-json FILE  write the same report as JSON to FILE (docs/stats-json.md)\n"
+    "      --no-profile     skip the per-exit profile accounting (for overhead runs)\n"
+    "      --no-cpuid-tsc   leave CPUID's timing leaves as KVM gives them (by default\n"
+    "                       kestrel puts the TSC rate and the 1 GHz LAPIC timer clock in\n"
+    "                       leaves 0x15, 0x16 and 0x40000010 and sets invariant TSC)\n"
+    "      --pit            give the guest KVM's PIT (with the full in-kernel irqchip:\n"
+    "                       PIC, IOAPIC) even when its boot protocol needs none\n"
+    "      --no-pv          advertise no KVM paravirtual feature (kvmclock, PV EOI,\n"
+    "                       PV send-IPI, ...: CPUID 0x40000001 all zero), for A/B runs\n"
+    "      --no-fast-io     UART THR writes and doorbell rings exit to kestrel one by\n"
+    "                       one (no coalesced PIO, no ioeventfd), for A/B runs\n"
+    "      --no-host-decompress  boot a bzImage through its own decompressor instead\n"
+    "                       of unpacking the kernel on the host\n"
+    "      --no-host-quirks don't carry out instructions this host's KVM cannot emulate\n"
+    "                       (nested KVMs that emulate guest kernel code), nor add\n"
+    "                       what such a host needs to a Linux command line\n"
+    "      --pin            dedicated CPUs: vCPU i's thread runs only on the (i mod n)-th\n"
+    "                       of the n host CPUs kestrel may use (host CPU i mod nproc)\n"
+    "      --no-halt-exits  a guest HLT stays in the guest (KVM_CAP_X86_DISABLE_EXITS);\n"
+    "                       refused where KVM does not allow it\n"
+    "      --no-pause-exits a guest PAUSE loop stays in the guest (no pause-loop exits)\n"
+    "      --halt-poll NS   poll a halted vCPU up to NS ns before sleeping\n"
+    "                       (KVM_CAP_HALT_POLL; 0 = never; default: the host's)\n"
+    "      --cpuid          print the CPUID table vCPU 0 will see (and what other\n"
+    "                       vCPUs see differently), then exit without running;\n"
+    "                       needs /dev/kvm but no guest\n"
+    "  -h, --help           show this help\n"
+    "  -V, --version        show the version\n"
+    "\n" CLI_STATUS_TABLE;
 
-static int cli_err(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int cli_err(char *why, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int cli_err(char *why, size_t len, const char *fmt, ...)
 {
 	va_list ap;
@@ -164,16 +166,41 @@ static int cli_parse_seconds(const char *s, uint64_t *ms)
 	return *ms ? 0 : -EINVAL;
 }
 
-const char *const cli_commands[] = { "run", "bench", "help", "version", NULL };
+const char *const cli_commands[] = {"run", "bench", "help", "version", NULL};
 
 /* Every option, once: its long name, its short letter (0: none), whether it
  * takes a value, and whether QEMU users may spell it with one dash. */
 enum cli_opt_id {
-	OPT_HELP, OPT_VERSION, OPT_QUIET, OPT_VERBOSE, OPT_MEM, OPT_CPUS, OPT_KERNEL, OPT_INITRD,
-	OPT_MODULE, OPT_CMDLINE, OPT_APPEND, OPT_STRICT, OPT_TIMEOUT, OPT_NO_SYNC_REGS,
-	OPT_NO_SECCOMP, OPT_STATS, OPT_STATS_JSON, OPT_JSON_STATUS, OPT_NO_PROFILE,
-	OPT_NO_CPUID_TSC, OPT_NO_PV, OPT_PIT, OPT_NO_FAST_IO, OPT_NO_HOST_QUIRKS, OPT_NO_HOST_DECOMPRESS, OPT_PIN, OPT_NO_HALT_EXITS,
-	OPT_NO_PAUSE_EXITS, OPT_HALT_POLL, OPT_CPUID,
+	OPT_HELP,
+	OPT_VERSION,
+	OPT_QUIET,
+	OPT_VERBOSE,
+	OPT_MEM,
+	OPT_CPUS,
+	OPT_KERNEL,
+	OPT_INITRD,
+	OPT_MODULE,
+	OPT_CMDLINE,
+	OPT_APPEND,
+	OPT_STRICT,
+	OPT_TIMEOUT,
+	OPT_NO_SYNC_REGS,
+	OPT_NO_SECCOMP,
+	OPT_STATS,
+	OPT_STATS_JSON,
+	OPT_JSON_STATUS,
+	OPT_NO_PROFILE,
+	OPT_NO_CPUID_TSC,
+	OPT_NO_PV,
+	OPT_PIT,
+	OPT_NO_FAST_IO,
+	OPT_NO_HOST_QUIRKS,
+	OPT_NO_HOST_DECOMPRESS,
+	OPT_PIN,
+	OPT_NO_HALT_EXITS,
+	OPT_NO_PAUSE_EXITS,
+	OPT_HALT_POLL,
+	OPT_CPUID,
 };
 
 static const struct cli_opt {
@@ -182,36 +209,36 @@ static const struct cli_opt {
 	bool value, one_dash;
 	enum cli_opt_id id;
 } cli_opts[] = {
-	{ "help", 'h', false, false, OPT_HELP },
-	{ "version", 'V', false, false, OPT_VERSION },
-	{ "quiet", 'q', false, false, OPT_QUIET },
-	{ "verbose", 'v', false, false, OPT_VERBOSE },
-	{ "mem", 'm', true, false, OPT_MEM },
-	{ "cpus", 'c', true, false, OPT_CPUS },
-	{ "kernel", 'k', true, true, OPT_KERNEL },
-	{ "initrd", 'i', true, true, OPT_INITRD },
-	{ "module", 0, true, false, OPT_MODULE },
-	{ "cmdline", 'p', true, false, OPT_CMDLINE },
-	{ "append", 0, true, true, OPT_APPEND },
-	{ "strict", 0, false, false, OPT_STRICT },
-	{ "timeout", 't', true, false, OPT_TIMEOUT },
-	{ "no-sync-regs", 0, false, false, OPT_NO_SYNC_REGS },
-	{ "no-seccomp", 0, false, false, OPT_NO_SECCOMP },
-	{ "stats", 0, false, false, OPT_STATS },
-	{ "stats-json", 0, true, false, OPT_STATS_JSON },
-	{ "json-status", 0, true, false, OPT_JSON_STATUS },
-	{ "no-profile", 0, false, false, OPT_NO_PROFILE },
-	{ "no-cpuid-tsc", 0, false, false, OPT_NO_CPUID_TSC },
-	{ "no-pv", 0, false, false, OPT_NO_PV },
-	{ "pit", 0, false, false, OPT_PIT },
-	{ "no-fast-io", 0, false, false, OPT_NO_FAST_IO },
-	{ "no-host-quirks", 0, false, false, OPT_NO_HOST_QUIRKS },
-	{ "no-host-decompress", 0, false, false, OPT_NO_HOST_DECOMPRESS },
-	{ "pin", 0, false, false, OPT_PIN },
-	{ "no-halt-exits", 0, false, false, OPT_NO_HALT_EXITS },
-	{ "no-pause-exits", 0, false, false, OPT_NO_PAUSE_EXITS },
-	{ "halt-poll", 0, true, false, OPT_HALT_POLL },
-	{ "cpuid", 0, false, false, OPT_CPUID },
+    {"help", 'h', false, false, OPT_HELP},
+    {"version", 'V', false, false, OPT_VERSION},
+    {"quiet", 'q', false, false, OPT_QUIET},
+    {"verbose", 'v', false, false, OPT_VERBOSE},
+    {"mem", 'm', true, false, OPT_MEM},
+    {"cpus", 'c', true, false, OPT_CPUS},
+    {"kernel", 'k', true, true, OPT_KERNEL},
+    {"initrd", 'i', true, true, OPT_INITRD},
+    {"module", 0, true, false, OPT_MODULE},
+    {"cmdline", 'p', true, false, OPT_CMDLINE},
+    {"append", 0, true, true, OPT_APPEND},
+    {"strict", 0, false, false, OPT_STRICT},
+    {"timeout", 't', true, false, OPT_TIMEOUT},
+    {"no-sync-regs", 0, false, false, OPT_NO_SYNC_REGS},
+    {"no-seccomp", 0, false, false, OPT_NO_SECCOMP},
+    {"stats", 0, false, false, OPT_STATS},
+    {"stats-json", 0, true, false, OPT_STATS_JSON},
+    {"json-status", 0, true, false, OPT_JSON_STATUS},
+    {"no-profile", 0, false, false, OPT_NO_PROFILE},
+    {"no-cpuid-tsc", 0, false, false, OPT_NO_CPUID_TSC},
+    {"no-pv", 0, false, false, OPT_NO_PV},
+    {"pit", 0, false, false, OPT_PIT},
+    {"no-fast-io", 0, false, false, OPT_NO_FAST_IO},
+    {"no-host-quirks", 0, false, false, OPT_NO_HOST_QUIRKS},
+    {"no-host-decompress", 0, false, false, OPT_NO_HOST_DECOMPRESS},
+    {"pin", 0, false, false, OPT_PIN},
+    {"no-halt-exits", 0, false, false, OPT_NO_HALT_EXITS},
+    {"no-pause-exits", 0, false, false, OPT_NO_PAUSE_EXITS},
+    {"halt-poll", 0, true, false, OPT_HALT_POLL},
+    {"cpuid", 0, false, false, OPT_CPUID},
 };
 #define CLI_NOPTS (sizeof(cli_opts) / sizeof(cli_opts[0]))
 
@@ -267,8 +294,9 @@ void cli_unknown_command(const char *word, char *why, size_t whylen)
 {
 	const char *s = cli_suggest(word, cli_commands, 4);
 
-	snprintf(why, whylen, "unknown command '%s'%s%s%s; the commands are run, bench, help, version "
-			      "(or give a guest image)",
+	snprintf(why, whylen,
+		 "unknown command '%s'%s%s%s; the commands are run, bench, help, version "
+		 "(or give a guest image)",
 		 word, s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
 }
 
@@ -298,18 +326,20 @@ static const struct cli_opt *cli_find_long(const char *typed, const char *name, 
 		off = (size_t)snprintf(why, whylen, "option '%s' is ambiguous:", typed);
 		for (size_t k = 0, m = 0; k < CLI_NOPTS && off < whylen; k++)
 			if (!strncmp(cli_opts[k].name, name, nl))
-				off += (size_t)snprintf(why + off, whylen - off, "%s --%s", m++ ? "," : "",
-							cli_opts[k].name);
+				off += (size_t)snprintf(why + off, whylen - off, "%s --%s",
+							m++ ? "," : "", cli_opts[k].name);
 		return NULL;
 	}
-	snprintf(word, sizeof(word), "%.*s", (int)(nl < sizeof(word) ? nl : sizeof(word) - 1), name);
+	snprintf(word, sizeof(word), "%.*s", (int)(nl < sizeof(word) ? nl : sizeof(word) - 1),
+		 name);
 	s = nl < sizeof(word) ? cli_suggest(word, names, CLI_NOPTS) : NULL;
 	snprintf(why, whylen, "unknown option '%s'%s%s%s", typed, s ? " (did you mean --" : "",
 		 s ? s : "", s ? "?)" : "");
 	return NULL;
 }
 
-/* -m/--mem: a size with a suffix, or a bare number of MiB (as lkvm, QEMU and Firecracker read it). */
+/* -m/--mem: a size with a suffix, or a bare number of MiB (as lkvm, QEMU and Firecracker read it).
+ */
 static int cli_parse_mem(const char *val, uint64_t *bytes)
 {
 	bool bare = *val != '\0';
@@ -411,11 +441,13 @@ static int cli_apply(struct cli_options *o, const struct cli_opt *op, const char
 		return 0;
 	case OPT_HALT_POLL:
 		if (!val)
-			return cli_err(why, whylen, "--halt-poll needs nanoseconds, e.g. --halt-poll 0");
-		if (kestrel_parse_uint(val, 0, UINT32_MAX, &n) < 0)
 			return cli_err(why, whylen,
-				       "--halt-poll %s: give nanoseconds, 0 to %u (KVM takes 32 bits)", val,
-				       UINT32_MAX);
+				       "--halt-poll needs nanoseconds, e.g. --halt-poll 0");
+		if (kestrel_parse_uint(val, 0, UINT32_MAX, &n) < 0)
+			return cli_err(
+			    why, whylen,
+			    "--halt-poll %s: give nanoseconds, 0 to %u (KVM takes 32 bits)", val,
+			    UINT32_MAX);
 		o->cfg.set_halt_poll = true;
 		o->cfg.halt_poll_ns = (uint32_t)n;
 		return 0;
@@ -432,10 +464,11 @@ static int cli_apply(struct cli_options *o, const struct cli_opt *op, const char
 		if (r == -ERANGE)
 			return cli_err(why, whylen, "--mem %s: too large", val);
 		if (r < 0)
-			return cli_err(why, whylen,
-				       "--mem %s: not a size (a number of MiB, or one with K, M or G, "
-				       "e.g. 64M)",
-				       val);
+			return cli_err(
+			    why, whylen,
+			    "--mem %s: not a size (a number of MiB, or one with K, M or G, "
+			    "e.g. 64M)",
+			    val);
 		if (o->cfg.mem_size == 0)
 			return cli_err(why, whylen, "--mem %s: the guest needs some memory", val);
 		return 0;
@@ -443,13 +476,14 @@ static int cli_apply(struct cli_options *o, const struct cli_opt *op, const char
 		if (!val)
 			return cli_err(why, whylen, "%s needs a number of vCPUs", shown);
 		if (kestrel_parse_uint(val, 1, UINT32_MAX, &n) < 0)
-			return cli_err(why, whylen, "--cpus %s: give a whole number of vCPUs, 1 or more",
-				       val);
+			return cli_err(why, whylen,
+				       "--cpus %s: give a whole number of vCPUs, 1 or more", val);
 		o->cfg.ncpus = (unsigned)n;
 		return 0;
 	case OPT_INITRD:
 		if (!val || !*val)
-			return cli_err(why, whylen, "%s needs a file (an initramfs, or a multiboot module)",
+			return cli_err(why, whylen,
+				       "%s needs a file (an initramfs, or a multiboot module)",
 				       shown);
 		o->cfg.initrd = val;
 		return 0;
@@ -457,13 +491,15 @@ static int cli_apply(struct cli_options *o, const struct cli_opt *op, const char
 		if (!val || !*val)
 			return cli_err(why, whylen, "%s needs a kernel image", shown);
 		if (o->guest)
-			return cli_err(why, whylen, "two guest images: '%s' and '%s'", o->guest, val);
+			return cli_err(why, whylen, "two guest images: '%s' and '%s'", o->guest,
+				       val);
 		o->guest = val;
 		return 0;
 	case OPT_CMDLINE:
 	case OPT_APPEND:
 		if (!val)
-			return cli_err(why, whylen, "%s needs a string, e.g. --cmdline \"console=ttyS0\"",
+			return cli_err(why, whylen,
+				       "%s needs a string, e.g. --cmdline \"console=ttyS0\"",
 				       shown);
 		o->append = val;
 		return 0;
@@ -473,7 +509,8 @@ static int cli_apply(struct cli_options *o, const struct cli_opt *op, const char
 		if (!val || !*val)
 			return cli_err(why, whylen, "--module needs FILE or FILE,STRING");
 		if (o->cfg.nmodules == CLI_MAX_MODULES)
-			return cli_err(why, whylen, "more than %u --module options", CLI_MAX_MODULES);
+			return cli_err(why, whylen, "more than %u --module options",
+				       CLI_MAX_MODULES);
 		m = &o->modules[o->cfg.nmodules];
 		comma = strchr(val, ',');
 		if (comma) {
@@ -482,9 +519,9 @@ static int cli_apply(struct cli_options *o, const struct cli_opt *op, const char
 				return cli_err(why, whylen, "--module %s: bad file name", val);
 			memcpy(o->module_path[o->cfg.nmodules], val, l);
 			o->module_path[o->cfg.nmodules][l] = '\0';
-			*m = (struct kestrel_module){ o->module_path[o->cfg.nmodules], comma + 1 };
+			*m = (struct kestrel_module){o->module_path[o->cfg.nmodules], comma + 1};
 		} else {
-			*m = (struct kestrel_module){ val, NULL };
+			*m = (struct kestrel_module){val, NULL};
 		}
 		o->cfg.nmodules++;
 		o->cfg.modules = o->modules;
@@ -495,7 +532,8 @@ static int cli_apply(struct cli_options *o, const struct cli_opt *op, const char
 			return cli_err(why, whylen, "%s needs a number of seconds", shown);
 		if (cli_parse_seconds(val, &o->timeout_ms) < 0)
 			return cli_err(why, whylen,
-				       "--timeout %s: give seconds greater than 0, e.g. 10 or 0.5", val);
+				       "--timeout %s: give seconds greater than 0, e.g. 10 or 0.5",
+				       val);
 		return 0;
 	}
 	return cli_err(why, whylen, "internal: option %s not handled", shown);
@@ -535,20 +573,23 @@ static int cli_option(int argc, char *const argv[], int *i, struct cli_options *
 				op = &cli_opts[k];
 		if (op) { /* -kernel FILE, -initrd FILE, -append STR */
 			snprintf(shown, sizeof(shown), "%s", a);
-			return cli_apply(o, op, shown, cli_take_value(argc, argv, i, NULL), cpuid, why,
-					 whylen);
+			return cli_apply(o, op, shown, cli_take_value(argc, argv, i, NULL), cpuid,
+					 why, whylen);
 		}
 		for (const char *p = a + 1; *p; p++) {
 			int r;
 			snprintf(shown, sizeof(shown), "-%c", *p);
 			if (!(op = cli_find_short(*p)))
-				return cli_err(why, whylen, "unknown option '%s'", p == a + 1 ? a : shown);
+				return cli_err(why, whylen, "unknown option '%s'",
+					       p == a + 1 ? a : shown);
 			if (op->id == OPT_HELP || op->id == OPT_VERSION) {
 				o->command = op->id == OPT_HELP ? CLI_HELP : CLI_VERSION;
 				return 1;
 			}
-			if (op->value) /* -m256M, -c2, or -m 256M: the rest of the word is the value */
-				return cli_apply(o, op, shown, cli_take_value(argc, argv, i, p[1] ? p + 1 : NULL),
+			if (op->value) /* -m256M, -c2, or -m 256M: the rest of the word is the value
+					*/
+				return cli_apply(o, op, shown,
+						 cli_take_value(argc, argv, i, p[1] ? p + 1 : NULL),
 						 cpuid, why, whylen);
 			if ((r = cli_apply(o, op, shown, NULL, cpuid, why, whylen)) < 0)
 				return r;
@@ -566,7 +607,8 @@ static int cli_option(int argc, char *const argv[], int *i, struct cli_options *
 	snprintf(shown, sizeof(shown), "--%s", op->name);
 	if (!op->value) {
 		if (eq)
-			return cli_err(why, whylen, "unknown option '%s': --%s takes no value", a, op->name);
+			return cli_err(why, whylen, "unknown option '%s': --%s takes no value", a,
+				       op->name);
 		return cli_apply(o, op, shown, NULL, cpuid, why, whylen);
 	}
 	val = cli_take_value(argc, argv, i, eq ? eq + 1 : NULL);
@@ -597,7 +639,8 @@ int cli_parse(int argc, char *const argv[], struct cli_options *o, char *why, si
 	} else if (!strcmp(argv[1], "help")) {
 		o->command = CLI_HELP;
 		if (argc > 3)
-			return cli_err(why, whylen, "help takes one command, e.g. kestrel help run");
+			return cli_err(why, whylen,
+				       "help takes one command, e.g. kestrel help run");
 		if (argc == 3) {
 			for (int k = 0; cli_commands[k]; k++)
 				if (!strcmp(argv[2], cli_commands[k]))
@@ -635,7 +678,8 @@ int cli_parse(int argc, char *const argv[], struct cli_options *o, char *why, si
 		}
 		if (o->guest)
 			return cli_err(why, whylen,
-				       "unexpected argument '%s' (guest arguments go after '--')", a);
+				       "unexpected argument '%s' (guest arguments go after '--')",
+				       a);
 		o->guest = a;
 		o->guest_first = i == 1;
 	}

@@ -24,17 +24,18 @@ extern const char *const cli_commands[];
 struct cli_options {
 	enum cli_command command;
 	struct kestrel_config cfg;
-	uint64_t timeout_ms; /* 0: none */
-	bool stats; /* print the exit profile and counters to stderr after the run */
+	uint64_t timeout_ms;	/* 0: none */
+	bool stats;		/* print the exit profile and counters to stderr after the run */
 	const char *stats_json; /* write the same as JSON to this file (NULL: don't) */
-	const char *guest; /* image path (CLI_CPUID: optional, not run) */
+	const char *guest;	/* image path (CLI_CPUID: optional, not run) */
 	bool guest_first; /* the guest was argv[1] itself (no "run"): maybe a mistyped command */
 	const char *help_topic; /* CLI_HELP: "run", "bench", ... (NULL: the overview) */
-	const char *json_status; /* --json-status FILE: the outcome as one JSON line (NULL: don't) */
+	const char
+	    *json_status; /* --json-status FILE: the outcome as one JSON line (NULL: don't) */
 	char cmdline[KESTREL_CMDLINE_MAX]; /* --cmdline, then the guest args, joined by spaces */
-	const char *append; /* --cmdline/--append/-p STRING (NULL: none) */
+	const char *append;		   /* --cmdline/--append/-p STRING (NULL: none) */
 	struct kestrel_module modules[CLI_MAX_MODULES]; /* --module FILE[,STRING] */
-	char module_path[CLI_MAX_MODULES][1024]; /* FILE parts of those with a STRING */
+	char module_path[CLI_MAX_MODULES][1024];	/* FILE parts of those with a STRING */
 };
 
 /*
@@ -43,10 +44,10 @@ struct cli_options {
  * any unambiguous prefix ("--time 2"); a few also take one dash, as QEMU
  * spells them ("-kernel", "-initrd", "-append"). Short options take
  * "-m 256M" or "-m256M", and flags cluster ("-qv"). -m/--mem: a bare number
- * is MiB. An unknown option gets a did-you-mean when one is close. Returns 0, or -EINVAL with a one-line message in
- * `why` (a usage error: kestrel exits KESTREL_STATUS_USAGE).
- * Form: kestrel [run] [options] GUEST [-- GUEST-ARGS...] | --help | --version,
- * or with --cpuid anywhere: command CLI_CPUID, the guest optional.
+ * is MiB. An unknown option gets a did-you-mean when one is close. Returns 0, or -EINVAL with a
+ * one-line message in `why` (a usage error: kestrel exits KESTREL_STATUS_USAGE). Form: kestrel
+ * [run] [options] GUEST [-- GUEST-ARGS...] | --help | --version, or with --cpuid anywhere: command
+ * CLI_CPUID, the guest optional.
  */
 int cli_parse(int argc, char *const argv[], struct cli_options *o, char *why, size_t whylen);
 
@@ -57,7 +58,8 @@ int cli_parse(int argc, char *const argv[], struct cli_options *o, char *why, si
  */
 const char *cli_suggest(const char *word, const char *const *cands, size_t n);
 
-/* cli_unknown_command - "unknown command 'WORD' (did you mean 'run'?); commands are ..." into why. */
+/* cli_unknown_command - "unknown command 'WORD' (did you mean 'run'?); commands are ..." into why.
+ */
 void cli_unknown_command(const char *word, char *why, size_t whylen);
 
 /* cli_usage - `kestrel --help`: the commands and the common options.

@@ -1,4 +1,5 @@
-/* embed.c - the smallest libkestrel embedder: create a VM, load a guest, run it, read its status and counters. */
+/* embed.c - the smallest libkestrel embedder: create a VM, load a guest, run it, read its status
+ * and counters. */
 /*
  * Builds as C and as C++ against an installed libkestrel:
  *
@@ -72,8 +73,8 @@ int main(int argc, char **argv)
 	kestrel_vm_fastpath_stats(vm, &fs);
 
 	printf("embed: libkestrel %s\n", kestrel_version());
-	printf("embed: console (%zu bytes%s):\n%.*s", console.len, console.dropped ? ", truncated" : "",
-	       (int)console.len, console.text);
+	printf("embed: console (%zu bytes%s):\n%.*s", console.len,
+	       console.dropped ? ", truncated" : "", (int)console.len, console.text);
 	printf("embed: exit kind %s, guest status %d, process status %d: %s\n",
 	       kestrel_exit_kind_name(ex.kind), ex.status, kestrel_exit_status(&ex), ex.reason);
 	printf("embed: vCPU 0: %llu exits (%llu port I/O), %llu console writes\n",

@@ -1,4 +1,5 @@
-/* fuzz_acpi.c - libFuzzer target: acpi_check on arbitrary bytes, acpi_build on arbitrary configs (then acpi_check must agree). */
+/* fuzz_acpi.c - libFuzzer target: acpi_check on arbitrary bytes, acpi_build on arbitrary configs
+ * (then acpi_check must agree). */
 #include <errno.h>
 
 #include "arch/x86/acpi.h"
@@ -76,8 +77,8 @@ static void check_reason(int r, const char *why, size_t whylen)
 }
 
 /* What acpi_check says about a successful build must be the config. */
-static void check_matches(const struct acpi_config *cfg, const struct acpi_info *in,
-			  uint64_t base, uint64_t rsdp)
+static void check_matches(const struct acpi_config *cfg, const struct acpi_info *in, uint64_t base,
+			  uint64_t rsdp)
 {
 	FUZZ_ASSERT(in->rsdp_gpa == rsdp && rsdp == base, "RSDP at %#llx, built at %#llx",
 		    (unsigned long long)in->rsdp_gpa, (unsigned long long)rsdp);
@@ -87,7 +88,7 @@ static void check_matches(const struct acpi_config *cfg, const struct acpi_info 
 		    cfg->ioapic);
 	if (cfg->ioapic)
 		FUZZ_ASSERT(in->ioapic_id == cfg->ncpus && in->ioapic_addr == ACPI_IOAPIC_ADDR &&
-				    in->n_iso == 2,
+				in->n_iso == 2,
 			    "I/O APIC id %u addr %#x, %u overrides", in->ioapic_id, in->ioapic_addr,
 			    in->n_iso);
 	else
@@ -99,18 +100,18 @@ static void check_matches(const struct acpi_config *cfg, const struct acpi_info 
 	FUZZ_ASSERT(in->has_com1 == cfg->com1, "COM1 %d", in->has_com1);
 	FUZZ_ASSERT(in->facs_gpa % 64 == 0, "FACS at %#llx", (unsigned long long)in->facs_gpa);
 	FUZZ_ASSERT(in->reset_port == cfg->reset_port &&
-			    (!cfg->reset_port || in->reset_value == cfg->reset_value),
+			(!cfg->reset_port || in->reset_value == cfg->reset_value),
 		    "reset %#x=%#x", in->reset_port, in->reset_value);
 	if (cfg->hw_reduced) {
 		FUZZ_ASSERT(in->sleep_ctl_port == cfg->sleep_ctl_port &&
-				    in->sleep_sts_port == cfg->sleep_sts_port && !in->pm1a_evt_port &&
-				    !in->pm1a_cnt_port && !in->pm_tmr_port,
+				in->sleep_sts_port == cfg->sleep_sts_port && !in->pm1a_evt_port &&
+				!in->pm1a_cnt_port && !in->pm_tmr_port,
 			    "hardware-reduced ports");
 	} else {
 		FUZZ_ASSERT(in->pm1a_evt_port == cfg->pm1a_evt_port &&
-				    in->pm1a_cnt_port == cfg->pm1a_cnt_port &&
-				    in->pm_tmr_port == cfg->pm_tmr_port && !in->sleep_ctl_port &&
-				    in->tmr_val_ext == (cfg->pm_tmr_port != 0),
+				in->pm1a_cnt_port == cfg->pm1a_cnt_port &&
+				in->pm_tmr_port == cfg->pm_tmr_port && !in->sleep_ctl_port &&
+				in->tmr_val_ext == (cfg->pm_tmr_port != 0),
 			    "PM ports %#x %#x %#x", in->pm1a_evt_port, in->pm1a_cnt_port,
 			    in->pm_tmr_port);
 	}
@@ -214,14 +215,14 @@ static void fuzz_check(const uint8_t *data, size_t size, uint8_t mode, char *why
 	check_reason(r, why, whylen);
 	if (r == 0) {
 		FUZZ_ASSERT(info.rsdp_gpa % 16 == 0 && info.rsdp_gpa >= base &&
-				    info.rsdp_gpa - base + 20 <= size,
+				info.rsdp_gpa - base + 20 <= size,
 			    "RSDP at %#llx", (unsigned long long)info.rsdp_gpa);
 		FUZZ_ASSERT(info.fadt_gpa && info.madt_gpa && info.dsdt_gpa && info.facs_gpa &&
-				    info.n_lapic >= 1,
+				info.n_lapic >= 1,
 			    "accepted without FADT/MADT/DSDT/FACS/LAPIC");
 		FUZZ_ASSERT(info.facs_gpa % 64 == 0, "FACS misaligned");
 		FUZZ_ASSERT(info.madt_gpa >= base && info.madt_gpa - base < size &&
-				    info.dsdt_gpa >= base && info.dsdt_gpa - base < size,
+				info.dsdt_gpa >= base && info.dsdt_gpa - base < size,
 			    "table outside the window accepted");
 		FUZZ_ASSERT(info.s5 >= -1 && info.s5 <= 7, "s5 %d", info.s5);
 	}
@@ -232,7 +233,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	size_t whylen = 1 + size % 200;
 	char *why = malloc(whylen);
-	struct fuzz_in in = { data + (size ? 1 : 0), size ? size - 1 : 0 };
+	struct fuzz_in in = {data + (size ? 1 : 0), size ? size - 1 : 0};
 	uint8_t mode = size ? data[0] : 0;
 
 	switch (mode % 3) {

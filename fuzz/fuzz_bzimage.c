@@ -1,4 +1,5 @@
-/* fuzz_bzimage.c - libFuzzer target: linux_load_ex on arbitrary bytes (bzImage, compressed payloads, vmlinux, PVH) into 24 MiB of guest RAM. */
+/* fuzz_bzimage.c - libFuzzer target: linux_load_ex on arbitrary bytes (bzImage, compressed
+ * payloads, vmlinux, PVH) into 24 MiB of guest RAM. */
 #include <errno.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -61,17 +62,18 @@ static void check_plan(const struct boot_plan *p)
 	for (unsigned i = 0; i < p->nclaims; i++) {
 		const struct boot_claim *c = &p->claims[i];
 
-		FUZZ_ASSERT(c->size && guest_mem_ptr(&mem, c->start, c->size), "claim %s outside RAM",
-			    c->what);
+		FUZZ_ASSERT(c->size && guest_mem_ptr(&mem, c->start, c->size),
+			    "claim %s outside RAM", c->what);
 		for (unsigned j = 0; j < i; j++)
 			FUZZ_ASSERT(c->start >= p->claims[j].start + p->claims[j].size ||
-					    p->claims[j].start >= c->start + c->size,
+					p->claims[j].start >= c->start + c->size,
 				    "claims %s and %s overlap", c->what, p->claims[j].what);
 	}
 	if (p->proto == BOOT_LINUX64) {
 		const uint8_t *zp = ram + LINUX_ZERO_PAGE_GPA;
 
-		FUZZ_ASSERT(zp[0x1fe] == 0x55 && zp[0x1ff] == 0xaa && memcmp(zp + 0x202, "HdrS", 4) == 0,
+		FUZZ_ASSERT(zp[0x1fe] == 0x55 && zp[0x1ff] == 0xaa &&
+				memcmp(zp + 0x202, "HdrS", 4) == 0,
 			    "zero page without the setup-header magics");
 		FUZZ_ASSERT(zp[0x210] == 0xff && zp[0x1e8] == 3, "type_of_loader / e820_entries");
 	} else {
@@ -86,14 +88,16 @@ static void check_plan(const struct boot_plan *p)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const enum linux_entry entries[4] = { LINUX_ENTRY_AUTO, LINUX_ENTRY_64,
-						     LINUX_ENTRY_PVH, LINUX_ENTRY_AUTO };
+	static const enum linux_entry entries[4] = {LINUX_ENTRY_AUTO, LINUX_ENTRY_64,
+						    LINUX_ENTRY_PVH, LINUX_ENTRY_AUTO};
 	size_t whylen = 1 + size % 200;
 	char *why = malloc(whylen);
-	struct boot_input in = { .image = data, .len = size, .cmdline = "console=ttyS0",
-				 .no_host_decompress = (size & 2) != 0 };
-	const struct linux_options opt = { .rsdp = 0xe0000, .entry = entries[(size >> 2) & 3],
-					   .unpack_max = 8ull << 20 };
+	struct boot_input in = {.image = data,
+				.len = size,
+				.cmdline = "console=ttyS0",
+				.no_host_decompress = (size & 2) != 0};
+	const struct linux_options opt = {
+	    .rsdp = 0xe0000, .entry = entries[(size >> 2) & 3], .unpack_max = 8ull << 20};
 	struct boot_plan plan;
 	int r;
 
@@ -101,7 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		setup();
 	if (size & 1) {
 		in.nmodules = 1;
-		in.modules[0] = (struct boot_module){ initrd, sizeof(initrd), "initrd" };
+		in.modules[0] = (struct boot_module){initrd, sizeof(initrd), "initrd"};
 	}
 	r = linux_load_ex(&in, &mem, &opt, &plan, why, whylen);
 	FUZZ_ASSERT(r == 0 || r == -ENOEXEC || r == -ENOSPC || r == -E2BIG || r == -EINVAL,

@@ -38,7 +38,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (o->command == CLI_RUN) {
 		for (int k = 1; k < argc; k++) {
 			/* -k/--kernel=/-kFILE point into their word, a plain guest is one */
-			if (o->guest >= argv[k] && o->guest <= argv[k] + strlen(argv[k]) && guest_at < 0)
+			if (o->guest >= argv[k] && o->guest <= argv[k] + strlen(argv[k]) &&
+			    guest_at < 0)
 				guest_at = k;
 			if (!strcmp(argv[k], "--") && dashes < 0 && guest_at >= 0)
 				dashes = k;
@@ -66,7 +67,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				FUZZ_ASSERT(!memcmp(o->cmdline, o->append, al), "--cmdline string");
 				off = al;
 				if (jl)
-					FUZZ_ASSERT(o->cmdline[off++] == ' ', "separator after --cmdline");
+					FUZZ_ASSERT(o->cmdline[off++] == ' ',
+						    "separator after --cmdline");
 			}
 			for (int k = dashes + 1; dashes > 0 && k < argc; k++) {
 				size_t l = strlen(argv[k]);

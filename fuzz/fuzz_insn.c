@@ -1,4 +1,5 @@
-/* fuzz_insn.c - libFuzzer target: insn_emulate on random bytes and vCPU state, guest memory a small buffer that faults outside. */
+/* fuzz_insn.c - libFuzzer target: insn_emulate on random bytes and vCPU state, guest memory a small
+ * buffer that faults outside. */
 #include <errno.h>
 
 #include "arch/x86/insn.h"
@@ -35,11 +36,11 @@ static int check(uint64_t linear, unsigned len, bool write, struct insn_fault *f
 			return -EPERM;
 		if (!in || (write && off / PAGE == 1)) {
 			last_fault = k ? p : linear;
-			*f = (struct insn_fault){ .vector = INSN_VEC_PF,
-						  .has_error_code = true,
-						  .error_code = (write ? 2u : 0u) | (in ? 1u : 0u) |
-								(cpl == 3 ? 4u : 0u),
-						  .addr = last_fault };
+			*f = (struct insn_fault){.vector = INSN_VEC_PF,
+						 .has_error_code = true,
+						 .error_code = (write ? 2u : 0u) | (in ? 1u : 0u) |
+							       (cpl == 3 ? 4u : 0u),
+						 .addr = last_fault};
 			return INSN_OPS_FAULT;
 		}
 	}
@@ -55,8 +56,7 @@ static int op_read(void *ctx, uint64_t linear, void *buf, unsigned len, struct i
 	return r;
 }
 
-static int op_write(void *ctx, uint64_t linear, const void *buf, unsigned len,
-		    struct insn_fault *f)
+static int op_write(void *ctx, uint64_t linear, const void *buf, unsigned len, struct insn_fault *f)
 {
 	int r = check(linear, len, true, f);
 
@@ -83,7 +83,7 @@ static int op_cmpxchg(void *ctx, uint64_t linear, void *old, const void *new, un
 	return 0;
 }
 
-static const struct insn_ops ops = { op_read, op_write, op_cmpxchg };
+static const struct insn_ops ops = {op_read, op_write, op_cmpxchg};
 
 static void read_cpu(struct fuzz_in *in, struct insn_cpu *c)
 {
@@ -120,9 +120,9 @@ static void read_cpu(struct fuzz_in *in, struct insn_cpu *c)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fuzz_in in = { data, size };
-	uint8_t bytes[INSN_MAX_LEN] = { 0 };
-	struct insn_cpu c = { 0 }, before;
+	struct fuzz_in in = {data, size};
+	uint8_t bytes[INSN_MAX_LEN] = {0};
+	struct insn_cpu c = {0}, before;
 	struct insn_result res;
 	struct insn d;
 	unsigned n = fuzz_u8(&in) % 16;
@@ -161,9 +161,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	switch (o) {
 	case INSN_DONE:
 		FUZZ_ASSERT(res.id != INSN_ID_NONE, "done without an instruction");
-		FUZZ_ASSERT(c.rip == ((before.rip + res.len) & mask), "rip not advanced by the length");
+		FUZZ_ASSERT(c.rip == ((before.rip + res.len) & mask),
+			    "rip not advanced by the length");
 		FUZZ_ASSERT(!(c.rflags & INSN_RFLAGS_RF), "RF left set");
-		FUZZ_ASSERT(!!(res.side & INSN_SIDE_SINGLE_STEP) == !!(before.rflags & INSN_RFLAGS_TF),
+		FUZZ_ASSERT(!!(res.side & INSN_SIDE_SINGLE_STEP) ==
+				!!(before.rflags & INSN_RFLAGS_TF),
 			    "single-step side effect disagrees with TF");
 		FUZZ_ASSERT(!(res.side & INSN_SIDE_TLB_FLUSH) || res.id == INSN_ID_INVPCID,
 			    "TLB flush from %s", insn_name(res.id));
@@ -171,17 +173,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    "MXCSR from %s", insn_name(res.id));
 		FUZZ_ASSERT(c.mxcsr == before.mxcsr || res.id == INSN_ID_LDMXCSR, "mxcsr changed");
 		FUZZ_ASSERT(res.id != INSN_ID_LDMXCSR ||
-				    !(c.mxcsr & ~(before.mxcsr_mask ? before.mxcsr_mask : 0xffbfu)),
+				!(c.mxcsr & ~(before.mxcsr_mask ? before.mxcsr_mask : 0xffbfu)),
 			    "reserved MXCSR bits loaded");
 		FUZZ_ASSERT(memcmp(c.seg_base, before.seg_base, sizeof(c.seg_base)) == 0 &&
-				    c.cr0 == before.cr0 && c.cr4 == before.cr4 && c.cpl == before.cpl,
+				c.cr0 == before.cr0 && c.cr4 == before.cr4 && c.cpl == before.cpl,
 			    "system state changed");
 		if (res.id != INSN_ID_STMXCSR && res.id != INSN_ID_CMPXCHG8B &&
 		    res.id != INSN_ID_CMPXCHG16B)
 			FUZZ_ASSERT(memcmp(ram, snap, sizeof(ram)) == 0, "%s wrote memory",
 				    insn_name(res.id));
 		if (res.id == INSN_ID_CLAC || res.id == INSN_ID_STAC || res.id == INSN_ID_INVPCID)
-			FUZZ_ASSERT(before.cpl == 0, "%s done at CPL%u", insn_name(res.id), before.cpl);
+			FUZZ_ASSERT(before.cpl == 0, "%s done at CPL%u", insn_name(res.id),
+				    before.cpl);
 		break;
 	case INSN_EXCEPTION:
 		FUZZ_ASSERT(memcmp(ram, snap, sizeof(ram)) == 0, "exception after a memory write");
@@ -197,7 +200,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			t.rip = (before.rip + res.len) & mask;
 			FUZZ_ASSERT(memcmp(&c, &t, sizeof(c)) == 0, "trap changed more than rip");
 			FUZZ_ASSERT(res.id == INSN_ID_INT3 || res.id == INSN_ID_INT ||
-					    res.id == INSN_ID_INTO,
+					res.id == INSN_ID_INTO,
 				    "trap from %s", insn_name(res.id));
 		}
 		break;

@@ -1,4 +1,5 @@
-/* fuzz_multiboot.c - libFuzzer target: multiboot_load on arbitrary images, modules and command lines, into fenced guest RAM. */
+/* fuzz_multiboot.c - libFuzzer target: multiboot_load on arbitrary images, modules and command
+ * lines, into fenced guest RAM. */
 #include <errno.h>
 #include <sys/mman.h>
 
@@ -40,8 +41,9 @@ static void setup(void)
 	FUZZ_ASSERT(mprotect(high, HIGH_SIZE, PROT_READ | PROT_WRITE) == 0, "mprotect");
 	mem.nregions = 2;
 	mem.total = LOW_SIZE + HIGH_SIZE;
-	mem.r[0] = (struct guest_mem_region){ .gpa = 0, .size = LOW_SIZE, .host = base };
-	mem.r[1] = (struct guest_mem_region){ .gpa = KESTREL_HIGH_START, .size = HIGH_SIZE, .host = high };
+	mem.r[0] = (struct guest_mem_region){.gpa = 0, .size = LOW_SIZE, .host = base};
+	mem.r[1] =
+	    (struct guest_mem_region){.gpa = KESTREL_HIGH_START, .size = HIGH_SIZE, .host = high};
 	for (unsigned m = 0; m < 3; m++)
 		for (size_t i = 0; i < sizeof(modbuf[m]); i++)
 			modbuf[m][i] = (uint8_t)(i * 7 + m + 1);
@@ -77,7 +79,8 @@ static uint32_t rd32(gpa_t gpa)
 }
 
 /* A NUL-terminated string at gpa, inside region 0 and the info area, equal to `want`. */
-static void check_string(gpa_t gpa, const struct boot_claim *info, const char *want, const char *what)
+static void check_string(gpa_t gpa, const struct boot_claim *info, const char *want,
+			 const char *what)
 {
 	size_t n = strlen(want);
 
@@ -102,14 +105,15 @@ static void check_loaded(const struct boot_input *in, const struct boot_plan *p)
 	char cmdline[MULTIBOOT_CMDLINE_MAX + 2];
 
 	FUZZ_ASSERT(p->proto == BOOT_MULTIBOOT1 && p->magic == MULTIBOOT_BOOT_MAGIC &&
-			    p->aps_wait_sipi && !p->low_tables && p->acpi && p->pit,
+			p->aps_wait_sipi && !p->low_tables && p->acpi && p->pit,
 		    "plan flags");
 	FUZZ_ASSERT(info && info->start == p->arg && p->arg % PAGE == 0 && p->arg >= FENCE_HI,
 		    "info area not claimed at arg, page-aligned above 1 MiB");
 	for (unsigned i = 0; i < p->nclaims; i++) {
 		const struct boot_claim *a = &p->claims[i];
 
-		FUZZ_ASSERT(guest_mem_ptr(&mem, a->start, a->size) && a->start + a->size <= LOW_SIZE,
+		FUZZ_ASSERT(guest_mem_ptr(&mem, a->start, a->size) &&
+				a->start + a->size <= LOW_SIZE,
 			    "claim %s outside region 0", a->what);
 		FUZZ_ASSERT(!(a->start < FENCE_HI && a->start + a->size > MULTIBOOT_EBDA_GPA),
 			    "claim %s in the BIOS window", a->what);
@@ -123,23 +127,28 @@ static void check_loaded(const struct boot_input *in, const struct boot_plan *p)
 		    p->entry - a->start < a->size)
 			entry_in_kernel = true;
 	}
-	FUZZ_ASSERT(entry_in_kernel, "entry %#llx outside the kernel", (unsigned long long)p->entry);
+	FUZZ_ASSERT(entry_in_kernel, "entry %#llx outside the kernel",
+		    (unsigned long long)p->entry);
 
 	memcpy(&mi, base + p->arg, sizeof(mi));
-	FUZZ_ASSERT(mi.flags == (MULTIBOOT_INFO_MEMORY | MULTIBOOT_INFO_CMDLINE | MULTIBOOT_INFO_MODS |
-				 MULTIBOOT_INFO_MMAP | MULTIBOOT_INFO_BOOT_LOADER_NAME),
+	FUZZ_ASSERT(mi.flags ==
+			(MULTIBOOT_INFO_MEMORY | MULTIBOOT_INFO_CMDLINE | MULTIBOOT_INFO_MODS |
+			 MULTIBOOT_INFO_MMAP | MULTIBOOT_INFO_BOOT_LOADER_NAME),
 		    "info flags %#x", mi.flags);
-	FUZZ_ASSERT(mi.mem_lower == 639 && mi.mem_upper == (LOW_SIZE - FENCE_HI) >> 10, "mem fields");
+	FUZZ_ASSERT(mi.mem_lower == 639 && mi.mem_upper == (LOW_SIZE - FENCE_HI) >> 10,
+		    "mem fields");
 	FUZZ_ASSERT(mi.mmap_length == 4 * sizeof(struct multiboot_mmap_entry), "mmap_length");
 	FUZZ_ASSERT(mi.mmap_addr >= info->start &&
-			    mi.mmap_addr + mi.mmap_length <= info->start + info->size,
+			mi.mmap_addr + mi.mmap_length <= info->start + info->size,
 		    "mmap outside the info area");
-	FUZZ_ASSERT(rd32(mi.mmap_addr) == 20 && rd32(mi.mmap_addr + 3 * 24 + 20) == 1, "mmap entries");
+	FUZZ_ASSERT(rd32(mi.mmap_addr) == 20 && rd32(mi.mmap_addr + 3 * 24 + 20) == 1,
+		    "mmap entries");
 	check_string(mi.boot_loader_name, info, "kestrel", "boot loader name");
 	if (in->image_name && in->cmdline[0])
 		snprintf(cmdline, sizeof(cmdline), "%s %s", in->image_name, in->cmdline);
 	else
-		snprintf(cmdline, sizeof(cmdline), "%s", in->image_name ? in->image_name : in->cmdline);
+		snprintf(cmdline, sizeof(cmdline), "%s",
+			 in->image_name ? in->image_name : in->cmdline);
 	check_string(mi.cmdline, info, cmdline, "command line");
 	FUZZ_ASSERT(mi.mods_count == in->nmodules, "mods_count");
 	for (unsigned i = 0; i < in->nmodules; i++) {
@@ -154,7 +163,8 @@ static void check_loaded(const struct boot_input *in, const struct boot_plan *p)
 		check_string(rd32(e + 8), info, m->string ? m->string : "", "module string");
 		for (unsigned c = 0; c < p->nclaims; c++) {
 			const struct boot_claim *cl = &p->claims[c];
-			if (cl->start == start && cl->size == m->len && strncmp(cl->what, "module", 6) == 0)
+			if (cl->start == start && cl->size == m->len &&
+			    strncmp(cl->what, "module", 6) == 0)
 				continue;
 			FUZZ_ASSERT(!(m->len && cl->size && start < cl->start + cl->size &&
 				      cl->start < end),
@@ -168,10 +178,10 @@ static void check_loaded(const struct boot_input *in, const struct boot_plan *p)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const strings[3] = { "initrd", "mod two,arg", "third" };
+	static const char *const strings[3] = {"initrd", "mod two,arg", "third"};
 	size_t whylen;
 	char *why;
-	struct boot_input in = { .ncpus = 1 };
+	struct boot_input in = {.ncpus = 1};
 	struct boot_plan plan;
 	unsigned alen;
 	int r;
@@ -191,9 +201,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	in.nmodules = data[0] & 3;
 	for (unsigned i = 0; i < in.nmodules; i++)
 		in.modules[i] = (struct boot_module){
-			.data = modbuf[i],
-			.len = ((size_t)data[1] * 0x731 + i * 0x1001) % sizeof(modbuf[i]),
-			.string = (i == 1 && (data[0] & 8)) ? NULL : strings[i],
+		    .data = modbuf[i],
+		    .len = ((size_t)data[1] * 0x731 + i * 0x1001) % sizeof(modbuf[i]),
+		    .string = (i == 1 && (data[0] & 8)) ? NULL : strings[i],
 		};
 
 	r = multiboot_load(&in, &mem, &plan, why, whylen);
@@ -202,7 +212,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r == 0) {
 		FUZZ_ASSERT(why[0] == '\0', "success with a reason: %s", why);
 		FUZZ_ASSERT(alen + (in.image_name ? strlen(in.image_name) + (alen ? 1 : 0) : 0) <=
-				    MULTIBOOT_CMDLINE_MAX,
+				MULTIBOOT_CMDLINE_MAX,
 			    "oversized command line accepted");
 		check_loaded(&in, &plan);
 		ram_clear();

@@ -1,4 +1,5 @@
-/* fuzz_platform.c - libFuzzer target: random guest port accesses (device, offset, width, value, direction) into the platform devices' pure parts, with their invariants checked after each. */
+/* fuzz_platform.c - libFuzzer target: random guest port accesses (device, offset, width, value,
+ * direction) into the platform devices' pure parts, with their invariants checked after each. */
 #include <errno.h>
 
 #include "arch/x86/acpi.h"
@@ -47,7 +48,8 @@ static void check_fw_cfg(const struct fw_cfg *f)
 				it = &f->items[i];
 		FUZZ_ASSERT(it && it->len == size && key == FW_CFG_FILE_FIRST + j,
 			    "entry %u: key 0x%x size %u", j, key, size);
-		FUZZ_ASSERT(e[8 + FW_CFG_NAME_MAX - 1] == 0 && !strcmp((const char *)e + 8, it->name),
+		FUZZ_ASSERT(e[8 + FW_CFG_NAME_MAX - 1] == 0 &&
+				!strcmp((const char *)e + 8, it->name),
 			    "entry %u name", j);
 	}
 }
@@ -103,13 +105,13 @@ static bool is_bcd(uint8_t b)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fuzz_in in = { data, size };
-	struct dev_machine m = { .ncpus = 1 + (unsigned)fuzz_take(&in, 1) };
+	struct fuzz_in in = {data, size};
+	struct dev_machine m = {.ncpus = 1 + (unsigned)fuzz_take(&in, 1)};
 	struct cmos cmos;
-	struct acpi_pm pm = { 0 };
-	struct pci_conf pci = { 0 };
+	struct acpi_pm pm = {0};
+	struct pci_conf pci = {0};
 	uint32_t scratch = 0;
-	uint8_t model[4] = { 0 }, matched = 0, last[8] = { 0 };
+	uint8_t model[4] = {0}, matched = 0, last[8] = {0};
 	unsigned fed = 0; /* bytes fed to the shutdown port since its last success */
 	time_t now = (time_t)(int64_t)fuzz_take(&in, 8);
 
@@ -143,10 +145,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if (wr && in_reg)
 					model[b] = v[i];
 				else if (!wr)
-					FUZZ_ASSERT(v[i] == (in_reg ? model[b] : 0), "scratch byte %u", i);
+					FUZZ_ASSERT(v[i] == (in_reg ? model[b] : 0),
+						    "scratch byte %u", i);
 			}
-			FUZZ_ASSERT(scratch == ((uint32_t)model[0] | (uint32_t)model[1] << 8 |
-						(uint32_t)model[2] << 16 | (uint32_t)model[3] << 24),
+			FUZZ_ASSERT(scratch ==
+					((uint32_t)model[0] | (uint32_t)model[1] << 8 |
+					 (uint32_t)model[2] << 16 | (uint32_t)model[3] << 24),
 				    "scratch 0x%x", scratch);
 			break;
 		}
@@ -180,7 +184,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_ASSERT(!(cmos_read(&cmos, 0x0a, now) & 0x80), "UIP set");
 			FUZZ_ASSERT(cmos_read(&cmos, 0x0d, now) == 0x80, "status D");
 			if (!(cmos_read(&cmos, 0x0b, now) & 0x04)) {
-				static const uint8_t t[] = { 0, 2, 4, 6, 7, 8, 9, 0x32 };
+				static const uint8_t t[] = {0, 2, 4, 6, 7, 8, 9, 0x32};
 				for (unsigned i = 0; i < sizeof(t); i++)
 					FUZZ_ASSERT(is_bcd(cmos_read(&cmos, t[i], now) & 0x7f),
 						    "register 0x%x not BCD", t[i]);
@@ -192,7 +196,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			uint16_t cnt_before = pm.cnt;
 			int s = acpi_pm_io(&pm, reg, off, v, len, wr, raw);
 			FUZZ_ASSERT(s >= -1 && s <= 7, "sleep type %d", s);
-			FUZZ_ASSERT(s == -1 || (wr && (reg == ACPI_PM_CNT || reg == ACPI_PM_SLEEP_CTL)),
+			FUZZ_ASSERT(s == -1 ||
+					(wr && (reg == ACPI_PM_CNT || reg == ACPI_PM_SLEEP_CTL)),
 				    "a sleep request from a read or another block");
 			FUZZ_ASSERT(!(pm.cnt & ACPI_PM1_CNT_SLP_EN), "SLP_EN kept");
 			FUZZ_ASSERT(reg == ACPI_PM_CNT || pm.cnt == cnt_before, "PM1_CNT changed");

@@ -29,6 +29,18 @@ tally() {
 	fi
 }
 
+echo "== formatting (clang-format --dry-run -Werror, .clang-format)"
+fmt_bad=$(git ls-files '*.c' '*.h' | while read -r f; do
+	clang-format --dry-run -Werror "$f" >/dev/null 2>&1 || echo "$f"
+done)
+if [ -z "$fmt_bad" ]; then
+	passed=$((passed + 1)); echo "ok - every C file matches .clang-format"
+else
+	failed=$((failed + 1)); status=1
+	echo "not ok - files that clang-format would change (run: clang-format -i FILE):"
+	echo "$fmt_bad" | sed 's/^/#   /'
+fi
+
 echo "== clang build (warnings are errors)"
 if make -s CC=clang BUILD=build-clang WERROR=1 -j2 build-clang/kestrel build-clang/libkestrel.a >"$tmp/clang" 2>&1; then
 	passed=$((passed + 1)); echo "ok - kestrel builds with clang, -Werror"

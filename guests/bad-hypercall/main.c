@@ -95,8 +95,8 @@ int main(unsigned cpu, const struct kestrel_boot_info *bi)
 		uint64_t rax;
 		__asm__ volatile("inl %[port], %%eax"
 				 : "=a"(rax)
-				 : [port] "i"(KESTREL_HC_PORT_BASE + KESTREL_HC_ADD), "D"(1ul), "S"(2ul),
-				   "d"(3ul), "c"(4ul)
+				 : [port] "i"(KESTREL_HC_PORT_BASE + KESTREL_HC_ADD), "D"(1ul),
+				   "S"(2ul), "d"(3ul), "c"(4ul)
 				 : "memory");
 		expect("`inl` from the ADD port reads 0, no sum", rax, 0);
 		__asm__ volatile("movq $0xffffffffffffffff, %%rax\n\t"
@@ -105,10 +105,12 @@ int main(unsigned cpu, const struct kestrel_boot_info *bi)
 				 : [port] "i"(KESTREL_HC_PORT_BASE + KESTREL_HC_ADD), "D"(0x100ul),
 				   "S"(0ul), "d"(0ul), "c"(0ul)
 				 : "memory");
-		expect("`inb` from the ADD port changes only AL", rax, (int64_t)0xffffffffffffff00ull);
+		expect("`inb` from the ADD port changes only AL", rax,
+		       (int64_t)0xffffffffffffff00ull);
 		__asm__ volatile("inb %[port], %%al"
 				 : "=a"(rax)
-				 : [port] "i"(KESTREL_HC_PORT_BASE + KESTREL_HC_EXIT), "D"(7ul), "0"(0ul)
+				 : [port] "i"(KESTREL_HC_PORT_BASE + KESTREL_HC_EXIT), "D"(7ul),
+				   "0"(0ul)
 				 : "memory");
 		expect("`inb` from the EXIT port reads 0 and does not exit", rax, 0);
 	}

@@ -1,4 +1,5 @@
-/* fastpath - exercise kestrel's exit fast paths: N doorbell rings (ioeventfd) or N bytes through the UART (coalesced PIO). */
+/* fastpath - exercise kestrel's exit fast paths: N doorbell rings (ioeventfd) or N bytes through
+ * the UART (coalesced PIO). */
 #include "guest.h"
 
 /*
@@ -49,7 +50,8 @@ int main(unsigned cpu, const struct kestrel_boot_info *bi)
 		mode = "doorbell";
 		for (uint64_t i = 0; i < n; i++)
 			outb(KESTREL_PORT_DOORBELL, (uint8_t)i);
-		hc_printf("fastpath: rang the doorbell (port 0x%x) %lu times\n", KESTREL_PORT_DOORBELL, n);
+		hc_printf("fastpath: rang the doorbell (port 0x%x) %lu times\n",
+			  KESTREL_PORT_DOORBELL, n);
 	} else if (cmdline_has_word(bi, "uart")) {
 		mode = "uart";
 		for (uint64_t i = 0; i < n; i++)
@@ -60,7 +62,8 @@ int main(unsigned cpu, const struct kestrel_boot_info *bi)
 		mode = "uart-raw";
 		for (uint64_t i = 0; i < n; i++)
 			outb(KESTREL_PORT_COM1, (uint8_t)pattern(i));
-		hc_printf("%sfastpath: %lu bytes through the UART, no LSR polls\n", n % LINE ? "\n" : "", n);
+		hc_printf("%sfastpath: %lu bytes through the UART, no LSR polls\n",
+			  n % LINE ? "\n" : "", n);
 	} else if (cmdline_has_word(bi, "dlab")) {
 		uint8_t dll;
 		mode = "dlab";

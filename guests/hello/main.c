@@ -16,7 +16,8 @@ int main(unsigned cpu, const struct kestrel_boot_info *bi)
 
 	ret = puts_hc(hc_line, sizeof(hc_line) - 1);
 	if (ret != (int64_t)(sizeof(hc_line) - 1)) {
-		printf("hello: PUTS hypercall returned %ld, expected %lu\n", ret, sizeof(hc_line) - 1);
+		printf("hello: PUTS hypercall returned %ld, expected %lu\n", ret,
+		       sizeof(hc_line) - 1);
 		return 1;
 	}
 

@@ -24,13 +24,11 @@
 #define V_R15 0xdcfe98ba54761032ull
 
 static const char *const reg_names[] = {
-	"rdi", "rsi", "rdx", "rcx", "rbx", "rbp", "r8",
-	"r9",  "r10", "r11", "r12", "r13", "r14", "r15",
+    "rdi", "rsi", "rdx", "rcx", "rbx", "rbp", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
 };
 
 static const uint64_t reg_values[] = {
-	V_RDI, V_RSI, V_RDX, V_RCX, V_RBX, V_RBP, V_R8,
-	V_R9,  V_R10, V_R11, V_R12, V_R13, V_R14, V_R15,
+    V_RDI, V_RSI, V_RDX, V_RCX, V_RBX, V_RBP, V_R8, V_R9, V_R10, V_R11, V_R12, V_R13, V_R14, V_R15,
 };
 
 /*
@@ -45,49 +43,66 @@ static unsigned check_preserved(void)
 	unsigned changed = 0;
 	uint64_t want = V_RDI + V_RSI + V_RDX + V_RCX;
 
-	__asm__ volatile("pushq %%rbp\n\t"
-			 "pushq %%rax\n\t" /* the regs pointer */
-			 "movabsq $" STR(V_RDI) ", %%rdi\n\t"
-			 "movabsq $" STR(V_RSI) ", %%rsi\n\t"
-			 "movabsq $" STR(V_RDX) ", %%rdx\n\t"
-			 "movabsq $" STR(V_RCX) ", %%rcx\n\t"
-			 "movabsq $" STR(V_RBX) ", %%rbx\n\t"
-			 "movabsq $" STR(V_RBP) ", %%rbp\n\t"
-			 "movabsq $" STR(V_R8) ", %%r8\n\t"
-			 "movabsq $" STR(V_R9) ", %%r9\n\t"
-			 "movabsq $" STR(V_R10) ", %%r10\n\t"
-			 "movabsq $" STR(V_R11) ", %%r11\n\t"
-			 "movabsq $" STR(V_R12) ", %%r12\n\t"
-			 "movabsq $" STR(V_R13) ", %%r13\n\t"
-			 "movabsq $" STR(V_R14) ", %%r14\n\t"
-			 "movabsq $" STR(V_R15) ", %%r15\n\t"
-			 "outb %%al, %[port]\n\t"
-			 "xchgq %%rax, (%%rsp)\n\t" /* RAX = regs, the slot = result */
-			 "movq %%rdi, 0(%%rax)\n\t"
-			 "movq %%rsi, 8(%%rax)\n\t"
-			 "movq %%rdx, 16(%%rax)\n\t"
-			 "movq %%rcx, 24(%%rax)\n\t"
-			 "movq %%rbx, 32(%%rax)\n\t"
-			 "movq %%rbp, 40(%%rax)\n\t"
-			 "movq %%r8, 48(%%rax)\n\t"
-			 "movq %%r9, 56(%%rax)\n\t"
-			 "movq %%r10, 64(%%rax)\n\t"
-			 "movq %%r11, 72(%%rax)\n\t"
-			 "movq %%r12, 80(%%rax)\n\t"
-			 "movq %%r13, 88(%%rax)\n\t"
-			 "movq %%r14, 96(%%rax)\n\t"
-			 "movq %%r15, 104(%%rax)\n\t"
-			 "popq %%rdi\n\t"
-			 "movq %%rdi, 112(%%rax)\n\t"
-			 "popq %%rbp"
-			 : "+a"(p)
-			 : [port] "i"(KESTREL_HC_PORT_BASE + KESTREL_HC_ADD)
-			 : "memory", "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12",
-			   "r13", "r14", "r15");
+	__asm__ volatile(
+	    "pushq %%rbp\n\t"
+	    "pushq %%rax\n\t" /* the regs pointer */
+	    "movabsq $" STR(
+		V_RDI) ", %%rdi\n\t"
+		       "movabsq $" STR(
+			   V_RSI) ", %%rsi\n\t"
+				  "movabsq $" STR(
+				      V_RDX) ", %%rdx\n\t"
+					     "movabsq $" STR(
+						 V_RCX) ", %%rcx\n\t"
+							"movabsq $" STR(
+							    V_RBX) ", %%rbx\n\t"
+								   "movabsq $" STR(
+								       V_RBP) ", %%rbp\n\t"
+									      "movabsq $" STR(
+										  V_R8) ", %%r8\n\t"
+											"movabsq "
+											"$" STR(
+											    V_R9) ", %%r9\n\t"
+												  "movabsq $" STR(
+												      V_R10) ", %%r10\n\t"
+													     "movabsq $" STR(
+														 V_R11) ", %%r11\n\t"
+															"movabsq $" STR(
+															    V_R12) ", %%r12\n\t"
+																   "movabsq $" STR(
+																       V_R13) ", %%r13\n\t"
+																	      "movabsq $" STR(
+																		  V_R14) ", %%r14\n\t"
+																			 "movabsq $" STR(
+																			     V_R15) ", %%r15\n\t"
+																				    "outb %%al, %[port]\n\t"
+																				    "xchgq %%rax, (%%rsp)\n\t" /* RAX = regs, the slot = result */
+																				    "movq %%rdi, 0(%%rax)\n\t"
+																				    "movq %%rsi, 8(%%rax)\n\t"
+																				    "movq %%rdx, 16(%%rax)\n\t"
+																				    "movq %%rcx, 24(%%rax)\n\t"
+																				    "movq %%rbx, 32(%%rax)\n\t"
+																				    "movq %%rbp, 40(%%rax)\n\t"
+																				    "movq %%r8, 48(%%rax)\n\t"
+																				    "movq %%r9, 56(%%rax)\n\t"
+																				    "movq %%r10, 64(%%rax)\n\t"
+																				    "movq %%r11, 72(%%rax)\n\t"
+																				    "movq %%r12, 80(%%rax)\n\t"
+																				    "movq %%r13, 88(%%rax)\n\t"
+																				    "movq %%r14, 96(%%rax)\n\t"
+																				    "movq %%r15, 104(%%rax)\n\t"
+																				    "popq %%rdi\n\t"
+																				    "movq %%rdi, 112(%%rax)\n\t"
+																				    "popq %%rbp"
+	    : "+a"(p)
+	    : [port] "i"(KESTREL_HC_PORT_BASE + KESTREL_HC_ADD)
+	    : "memory", "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13",
+	      "r14", "r15");
 
 	for (unsigned i = 0; i < ARRAY_SIZE(reg_names); i++) {
 		if (regs[i] != reg_values[i]) {
-			printf("hypercall-loop: %s changed across the hypercall: 0x%016lx -> 0x%016lx\n",
+			printf("hypercall-loop: %s changed across the hypercall: 0x%016lx -> "
+			       "0x%016lx\n",
 			       reg_names[i], reg_values[i], regs[i]);
 			changed++;
 		}
@@ -148,7 +163,8 @@ int main(unsigned cpu, const struct kestrel_boot_info *bi)
 
 		if (got != want) {
 			if (bad < SHOW_BAD)
-				printf("hypercall-loop: call %lu: add(0x%lx, 0x%lx, 0x%lx, 0x%lx) = 0x%lx, "
+				printf("hypercall-loop: call %lu: add(0x%lx, 0x%lx, 0x%lx, 0x%lx) "
+				       "= 0x%lx, "
 				       "expected 0x%lx\n",
 				       i, a, b, c, d, got, want);
 			bad++;

@@ -1,4 +1,5 @@
-/* ipi-pingpong - vCPUs 0 and 1 bounce fixed-vector IPIs N times; round-trip latency percentiles from the TSC. */
+/* ipi-pingpong - vCPUs 0 and 1 bounce fixed-vector IPIs N times; round-trip latency percentiles
+ * from the TSC. */
 #include "apic.h"
 #include "guest.h"
 #include "lat.h"
@@ -37,9 +38,9 @@
 #define STATUS_CHECK 1
 #define STATUS_GUARD 2
 
-static volatile uint32_t stage; /* 1: IDT built (vCPU 0); 2: vCPU 1 ready; 3: done */
+static volatile uint32_t stage;	       /* 1: IDT built (vCPU 0); 2: vCPU 1 ready; 3: done */
 static volatile uint32_t pings, pongs; /* handled by vCPU 1 / vCPU 0 */
-static volatile uint32_t last_ping; /* vCPU 1 leaves after handling this many */
+static volatile uint32_t last_ping;    /* vCPU 1 leaves after handling this many */
 static volatile uint32_t wrong_cpu;
 static volatile uint64_t pong_tsc;
 static bool spin_wait;
@@ -154,17 +155,20 @@ int main(unsigned cpu, const struct kestrel_boot_info *bi)
 			hc_printf("ipi-pingpong: vCPU 1 did not come up\n");
 			return STATUS_GUARD;
 		}
-	hc_printf("ipi-pingpong: %lu round trips vCPU 0 -> 1 -> 0, %s, vectors 0x%x/0x%x, waiting with %s, "
+	hc_printf("ipi-pingpong: %lu round trips vCPU 0 -> 1 -> 0, %s, vectors 0x%x/0x%x, waiting "
+		  "with %s, "
 		  "PV EOI %s\n",
-		  n, x2apic ? "x2APIC (ICR = MSR 0x830)" : "xAPIC (ICR in the MMIO page)", PING_VECTOR,
-		  PONG_VECTOR, spin_wait ? "pause" : "sti; hlt", pv_eoi ? "on" : "off (not in CPUID)");
+		  n, x2apic ? "x2APIC (ICR = MSR 0x830)" : "xAPIC (ICR in the MMIO page)",
+		  PING_VECTOR, PONG_VECTOR, spin_wait ? "pause" : "sti; hlt",
+		  pv_eoi ? "on" : "off (not in CPUID)");
 
 	for (uint32_t i = 0; i < n; i++) {
 		t0 = rdtsc();
 		apic_send_ipi(1, PING_VECTOR);
 		if (!wait_for(&pongs, i + 1, t0 + guard)) {
-			hc_printf("ipi-pingpong: round %u: no answer within %u s (pings %u, pongs %u)\n", i,
-				  GUARD_SECONDS, pings, pongs);
+			hc_printf(
+			    "ipi-pingpong: round %u: no answer within %u s (pings %u, pongs %u)\n",
+			    i, GUARD_SECONDS, pings, pongs);
 			return STATUS_GUARD;
 		}
 		rtt[i] = pong_tsc - t0;
@@ -179,19 +183,24 @@ int main(unsigned cpu, const struct kestrel_boot_info *bi)
 	}
 	apic_write(APIC_TMICT, 0);
 	if (pings != n + 1 || pongs != n + 1 || wrong_cpu || trap_spurious) {
-		hc_printf("ipi-pingpong: %u pings and %u pongs for %lu rounds (+1), %u on the wrong CPU, "
-			  "%u spurious\n", pings, pongs, n, wrong_cpu, trap_spurious);
+		hc_printf(
+		    "ipi-pingpong: %u pings and %u pongs for %lu rounds (+1), %u on the wrong CPU, "
+		    "%u spurious\n",
+		    pings, pongs, n, wrong_cpu, trap_spurious);
 		return STATUS_CHECK;
 	}
 
-	hc_printf("ipi-pingpong: EOIs done by PV EOI (no EOI write): %lu on vCPU 0, %lu on vCPU 1\n",
-		  apic_pv_eoi[0].skipped, apic_pv_eoi[1].skipped);
+	hc_printf(
+	    "ipi-pingpong: EOIs done by PV EOI (no EOI write): %lu on vCPU 0, %lu on vCPU 1\n",
+	    apic_pv_eoi[0].skipped, apic_pv_eoi[1].skipped);
 	lat_summarize(rtt, n, bi->tsc_khz, &s);
-	hc_printf("ipi-pingpong: round trip, TSC cycles: min %lu p50 %lu p90 %lu p99 %lu max %lu\n", s.min,
-		  s.p50, s.p90, s.p99, s.max);
-	hc_printf("ipi-pingpong: round trip, ns (TSC %lu kHz): min %lu p50 %lu p90 %lu p99 %lu max %lu\n",
-		  bi->tsc_khz, s.min_ns, s.p50_ns, s.p90_ns, s.p99_ns, s.max_ns);
-	hc_printf("KESTREL-IPI-PINGPONG-OK rounds=%lu p50_ns=%lu p90_ns=%lu p99_ns=%lu max_ns=%lu\n", n,
-		  s.p50_ns, s.p90_ns, s.p99_ns, s.max_ns);
+	hc_printf("ipi-pingpong: round trip, TSC cycles: min %lu p50 %lu p90 %lu p99 %lu max %lu\n",
+		  s.min, s.p50, s.p90, s.p99, s.max);
+	hc_printf(
+	    "ipi-pingpong: round trip, ns (TSC %lu kHz): min %lu p50 %lu p90 %lu p99 %lu max %lu\n",
+	    bi->tsc_khz, s.min_ns, s.p50_ns, s.p90_ns, s.p99_ns, s.max_ns);
+	hc_printf(
+	    "KESTREL-IPI-PINGPONG-OK rounds=%lu p50_ns=%lu p90_ns=%lu p99_ns=%lu max_ns=%lu\n", n,
+	    s.p50_ns, s.p90_ns, s.p99_ns, s.max_ns);
 	return 0;
 }

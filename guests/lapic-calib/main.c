@@ -1,4 +1,5 @@
-/* lapic-calib - learn the TSC rate as a kernel would (CPUID, else the PIT), calibrate the LAPIC timer, check its ticks. */
+/* lapic-calib - learn the TSC rate as a kernel would (CPUID, else the PIT), calibrate the LAPIC
+ * timer, check its ticks. */
 #include "apic.h"
 #include "guest.h"
 #include "trap.h"
@@ -29,7 +30,7 @@
 #define MIN_TICKS 5u /* the tick check needs some gaps a busy host left alone */
 #define MAX_TICKS 1000u
 #define TICK_US 1000u
-#define SPIN_GUARD 50000000u /* RDTSC reads in a 1 ms window: far more than any CPU needs */
+#define SPIN_GUARD 50000000u	/* RDTSC reads in a 1 ms window: far more than any CPU needs */
 #define PIT_POLL_GUARD 5000000u /* reads of port 0x61 in a 1 ms PIT window */
 #define TICK_WAIT_SECONDS 10u
 #define PIT_HZ 1193182u
@@ -37,8 +38,8 @@
 
 /* Tolerances, in hundredths of a percent. */
 #define ADVERTISED_TOL 200 /* measured LAPIC rate vs the rate CPUID implies */
-#define PIT_TSC_TOL 1000 /* PIT-measured TSC rate vs kestrel's boot info */
-#define TICK_TOL 100 /* tick period vs the calibrated expectation */
+#define PIT_TSC_TOL 1000   /* PIT-measured TSC rate vs kestrel's boot info */
+#define TICK_TOL 100	   /* tick period vs the calibrated expectation */
 
 #define STATUS_CHECK 1
 #define STATUS_GUARD 2
@@ -87,8 +88,8 @@ static bool cpuid_leaf(uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r)
 /* ---- the local APIC and the timer interrupt (guest library: apic.h, trap.h) ---- */
 
 static volatile uint32_t ticks, ticks_wanted;
-static uint64_t tick_tsc[MAX_TICKS + 1]; /* TSC in each tick's handler */
-static uint32_t tick_ccr[MAX_TICKS + 1]; /* LAPIC current count at that moment */
+static uint64_t tick_tsc[MAX_TICKS + 1];   /* TSC in each tick's handler */
+static uint32_t tick_ccr[MAX_TICKS + 1];   /* LAPIC current count at that moment */
 static uint64_t tick_width[MAX_TICKS + 1]; /* how long reading it took */
 static uint64_t latency[MAX_TICKS + 1];
 
@@ -110,7 +111,7 @@ static void timer_isr(struct trap_frame *f)
 /* ---- finding the TSC rate in CPUID ---------------------------------------- */
 
 struct timing {
-	uint64_t tsc_khz; /* 0: CPUID does not say */
+	uint64_t tsc_khz;   /* 0: CPUID does not say */
 	uint64_t lapic_khz; /* what CPUID implies for the LAPIC timer; 0: nothing */
 	const char *source;
 };
@@ -129,21 +130,23 @@ static uint64_t muldiv(uint64_t a, uint64_t b, uint64_t c)
 
 static void timing_from_cpuid(struct timing *t)
 {
-	struct cpuid_regs r15 = { 0 }, r16 = { 0 }, rhv = { 0 };
+	struct cpuid_regs r15 = {0}, r16 = {0}, rhv = {0};
 	bool h15 = cpuid_leaf(0x15, 0, &r15), h16 = cpuid_leaf(0x16, 0, &r16);
 	bool hhv = cpuid_leaf(0x40000010u, 0, &rhv);
 
-	*t = (struct timing){ 0 };
+	*t = (struct timing){0};
 	hc_printf("lapic-calib: cpuid max leaves: basic 0x%x, hypervisor 0x%x, extended 0x%x\n",
 		  max_basic, max_hv, max_ext);
 	if (h15)
-		hc_printf("lapic-calib: leaf 0x15: eax=%u ebx=%u ecx=%u (TSC/crystal %u/%u, crystal %u Hz)\n",
+		hc_printf("lapic-calib: leaf 0x15: eax=%u ebx=%u ecx=%u (TSC/crystal %u/%u, "
+			  "crystal %u Hz)\n",
 			  r15.eax, r15.ebx, r15.ecx, r15.ebx, r15.eax, r15.ecx);
 	if (h16)
 		hc_printf("lapic-calib: leaf 0x16: base %u MHz, max %u MHz, bus %u MHz\n",
 			  r16.eax & 0xffff, r16.ebx & 0xffff, r16.ecx & 0xffff);
 	if (hhv)
-		hc_printf("lapic-calib: leaf 0x40000010: TSC %u kHz, APIC bus %u kHz\n", rhv.eax, rhv.ebx);
+		hc_printf("lapic-calib: leaf 0x40000010: TSC %u kHz, APIC bus %u kHz\n", rhv.eax,
+			  rhv.ebx);
 
 	/* As Linux does: 0x15 with a crystal is exact, and the crystal is the
 	 * LAPIC timer's clock. Then the hypervisor leaf (kHz), then 0x16 (MHz). */
@@ -162,20 +165,21 @@ static void timing_from_cpuid(struct timing *t)
 	}
 	/* A second source that disagrees (beyond 0x15's rounding) is worth a
 	 * line, not a failure. */
-	if (t->tsc_khz && hhv && rhv.eax && (rhv.eax > t->tsc_khz + t->tsc_khz / 10000 ||
-					     rhv.eax + t->tsc_khz / 10000 < t->tsc_khz))
-		hc_printf("lapic-calib: note: leaf 0x40000010 says %u kHz, %s says %lu kHz\n", rhv.eax,
-			  t->source, t->tsc_khz);
+	if (t->tsc_khz && hhv && rhv.eax &&
+	    (rhv.eax > t->tsc_khz + t->tsc_khz / 10000 ||
+	     rhv.eax + t->tsc_khz / 10000 < t->tsc_khz))
+		hc_printf("lapic-calib: note: leaf 0x40000010 says %u kHz, %s says %lu kHz\n",
+			  rhv.eax, t->source, t->tsc_khz);
 }
 
 /* ---- calibration ----------------------------------------------------------- */
 
 struct calib {
-	uint64_t tsc_khz; /* from CPUID or measured against the PIT */
+	uint64_t tsc_khz;   /* from CPUID or measured against the PIT */
 	uint64_t lapic_khz; /* measured */
-	uint64_t loops; /* RDTSC spins or port 0x61 polls */
-	uint32_t ports; /* port accesses this calibration made */
-	unsigned tries; /* windows timed: more than 1 if one was disturbed */
+	uint64_t loops;	    /* RDTSC spins or port 0x61 polls */
+	uint32_t ports;	    /* port accesses this calibration made */
+	unsigned tries;	    /* windows timed: more than 1 if one was disturbed */
 	uint64_t pit_ticks; /* PIT clocks between the two latched reads */
 };
 
@@ -229,8 +233,9 @@ static int calibrate_rdtsc(uint64_t tsc_khz, struct calib *c)
 		apic_write(APIC_TMICT, 0);
 		c->loops = n;
 		if (n >= SPIN_GUARD) {
-			hc_printf("lapic-calib: the TSC did not cover 1 ms in %u reads: giving up\n",
-				  SPIN_GUARD);
+			hc_printf(
+			    "lapic-calib: the TSC did not cover 1 ms in %u reads: giving up\n",
+			    SPIN_GUARD);
 			return STATUS_GUARD;
 		}
 		/* Each end is known to +-width/2. A read is one exit (~8 us when
@@ -308,8 +313,9 @@ static int calibrate_pit(struct calib *c)
 		c->ports += 5 + 6 + (uint32_t)(n < PIT_POLL_GUARD ? n + 1 : n);
 		c->loops = n;
 		if (n >= PIT_POLL_GUARD) {
-			hc_printf("lapic-calib: PIT channel 2 never ran out after %u polls: giving up\n",
-				  PIT_POLL_GUARD);
+			hc_printf(
+			    "lapic-calib: PIT channel 2 never ran out after %u polls: giving up\n",
+			    PIT_POLL_GUARD);
 			return STATUS_GUARD;
 		}
 		/* PIT clocks from the load to the first latch, and past the end to
@@ -319,14 +325,16 @@ static int calibrate_pit(struct calib *c)
 		d0 = (uint16_t)(PIT_LATCH - p0);
 		d1 = (uint16_t)(0 - p1);
 		ticks = (uint16_t)(p0 - p1);
-		if ((d0 <= PIT_LATCH / 4 && d1 <= PIT_LATCH / 4 && ws <= 10 * gmin && we <= 10 * gmin &&
-		     w0 + w1 <= (t1 - t0) / 40) ||
+		if ((d0 <= PIT_LATCH / 4 && d1 <= PIT_LATCH / 4 && ws <= 10 * gmin &&
+		     we <= 10 * gmin && w0 + w1 <= (t1 - t0) / 40) ||
 		    c->tries == CALIB_TRIES)
 			break;
 	}
 	if (c0 <= c1 || t1 <= t0 || te <= ts || ticks == 0) {
-		hc_printf("lapic-calib: the LAPIC timer or the PIT did not count (0x%x -> 0x%x, %lu PIT "
-			  "clocks)\n", c0, c1, ticks);
+		hc_printf(
+		    "lapic-calib: the LAPIC timer or the PIT did not count (0x%x -> 0x%x, %lu PIT "
+		    "clocks)\n",
+		    c0, c1, ticks);
 		return STATUS_CHECK;
 	}
 	/* The TSC against the PIT clocks between the latches, then the LAPIC
@@ -397,7 +405,8 @@ static int check_ticks(const struct calib *c, unsigned nticks)
 		latency[i] = muldiv(ran, c->tsc_khz, c->lapic_khz);
 		e = tick_tsc[i] - latency[i];
 		lat_max = latency[i] > lat_max ? latency[i] : lat_max;
-		for (unsigned j = i; j > 0 && latency[j - 1] > latency[j]; j--) { /* insertion sort */
+		for (unsigned j = i; j > 0 && latency[j - 1] > latency[j];
+		     j--) { /* insertion sort */
 			uint64_t x = latency[j];
 			latency[j] = latency[j - 1];
 			latency[j - 1] = x;
@@ -420,12 +429,13 @@ static int check_ticks(const struct calib *c, unsigned nticks)
 	}
 	period = periods ? (prev - first) / periods : 0;
 	d = dev_bp(period, want);
-	hc_printf("lapic-calib: %u ticks checked: period %lu TSC cycles = %lu us (want %lu, %s); "
-		  "delivery latency median %lu us, max %lu us; %lu of %lu gaps one period, %lu repeats, "
-		  "%lu periods in all; %lu ticks skipped (slow count read)\n",
-		  nticks, period, period * 1000 / c->tsc_khz, want, bp_str(d, b1, sizeof(b1)),
-		  latency[nticks / 2] * 1000 / c->tsc_khz, lat_max * 1000 / c->tsc_khz, singles,
-		  valid ? valid - 1 : 0, repeats, periods, skipped);
+	hc_printf(
+	    "lapic-calib: %u ticks checked: period %lu TSC cycles = %lu us (want %lu, %s); "
+	    "delivery latency median %lu us, max %lu us; %lu of %lu gaps one period, %lu repeats, "
+	    "%lu periods in all; %lu ticks skipped (slow count read)\n",
+	    nticks, period, period * 1000 / c->tsc_khz, want, bp_str(d, b1, sizeof(b1)),
+	    latency[nticks / 2] * 1000 / c->tsc_khz, lat_max * 1000 / c->tsc_khz, singles,
+	    valid ? valid - 1 : 0, repeats, periods, skipped);
 	/* A real period that is a whole multiple of the expected one passes the
 	 * average with every gap "merged" (a late tick's correction, made at the
 	 * wrong rate, can still fake a single one); a much shorter one makes
@@ -436,8 +446,8 @@ static int check_ticks(const struct calib *c, unsigned nticks)
 		return STATUS_CHECK;
 	}
 	if (d > TICK_TOL || d < -TICK_TOL) {
-		hc_printf("lapic-calib: tick period is off by more than %d.%02d%%\n", TICK_TOL / 100,
-			  TICK_TOL % 100);
+		hc_printf("lapic-calib: tick period is off by more than %d.%02d%%\n",
+			  TICK_TOL / 100, TICK_TOL % 100);
 		return STATUS_CHECK;
 	}
 	return 0;
@@ -449,7 +459,7 @@ int main(unsigned cpu, const struct kestrel_boot_info *bi)
 {
 	struct cpuid_regs r1;
 	struct timing t;
-	struct calib c = { 0 };
+	struct calib c = {0};
 	uint64_t nticks, cal0, cal1 = 0;
 	char b1[24];
 	int st;
@@ -458,7 +468,8 @@ int main(unsigned cpu, const struct kestrel_boot_info *bi)
 		return 0;
 	nticks = cmdline_uint_or(bi, DEFAULT_TICKS);
 	if (nticks < MIN_TICKS || nticks > MAX_TICKS) {
-		hc_printf("lapic-calib: tick count %lu is outside %u..%u\n", nticks, MIN_TICKS, MAX_TICKS);
+		hc_printf("lapic-calib: tick count %lu is outside %u..%u\n", nticks, MIN_TICKS,
+			  MAX_TICKS);
 		return STATUS_CHECK;
 	}
 
@@ -489,13 +500,15 @@ int main(unsigned cpu, const struct kestrel_boot_info *bi)
 		if (st)
 			return st;
 		cal1 = rdtsc();
-		hc_printf("lapic-calib: method pit: no TSC rate in CPUID; 1 ms PIT window, %lu polls "
-			  "of port 0x61, %lu PIT clocks latched, %u window(s), %u port accesses; TSC %lu kHz "
-			  "measured\n",
-			  c.loops, c.pit_ticks, c.tries, c.ports, c.tsc_khz);
+		hc_printf(
+		    "lapic-calib: method pit: no TSC rate in CPUID; 1 ms PIT window, %lu polls "
+		    "of port 0x61, %lu PIT clocks latched, %u window(s), %u port accesses; TSC %lu "
+		    "kHz "
+		    "measured\n",
+		    c.loops, c.pit_ticks, c.tries, c.ports, c.tsc_khz);
 	}
-	hc_printf("lapic-calib: LAPIC timer %lu kHz measured; calibration took %lu us\n", c.lapic_khz,
-		  (cal1 - cal0) * 1000 / c.tsc_khz);
+	hc_printf("lapic-calib: LAPIC timer %lu kHz measured; calibration took %lu us\n",
+		  c.lapic_khz, (cal1 - cal0) * 1000 / c.tsc_khz);
 
 	/* The claims CPUID and kestrel made, against what was measured. */
 	if (t.lapic_khz) {
@@ -507,8 +520,8 @@ int main(unsigned cpu, const struct kestrel_boot_info *bi)
 	}
 	if (!t.tsc_khz && bi->tsc_khz) {
 		int64_t d = dev_bp(c.tsc_khz, bi->tsc_khz);
-		hc_printf("lapic-calib: boot info says TSC %lu kHz: PIT measurement %s\n", bi->tsc_khz,
-			  bp_str(d, b1, sizeof(b1)));
+		hc_printf("lapic-calib: boot info says TSC %lu kHz: PIT measurement %s\n",
+			  bi->tsc_khz, bp_str(d, b1, sizeof(b1)));
 		if (d > PIT_TSC_TOL || d < -PIT_TSC_TOL)
 			return STATUS_CHECK;
 	}
@@ -518,7 +531,8 @@ int main(unsigned cpu, const struct kestrel_boot_info *bi)
 	 * then takes two expected periods and the check must fail. */
 	if (cmdline_has_word(bi, "skew")) {
 		c.lapic_khz *= 2;
-		hc_printf("lapic-calib: skew: pretending the LAPIC timer runs at %lu kHz\n", c.lapic_khz);
+		hc_printf("lapic-calib: skew: pretending the LAPIC timer runs at %lu kHz\n",
+			  c.lapic_khz);
 	}
 	st = check_ticks(&c, (unsigned)nticks);
 	if (st)

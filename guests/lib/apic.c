@@ -1,4 +1,5 @@
-/* apic.c - the local APIC for test guests: set-up, register access in either mode, IPIs, the TSC-deadline timer. */
+/* apic.c - the local APIC for test guests: set-up, register access in either mode, IPIs, the
+ * TSC-deadline timer. */
 #include "apic.h"
 
 #include "guest.h"

@@ -1,4 +1,5 @@
-/* apic.h - MSRs and the local APIC for test guests: x2APIC or xAPIC, IPIs, the LAPIC and TSC-deadline timers. */
+/* apic.h - MSRs and the local APIC for test guests: x2APIC or xAPIC, IPIs, the LAPIC and
+ * TSC-deadline timers. */
 #ifndef KESTREL_GUEST_APIC_H
 #define KESTREL_GUEST_APIC_H
 
@@ -22,7 +23,10 @@ static inline uint64_t rdmsr(uint32_t msr)
 
 static inline void wrmsr(uint32_t msr, uint64_t v)
 {
-	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
+	__asm__ volatile("wrmsr"
+			 :
+			 : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32))
+			 : "memory");
 }
 
 /* ---- local APIC registers (xAPIC MMIO offsets; x2APIC MSR = 0x800 + off/16) ---- */
@@ -102,7 +106,8 @@ static inline void apic_eoi_on(unsigned cpu)
 {
 	/* KVM writes the word only while this vCPU is outside the guest, so a
 	 * plain test and clear is enough (Linux does the same, non-atomically). */
-	if (cpu < APIC_PV_EOI_MAX_CPUS && apic_pv_eoi[cpu].enabled && (apic_pv_eoi[cpu].word & 1u)) {
+	if (cpu < APIC_PV_EOI_MAX_CPUS && apic_pv_eoi[cpu].enabled &&
+	    (apic_pv_eoi[cpu].word & 1u)) {
 		apic_pv_eoi[cpu].word &= ~1u;
 		apic_pv_eoi[cpu].skipped++;
 		return;

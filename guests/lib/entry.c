@@ -18,8 +18,8 @@ GUEST_NORETURN void guest_start(uint64_t cpu, const struct kestrel_boot_info *bi
 
 	if (!boot_info_ok(bi)) {
 		if (cpu == 0) {
-			printf("guest: bad boot info at %p (magic 0x%lx, version %u)\n", (const void *)bi,
-			       bi ? bi->magic : 0, bi ? bi->version : 0);
+			printf("guest: bad boot info at %p (magic 0x%lx, version %u)\n",
+			       (const void *)bi, bi ? bi->magic : 0, bi ? bi->version : 0);
 			exit(GUEST_STATUS_BAD_BOOT_INFO);
 		}
 		halt_forever();

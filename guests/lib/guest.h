@@ -75,59 +75,66 @@ static inline uint32_t inl(uint16_t port)
  * RAX is declared as changed: the ABI promises every other register survives.
  * The "memory" clobber makes buffers passed by address visible to kestrel.
  */
-#define HC_CHECK_NR_(nr) \
+#define HC_CHECK_NR_(nr)                                                                           \
 	_Static_assert((nr) >= 0 && (nr) < (int)KESTREL_HC_COUNT, "bad hypercall number")
 
-#define hypercall0(nr) __extension__({                                        \
-	HC_CHECK_NR_(nr);                                                      \
-	uint64_t hc_ret_;                                                      \
-	__asm__ volatile("outb %%al, %[port]"                                  \
-			 : "=a"(hc_ret_)                                       \
-			 : [port] "i"(KESTREL_HC_PORT_BASE + (nr))             \
-			 : "memory");                                          \
-	hc_ret_; })
+#define hypercall0(nr)                                                                             \
+	__extension__({                                                                            \
+		HC_CHECK_NR_(nr);                                                                  \
+		uint64_t hc_ret_;                                                                  \
+		__asm__ volatile("outb %%al, %[port]"                                              \
+				 : "=a"(hc_ret_)                                                   \
+				 : [port] "i"(KESTREL_HC_PORT_BASE + (nr))                         \
+				 : "memory");                                                      \
+		hc_ret_;                                                                           \
+	})
 
-#define hypercall1(nr, a) __extension__({                                     \
-	HC_CHECK_NR_(nr);                                                      \
-	uint64_t hc_ret_;                                                      \
-	__asm__ volatile("outb %%al, %[port]"                                  \
-			 : "=a"(hc_ret_)                                       \
-			 : [port] "i"(KESTREL_HC_PORT_BASE + (nr)),            \
-			   "D"((uint64_t)(a))                                  \
-			 : "memory");                                          \
-	hc_ret_; })
+#define hypercall1(nr, a)                                                                          \
+	__extension__({                                                                            \
+		HC_CHECK_NR_(nr);                                                                  \
+		uint64_t hc_ret_;                                                                  \
+		__asm__ volatile("outb %%al, %[port]"                                              \
+				 : "=a"(hc_ret_)                                                   \
+				 : [port] "i"(KESTREL_HC_PORT_BASE + (nr)), "D"((uint64_t)(a))     \
+				 : "memory");                                                      \
+		hc_ret_;                                                                           \
+	})
 
-#define hypercall2(nr, a, b) __extension__({                                  \
-	HC_CHECK_NR_(nr);                                                      \
-	uint64_t hc_ret_;                                                      \
-	__asm__ volatile("outb %%al, %[port]"                                  \
-			 : "=a"(hc_ret_)                                       \
-			 : [port] "i"(KESTREL_HC_PORT_BASE + (nr)),            \
-			   "D"((uint64_t)(a)), "S"((uint64_t)(b))              \
-			 : "memory");                                          \
-	hc_ret_; })
+#define hypercall2(nr, a, b)                                                                       \
+	__extension__({                                                                            \
+		HC_CHECK_NR_(nr);                                                                  \
+		uint64_t hc_ret_;                                                                  \
+		__asm__ volatile("outb %%al, %[port]"                                              \
+				 : "=a"(hc_ret_)                                                   \
+				 : [port] "i"(KESTREL_HC_PORT_BASE + (nr)), "D"((uint64_t)(a)),    \
+				   "S"((uint64_t)(b))                                              \
+				 : "memory");                                                      \
+		hc_ret_;                                                                           \
+	})
 
-#define hypercall3(nr, a, b, c) __extension__({                               \
-	HC_CHECK_NR_(nr);                                                      \
-	uint64_t hc_ret_;                                                      \
-	__asm__ volatile("outb %%al, %[port]"                                  \
-			 : "=a"(hc_ret_)                                       \
-			 : [port] "i"(KESTREL_HC_PORT_BASE + (nr)),            \
-			   "D"((uint64_t)(a)), "S"((uint64_t)(b)),             \
-			   "d"((uint64_t)(c))                                  \
-			 : "memory");                                          \
-	hc_ret_; })
+#define hypercall3(nr, a, b, c)                                                                    \
+	__extension__({                                                                            \
+		HC_CHECK_NR_(nr);                                                                  \
+		uint64_t hc_ret_;                                                                  \
+		__asm__ volatile("outb %%al, %[port]"                                              \
+				 : "=a"(hc_ret_)                                                   \
+				 : [port] "i"(KESTREL_HC_PORT_BASE + (nr)), "D"((uint64_t)(a)),    \
+				   "S"((uint64_t)(b)), "d"((uint64_t)(c))                          \
+				 : "memory");                                                      \
+		hc_ret_;                                                                           \
+	})
 
-#define hypercall4(nr, a, b, c, d) __extension__({                            \
-	HC_CHECK_NR_(nr);                                                      \
-	uint64_t hc_ret_;                                                      \
-	__asm__ volatile("outb %%al, %[port]"                                  \
-			 : "=a"(hc_ret_)                                       \
-			 : [port] "i"(KESTREL_HC_PORT_BASE + (nr)),            \
-			   "D"((uint64_t)(a)), "S"((uint64_t)(b)),             \
-			   "d"((uint64_t)(c)), "c"((uint64_t)(d))              \
-			 : "memory");                                          \
-	hc_ret_; })
+#define hypercall4(nr, a, b, c, d)                                                                 \
+	__extension__({                                                                            \
+		HC_CHECK_NR_(nr);                                                                  \
+		uint64_t hc_ret_;                                                                  \
+		__asm__ volatile("outb %%al, %[port]"                                              \
+				 : "=a"(hc_ret_)                                                   \
+				 : [port] "i"(KESTREL_HC_PORT_BASE + (nr)), "D"((uint64_t)(a)),    \
+				   "S"((uint64_t)(b)), "d"((uint64_t)(c)), "c"((uint64_t)(d))      \
+				 : "memory");                                                      \
+		hc_ret_;                                                                           \
+	})
 
 /* True if a hypercall result is a negative errno (-4095 .. -1). */
 static inline bool hc_is_error(uint64_t ret)
@@ -166,12 +173,14 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap) GUEST_PRINTF(
 
 /* ---- CPU helpers ----------------------------------------------------------- */
 
-static inline void cpuid(uint32_t leaf, uint32_t subleaf, uint32_t *a, uint32_t *b,
-			 uint32_t *c, uint32_t *d)
+static inline void cpuid(uint32_t leaf, uint32_t subleaf, uint32_t *a, uint32_t *b, uint32_t *c,
+			 uint32_t *d)
 {
 	uint32_t ra, rb, rc, rd;
 
-	__asm__ volatile("cpuid" : "=a"(ra), "=b"(rb), "=c"(rc), "=d"(rd) : "a"(leaf), "c"(subleaf));
+	__asm__ volatile("cpuid"
+			 : "=a"(ra), "=b"(rb), "=c"(rc), "=d"(rd)
+			 : "a"(leaf), "c"(subleaf));
 	*a = ra;
 	*b = rb;
 	*c = rc;

@@ -8,7 +8,7 @@
 /* The summary the latency guests print: TSC cycles, then ns. */
 struct lat_summary {
 	size_t n;
-	uint64_t min, p50, p90, p99, max; /* cycles */
+	uint64_t min, p50, p90, p99, max;		 /* cycles */
 	uint64_t min_ns, p50_ns, p90_ns, p99_ns, max_ns; /* 0 when tsc_khz is 0 */
 };
 

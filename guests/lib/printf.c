@@ -119,8 +119,8 @@ static void format(struct sink *k, const char *fmt, va_list ap)
 		case 'p':
 			emit(k, '0');
 			emit(k, 'x');
-			emit_num(k, (uintptr_t)va_arg(ap, void *), 16, false, false, width > 2 ? width - 2 : 0,
-				 left, zero);
+			emit_num(k, (uintptr_t)va_arg(ap, void *), 16, false, false,
+				 width > 2 ? width - 2 : 0, left, zero);
 			break;
 		case 'c':
 			if (!left)
@@ -175,7 +175,7 @@ static void put_buf(struct sink *k, char c)
 
 int vprintf(const char *fmt, va_list ap)
 {
-	struct sink k = { .put = put_serial };
+	struct sink k = {.put = put_serial};
 
 	format(&k, fmt, ap);
 	return (int)k.count;
@@ -194,7 +194,7 @@ int printf(const char *fmt, ...)
 
 int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
-	struct sink k = { .put = put_buf, .buf = buf, .size = size };
+	struct sink k = {.put = put_buf, .buf = buf, .size = size};
 
 	format(&k, fmt, ap);
 	if (size)

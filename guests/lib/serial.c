@@ -1,8 +1,8 @@
 /* serial.c - polled output on the 16550 UART at KESTREL_PORT_COM1. */
 #include "guest.h"
 
-#define UART_THR 0 /* transmit holding register (write) */
-#define UART_LSR 5 /* line status register */
+#define UART_THR 0	   /* transmit holding register (write) */
+#define UART_LSR 5	   /* line status register */
 #define UART_LSR_THRE 0x20 /* THR empty: ready for the next byte */
 
 /* Polls before giving up on THRE and writing anyway (each poll is a VM exit). */

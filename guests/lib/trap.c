@@ -1,4 +1,5 @@
-/* trap.c - the guest library's IDT and the C side of its stubs: dispatch by vector, a fatal default. */
+/* trap.c - the guest library's IDT and the C side of its stubs: dispatch by vector, a fatal
+ * default. */
 #include "guest.h"
 #include "trap.h"
 
@@ -28,7 +29,7 @@ volatile uint32_t trap_spurious;
 
 void trap_init(const char *who)
 {
-	struct idt_ptr p = { .limit = sizeof(idt) - 1, .base = (uint64_t)(uintptr_t)idt };
+	struct idt_ptr p = {.limit = sizeof(idt) - 1, .base = (uint64_t)(uintptr_t)idt};
 
 	/* The first caller builds; later ones (other CPUs) only load. Guests
 	 * call this from CPU 0 before starting the others' work, so there is
@@ -39,11 +40,11 @@ void trap_init(const char *who)
 		for (unsigned v = 0; v < 256; v++) {
 			uint64_t h = trap_stubs[v];
 			idt[v] = (struct idt_gate){
-				.off_lo = (uint16_t)h,
-				.sel = KESTREL_SEL_CODE,
-				.type_attr = 0x8e,
-				.off_mid = (uint16_t)(h >> 16),
-				.off_hi = (uint32_t)(h >> 32),
+			    .off_lo = (uint16_t)h,
+			    .sel = KESTREL_SEL_CODE,
+			    .type_attr = 0x8e,
+			    .off_mid = (uint16_t)(h >> 16),
+			    .off_hi = (uint32_t)(h >> 32),
 			};
 		}
 		atomic_store_u32(&idt_built, 1);
@@ -70,8 +71,8 @@ void trap_dispatch(struct trap_frame *f)
 		return;
 	}
 	if (f->vector < 32)
-		hc_printf("%s: unexpected exception %lu (error code 0x%lx) at RIP 0x%lx\n", trap_who,
-			  f->vector, f->error, f->rip);
+		hc_printf("%s: unexpected exception %lu (error code 0x%lx) at RIP 0x%lx\n",
+			  trap_who, f->vector, f->error, f->rip);
 	else
 		hc_printf("%s: unexpected interrupt vector %lu at RIP 0x%lx\n", trap_who, f->vector,
 			  f->rip);

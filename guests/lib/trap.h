@@ -1,4 +1,5 @@
-/* trap.h - the guest library's IDT: one entry stub per vector, C handlers by vector, a fatal default. */
+/* trap.h - the guest library's IDT: one entry stub per vector, C handlers by vector, a fatal
+ * default. */
 #ifndef KESTREL_GUEST_TRAP_H
 #define KESTREL_GUEST_TRAP_H
 
@@ -24,8 +25,8 @@
 
 struct trap_frame {
 	uint64_t r11, r10, r9, r8, rdi, rsi, rdx, rcx, rax; /* saved by the stub */
-	uint64_t vector, error; /* error: the CPU's, or 0 */
-	uint64_t rip, cs, rflags, rsp, ss; /* pushed by the CPU */
+	uint64_t vector, error;				    /* error: the CPU's, or 0 */
+	uint64_t rip, cs, rflags, rsp, ss;		    /* pushed by the CPU */
 };
 
 typedef void (*trap_handler)(struct trap_frame *f);

@@ -1,4 +1,5 @@
-/* main.c - mb-test: a multiboot v1 test kernel checking what its loader and the PC platform gave it. */
+/* main.c - mb-test: a multiboot v1 test kernel checking what its loader and the PC platform gave
+ * it. */
 #include "mb.h"
 
 /*
@@ -82,7 +83,8 @@ GUEST_NORETURN static void finish(void)
 	else
 		printf("MB-TEST PASS\n");
 	outb(DEBUG_EXIT_PORT, fails ? 1 : 0);
-	printf("mb-test: still running after the write to port 0xf4 (no isa-debug-exit?); halting\n");
+	printf(
+	    "mb-test: still running after the write to port 0xf4 (no isa-debug-exit?); halting\n");
 	halt_forever();
 }
 
@@ -135,7 +137,8 @@ static int overlap(uint64_t start, uint64_t end, int self)
 	return -1;
 }
 
-/* Copy a NUL-terminated string at `addr` (at most max - 1 bytes); false if unterminated or out of range. */
+/* Copy a NUL-terminated string at `addr` (at most max - 1 bytes); false if unterminated or out of
+ * range. */
 static bool copy_str(uint32_t addr, char *dst, size_t max, size_t *len)
 {
 	size_t n = 0;
@@ -176,9 +179,9 @@ static void parse_cmdline(const char *s, struct mb_config *cfg)
 		size_t plen;
 		size_t off;
 	} nums[] = {
-		{ "cpus=", 5, offsetof(struct mb_config, cpus) },
-		{ "pci=", 4, offsetof(struct mb_config, pci) },
-		{ "mods=", 5, offsetof(struct mb_config, mods) },
+	    {"cpus=", 5, offsetof(struct mb_config, cpus)},
+	    {"pci=", 4, offsetof(struct mb_config, pci)},
+	    {"mods=", 5, offsetof(struct mb_config, mods)},
 	};
 
 	while (*s) {
@@ -210,7 +213,8 @@ static void mmap_checks(const struct mb_info *mbi)
 	uint64_t total = 0;
 
 	if (!(mbi->flags & MBI_MMAP)) {
-		report(false, "mmap", "flags bit 6 clear: no memory map (header flag 1 asked for memory info)");
+		report(false, "mmap",
+		       "flags bit 6 clear: no memory map (header flag 1 asked for memory info)");
 		return;
 	}
 	if (mbi->mmap_length == 0 || mbi->mmap_length > 65536 ||
@@ -225,7 +229,8 @@ static void mmap_checks(const struct mb_info *mbi)
 
 		if (mbi->mmap_length - off < sizeof(*e) || e->size < 20 ||
 		    e->size > mbi->mmap_length - off - 4) {
-			report(false, "mmap", "entry at offset %u: size %u does not fit in %u bytes", off,
+			report(false, "mmap",
+			       "entry at offset %u: size %u does not fit in %u bytes", off,
 			       mbi->mmap_length - off >= 4 ? e->size : 0, mbi->mmap_length);
 			return;
 		}
@@ -246,8 +251,8 @@ static void mmap_checks(const struct mb_info *mbi)
 	       "%u entries, %u available (%lu KiB), %u empty or wrapping", entries, navail,
 	       (unsigned long)(total >> 10), bad);
 	report(in_ram((uintptr_t)_image_start, (uintptr_t)_image_end), "mmap-kernel",
-	       "the image 0x%lx-0x%lx lies in available RAM", (unsigned long)(uintptr_t)_image_start,
-	       (unsigned long)(uintptr_t)_image_end);
+	       "the image 0x%lx-0x%lx lies in available RAM",
+	       (unsigned long)(uintptr_t)_image_start, (unsigned long)(uintptr_t)_image_end);
 	if (mbi->flags & MBI_MEM)
 		report(total >= (uint64_t)mbi->mem_upper << 10, "mmap-total",
 		       "%lu KiB available, mem_upper %u KiB", (unsigned long)(total >> 10),
@@ -257,7 +262,8 @@ static void mmap_checks(const struct mb_info *mbi)
 static void mem_checks(const struct mb_info *mbi)
 {
 	if (!(mbi->flags & MBI_MEM)) {
-		report(false, "meminfo", "flags bit 0 clear: no mem_lower/mem_upper (header flag 1 asked)");
+		report(false, "meminfo",
+		       "flags bit 0 clear: no mem_lower/mem_upper (header flag 1 asked)");
 		return;
 	}
 	report(mbi->mem_lower >= 64 && mbi->mem_lower <= 640, "mem_lower",
@@ -275,8 +281,8 @@ static void cmdline_checks(const struct mb_info *mbi, struct mb_config *cfg)
 		return;
 	}
 	if (!copy_str(mbi->cmdline, cmdline, sizeof(cmdline), &len)) {
-		report(false, "cmdline", "at 0x%x: out of range or longer than %u bytes", mbi->cmdline,
-		       CMDLINE_MAX - 1);
+		report(false, "cmdline", "at 0x%x: out of range or longer than %u bytes",
+		       mbi->cmdline, CMDLINE_MAX - 1);
 		return;
 	}
 	add_used(mbi->cmdline, (uint64_t)mbi->cmdline + len + 1, "command line", false);
@@ -307,8 +313,8 @@ static void env_checks(const char *p, uint32_t n, int64_t *env_cpus)
 		for (eq = s; eq < e && p[eq] != '='; eq++) {
 			char c = p[eq];
 
-			if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			      c == '_'))
+			if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			      (c >= '0' && c <= '9') || c == '_'))
 				ok = false;
 		}
 		if (eq == s || eq == e)
@@ -332,13 +338,14 @@ static void env_checks(const char *p, uint32_t n, int64_t *env_cpus)
 		if (!ok && !bad++)
 			first_bad = line;
 	}
-	report(bad == 0 && vars > 0, "module-env", "%u variables, %u bad lines (first: line %u)", vars,
-	       bad, first_bad);
+	report(bad == 0 && vars > 0, "module-env", "%u variables, %u bad lines (first: line %u)",
+	       vars, bad, first_bad);
 	if (end_last)
 		report(p[n - 1] == '\n', "module-length", "%u bytes, ends with MBTEST_END=1", n);
 	else
 		report(false, "module-length",
-		       "%u bytes, the last line is not MBTEST_END=1: module cut short or padded?", n);
+		       "%u bytes, the last line is not MBTEST_END=1: module cut short or padded?",
+		       n);
 }
 
 static void module_checks(const struct mb_info *mbi, struct mb_config *cfg, int64_t *env_cpus)
@@ -359,12 +366,14 @@ static void module_checks(const struct mb_info *mbi, struct mb_config *cfg, int6
 		return;
 	}
 	mods = phys(mbi->mods_addr);
-	add_used(mbi->mods_addr, (uint64_t)mbi->mods_addr + count * sizeof(*mods), "module list", false);
+	add_used(mbi->mods_addr, (uint64_t)mbi->mods_addr + count * sizeof(*mods), "module list",
+		 false);
 	for (uint32_t i = 0; i < count; i++) {
 		const struct mb_module *m = &mods[i];
 		char name[LOADER_NAME_MAX];
 		size_t len;
-		bool ok = m->mod_end > m->mod_start && phys_ok(m->mod_start, m->mod_end - m->mod_start);
+		bool ok =
+		    m->mod_end > m->mod_start && phys_ok(m->mod_start, m->mod_end - m->mod_start);
 
 		if (!copy_str(m->string, name, sizeof(name), &len))
 			memcpy(name, "(none)", 7);
@@ -374,8 +383,8 @@ static void module_checks(const struct mb_info *mbi, struct mb_config *cfg, int6
 		       name);
 		if (!ok)
 			continue;
-		report((m->mod_start & 0xfff) == 0, "module-align", "module %u starts at 0x%x (4 KiB asked)",
-		       i, m->mod_start);
+		report((m->mod_start & 0xfff) == 0, "module-align",
+		       "module %u starts at 0x%x (4 KiB asked)", i, m->mod_start);
 		add_used(m->mod_start, m->mod_end, "module", true);
 	}
 	/* Every module against the kernel, the other modules and the loader's data. */
@@ -428,8 +437,8 @@ void mb_main(uint32_t magic, uint32_t mbi_addr);
 
 void mb_main(uint32_t magic, uint32_t mbi_addr)
 {
-	struct mb_config cfg = { .cpus = -1, .pci = -1, .mods = -1 };
-	struct fwcfg_facts fw = { 0 };
+	struct mb_config cfg = {.cpus = -1, .pci = -1, .mods = -1};
+	struct fwcfg_facts fw = {0};
 	const struct mb_info *mbi;
 	int64_t env_cpus = -1, expect;
 	char name[LOADER_NAME_MAX];
@@ -468,7 +477,8 @@ void mb_main(uint32_t magic, uint32_t mbi_addr)
 		 * when all RAM is below the 3 GiB hole, within 16 MiB of it. */
 		uint64_t upper_end = (1ull << 20) + ((uint64_t)mbi->mem_upper << 10);
 
-		report(upper_end <= fw.ram && (fw.ram > (3ull << 30) || upper_end + (16u << 20) >= fw.ram),
+		report(upper_end <= fw.ram &&
+			   (fw.ram > (3ull << 30) || upper_end + (16u << 20) >= fw.ram),
 		       "mem-vs-fwcfg", "mem_upper ends at %lu KiB, fw_cfg RAM %lu KiB",
 		       (unsigned long)(upper_end >> 10), (unsigned long)(fw.ram >> 10));
 	}
@@ -486,8 +496,8 @@ void mb_main(uint32_t magic, uint32_t mbi_addr)
 	} else {
 		uint32_t tramp = pick_trampoline();
 
-		report(tramp != 0, "smp-trampoline", "page 0x%x below 640 KiB for the AP trampoline",
-		       tramp);
+		report(tramp != 0, "smp-trampoline",
+		       "page 0x%x below 640 KiB for the AP trampoline", tramp);
 		if (tramp)
 			smp_checks(tramp, expect);
 	}

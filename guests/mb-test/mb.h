@@ -4,9 +4,9 @@
 
 /* Multiboot v1 (the Multiboot Specification 0.6.96, section 3.1). */
 #define MB_HEADER_MAGIC 0x1BADB002
-#define MB_BOOT_MAGIC 0x2BADB002 /* in EAX at the entry */
+#define MB_BOOT_MAGIC 0x2BADB002   /* in EAX at the entry */
 #define MB_HF_PAGE_ALIGN (1u << 0) /* modules on 4 KiB boundaries */
-#define MB_HF_MEMINFO (1u << 1) /* mem_lower/mem_upper (and the memory map) wanted */
+#define MB_HF_MEMINFO (1u << 1)	   /* mem_lower/mem_upper (and the memory map) wanted */
 #define MB_HEADER_FLAGS (MB_HF_PAGE_ALIGN | MB_HF_MEMINFO)
 
 /* Our own GDT (head.S): the selectors every CPU uses. */
@@ -67,9 +67,9 @@ struct mb_mmap_entry {
 
 struct mb_config {
 	bool testdev; /* `testdev`: probe pc-testdev's scratch ports */
-	bool nosmp; /* `nosmp`: do not start the APs */
+	bool nosmp;   /* `nosmp`: do not start the APs */
 	int64_t cpus; /* `cpus=N`, else the module's CPUS=N; -1 when neither */
-	int64_t pci; /* `pci=N`: devices expected on bus 0; -1 = any */
+	int64_t pci;  /* `pci=N`: devices expected on bus 0; -1 = any */
 	int64_t mods; /* `mods=N`: modules expected; -1 = any */
 };
 
@@ -83,9 +83,9 @@ void skip(const char *name, const char *fmt, ...) GUEST_PRINTF(2, 3);
 /* ---- platform.c: fw_cfg, ACPI PM timer, PCI, pc-testdev, the clock --------- */
 
 struct fwcfg_facts {
-	bool present; /* the signature matched */
+	bool present;  /* the signature matched */
 	uint16_t cpus; /* key 0x05 */
-	uint64_t ram; /* key 0x03, bytes */
+	uint64_t ram;  /* key 0x03, bytes */
 };
 
 /* fw_cfg's legacy I/O interface: signature, ID, CPU count, RAM size. */

@@ -1,8 +1,9 @@
-/* platform.c - mb-test's PC platform probes: fw_cfg, ACPI and its PM timer, PCI bus 0, pc-testdev, a clock. */
+/* platform.c - mb-test's PC platform probes: fw_cfg, ACPI and its PM timer, PCI bus 0, pc-testdev,
+ * a clock. */
 #include "mb.h"
 
 #define FWCFG_SELECTOR 0x510 /* 16-bit write: the item key */
-#define FWCFG_DATA 0x511 /* byte reads, auto-incrementing */
+#define FWCFG_DATA 0x511     /* byte reads, auto-incrementing */
 #define FWCFG_SIGNATURE 0x0000
 #define FWCFG_ID 0x0001
 #define FWCFG_RAM_SIZE 0x0003
@@ -17,9 +18,9 @@
 #define FADT_PM_TMR_LEN 91
 #define FADT_FLAGS 112
 #define FADT_FLAG_TMR_VAL_EXT (1u << 8) /* 32-bit PM timer, else 24-bit */
-#define FADT_X_PM_TMR_BLK 208 /* generic address structure */
+#define FADT_X_PM_TMR_BLK 208		/* generic address structure */
 #define PM_TIMER_HZ 3579545u
-#define PM_ADVANCE_READS 100000u /* reads allowed for the timer to move at all */
+#define PM_ADVANCE_READS 100000u	    /* reads allowed for the timer to move at all */
 #define PM_WINDOW_TICKS (PM_TIMER_HZ / 100) /* 10 ms rate window */
 #define PM_WINDOW_READS 5000000u
 #define PM_RATE_TOL_PCT 10
@@ -127,13 +128,14 @@ void fwcfg_checks(struct fwcfg_facts *f)
 
 	fwcfg_read(FWCFG_SIGNATURE, sig, sizeof(sig));
 	f->present = !memcmp(sig, "QEMU", 4);
-	report(f->present, "fwcfg-signature", "key 0x0000 reads %02x %02x %02x %02x, expected \"QEMU\"",
-	       sig[0], sig[1], sig[2], sig[3]);
+	report(f->present, "fwcfg-signature",
+	       "key 0x0000 reads %02x %02x %02x %02x, expected \"QEMU\"", sig[0], sig[1], sig[2],
+	       sig[3]);
 	if (!f->present)
 		return;
 	fwcfg_read(FWCFG_ID, id, sizeof(id));
-	report(le(id, 4) & FWCFG_ID_TRADITIONAL, "fwcfg-id", "key 0x0001: 0x%x (bit 0: I/O interface)",
-	       (unsigned)le(id, 4));
+	report(le(id, 4) & FWCFG_ID_TRADITIONAL, "fwcfg-id",
+	       "key 0x0001: 0x%x (bit 0: I/O interface)", (unsigned)le(id, 4));
 	fwcfg_read(FWCFG_NB_CPUS, cpus, sizeof(cpus));
 	f->cpus = (uint16_t)le(cpus, 2);
 	report(f->cpus >= 1 && f->cpus <= 1 + MAX_APS, "fwcfg-cpus", "key 0x0005: %u CPUs (1..%u)",
@@ -199,7 +201,8 @@ static const uint8_t *find_rsdp(void)
 			uint32_t len = a + 36 <= ACPI_WINDOW_END ? rd32(p + 20) : 0;
 
 			if (len < 36 || len > ACPI_WINDOW_END - a || sum8(p, len)) {
-				printf("mb-test: RSDP at 0x%x: revision %u, bad length %u or extended checksum\n",
+				printf("mb-test: RSDP at 0x%x: revision %u, bad length %u or "
+				       "extended checksum\n",
 				       a, p[15], len);
 				bad++;
 				continue;
@@ -242,12 +245,14 @@ void acpi_checks(void)
 		return;
 
 	port = flen >= FADT_PM_TMR_BLK + 4 ? rd32(fadt + FADT_PM_TMR_BLK) : 0;
-	width = flen >= FADT_FLAGS + 4 && (rd32(fadt + FADT_FLAGS) & FADT_FLAG_TMR_VAL_EXT) ? 32 : 24;
+	width =
+	    flen >= FADT_FLAGS + 4 && (rd32(fadt + FADT_FLAGS) & FADT_FLAG_TMR_VAL_EXT) ? 32 : 24;
 	/* ACPI 2.0+: X_PM_TMR_BLK (system I/O space) when the 32-bit field is empty. */
 	if (!port && flen >= FADT_X_PM_TMR_BLK + 12 && fadt[FADT_X_PM_TMR_BLK] == 1)
 		port = (uint32_t)le(fadt + FADT_X_PM_TMR_BLK + 4, 8);
-	report(port != 0 && port <= 0xfffc, "pm-timer-port", "PM_TMR_BLK 0x%x, %u-bit, PM_TMR_LEN %u",
-	       port, width, flen > FADT_PM_TMR_LEN ? fadt[FADT_PM_TMR_LEN] : 0);
+	report(port != 0 && port <= 0xfffc, "pm-timer-port",
+	       "PM_TMR_BLK 0x%x, %u-bit, PM_TMR_LEN %u", port, width,
+	       flen > FADT_PM_TMR_LEN ? fadt[FADT_PM_TMR_LEN] : 0);
 	if (port == 0 || port > 0xfffc)
 		return;
 
@@ -266,7 +271,8 @@ void acpi_checks(void)
 
 	/* Its rate against the TSC, both read at the window's ends. */
 	if (!tsc_khz_cpuid()) {
-		skip("pm-timer-rate", "no TSC rate in CPUID (leaf 0x15 / 0x40000010) to compare with");
+		skip("pm-timer-rate",
+		     "no TSC rate in CPUID (leaf 0x15 / 0x40000010) to compare with");
 		return;
 	}
 	uint32_t start = pm_read(), now = start, elapsed = 0;
@@ -288,9 +294,10 @@ void acpi_checks(void)
 	uint64_t got = tsc1 - tsc0;
 	uint64_t diff = got > expect ? got - expect : expect - got;
 
-	report(diff * 100 <= expect * PM_RATE_TOL_PCT, "pm-timer-rate",
-	       "%u ticks took %lu TSC cycles, %lu expected at 3.579545 MHz (TSC %u kHz, within %u%%)",
-	       elapsed, (unsigned long)got, (unsigned long)expect, tsc_khz, PM_RATE_TOL_PCT);
+	report(
+	    diff * 100 <= expect * PM_RATE_TOL_PCT, "pm-timer-rate",
+	    "%u ticks took %lu TSC cycles, %lu expected at 3.579545 MHz (TSC %u kHz, within %u%%)",
+	    elapsed, (unsigned long)got, (unsigned long)expect, tsc_khz, PM_RATE_TOL_PCT);
 }
 
 /* ---- PCI -------------------------------------------------------------------- */
@@ -326,8 +333,8 @@ void pci_checks(int64_t expect)
 	}
 	report(bad == 0, "pci-scan", "%u functions on bus 0, %u with vendor 0x0000", found, bad);
 	if (expect >= 0)
-		report(found == (uint64_t)expect, "pci-count", "%u functions, pci=%ld expected", found,
-		       (long)expect);
+		report(found == (uint64_t)expect, "pci-count", "%u functions, pci=%ld expected",
+		       found, (long)expect);
 }
 
 /* ---- pc-testdev ------------------------------------------------------------- */
@@ -350,6 +357,6 @@ void testdev_checks(void)
 	/* A byte write at 0xe2 replaces only that lane. */
 	outb(TESTDEV_SCRATCH + 2, 0xab);
 	merged = inl(TESTDEV_SCRATCH);
-	report(merged == 0x12ab5678, "testdev-lane", "0xab to 0xe2, then 0xe0 reads 0x%08x (0x12ab5678)",
-	       merged);
+	report(merged == 0x12ab5678, "testdev-lane",
+	       "0xab to 0xe2, then 0xe0 reads 0x%08x (0x12ab5678)", merged);
 }

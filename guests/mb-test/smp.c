@@ -22,7 +22,7 @@
 #define SIPI_DELAY_US 200u
 #define ARRIVAL_TIMEOUT_US 5000000u
 #define SETTLE_US 50000u /* after the count is reached: room for CPUs beyond it */
-#define ID_SEEN 0x100u /* set in ap_apic_id[] once the slot reported */
+#define ID_SEEN 0x100u	 /* set in ap_apic_id[] once the slot reported */
 
 extern char tramp_start[], tramp_end[];
 extern volatile uint32_t ap_next_slot; /* head.S: slots taken by APs */
@@ -67,13 +67,14 @@ void smp_checks(uint32_t tramp, int64_t expect)
 	printf("mb-test: clock for the waits: %s\n", clock_name());
 	ok = (msr & APIC_BASE_EN) && !(msr & APIC_BASE_EXTD) && base < (1ull << 32);
 	report(ok, "apic", "IA32_APIC_BASE 0x%lx: %s, %s, base 0x%lx", (unsigned long)msr,
-	       msr & APIC_BASE_EN ? "enabled" : "disabled", msr & APIC_BASE_EXTD ? "x2APIC" : "xAPIC",
-	       (unsigned long)base);
+	       msr & APIC_BASE_EN ? "enabled" : "disabled",
+	       msr & APIC_BASE_EXTD ? "x2APIC" : "xAPIC", (unsigned long)base);
 	if (!ok)
 		return;
 	if (expect < 1 || expect > 1 + MAX_APS) {
-		report(false, "smp-count", "expected CPU count %ld unknown or above %u: give cpus=N",
-		       (long)expect, 1 + MAX_APS);
+		report(false, "smp-count",
+		       "expected CPU count %ld unknown or above %u: give cpus=N", (long)expect,
+		       1 + MAX_APS);
 		return;
 	}
 	bsp_id = *apic_reg(base, APIC_ID) >> 24;
@@ -98,8 +99,9 @@ void smp_checks(uint32_t tramp, int64_t expect)
 	took = clock_us() - t0;
 	delay_us(SETTLE_US);
 	n = cpus_up;
-	report(n == expect, "smp-count", "%u CPUs up (BSP + %u APs, %u slots taken) after %lu us, %ld expected",
-	       n, n - 1, ap_next_slot, (unsigned long)took, (long)expect);
+	report(n == expect, "smp-count",
+	       "%u CPUs up (BSP + %u APs, %u slots taken) after %lu us, %ld expected", n, n - 1,
+	       ap_next_slot, (unsigned long)took, (long)expect);
 
 	/* Every AP that checked in has its own APIC ID, and none is the BSP's. */
 	for (uint32_t i = 0; i < MAX_APS; i++) {
@@ -116,5 +118,6 @@ void smp_checks(uint32_t tramp, int64_t expect)
 		}
 		printf("mb-test: AP slot %u: APIC ID %u\n", i, id);
 	}
-	report(dup == 0, "smp-apic-ids", "BSP %u, %u duplicate APIC IDs among the APs", bsp_id, dup);
+	report(dup == 0, "smp-apic-ids", "BSP %u, %u duplicate APIC IDs among the APs", bsp_id,
+	       dup);
 }

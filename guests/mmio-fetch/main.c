@@ -1,4 +1,5 @@
-/* mmio-fetch - negative guest: jumps into the MMIO hole, where no RAM backs the code, so KVM cannot run it. */
+/* mmio-fetch - negative guest: jumps into the MMIO hole, where no RAM backs the code, so KVM cannot
+ * run it. */
 #include "guest.h"
 
 /* In the 3-4 GiB hole (identity-mapped, no RAM, no device): fetching an

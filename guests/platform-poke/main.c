@@ -1,4 +1,5 @@
-/* platform-poke - drive the PC/QEMU platform devices from a kestrel guest, well and badly, one mode per word on the command line. */
+/* platform-poke - drive the PC/QEMU platform devices from a kestrel guest, well and badly, one mode
+ * per word on the command line. */
 #include "guest.h"
 
 /*
@@ -129,7 +130,7 @@ static void hostile(void)
 	mmio[KESTREL_TESTDEV_MMIO_SIZE - 1] = 0x77;
 	nonzero += mmio[KESTREL_TESTDEV_MMIO_SIZE - 1] != 0x77;
 	outw(PM1A_CNT, (3u << 10) | (1u << 13)); /* S3: logged and ignored */
-	outb(SLEEP_CTL, (1u << 2) | (1u << 5)); /* S1 via SLEEP_CONTROL: ignored */
+	outb(SLEEP_CTL, (1u << 2) | (1u << 5));	 /* S1 via SLEEP_CONTROL: ignored */
 	for (const char *s = "Shutdow"; *s; s++)
 		outb(KESTREL_PORT_BOCHS_SHUTDOWN, (uint8_t)*s);
 	outb(KESTREL_PORT_BOCHS_SHUTDOWN, 'X');

@@ -1,4 +1,5 @@
-/* pv-probe - read the KVM PV leaves and check each probed feature works exactly when CPUID offers it. */
+/* pv-probe - read the KVM PV leaves and check each probed feature works exactly when CPUID offers
+ * it. */
 #include "apic.h"
 #include "guest.h"
 #include "trap.h"
@@ -51,11 +52,12 @@ static const struct {
 	unsigned bit;
 	const char *name;
 } pv_names[] = {
-	{ 0, "kvmclock" },    { 1, "nop-io-delay" },   { 3, "kvmclock2" },	  { 4, "async-pf" },
-	{ 5, "steal-time" },  { 6, "pv-eoi" },	       { 7, "pv-unhalt" },	  { 9, "pv-tlb-flush" },
-	{ 10, "async-pf-vmexit" }, { 11, "pv-send-ipi" }, { 12, "poll-control" }, { 13, "pv-sched-yield" },
-	{ 14, "async-pf-int" }, { 15, "msi-ext-dest-id" }, { 16, "map-gpa-range" },
-	{ 17, "migration-control" }, { 24, "stable-bit" },
+    {0, "kvmclock"},	       {1, "nop-io-delay"},	{3, "kvmclock2"},
+    {4, "async-pf"},	       {5, "steal-time"},	{6, "pv-eoi"},
+    {7, "pv-unhalt"},	       {9, "pv-tlb-flush"},	{10, "async-pf-vmexit"},
+    {11, "pv-send-ipi"},       {12, "poll-control"},	{13, "pv-sched-yield"},
+    {14, "async-pf-int"},      {15, "msi-ext-dest-id"}, {16, "map-gpa-range"},
+    {17, "migration-control"}, {24, "stable-bit"},
 };
 
 /* #GP from a WRMSR we made on purpose: note it and step over the instruction. */
@@ -64,7 +66,8 @@ static void gp_handler(struct trap_frame *f)
 	const uint8_t *ip = (const uint8_t *)(uintptr_t)f->rip;
 
 	if (ip[0] != 0x0f || ip[1] != 0x30) {
-		hc_printf("pv-probe: #GP (error 0x%lx) at RIP 0x%lx, not at a WRMSR\n", f->error, f->rip);
+		hc_printf("pv-probe: #GP (error 0x%lx) at RIP 0x%lx, not at a WRMSR\n", f->error,
+			  f->rip);
 		exit(GUEST_STATUS_TRAP);
 	}
 	gp_seen++;
@@ -114,7 +117,8 @@ static bool check_kvmclock(const char *name, uint32_t msr, bool offered, uint64_
 		return !offered;
 	}
 	if (!offered) {
-		hc_printf("pv-probe: %s (MSR 0x%x): taken although CPUID does not offer it\n", name, msr);
+		hc_printf("pv-probe: %s (MSR 0x%x): taken although CPUID does not offer it\n", name,
+			  msr);
 		wrmsr(msr, 0);
 		return false;
 	}
@@ -128,7 +132,8 @@ static bool check_kvmclock(const char *name, uint32_t msr, bool offered, uint64_
 	wrmsr(msr, 0);
 	ns = t1 - t0;
 	want = (c1 - c0) * 1000000u / tsc_khz;
-	hc_printf("pv-probe: %s (MSR 0x%x): on, version %u, %lu ns for %lu TSC cycles (%lu ns at the boot "
+	hc_printf("pv-probe: %s (MSR 0x%x): on, version %u, %lu ns for %lu TSC cycles (%lu ns at "
+		  "the boot "
 		  "info's rate), TSC stable bit %s\n",
 		  name, msr, clock.version, ns, c1 - c0, want,
 		  clock.flags & PVCLOCK_TSC_STABLE_BIT ? "set" : "clear");
@@ -183,23 +188,30 @@ int main(unsigned cpu, const struct kestrel_boot_info *bi)
 		cpuid(0x40000001u, 0, &pv, &b, &c, &d);
 	for (size_t i = 0; i < ARRAY_SIZE(pv_names) && n < sizeof(names); i++)
 		if (pv & (1u << pv_names[i].bit))
-			n += (size_t)snprintf(names + n, sizeof(names) - n, " %s", pv_names[i].name);
-	hc_printf("pv-probe: KVM, max leaf 0x%x, PV features 0x%08x:%s\n", max_hv, pv, n ? names : " none");
+			n +=
+			    (size_t)snprintf(names + n, sizeof(names) - n, " %s", pv_names[i].name);
+	hc_printf("pv-probe: KVM, max leaf 0x%x, PV features 0x%08x:%s\n", max_hv, pv,
+		  n ? names : " none");
 
 	ok &= check_kvmclock("kvmclock", MSR_KVM_SYSTEM_TIME, pv & 1u, bi->tsc_khz, &on1);
-	ok &= check_kvmclock("kvmclock2", MSR_KVM_SYSTEM_TIME_NEW, pv & (1u << 3), bi->tsc_khz, &on2);
+	ok &=
+	    check_kvmclock("kvmclock2", MSR_KVM_SYSTEM_TIME_NEW, pv & (1u << 3), bi->tsc_khz, &on2);
 
 	yield_offered = pv & (1u << 13);
 	if (hypercall) {
 		y = kvm_hypercall1(amd, KVM_HC_SCHED_YIELD, 0);
-		hc_printf("pv-probe: sched-yield hypercall (%s) returned %ld%s\n", amd ? "vmmcall" : "vmcall",
-			  y, (y == 0) == yield_offered ? "" : " against CPUID's word");
+		hc_printf("pv-probe: sched-yield hypercall (%s) returned %ld%s\n",
+			  amd ? "vmmcall" : "vmcall", y,
+			  (y == 0) == yield_offered ? "" : " against CPUID's word");
 		if (yield_offered ? y != 0 : y != -KVM_ENOSYS)
 			ok = false;
 	}
 	if (!ok)
 		return 1;
-	hc_printf("KESTREL-PV-PROBE-OK pv=0x%08x kvmclock=%s yield=%s\n", pv, on1 && on2 ? "on" : "off",
-		  !hypercall ? "untested" : yield_offered ? "on" : "off");
+	hc_printf("KESTREL-PV-PROBE-OK pv=0x%08x kvmclock=%s yield=%s\n", pv,
+		  on1 && on2 ? "on" : "off",
+		  !hypercall	  ? "untested"
+		  : yield_offered ? "on"
+				  : "off");
 	return 0;
 }

@@ -13,8 +13,8 @@ static void report_missing(unsigned ncpus)
 {
 	unsigned shown = 0;
 
-	printf("smp-hello: timed out: %u of %u cpus checked in; missing:", atomic_load_u32(&checked_in),
-	       ncpus);
+	printf("smp-hello: timed out: %u of %u cpus checked in; missing:",
+	       atomic_load_u32(&checked_in), ncpus);
 	for (unsigned i = 0; i < ncpus && i < MAX_TRACKED_CPUS; i++) {
 		if (atomic_load_u64(&seen[i / 64]) & (1ull << (i % 64)))
 			continue;

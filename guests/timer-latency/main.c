@@ -1,4 +1,5 @@
-/* timer-latency - every vCPU arms its TSC-deadline timer N times and records the wake-up latency (cyclictest-style). */
+/* timer-latency - every vCPU arms its TSC-deadline timer N times and records the wake-up latency
+ * (cyclictest-style). */
 #include "apic.h"
 #include "guest.h"
 #include "lat.h"
@@ -39,7 +40,7 @@
 
 struct percpu {
 	volatile uint64_t fired_tsc; /* stamped by the handler */
-	volatile uint32_t fired; /* interrupts taken */
+	volatile uint32_t fired;     /* interrupts taken */
 	uint32_t early, stray, msr_left, status;
 	uint64_t lat[MAX_LOOPS];
 	struct lat_summary s;
@@ -77,7 +78,8 @@ static uint32_t measure(unsigned cpu, uint64_t loops, uint64_t interval, uint64_
 		while (p->fired < want) {
 			if (rdtsc() > deadline + guard) {
 				irq_enable();
-				hc_printf("timer-latency: cpu %u loop %u: no interrupt %u s past the deadline\n",
+				hc_printf("timer-latency: cpu %u loop %u: no interrupt %u s past "
+					  "the deadline\n",
 					  cpu, i, GUARD_SECONDS);
 				return STATUS_GUARD;
 			}
@@ -115,8 +117,9 @@ int main(unsigned cpu, const struct kestrel_boot_info *bi)
 		return 0;
 	if (cpu == 0) {
 		if (loops < 1 || loops > MAX_LOOPS || us < 1 || us > 1000000) {
-			hc_printf("timer-latency: %lu loops of %lu us: want 1..%u loops of 1..1000000 us\n", loops,
-				  us, MAX_LOOPS);
+			hc_printf("timer-latency: %lu loops of %lu us: want 1..%u loops of "
+				  "1..1000000 us\n",
+				  loops, us, MAX_LOOPS);
 			return STATUS_CHECK;
 		}
 		if (!cpu_has_tsc_deadline()) {
@@ -126,7 +129,8 @@ int main(unsigned cpu, const struct kestrel_boot_info *bi)
 		trap_init("timer-latency");
 		trap_set(TIMER_VECTOR, timer_isr);
 		apic_x2apic = cpu_has_x2apic() && !cmdline_has_word(bi, "xapic");
-		hc_printf("timer-latency: %u vCPU(s) x %lu loops, deadline now + %lu us, TSC-deadline timer "
+		hc_printf("timer-latency: %u vCPU(s) x %lu loops, deadline now + %lu us, "
+			  "TSC-deadline timer "
 			  "(MSR 0x6E0), %s, waiting with sti; hlt, PV EOI %s\n",
 			  ncpus, loops, us, apic_x2apic ? "x2APIC" : "xAPIC",
 			  cpu_has_pv_eoi() ? "on" : "off (not in CPUID)");
@@ -159,10 +163,12 @@ int main(unsigned cpu, const struct kestrel_boot_info *bi)
 			status = status ? status : (int)p->status;
 			continue;
 		}
-		hc_printf("timer-latency: cpu %u: latency ns p50 %lu p90 %lu p99 %lu max %lu (cycles p50 %lu "
-			  "max %lu); %u early, %u stray, %u deadline MSR not cleared; %lu EOIs by PV EOI\n",
-			  c, p->s.p50_ns, p->s.p90_ns, p->s.p99_ns, p->s.max_ns, p->s.p50, p->s.max, p->early,
-			  p->stray, p->msr_left, apic_pv_eoi[c].skipped);
+		hc_printf("timer-latency: cpu %u: latency ns p50 %lu p90 %lu p99 %lu max %lu "
+			  "(cycles p50 %lu "
+			  "max %lu); %u early, %u stray, %u deadline MSR not cleared; %lu EOIs by "
+			  "PV EOI\n",
+			  c, p->s.p50_ns, p->s.p90_ns, p->s.p99_ns, p->s.max_ns, p->s.p50, p->s.max,
+			  p->early, p->stray, p->msr_left, apic_pv_eoi[c].skipped);
 		if (p->early || p->stray || p->msr_left)
 			status = STATUS_CHECK;
 		for (uint32_t i = 0; i < loops; i++)
@@ -171,10 +177,12 @@ int main(unsigned cpu, const struct kestrel_boot_info *bi)
 	if (status)
 		return status;
 	lat_summarize(all, n, bi->tsc_khz, &s);
-	hc_printf("timer-latency: all %lu wake-ups, TSC cycles: min %lu p50 %lu p90 %lu p99 %lu max %lu\n",
+	hc_printf("timer-latency: all %lu wake-ups, TSC cycles: min %lu p50 %lu p90 %lu p99 %lu "
+		  "max %lu\n",
 		  (uint64_t)n, s.min, s.p50, s.p90, s.p99, s.max);
-	hc_printf("KESTREL-TIMER-LATENCY-OK cpus=%u loops=%lu interval_us=%lu p50_ns=%lu p90_ns=%lu "
-		  "p99_ns=%lu max_ns=%lu\n",
-		  ncpus, loops, us, s.p50_ns, s.p90_ns, s.p99_ns, s.max_ns);
+	hc_printf(
+	    "KESTREL-TIMER-LATENCY-OK cpus=%u loops=%lu interval_us=%lu p50_ns=%lu p90_ns=%lu "
+	    "p99_ns=%lu max_ns=%lu\n",
+	    ncpus, loops, us, s.p50_ns, s.p90_ns, s.p99_ns, s.max_ns);
 	return 0;
 }

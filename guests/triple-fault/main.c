@@ -8,7 +8,7 @@ struct __attribute__((packed)) idt_ptr {
 
 int main(unsigned cpu, const struct kestrel_boot_info *bi)
 {
-	static const struct idt_ptr empty_idt = { .limit = 0, .base = 0 };
+	static const struct idt_ptr empty_idt = {.limit = 0, .base = 0};
 	uint64_t v;
 
 	(void)bi;

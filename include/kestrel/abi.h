@@ -36,12 +36,12 @@
 #define KESTREL_BOOT_INFO_ADDR 0x2000u
 #define KESTREL_PML4_ADDR 0x3000u
 #define KESTREL_PDPT_ADDR 0x4000u
-#define KESTREL_PD_ADDR 0x5000u /* one page of PDEs per GiB mapped */
-#define KESTREL_PD_MAX_PAGES 123u /* PDs fit below 0x80000 */
-#define KESTREL_LOW_RESERVED 0x100000u /* images load at or above 1 MiB */
-#define KESTREL_HOLE_START 0xC0000000ull /* 3 GiB: MMIO hole up to 4 GiB */
+#define KESTREL_PD_ADDR 0x5000u		  /* one page of PDEs per GiB mapped */
+#define KESTREL_PD_MAX_PAGES 123u	  /* PDs fit below 0x80000 */
+#define KESTREL_LOW_RESERVED 0x100000u	  /* images load at or above 1 MiB */
+#define KESTREL_HOLE_START 0xC0000000ull  /* 3 GiB: MMIO hole up to 4 GiB */
 #define KESTREL_HIGH_START 0x100000000ull /* RAM resumes at 4 GiB */
-#define KESTREL_STACK_SIZE 0x8000u /* 32 KiB per vCPU */
+#define KESTREL_STACK_SIZE 0x8000u	  /* 32 KiB per vCPU */
 
 /* GDT selectors. */
 #define KESTREL_SEL_CODE 0x08u
@@ -60,11 +60,11 @@ struct kestrel_mem_region {
 };
 
 struct kestrel_boot_info {
-	uint64_t magic; /* KESTREL_BOOT_MAGIC */
-	uint32_t version; /* KESTREL_BOOT_VERSION */
-	uint32_t ncpus; /* number of vCPUs started */
+	uint64_t magic;	   /* KESTREL_BOOT_MAGIC */
+	uint32_t version;  /* KESTREL_BOOT_VERSION */
+	uint32_t ncpus;	   /* number of vCPUs started */
 	uint64_t ram_size; /* total guest RAM in bytes */
-	uint64_t tsc_khz; /* guest TSC frequency, 0 if KVM does not know it */
+	uint64_t tsc_khz;  /* guest TSC frequency, 0 if KVM does not know it */
 	uint32_t nregions;
 	uint32_t cmdline_len; /* bytes in cmdline, not counting the NUL */
 	struct kestrel_mem_region regions[KESTREL_MAX_REGIONS];
@@ -118,18 +118,18 @@ struct kestrel_boot_info {
  */
 #define KESTREL_PORT_CMOS_INDEX 0x70u /* RTC/CMOS: index (bit 7 = NMI mask, ignored) */
 #define KESTREL_PORT_CMOS_DATA 0x71u
-#define KESTREL_PORT_TESTDEV 0xe0u /* pc-testdev: 4-byte scratch register */
+#define KESTREL_PORT_TESTDEV 0xe0u	 /* pc-testdev: 4-byte scratch register */
 #define KESTREL_PORT_TESTDEV_FLUSH 0xe4u /* pc-testdev: 4-byte write of a guest address */
-#define KESTREL_PORT_TESTDEV_BYTE 0xe8u /* pc-testdev: the scratch register again, byte-wise */
+#define KESTREL_PORT_TESTDEV_BYTE 0xe8u	 /* pc-testdev: the scratch register again, byte-wise */
 #define KESTREL_PORT_TESTDEV_IRQ 0x2000u /* pc-testdev: 0x2000 + n drives IRQ line n (0..23) */
 #define KESTREL_TESTDEV_IRQ_LINES 24u
 #define KESTREL_TESTDEV_MMIO 0xff000000ull /* pc-testdev: 64 KiB of RAM-like MMIO */
 #define KESTREL_TESTDEV_MMIO_SIZE 0x10000u
-#define KESTREL_PORT_FW_CFG 0x510u /* fw_cfg: 16-bit write = selector; */
-#define KESTREL_PORT_FW_CFG_DATA 0x511u /* 8-bit reads = data (either port, as on QEMU) */
-#define KESTREL_PORT_PCI_ADDR 0xcf8u /* PCI configuration mechanism #1 */
-#define KESTREL_PORT_PCI_RESET 0xcf9u /* reset control (byte): bit 2 resets */
-#define KESTREL_PORT_PCI_DATA 0xcfcu /* 0xcfc-0xcff: no device, all ones */
+#define KESTREL_PORT_FW_CFG 0x510u	    /* fw_cfg: 16-bit write = selector; */
+#define KESTREL_PORT_FW_CFG_DATA 0x511u	    /* 8-bit reads = data (either port, as on QEMU) */
+#define KESTREL_PORT_PCI_ADDR 0xcf8u	    /* PCI configuration mechanism #1 */
+#define KESTREL_PORT_PCI_RESET 0xcf9u	    /* reset control (byte): bit 2 resets */
+#define KESTREL_PORT_PCI_DATA 0xcfcu	    /* 0xcfc-0xcff: no device, all ones */
 #define KESTREL_PORT_BOCHS_SHUTDOWN 0x8900u /* "Shutdown", byte by byte: power off */
 
 /*
@@ -144,19 +144,20 @@ struct kestrel_boot_info {
 #define KESTREL_HC_COUNT 16u
 
 enum kestrel_hypercall {
-	KESTREL_HC_EXIT = 0, /* exit(RDI = status 0..119; more is KESTREL_STATUS_GUEST_ERROR): ends the VM */
-	KESTREL_HC_PUTS = 1, /* puts(RDI = guest address, RSI = length): writes to the
-	                        console, returns length or -EFAULT / -EINVAL */
-	KESTREL_HC_ADD = 2, /* add(RDI, RSI, RDX, RCX): returns the sum mod 2^64;
-	                       lets a guest check arguments and result round-trip */
-	KESTREL_HC_NOP = 3, /* returns 0: the cheapest register-using hypercall */
+	KESTREL_HC_EXIT =
+	    0, /* exit(RDI = status 0..119; more is KESTREL_STATUS_GUEST_ERROR): ends the VM */
+	KESTREL_HC_PUTS = 1,	 /* puts(RDI = guest address, RSI = length): writes to the
+				    console, returns length or -EFAULT / -EINVAL */
+	KESTREL_HC_ADD = 2,	 /* add(RDI, RSI, RDX, RCX): returns the sum mod 2^64;
+				    lets a guest check arguments and result round-trip */
+	KESTREL_HC_NOP = 3,	 /* returns 0: the cheapest register-using hypercall */
 	KESTREL_HC_SNAPSHOT = 4, /* snapshot(RDI = resume address): saves this vCPU's
-	                            registers (general, special, FPU, events) as they
-	                            are, with RIP = RDI and RAX = 1; returns 0 */
-	KESTREL_HC_RESTORE = 5, /* restore(): this vCPU continues from its snapshot
-	                           (RIP = the resume address, RAX = 1, every other
-	                           register as saved; memory is not touched);
-	                           -EINVAL if it has none */
+				    registers (general, special, FPU, events) as they
+				    are, with RIP = RDI and RAX = 1; returns 0 */
+	KESTREL_HC_RESTORE = 5,	 /* restore(): this vCPU continues from its snapshot
+				    (RIP = the resume address, RAX = 1, every other
+				    register as saved; memory is not touched);
+				    -EINVAL if it has none */
 };
 
 /* Longest string one PUTS call takes; longer calls get -EINVAL. */
@@ -175,16 +176,17 @@ enum kestrel_hypercall {
  * KESTREL_STATUS_GUEST_ERROR, with the guest's real value in the reason.
  */
 #define KESTREL_STATUS_GUEST_MAX 119
-#define KESTREL_STATUS_USAGE 120 /* bad command line */
-#define KESTREL_STATUS_IMAGE 121 /* guest image missing, unreadable or invalid */
-#define KESTREL_STATUS_HOST 122 /* /dev/kvm or a host resource failed */
+#define KESTREL_STATUS_USAGE 120	/* bad command line */
+#define KESTREL_STATUS_IMAGE 121	/* guest image missing, unreadable or invalid */
+#define KESTREL_STATUS_HOST 122		/* /dev/kvm or a host resource failed */
 #define KESTREL_STATUS_TRIPLE_FAULT 123 /* guest triple-faulted (KVM_EXIT_SHUTDOWN) */
-#define KESTREL_STATUS_TIMEOUT 124 /* --timeout expired */
-#define KESTREL_STATUS_GUEST_ERROR 125 /* KVM internal error, emulation failure,
-                                          failed entry, unknown exit, or a guest
-                                          exit status over 119 */
+#define KESTREL_STATUS_TIMEOUT 124	/* --timeout expired */
+#define KESTREL_STATUS_GUEST_ERROR                                                                 \
+	125			  /* KVM internal error, emulation failure,                        \
+				     failed entry, unknown exit, or a guest                        \
+				     exit status over 119 */
 #define KESTREL_STATUS_STRICT 126 /* --strict: unhandled port or MMIO access */
-#define KESTREL_STATUS_RESET 127 /* guest asked for a reset (i8042, system event) */
+#define KESTREL_STATUS_RESET 127  /* guest asked for a reset (i8042, system event) */
 /* Stopped by SIGINT / SIGTERM: 128 + signal number (130 / 143). */
 
 #endif

@@ -1,4 +1,5 @@
-/* kestrel.h - libkestrel's public API: create a micro-VM, load a guest, run it, read why it ended. */
+/* kestrel.h - libkestrel's public API: create a micro-VM, load a guest, run it, read why it ended.
+ */
 #ifndef KESTREL_KESTREL_H
 #define KESTREL_KESTREL_H
 
@@ -37,12 +38,12 @@ extern "C" {
  * against another version of this header gets a clear error, not garbage.
  * New fields are only ever added at the end, with 0 meaning "as before". */
 struct kestrel_config {
-	size_t size; /* sizeof(struct kestrel_config), set by kestrel_config_init() */
+	size_t size;	   /* sizeof(struct kestrel_config), set by kestrel_config_init() */
 	uint64_t mem_size; /* guest RAM in bytes (KESTREL_DEFAULT_MEM) */
-	unsigned ncpus; /* vCPUs (1) */
-	bool strict; /* unhandled port/MMIO access ends the VM (false: reads return 0) */
+	unsigned ncpus;	   /* vCPUs (1) */
+	bool strict;	   /* unhandled port/MMIO access ends the VM (false: reads return 0) */
 	bool no_sync_regs; /* keep registers out of the shared kvm_run page (A/B runs) */
-	bool no_seccomp; /* don't confine the vCPU threads with seccomp (debugging only) */
+	bool no_seccomp;   /* don't confine the vCPU threads with seccomp (debugging only) */
 	/* confine_caller - kestrel_vm_run also confines the thread that calls it,
 	 * for good, once the VM's threads are started (ignored with no_seccomp):
 	 * from then on that thread may wait, write to open fds, read KVM's stats,
@@ -52,31 +53,32 @@ struct kestrel_config {
 	 * the caller's thread through memory gains no more than that. */
 	bool confine_caller;
 	bool no_profile; /* skip the per-exit profile accounting (overhead benchmarks) */
-	uint64_t t0_ns; /* CLOCK_MONOTONIC ns the boot timeline counts from (0: kestrel_vm_create) */
+	uint64_t
+	    t0_ns; /* CLOCK_MONOTONIC ns the boot timeline counts from (0: kestrel_vm_create) */
 	bool no_cpuid_tsc; /* leave CPUID's timing leaves (0x15, 0x16, 0x40000010, invariant
 			    * TSC) as KVM gives them, instead of advertising the TSC rate */
-	bool no_pv; /* advertise no KVM paravirtual feature (CPUID 0x40000001 all zero;
-		     * enforced, KVM_CAP_ENFORCE_PV_FEATURE_CPUID) for A/B runs */
+	bool no_pv;	   /* advertise no KVM paravirtual feature (CPUID 0x40000001 all zero;
+			    * enforced, KVM_CAP_ENFORCE_PV_FEATURE_CPUID) for A/B runs */
 	bool pit; /* give the guest KVM's PIT (and so the full in-kernel irqchip: PIC, IOAPIC)
 		   * even when its boot protocol does not ask for one */
 	/* Dedicated-CPU mode (each refused with a clear message where KVM does not allow it). */
 	bool pin; /* vCPU i's thread on one host CPU: the (i mod n)-th of the n kestrel may use */
-	bool no_halt_exits; /* KVM_CAP_X86_DISABLE_EXITS: a guest HLT does not exit to KVM */
-	bool no_pause_exits; /* ... nor PAUSE (no pause-loop exits) */
-	bool set_halt_poll; /* KVM_CAP_HALT_POLL: halt_poll_ns replaces KVM's default */
+	bool no_halt_exits;    /* KVM_CAP_X86_DISABLE_EXITS: a guest HLT does not exit to KVM */
+	bool no_pause_exits;   /* ... nor PAUSE (no pause-loop exits) */
+	bool set_halt_poll;    /* KVM_CAP_HALT_POLL: halt_poll_ns replaces KVM's default */
 	uint32_t halt_poll_ns; /* longest a halted vCPU is polled before it sleeps (0: never) */
-	bool no_fast_io; /* UART THR writes and doorbell rings exit to kestrel one by one, as
-			  * without coalesced PIO and ioeventfd (A/B runs) */
-	bool no_host_quirks; /* don't carry out instructions this host's KVM failed to
-			      * emulate (kestrel's fallback, src/arch/x86/quirk.h) */
-	const char *cmdline; /* guest arguments / kernel command line (NULL: "") */
+	bool no_fast_io;       /* UART THR writes and doorbell rings exit to kestrel one by one, as
+				* without coalesced PIO and ioeventfd (A/B runs) */
+	bool no_host_quirks;   /* don't carry out instructions this host's KVM failed to
+				* emulate (kestrel's fallback, src/arch/x86/quirk.h) */
+	const char *cmdline;   /* guest arguments / kernel command line (NULL: "") */
 	const char *initrd; /* Linux initramfs, or a multiboot kernel's first module (NULL: none) */
 	const struct kestrel_module *modules; /* further multiboot modules, in order */
 	unsigned nmodules;
 	bool no_host_decompress; /* Linux bzImage: run its own decompressor in the guest
 				  * instead of unpacking the kernel on the host */
-	int console_fd; /* where guest console output goes (1 = stdout) */
-	int log_fd; /* where kestrel's own warnings go (2 = stderr; -1 = nowhere) */
+	int console_fd;		 /* where guest console output goes (1 = stdout) */
+	int log_fd;		 /* where kestrel's own warnings go (2 = stderr; -1 = nowhere) */
 	/*
 	 * console_cb - when set, guest console output goes here instead of
 	 * console_fd, in order, in chunks (usually whole lines). It is called
@@ -88,10 +90,10 @@ struct kestrel_config {
 	 */
 	void (*console_cb)(void *opaque, const void *buf, size_t len);
 	void *console_opaque; /* passed to console_cb */
-	int verbosity; /* messages on log_fd: -1 none (errors still come back in struct
-			* kestrel_error), 0 warnings (default), 1 also the set-up steps */
-	int kick_signal; /* the signal that stops vCPU threads (0: SIGRTMIN+1); a real-time
-			  * signal the program does not otherwise use */
+	int verbosity;	      /* messages on log_fd: -1 none (errors still come back in struct
+			       * kestrel_error), 0 warnings (default), 1 also the set-up steps */
+	int kick_signal;      /* the signal that stops vCPU threads (0: SIGRTMIN+1); a real-time
+			       * signal the program does not otherwise use */
 };
 
 /* A multiboot module: a file, and the string the kernel sees for it (NULL: the path). */
@@ -103,8 +105,8 @@ struct kestrel_module {
 /* What a failure was about, for callers that map it to a status. */
 enum kestrel_error_class {
 	KESTREL_ERR_HOST = 0, /* /dev/kvm, memory, a KVM call, a host resource */
-	KESTREL_ERR_CONFIG, /* the configuration asked for something impossible */
-	KESTREL_ERR_IMAGE, /* the guest image (or initrd, module) is missing or invalid */
+	KESTREL_ERR_CONFIG,   /* the configuration asked for something impossible */
+	KESTREL_ERR_IMAGE,    /* the guest image (or initrd, module) is missing or invalid */
 };
 
 /* A failure inside libkestrel: a negative errno (also the function's return
@@ -118,24 +120,24 @@ struct kestrel_error {
 /* Why a VM stopped running. */
 enum kestrel_exit_kind {
 	KESTREL_EXIT_NONE = 0,
-	KESTREL_EXIT_GUEST, /* exit hypercall: status is the guest's */
-	KESTREL_EXIT_DEBUG_EXIT, /* isa-debug-exit write: status = (v << 1) | 1 */
-	KESTREL_EXIT_POWEROFF, /* KVM_SYSTEM_EVENT_SHUTDOWN: status 0 */
-	KESTREL_EXIT_RESET, /* i8042 reset or KVM reset event */
+	KESTREL_EXIT_GUEST,	   /* exit hypercall: status is the guest's */
+	KESTREL_EXIT_DEBUG_EXIT,   /* isa-debug-exit write: status = (v << 1) | 1 */
+	KESTREL_EXIT_POWEROFF,	   /* KVM_SYSTEM_EVENT_SHUTDOWN: status 0 */
+	KESTREL_EXIT_RESET,	   /* i8042 reset or KVM reset event */
 	KESTREL_EXIT_TRIPLE_FAULT, /* KVM_EXIT_SHUTDOWN */
-	KESTREL_EXIT_GUEST_ERROR, /* internal error, failed entry, unknown exit */
-	KESTREL_EXIT_STRICT, /* --strict and an unhandled access */
-	KESTREL_EXIT_TIMEOUT, /* the run's timeout expired */
-	KESTREL_EXIT_STOPPED, /* kestrel_vm_stop(): signo says why */
-	KESTREL_EXIT_HOST_ERROR, /* a KVM call failed while running */
+	KESTREL_EXIT_GUEST_ERROR,  /* internal error, failed entry, unknown exit */
+	KESTREL_EXIT_STRICT,	   /* --strict and an unhandled access */
+	KESTREL_EXIT_TIMEOUT,	   /* the run's timeout expired */
+	KESTREL_EXIT_STOPPED,	   /* kestrel_vm_stop(): signo says why */
+	KESTREL_EXIT_HOST_ERROR,   /* a KVM call failed while running */
 };
 
 struct kestrel_exit {
 	enum kestrel_exit_kind kind;
-	int status; /* GUEST/DEBUG_EXIT: the guest's status; STOPPED: the signal */
-	int cpu; /* vCPU that ended the VM, -1 if none */
-	uint64_t rip; /* its RIP when it did, where meaningful */
-	char reason[256]; /* one line: what happened */
+	int status;	   /* GUEST/DEBUG_EXIT: the guest's status; STOPPED: the signal */
+	int cpu;	   /* vCPU that ended the VM, -1 if none */
+	uint64_t rip;	   /* its RIP when it did, where meaningful */
+	char reason[256];  /* one line: what happened */
 	char report[2048]; /* registers and code bytes for crashes, else "" */
 };
 
@@ -168,7 +170,8 @@ int kestrel_vm_create(const struct kestrel_config *cfg, struct kestrel_vm **out,
  * v1 kernel, a Linux bzImage or vmlinux (with cfg.initrd / cfg.modules, which
  * only kestrel_vm_load_file reads). Returns 0 or a negative errno with err->msg.
  */
-int kestrel_vm_load(struct kestrel_vm *vm, const void *image, size_t len, struct kestrel_error *err);
+int kestrel_vm_load(struct kestrel_vm *vm, const void *image, size_t len,
+		    struct kestrel_error *err);
 
 /* kestrel_vm_load_file - the same from a file, with cfg.initrd and cfg.modules. */
 int kestrel_vm_load_file(struct kestrel_vm *vm, const char *path, struct kestrel_error *err);
@@ -201,24 +204,25 @@ void kestrel_vm_destroy(struct kestrel_vm *vm);
 struct kestrel_vcpu_stats {
 	uint64_t exits; /* KVM_RUN returns to userspace */
 	uint64_t io_exits, mmio_exits, other_exits;
-	uint64_t unhandled; /* accesses nobody claimed */
-	uint64_t reg_ioctls; /* KVM_GET/SET_{REGS,SREGS,...} issued */
+	uint64_t unhandled;		/* accesses nobody claimed */
+	uint64_t reg_ioctls;		/* KVM_GET/SET_{REGS,SREGS,...} issued */
 	uint64_t reg_reads, reg_writes; /* accesses through the register cache */
-	uint64_t reg_flushes; /* KVM_RUNs that carried dirty registers */
-	bool sync_regs; /* registers travel on the shared kvm_run page */
-	bool pinned; /* --pin: its thread's affinity, read back from the kernel, is one CPU ... */
+	uint64_t reg_flushes;		/* KVM_RUNs that carried dirty registers */
+	bool sync_regs;			/* registers travel on the shared kvm_run page */
+	bool pinned;  /* --pin: its thread's affinity, read back from the kernel, is one CPU ... */
 	int host_cpu; /* ... this one (-1 when not pinned) */
 };
 
 /* kestrel_vm_vcpu_stats - copy vCPU `cpu`'s counters (after a run). -EINVAL for a bad index. */
-int kestrel_vm_vcpu_stats(const struct kestrel_vm *vm, unsigned cpu, struct kestrel_vcpu_stats *out);
+int kestrel_vm_vcpu_stats(const struct kestrel_vm *vm, unsigned cpu,
+			  struct kestrel_vcpu_stats *out);
 
 /* kestrel's exit fast paths over a run (kestrel_vm_fastpath_stats). */
 struct kestrel_fastpath_stats {
-	bool console_coalesced; /* UART THR writes go through KVM's coalesced-PIO ring */
+	bool console_coalesced;	       /* UART THR writes go through KVM's coalesced-PIO ring */
 	uint64_t console_ring_entries; /* ring entries drained: THR writes that did not exit */
-	uint64_t console_drains; /* drains that found the ring non-empty */
-	uint64_t console_writes; /* write(2) calls for guest console output, every path */
+	uint64_t console_drains;       /* drains that found the ring non-empty */
+	uint64_t console_writes;       /* write(2) calls for guest console output, every path */
 	bool doorbell_ioeventfd; /* KESTREL_PORT_DOORBELL is an ioeventfd: rings do not exit */
 	uint64_t doorbell_rings; /* rings counted, through the eventfd and as exits */
 	uint64_t doorbell_exits; /* of those, rings that reached kestrel as exits */

@@ -1,4 +1,5 @@
-/* util.h - the small helpers libkestrel shares with its users: sizes as people type them, JSON strings, the report's reader. */
+/* util.h - the small helpers libkestrel shares with its users: sizes as people type them, JSON
+ * strings, the report's reader. */
 #ifndef KESTREL_UTIL_H
 #define KESTREL_UTIL_H
 

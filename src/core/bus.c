@@ -43,10 +43,10 @@ static int bus_register_mmio(struct bus *b, const struct bus_dev *d)
 	return 0;
 }
 
-int bus_register(struct bus *b, enum bus_space space, uint64_t base, uint64_t len,
-		 bus_handler fn, void *opaque, const char *name)
+int bus_register(struct bus *b, enum bus_space space, uint64_t base, uint64_t len, bus_handler fn,
+		 void *opaque, const char *name)
 {
-	struct bus_dev d = { base, len, fn, opaque, name };
+	struct bus_dev d = {base, len, fn, opaque, name};
 	uint64_t end;
 
 	if (len == 0 || !fn || __builtin_add_overflow(base, len, &end))

@@ -1,4 +1,5 @@
-/* bus.h - one address bus for port I/O and MMIO: validated registration, O(1) ports, bisected MMIO. */
+/* bus.h - one address bus for port I/O and MMIO: validated registration, O(1) ports, bisected MMIO.
+ */
 #ifndef KESTREL_BUS_H
 #define KESTREL_BUS_H
 
@@ -34,8 +35,8 @@ void bus_init(struct bus *b);
  * space, -EEXIST when it overlaps an existing claim, -ENOSPC when full.
  * Registration happens before vCPUs run; lookups take no lock.
  */
-int bus_register(struct bus *b, enum bus_space space, uint64_t base, uint64_t len,
-		 bus_handler fn, void *opaque, const char *name);
+int bus_register(struct bus *b, enum bus_space space, uint64_t base, uint64_t len, bus_handler fn,
+		 void *opaque, const char *name);
 
 /* bus_find_pio - the device claiming `port`, or NULL. O(1). */
 static inline const struct bus_dev *bus_find_pio(const struct bus *b, uint16_t port)

@@ -1,4 +1,5 @@
-/* console.c - guest console output: the coalesced-PIO ring for the UART THR, drained in order, written in batches. */
+/* console.c - guest console output: the coalesced-PIO ring for the UART THR, drained in order,
+ * written in batches. */
 #include "core/console.h"
 
 #include <errno.h>
@@ -45,10 +46,10 @@ static void *console_writer(void *arg)
 	struct console_out *o = &vm->cons.out;
 	const struct kestrel_config *cfg = &vm->cfg;
 	struct seccomp_vcpu_ctx sc = {
-		.vcpu_fd = -1, /* no ioctl at all */
-		.write_fds = { cfg->console_fd, cfg->log_fd, 2, -1 },
-		.pid = getpid(),
-		.kick_signal = vm_kick_signal(vm),
+	    .vcpu_fd = -1, /* no ioctl at all */
+	    .write_fds = {cfg->console_fd, cfg->log_fd, 2, -1},
+	    .pid = getpid(),
+	    .kick_signal = vm_kick_signal(vm),
 	};
 	int r = cfg->no_seccomp ? 0 : seccomp_install_vcpu(&sc);
 
@@ -153,9 +154,10 @@ void console_finish(struct kestrel_vm *vm)
 	if (started)
 		pthread_join(o->thread, NULL);
 	if (o->abandon && o->dropped)
-		vm_log(vm, "console: the reader took no output for %u ms after the VM stopped: "
-			   "%llu bytes of guest output dropped", CONSOLE_STALL_MS,
-		       (unsigned long long)o->dropped);
+		vm_log(vm,
+		       "console: the reader took no output for %u ms after the VM stopped: "
+		       "%llu bytes of guest output dropped",
+		       CONSOLE_STALL_MS, (unsigned long long)o->dropped);
 	else if (o->error && o->error != EPIPE)
 		vm_log(vm, "console: writing guest output failed (%s); %llu bytes dropped",
 		       strerror(o->error), (unsigned long long)o->dropped);
@@ -290,13 +292,14 @@ static void console_drain_locked(struct kestrel_vm *vm, bool flush_partial)
 			c->entries++;
 			if (e->len <= sizeof(e->data))
 				d = e->pio ? (e->phys_addr < 0x10000
-						      ? bus_find_pio(&vm->bus, (uint16_t)e->phys_addr)
-						      : NULL)
+						  ? bus_find_pio(&vm->bus, (uint16_t)e->phys_addr)
+						  : NULL)
 					   : bus_find_mmio(&vm->bus, e->phys_addr, e->len);
 			/* The owning device's handler, as an exit would have called it;
 			 * ring entries name no vCPU. */
 			if (d)
-				d->fn(NULL, d->opaque, e->phys_addr - d->base, e->data, e->len, true);
+				d->fn(NULL, d->opaque, e->phys_addr - d->base, e->data, e->len,
+				      true);
 			/* Free the slot for KVM only once it is applied. */
 			__atomic_store_n(&r->first, (first + 1) % c->ring_max, __ATOMIC_RELEASE);
 		}
@@ -370,13 +373,13 @@ int kestrel_vm_fastpath_stats(const struct kestrel_vm *vm, struct kestrel_fastpa
 		doorbell_counts(bell, &bell_fd, &rings, &exits);
 	pthread_mutex_lock(&c->lock);
 	*out = (struct kestrel_fastpath_stats){
-		.console_coalesced = c->ring != NULL,
-		.console_ring_entries = c->entries,
-		.console_drains = c->drains,
-		.console_writes = atomic_load(&c->writes),
-		.doorbell_ioeventfd = bell_fd,
-		.doorbell_rings = rings,
-		.doorbell_exits = exits,
+	    .console_coalesced = c->ring != NULL,
+	    .console_ring_entries = c->entries,
+	    .console_drains = c->drains,
+	    .console_writes = atomic_load(&c->writes),
+	    .doorbell_ioeventfd = bell_fd,
+	    .doorbell_rings = rings,
+	    .doorbell_exits = exits,
 	};
 	pthread_mutex_unlock(&c->lock);
 	return 0;

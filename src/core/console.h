@@ -1,4 +1,5 @@
-/* console.h - the guest console's fast path: UART THR writes through KVM's coalesced-PIO ring, drained in batches. */
+/* console.h - the guest console's fast path: UART THR writes through KVM's coalesced-PIO ring,
+ * drained in batches. */
 #ifndef KESTREL_CONSOLE_H
 #define KESTREL_CONSOLE_H
 
@@ -61,27 +62,30 @@ struct vcpu;
 
 #define CONSOLE_BUF 4096u
 #define CONSOLE_TICK_MS 20
-#define CONSOLE_OUT_CAP (1u << 20) /* what vCPU threads may queue before they wait */
+#define CONSOLE_OUT_CAP (1u << 20)    /* what vCPU threads may queue before they wait */
 #define CONSOLE_OUT_SLACK (16u << 10) /* the main thread's drains' extra room: they never wait */
-#define CONSOLE_STALL_MS 500 /* after the run: a consumer taking nothing this long loses the rest */
+#define CONSOLE_STALL_MS                                                                           \
+	500 /* after the run: a consumer taking nothing this long loses the rest                   \
+	     */
 
 /* The queue between the guest's console and the writer thread (a byte ring). */
 struct console_out {
 	pthread_mutex_t lock;
-	pthread_cond_t data, room, done; /* writer waits on data; producers on room; finish on done */
-	uint8_t *buf; /* CONSOLE_OUT_CAP + CONSOLE_OUT_SLACK bytes, from console_start() */
+	pthread_cond_t data, room,
+	    done;	  /* writer waits on data; producers on room; finish on done */
+	uint8_t *buf;	  /* CONSOLE_OUT_CAP + CONSOLE_OUT_SLACK bytes, from console_start() */
 	size_t head, len; /* queued bytes: [head, head + len) mod the size */
-	bool running; /* the writer thread exists and has not ended */
-	bool stopping; /* a stop was asked for: producers no longer wait */
-	bool closing; /* no more producers: the writer ends once the queue is empty */
-	bool abandon; /* the consumer stalled after the run: end now, drop the rest */
-	int error; /* errno of the write that failed (then all output is dropped) */
+	bool running;	  /* the writer thread exists and has not ended */
+	bool stopping;	  /* a stop was asked for: producers no longer wait */
+	bool closing;	  /* no more producers: the writer ends once the queue is empty */
+	bool abandon;	  /* the consumer stalled after the run: end now, drop the rest */
+	int error;	  /* errno of the write that failed (then all output is dropped) */
 	uint64_t taken, dropped; /* bytes the consumer took; bytes dropped (stall, error, stop) */
 	pthread_t thread;
 };
 
 struct console {
-	pthread_mutex_t lock; /* ring consumption and buf */
+	pthread_mutex_t lock;		      /* ring consumption and buf */
 	struct kvm_coalesced_mmio_ring *ring; /* NULL: no coalescing (THR writes exit) */
 	uint32_t ring_max; /* entries in the ring: KVM_COALESCED_MMIO_MAX for the page size */
 	atomic_size_t len; /* bytes in buf, read without the lock to skip it */
@@ -132,7 +136,7 @@ static inline bool console_pending(const struct console *c)
 	if (atomic_load_explicit(&c->len, memory_order_relaxed))
 		return true;
 	return r && __atomic_load_n(&r->first, __ATOMIC_RELAXED) !=
-			    __atomic_load_n(&r->last, __ATOMIC_ACQUIRE);
+			__atomic_load_n(&r->last, __ATOMIC_ACQUIRE);
 }
 
 /*
@@ -148,7 +152,8 @@ static inline void console_drain_if_any(struct kestrel_vm *vm, struct vcpu *v, s
 {
 	const struct kvm_coalesced_mmio_ring *r = c->ring;
 
-	if (r && __atomic_load_n(&r->first, __ATOMIC_RELAXED) != __atomic_load_n(&r->last, __ATOMIC_ACQUIRE))
+	if (r && __atomic_load_n(&r->first, __ATOMIC_RELAXED) !=
+		     __atomic_load_n(&r->last, __ATOMIC_ACQUIRE))
 		console_drain(vm, v, false);
 }
 

@@ -1,4 +1,5 @@
-/* devhost.c - the device contract's VM side: the device table and its lifecycle, registration with fast paths, the dev_*() calls. */
+/* devhost.c - the device contract's VM side: the device table and its lifecycle, registration with
+ * fast paths, the dev_*() calls. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,7 +28,7 @@ _Static_assert(VM_NDEVICES <= VM_MAX_DEVS, "raise VM_MAX_DEVS");
 /* KVM queues 1-byte writes to the port in the coalesced ring (console.c drains it). */
 static int vm_fast_coalesce(struct kestrel_vm *vm, const struct dev_region *r)
 {
-	struct kvm_coalesced_mmio_zone z = { .addr = r->base, .size = 1, .pio = r->space == BUS_PIO };
+	struct kvm_coalesced_mmio_zone z = {.addr = r->base, .size = 1, .pio = r->space == BUS_PIO};
 	long page = sysconf(_SC_PAGESIZE);
 
 	/* No such KVM, or a vCPU mmap without the ring page: the writes exit,
@@ -48,8 +49,8 @@ static int vm_fast_coalesce(struct kestrel_vm *vm, const struct dev_region *r)
 /* KVM signals an eventfd on writes to the address instead of exiting. */
 static int vm_fast_ioeventfd(struct kestrel_vm *vm, const struct dev_region *r)
 {
-	struct kvm_ioeventfd io = { .addr = r->base,
-				    .flags = r->space == BUS_PIO ? KVM_IOEVENTFD_FLAG_PIO : 0 };
+	struct kvm_ioeventfd io = {.addr = r->base,
+				   .flags = r->space == BUS_PIO ? KVM_IOEVENTFD_FLAG_PIO : 0};
 	int e;
 
 	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD) <= 0)
@@ -127,7 +128,7 @@ int dev_register(struct dev_host *h, const struct dev_region *r)
 int dev_stop(struct dev_host *h, struct vcpu *v, enum kestrel_exit_kind kind, int status,
 	     const char *fmt, ...)
 {
-	struct kestrel_exit e = { .kind = kind, .status = status, .cpu = -1 };
+	struct kestrel_exit e = {.kind = kind, .status = status, .cpu = -1};
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -163,7 +164,7 @@ void *dev_guest_ptr(struct dev_host *h, uint64_t gpa, uint64_t len)
 
 int dev_irq_line(struct dev_host *h, unsigned gsi, bool level)
 {
-	struct kvm_irq_level l = { .irq = gsi, .level = level };
+	struct kvm_irq_level l = {.irq = gsi, .level = level};
 
 	if (!h->vm->has_irqchip)
 		return -ENODEV;
@@ -182,10 +183,11 @@ int vm_devices_init(struct kestrel_vm *vm, struct kestrel_error *err)
 	struct dev_machine *m = &vm->host.machine;
 
 	vm->host.vm = vm;
-	*m = (struct dev_machine){ .ncpus = vm->ncpus, .ram_size = vm->mem.total,
-				   .ram_below_4g = vm->mem.r[0].size,
-				   .ram_above_4g = vm->mem.total - vm->mem.r[0].size,
-				   .tsc_khz = vm->tsc_khz };
+	*m = (struct dev_machine){.ncpus = vm->ncpus,
+				  .ram_size = vm->mem.total,
+				  .ram_below_4g = vm->mem.r[0].size,
+				  .ram_above_4g = vm->mem.total - vm->mem.r[0].size,
+				  .tsc_khz = vm->tsc_khz};
 	bus_init(&vm->bus);
 	for (unsigned i = 0; i < VM_NDEVICES; i++) {
 		const struct dev_ops *ops = vm_device_table[i];
@@ -197,9 +199,10 @@ int vm_devices_init(struct kestrel_vm *vm, struct kestrel_error *err)
 		r = ops->init(&vm->host, state);
 		if (r < 0) {
 			free(state);
-			return vm_err(err, r, "cannot set up device %s: %s", ops->name, strerror(-r));
+			return vm_err(err, r, "cannot set up device %s: %s", ops->name,
+				      strerror(-r));
 		}
-		vm->devs[vm->ndevs++] = (struct vm_dev){ ops, state };
+		vm->devs[vm->ndevs++] = (struct vm_dev){ops, state};
 	}
 	return 0;
 }

@@ -13,7 +13,7 @@
 typedef uint64_t gpa_t;
 
 struct guest_mem_region {
-	gpa_t gpa; /* first guest-physical address */
+	gpa_t gpa;     /* first guest-physical address */
 	uint64_t size; /* bytes */
 	uint8_t *host; /* host mapping of gpa */
 };
@@ -54,11 +54,11 @@ static inline unsigned guest_mem_layout(struct guest_mem *m, uint64_t size)
 {
 	uint64_t low = size < KESTREL_HOLE_START ? size : KESTREL_HOLE_START;
 
-	*m = (struct guest_mem){ 0 };
-	m->r[0] = (struct guest_mem_region){ .gpa = 0, .size = low };
+	*m = (struct guest_mem){0};
+	m->r[0] = (struct guest_mem_region){.gpa = 0, .size = low};
 	m->nregions = 1;
 	if (size > low) {
-		m->r[1] = (struct guest_mem_region){ .gpa = KESTREL_HIGH_START, .size = size - low };
+		m->r[1] = (struct guest_mem_region){.gpa = KESTREL_HIGH_START, .size = size - low};
 		m->nregions = 2;
 	}
 	m->total = size;

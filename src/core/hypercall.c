@@ -1,4 +1,5 @@
-/* hypercall.c - kestrel's register-based hypercalls: `out` to KESTREL_HC_PORT_BASE + nr, args in RDI/RSI/RDX/RCX, result in RAX. */
+/* hypercall.c - kestrel's register-based hypercalls: `out` to KESTREL_HC_PORT_BASE + nr, args in
+ * RDI/RSI/RDX/RCX, result in RAX. */
 #include "core/hypercall.h"
 
 #include "core/vm.h"
@@ -80,12 +81,12 @@ static const struct hypercall {
 	const char *name;
 	int64_t (*fn)(struct vcpu *v);
 } hypercalls[KESTREL_HC_COUNT] = {
-	[KESTREL_HC_EXIT] = { "exit", NULL }, /* ends the VM: handled below */
-	[KESTREL_HC_PUTS] = { "puts", hc_puts },
-	[KESTREL_HC_ADD] = { "add", hc_add },
-	[KESTREL_HC_NOP] = { "nop", hc_nop },
-	[KESTREL_HC_SNAPSHOT] = { "snapshot", hc_snapshot },
-	[KESTREL_HC_RESTORE] = { "restore", hc_restore },
+    [KESTREL_HC_EXIT] = {"exit", NULL}, /* ends the VM: handled below */
+    [KESTREL_HC_PUTS] = {"puts", hc_puts},
+    [KESTREL_HC_ADD] = {"add", hc_add},
+    [KESTREL_HC_NOP] = {"nop", hc_nop},
+    [KESTREL_HC_SNAPSHOT] = {"snapshot", hc_snapshot},
+    [KESTREL_HC_RESTORE] = {"restore", hc_restore},
 };
 
 const char *hypercall_name(unsigned nr)

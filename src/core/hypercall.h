@@ -1,4 +1,5 @@
-/* hypercall.h - kestrel's hypercalls (abi.h): one table, used by the run loop's fast path, the bus and the profiler. */
+/* hypercall.h - kestrel's hypercalls (abi.h): one table, used by the run loop's fast path, the bus
+ * and the profiler. */
 #ifndef KESTREL_CORE_HYPERCALL_H
 #define KESTREL_CORE_HYPERCALL_H
 

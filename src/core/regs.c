@@ -13,13 +13,13 @@ struct regs_group_info {
 };
 
 static const struct regs_group_info regs_groups[REGS_G_COUNT] = {
-#define REG_GROUP(id, type, sync_bit, g, s) [REGS_G_##id] = { sync_bit, g, s, sizeof(type) },
+#define REG_GROUP(id, type, sync_bit, g, s) [REGS_G_##id] = {sync_bit, g, s, sizeof(type)},
 #include "core/regs.def"
 };
 
 _Static_assert(REGS_BIT(REGS_G_REGS) == KVM_SYNC_X86_REGS &&
-		       REGS_BIT(REGS_G_SREGS) == KVM_SYNC_X86_SREGS &&
-		       REGS_BIT(REGS_G_EVENTS) == KVM_SYNC_X86_EVENTS,
+		   REGS_BIT(REGS_G_SREGS) == KVM_SYNC_X86_SREGS &&
+		   REGS_BIT(REGS_G_EVENTS) == KVM_SYNC_X86_EVENTS,
 	       "page-backed groups must match the KVM_SYNC_X86_* bits (regs_flush)");
 
 static const uint32_t regs_msr_index[REGS_MSR_COUNT] = {
@@ -72,8 +72,8 @@ void regs_init(struct regs *c, struct kvm_run *run, uint32_t sync_caps, uint32_t
 		if (page_valid & bit)
 			c->page_valid |= REGS_BIT(g);
 	}
-#define REG_GROUP(id, type, sync_bit, g, s)                                                    \
-	if (c->on_page & REGS_BIT(REGS_G_##id))                                               \
+#define REG_GROUP(id, type, sync_bit, g, s)                                                        \
+	if (c->on_page & REGS_BIT(REGS_G_##id))                                                    \
 		c->id = regs_page_slot(run, REGS_G_##id);
 #include "core/regs.def"
 	run->kvm_valid_regs = 0;
@@ -86,8 +86,8 @@ void regs_init(struct regs *c, struct kvm_run *run, uint32_t sync_caps, uint32_t
 static void *regs_storage(struct regs *c, enum regs_group g)
 {
 	switch (g) {
-#define REG_GROUP(id, type, sync_bit, gi, si)                                                 \
-	case REGS_G_##id:                                                                     \
+#define REG_GROUP(id, type, sync_bit, gi, si)                                                      \
+	case REGS_G_##id:                                                                          \
 		return c->id;
 #include "core/regs.def"
 	default:
@@ -133,8 +133,8 @@ int regs_flush(struct regs *c)
 	}
 	/* The rest by ioctl, control state first: SREGS (CR0/EFER/segments)
 	 * before REGS, as a real CPU would load them. */
-	static const enum regs_group order[] = { REGS_G_SREGS, REGS_G_REGS, REGS_G_EVENTS,
-						 REGS_G_FPU, REGS_G_DEBUG, REGS_G_MSRS };
+	static const enum regs_group order[] = {REGS_G_SREGS, REGS_G_REGS,  REGS_G_EVENTS,
+						REGS_G_FPU,   REGS_G_DEBUG, REGS_G_MSRS};
 	for (unsigned i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
 		enum regs_group g = order[i];
 		if (!(dirty & REGS_BIT(g)))
@@ -196,5 +196,5 @@ static int regs_kvm_set(void *ctx, enum regs_group g, const void *buf)
 
 struct regs_backend regs_kvm_backend(int vcpu_fd)
 {
-	return (struct regs_backend){ regs_kvm_get, regs_kvm_set, (void *)(intptr_t)vcpu_fd };
+	return (struct regs_backend){regs_kvm_get, regs_kvm_set, (void *)(intptr_t)vcpu_fd};
 }

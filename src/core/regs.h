@@ -1,4 +1,5 @@
-/* regs.h - per-vCPU register cache: lazy reads, dirty bits, one batched write-back before KVM_RUN. */
+/* regs.h - per-vCPU register cache: lazy reads, dirty bits, one batched write-back before KVM_RUN.
+ */
 #ifndef KESTREL_REGS_H
 #define KESTREL_REGS_H
 
@@ -50,17 +51,17 @@ struct regs_backend {
 };
 
 struct regs_counters {
-	uint64_t ioctls; /* backend get/set calls */
+	uint64_t ioctls;	/* backend get/set calls */
 	uint64_t reads, writes; /* accessor calls */
-	uint64_t flushes; /* flushes that had something dirty */
+	uint64_t flushes;	/* flushes that had something dirty */
 };
 
 struct regs {
-	uint32_t valid; /* groups whose cached value is current */
-	uint32_t dirty; /* groups written since the last flush */
-	uint32_t on_page; /* groups stored on the kvm_run page */
+	uint32_t valid;	     /* groups whose cached value is current */
+	uint32_t dirty;	     /* groups written since the last flush */
+	uint32_t on_page;    /* groups stored on the kvm_run page */
 	uint32_t page_valid; /* groups KVM copies to the page after every run */
-	int error; /* first fetch error (sticky), 0 if none */
+	int error;	     /* first fetch error (sticky), 0 if none */
 	struct kvm_run *run; /* NULL: ioctl backend only */
 	struct regs_backend be;
 	struct regs_counters n;
@@ -105,87 +106,87 @@ static inline void regs_mark(struct regs *c, enum regs_group g)
 }
 
 /* Typed accessors: regs_get_rax(c), regs_set_rip(c, v), regs_get_cs(c), ... */
-#define REG_GPR(name)                                                                  \
-	static inline uint64_t regs_get_##name(struct regs *c)                         \
-	{                                                                              \
-		regs_need(c, REGS_G_REGS);                                             \
-		c->n.reads++;                                                          \
-		return c->REGS->name;                                                  \
-	}                                                                              \
-	static inline void regs_set_##name(struct regs *c, uint64_t v)                 \
-	{                                                                              \
-		regs_need(c, REGS_G_REGS);                                             \
-		c->REGS->name = v;                                                     \
-		regs_mark(c, REGS_G_REGS);                                             \
+#define REG_GPR(name)                                                                              \
+	static inline uint64_t regs_get_##name(struct regs *c)                                     \
+	{                                                                                          \
+		regs_need(c, REGS_G_REGS);                                                         \
+		c->n.reads++;                                                                      \
+		return c->REGS->name;                                                              \
+	}                                                                                          \
+	static inline void regs_set_##name(struct regs *c, uint64_t v)                             \
+	{                                                                                          \
+		regs_need(c, REGS_G_REGS);                                                         \
+		c->REGS->name = v;                                                                 \
+		regs_mark(c, REGS_G_REGS);                                                         \
 	}
-#define REG_CTL(name)                                                                  \
-	static inline uint64_t regs_get_##name(struct regs *c)                         \
-	{                                                                              \
-		regs_need(c, REGS_G_SREGS);                                            \
-		c->n.reads++;                                                          \
-		return c->SREGS->name;                                                 \
-	}                                                                              \
-	static inline void regs_set_##name(struct regs *c, uint64_t v)                 \
-	{                                                                              \
-		regs_need(c, REGS_G_SREGS);                                            \
-		c->SREGS->name = v;                                                    \
-		regs_mark(c, REGS_G_SREGS);                                            \
+#define REG_CTL(name)                                                                              \
+	static inline uint64_t regs_get_##name(struct regs *c)                                     \
+	{                                                                                          \
+		regs_need(c, REGS_G_SREGS);                                                        \
+		c->n.reads++;                                                                      \
+		return c->SREGS->name;                                                             \
+	}                                                                                          \
+	static inline void regs_set_##name(struct regs *c, uint64_t v)                             \
+	{                                                                                          \
+		regs_need(c, REGS_G_SREGS);                                                        \
+		c->SREGS->name = v;                                                                \
+		regs_mark(c, REGS_G_SREGS);                                                        \
 	}
-#define REG_SEG(name)                                                                  \
-	static inline struct kvm_segment regs_get_##name(struct regs *c)               \
-	{                                                                              \
-		regs_need(c, REGS_G_SREGS);                                            \
-		c->n.reads++;                                                          \
-		return c->SREGS->name;                                                 \
-	}                                                                              \
-	static inline void regs_set_##name(struct regs *c, struct kvm_segment v)       \
-	{                                                                              \
-		regs_need(c, REGS_G_SREGS);                                            \
-		c->SREGS->name = v;                                                    \
-		regs_mark(c, REGS_G_SREGS);                                            \
+#define REG_SEG(name)                                                                              \
+	static inline struct kvm_segment regs_get_##name(struct regs *c)                           \
+	{                                                                                          \
+		regs_need(c, REGS_G_SREGS);                                                        \
+		c->n.reads++;                                                                      \
+		return c->SREGS->name;                                                             \
+	}                                                                                          \
+	static inline void regs_set_##name(struct regs *c, struct kvm_segment v)                   \
+	{                                                                                          \
+		regs_need(c, REGS_G_SREGS);                                                        \
+		c->SREGS->name = v;                                                                \
+		regs_mark(c, REGS_G_SREGS);                                                        \
 	}
-#define REG_DT(name)                                                                   \
-	static inline struct kvm_dtable regs_get_##name(struct regs *c)                \
-	{                                                                              \
-		regs_need(c, REGS_G_SREGS);                                            \
-		c->n.reads++;                                                          \
-		return c->SREGS->name;                                                 \
-	}                                                                              \
-	static inline void regs_set_##name(struct regs *c, struct kvm_dtable v)        \
-	{                                                                              \
-		regs_need(c, REGS_G_SREGS);                                            \
-		c->SREGS->name = v;                                                    \
-		regs_mark(c, REGS_G_SREGS);                                            \
+#define REG_DT(name)                                                                               \
+	static inline struct kvm_dtable regs_get_##name(struct regs *c)                            \
+	{                                                                                          \
+		regs_need(c, REGS_G_SREGS);                                                        \
+		c->n.reads++;                                                                      \
+		return c->SREGS->name;                                                             \
+	}                                                                                          \
+	static inline void regs_set_##name(struct regs *c, struct kvm_dtable v)                    \
+	{                                                                                          \
+		regs_need(c, REGS_G_SREGS);                                                        \
+		c->SREGS->name = v;                                                                \
+		regs_mark(c, REGS_G_SREGS);                                                        \
 	}
-#define REG_MSR(name, index)                                                           \
-	static inline uint64_t regs_get_msr_##name(struct regs *c)                     \
-	{                                                                              \
-		regs_need(c, REGS_G_MSRS);                                             \
-		c->n.reads++;                                                          \
-		return c->MSRS->e[REGS_MSR_##name].data;                               \
-	}                                                                              \
-	static inline void regs_set_msr_##name(struct regs *c, uint64_t v)             \
-	{                                                                              \
-		regs_need(c, REGS_G_MSRS);                                             \
-		c->MSRS->e[REGS_MSR_##name].data = v;                                  \
-		regs_mark(c, REGS_G_MSRS);                                             \
+#define REG_MSR(name, index)                                                                       \
+	static inline uint64_t regs_get_msr_##name(struct regs *c)                                 \
+	{                                                                                          \
+		regs_need(c, REGS_G_MSRS);                                                         \
+		c->n.reads++;                                                                      \
+		return c->MSRS->e[REGS_MSR_##name].data;                                           \
+	}                                                                                          \
+	static inline void regs_set_msr_##name(struct regs *c, uint64_t v)                         \
+	{                                                                                          \
+		regs_need(c, REGS_G_MSRS);                                                         \
+		c->MSRS->e[REGS_MSR_##name].data = v;                                              \
+		regs_mark(c, REGS_G_MSRS);                                                         \
 	}
 #include "core/regs.def"
 
 /* Whole-group access, for setup, dumps and snapshots. get returns a pointer to
  * the (now valid) cached group; set replaces it without fetching first. */
-#define REG_GROUP(id, type, sync_bit, g, s)                                            \
-	static inline const type *regs_group_##id(struct regs *c)                      \
-	{                                                                              \
-		regs_need(c, REGS_G_##id);                                             \
-		c->n.reads++;                                                          \
-		return c->id;                                                          \
-	}                                                                              \
-	static inline void regs_put_##id(struct regs *c, const type *v)                \
-	{                                                                              \
-		*c->id = *v;                                                           \
-		c->valid |= REGS_BIT(REGS_G_##id);                                     \
-		regs_mark(c, REGS_G_##id);                                             \
+#define REG_GROUP(id, type, sync_bit, g, s)                                                        \
+	static inline const type *regs_group_##id(struct regs *c)                                  \
+	{                                                                                          \
+		regs_need(c, REGS_G_##id);                                                         \
+		c->n.reads++;                                                                      \
+		return c->id;                                                                      \
+	}                                                                                          \
+	static inline void regs_put_##id(struct regs *c, const type *v)                            \
+	{                                                                                          \
+		*c->id = *v;                                                                       \
+		c->valid |= REGS_BIT(REGS_G_##id);                                                 \
+		regs_mark(c, REGS_G_##id);                                                         \
 	}
 #include "core/regs.def"
 

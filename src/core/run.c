@@ -59,7 +59,7 @@ int vm_stop(struct kestrel_vm *vm, const struct kestrel_exit *why)
 int vm_stop_fmt(struct kestrel_vm *vm, struct vcpu *v, enum kestrel_exit_kind kind, int status,
 		const char *fmt, ...)
 {
-	struct kestrel_exit e = { .kind = kind, .status = status, .cpu = -1 };
+	struct kestrel_exit e = {.kind = kind, .status = status, .cpu = -1};
 	va_list ap;
 
 	if (v) {
@@ -87,7 +87,7 @@ void kestrel_vm_stop(struct kestrel_vm *vm, int signo)
 
 static int vm_start_threads(struct kestrel_vm *vm, struct kestrel_error *err)
 {
-	struct sigaction sa = { .sa_handler = vm_kick_handler }; /* no SA_RESTART */
+	struct sigaction sa = {.sa_handler = vm_kick_handler}; /* no SA_RESTART */
 	sigset_t all, old;
 
 	sigemptyset(&sa.sa_mask);
@@ -141,7 +141,7 @@ static void vm_join_vcpu(struct kestrel_vm *vm, struct vcpu *v)
 int kestrel_vm_run(struct kestrel_vm *vm, uint64_t timeout_ms, struct kestrel_exit *exit,
 		   struct kestrel_error *err)
 {
-	struct pollfd pfd = { .fd = vm->stop_fd, .events = POLLIN };
+	struct pollfd pfd = {.fd = vm->stop_fd, .events = POLLIN};
 	struct timespec start, now;
 	int r;
 
@@ -161,10 +161,13 @@ int kestrel_vm_run(struct kestrel_vm *vm, uint64_t timeout_ms, struct kestrel_ex
 	if (r == 0 && vm->cfg.confine_caller && !vm->cfg.no_seccomp && vm->proc_status_fd < 0)
 		vm->proc_status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
 	if (r == 0 && vm->cfg.confine_caller && !vm->cfg.no_seccomp &&
-	    (r = seccomp_install_main(&(struct seccomp_main_ctx){ getpid(), vm_kick_signal(vm) })) < 0) {
+	    (r = seccomp_install_main(&(struct seccomp_main_ctx){getpid(), vm_kick_signal(vm)})) <
+		0) {
 		vm_stop_fmt(vm, NULL, KESTREL_EXIT_HOST_ERROR, KESTREL_STATUS_HOST,
 			    "confining the calling thread with seccomp failed: %s", strerror(-r));
-		vm_err(err, r, "cannot confine the calling thread with seccomp: %s (--no-seccomp runs without)",
+		vm_err(err, r,
+		       "cannot confine the calling thread with seccomp: %s (--no-seccomp runs "
+		       "without)",
 		       strerror(-r));
 	}
 	while (r == 0 && !atomic_load(&vm->stopping)) {
@@ -197,8 +200,8 @@ int kestrel_vm_run(struct kestrel_vm *vm, uint64_t timeout_ms, struct kestrel_ex
 		}
 		int sig = atomic_load(&vm->stop_signo);
 		if (sig)
-			vm_stop_fmt(vm, NULL, KESTREL_EXIT_STOPPED, sig, "stopped by signal %d (%s)",
-				    sig, strsignal(sig));
+			vm_stop_fmt(vm, NULL, KESTREL_EXIT_STOPPED, sig,
+				    "stopped by signal %d (%s)", sig, strsignal(sig));
 	}
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		vm_join_vcpu(vm, &vm->vcpus[i]);
@@ -241,13 +244,13 @@ int kestrel_vm_cpuid(const struct kestrel_vm *vm, unsigned cpu, struct kestrel_c
 	for (uint32_t i = 0; i < t->nent && i < max; i++) {
 		const struct kvm_cpuid_entry2 *e = &t->entries[i];
 		out[i] = (struct kestrel_cpuid_leaf){
-			.function = e->function,
-			.index = e->index,
-			.indexed = e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
-			.eax = e->eax,
-			.ebx = e->ebx,
-			.ecx = e->ecx,
-			.edx = e->edx,
+		    .function = e->function,
+		    .index = e->index,
+		    .indexed = e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
+		    .eax = e->eax,
+		    .ebx = e->ebx,
+		    .ecx = e->ecx,
+		    .edx = e->edx,
 		};
 	}
 	nent = t->nent;
@@ -262,8 +265,8 @@ int kestrel_exit_status(const struct kestrel_exit *e)
 	case KESTREL_EXIT_DEBUG_EXIT:
 		/* 0..119 only: a guest must not pose as kestrel (abi.h). */
 		return e->status >= 0 && e->status <= KESTREL_STATUS_GUEST_MAX
-			       ? e->status
-			       : KESTREL_STATUS_GUEST_ERROR;
+			   ? e->status
+			   : KESTREL_STATUS_GUEST_ERROR;
 	case KESTREL_EXIT_POWEROFF:
 		return 0;
 	case KESTREL_EXIT_RESET:

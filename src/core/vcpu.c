@@ -53,8 +53,8 @@ void vcpu_release(struct kestrel_vm *vm, struct vcpu *v)
 	v->cpuid = NULL;
 }
 
-int vcpu_unhandled(struct vcpu *v, enum bus_space space, uint64_t addr, uint8_t *data,
-		   uint32_t len, bool is_write)
+int vcpu_unhandled(struct vcpu *v, enum bus_space space, uint64_t addr, uint8_t *data, uint32_t len,
+		   bool is_write)
 {
 	struct kestrel_vm *vm = v->vm;
 	const char *what = space == BUS_PIO ? "port" : "MMIO address";
@@ -77,9 +77,9 @@ int vcpu_unhandled(struct vcpu *v, enum bus_space space, uint64_t addr, uint8_t 
 		first = !atomic_exchange(&vm->mmio_logged, true);
 	}
 	if (first)
-		vm_log(vm, "cpu %u: unhandled %s %s 0x%llx (%u bytes) at RIP 0x%llx%s; %s", v->index,
-		       is_write ? "write to" : "read from", what, (unsigned long long)addr, len,
-		       (unsigned long long)regs_get_rip(&v->regs),
+		vm_log(vm, "cpu %u: unhandled %s %s 0x%llx (%u bytes) at RIP 0x%llx%s; %s",
+		       v->index, is_write ? "write to" : "read from", what,
+		       (unsigned long long)addr, len, (unsigned long long)regs_get_rip(&v->regs),
 		       space == BUS_PIO ? "" : " (further MMIO misses not logged)",
 		       is_write ? "ignored" : "reads as 0");
 	return 0;
@@ -206,11 +206,11 @@ static int vcpu_confine(struct vcpu *v)
 {
 	const struct kestrel_config *cfg = &v->vm->cfg;
 	struct seccomp_vcpu_ctx c = {
-		.vcpu_fd = v->fd,
-		.vm_fd = v->vm->has_irqchip ? v->vm->vm_fd : -1,
-		.write_fds = { cfg->console_fd, cfg->log_fd, v->vm->stop_fd, 2 },
-		.pid = getpid(),
-		.kick_signal = vm_kick_signal(v->vm),
+	    .vcpu_fd = v->fd,
+	    .vm_fd = v->vm->has_irqchip ? v->vm->vm_fd : -1,
+	    .write_fds = {cfg->console_fd, cfg->log_fd, v->vm->stop_fd, 2},
+	    .pid = getpid(),
+	    .kick_signal = vm_kick_signal(v->vm),
 	};
 
 	return cfg->no_seccomp ? 0 : seccomp_install_vcpu(&c);

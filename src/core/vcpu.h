@@ -20,7 +20,7 @@ void *vcpu_thread(void *arg);
 
 /* vcpu_unhandled - an access nobody claimed: zero the read data, count it, log
  * it once; under --strict stop the VM. Returns 0 or BUS_STOP. */
-int vcpu_unhandled(struct vcpu *v, enum bus_space space, uint64_t addr, uint8_t *data,
-		   uint32_t len, bool is_write);
+int vcpu_unhandled(struct vcpu *v, enum bus_space space, uint64_t addr, uint8_t *data, uint32_t len,
+		   bool is_write);
 
 #endif

@@ -1,4 +1,5 @@
-/* vm.c - VM lifetime: /dev/kvm and its capabilities, guest RAM, devices, loading with the platform its plan asks for (irqchip, PIT, vCPUs), teardown. */
+/* vm.c - VM lifetime: /dev/kvm and its capabilities, guest RAM, devices, loading with the platform
+ * its plan asks for (irqchip, PIT, vCPUs), teardown. */
 #include "core/vm.h"
 
 #include <errno.h>
@@ -30,15 +31,14 @@
  * what it can load anyway; this bounds the host memory a bad path costs). */
 static const uint64_t vm_max_file = 4ull << 30;
 
-
 void kestrel_config_init(struct kestrel_config *cfg)
 {
 	*cfg = (struct kestrel_config){
-		.size = sizeof(struct kestrel_config),
-		.mem_size = KESTREL_DEFAULT_MEM,
-		.ncpus = 1,
-		.console_fd = 1,
-		.log_fd = 2,
+	    .size = sizeof(struct kestrel_config),
+	    .mem_size = KESTREL_DEFAULT_MEM,
+	    .ncpus = 1,
+	    .console_fd = 1,
+	    .log_fd = 2,
 	};
 }
 
@@ -48,7 +48,7 @@ const char *kestrel_version(void)
 }
 
 static void vm_vlog(const struct kestrel_vm *vm, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
+    __attribute__((format(printf, 2, 0)));
 static void vm_vlog(const struct kestrel_vm *vm, const char *fmt, va_list ap)
 {
 	char line[512];
@@ -97,13 +97,13 @@ struct vm_cap {
 
 /* Capabilities kestrel cannot run without. */
 static const struct vm_cap vm_required_caps[] = {
-	{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
-	{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP (in-kernel interrupt controller)" },
-	{ KVM_CAP_PIT2, "KVM_CAP_PIT2 (in-kernel PIT)" },
-	{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
-	{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
-	{ KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE" },
-	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
+    {KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"},
+    {KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP (in-kernel interrupt controller)"},
+    {KVM_CAP_PIT2, "KVM_CAP_PIT2 (in-kernel PIT)"},
+    {KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR"},
+    {KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"},
+    {KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE"},
+    {KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT"},
 };
 
 static int vm_open_kvm(struct kestrel_vm *vm, struct kestrel_error *err)
@@ -112,35 +112,41 @@ static int vm_open_kvm(struct kestrel_vm *vm, struct kestrel_error *err)
 	if (vm->kvm_fd < 0) {
 		int e = errno;
 		if (e == ENOENT)
-			return vm_err(err, -e, "/dev/kvm does not exist: this host has no KVM "
-						"(load kvm_intel or kvm_amd, or enable nested virtualization)");
+			return vm_err(
+			    err, -e,
+			    "/dev/kvm does not exist: this host has no KVM "
+			    "(load kvm_intel or kvm_amd, or enable nested virtualization)");
 		if (e == EACCES || e == EPERM)
-			return vm_err(err, -e, "/dev/kvm: permission denied (add your user to the "
-						"'kvm' group or run as root)");
+			return vm_err(err, -e,
+				      "/dev/kvm: permission denied (add your user to the "
+				      "'kvm' group or run as root)");
 		return vm_err(err, -e, "cannot open /dev/kvm: %s", strerror(e));
 	}
 	int api = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
 	if (api < 0)
-		return vm_err(err, -ENOTSUP, "/dev/kvm is not a KVM device (KVM_GET_API_VERSION: %s)",
-			       strerror(errno));
+		return vm_err(err, -ENOTSUP,
+			      "/dev/kvm is not a KVM device (KVM_GET_API_VERSION: %s)",
+			      strerror(errno));
 	if (api != KVM_API_VERSION)
-		return vm_err(err, -ENOTSUP, "/dev/kvm speaks API version %d, kestrel needs %d", api,
-			       KVM_API_VERSION);
+		return vm_err(err, -ENOTSUP, "/dev/kvm speaks API version %d, kestrel needs %d",
+			      api, KVM_API_VERSION);
 	for (size_t i = 0; i < sizeof(vm_required_caps) / sizeof(vm_required_caps[0]); i++)
 		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, vm_required_caps[i].cap) <= 0)
 			return vm_err(err, -ENOTSUP, "this KVM lacks %s, which kestrel needs",
-				       vm_required_caps[i].name);
+				      vm_required_caps[i].name);
 	int sync = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
 	vm->sync_caps = (sync > 0 && !vm->cfg.no_sync_regs) ? (uint32_t)sync : 0;
-	vm->cap_tsc_deadline = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+	vm->cap_tsc_deadline =
+	    ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
 	vm->cap_split_irqchip = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SPLIT_IRQCHIP) > 0;
 	vm->cap_enforce_pv =
-		ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ENFORCE_PV_FEATURE_CPUID) > 0;
+	    ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ENFORCE_PV_FEATURE_CPUID) > 0;
 	vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (vm->run_size < (int)sizeof(struct kvm_run))
 		return vm_err(err, -ENOTSUP, "KVM_GET_VCPU_MMAP_SIZE returned %d", vm->run_size);
-	vm_info(vm, "/dev/kvm: API %d, the %zu required capabilities present; sync regs %s, "
-		    "TSC-deadline timer %s, enforced PV CPUID %s",
+	vm_info(vm,
+		"/dev/kvm: API %d, the %zu required capabilities present; sync regs %s, "
+		"TSC-deadline timer %s, enforced PV CPUID %s",
 		api, sizeof(vm_required_caps) / sizeof(vm_required_caps[0]),
 		vm->sync_caps ? "on" : "off", vm->cap_tsc_deadline ? "yes" : "no",
 		vm->cap_enforce_pv ? "yes" : "no");
@@ -155,15 +161,16 @@ static int vm_check_config(struct kestrel_vm *vm, struct kestrel_error *err)
 
 	if (vm->cfg.mem_size < KESTREL_MIN_MEM)
 		return vm_cfg_err(err, -EINVAL, "--mem %s is too small: kestrel needs at least %s",
-			       format_size(vm->cfg.mem_size, a, sizeof(a)),
-			       format_size(KESTREL_MIN_MEM, b, sizeof(b)));
+				  format_size(vm->cfg.mem_size, a, sizeof(a)),
+				  format_size(KESTREL_MIN_MEM, b, sizeof(b)));
 	if (sysinfo(&si) == 0) {
 		host_ram = (uint64_t)si.totalram * si.mem_unit;
 		if (vm->cfg.mem_size > host_ram)
-			return vm_cfg_err(err, -ENOMEM,
-				       "--mem %s is more than this host's %s of RAM; choose less",
-				       format_size(vm->cfg.mem_size, a, sizeof(a)),
-				       format_size(host_ram, b, sizeof(b)));
+			return vm_cfg_err(
+			    err, -ENOMEM,
+			    "--mem %s is more than this host's %s of RAM; choose less",
+			    format_size(vm->cfg.mem_size, a, sizeof(a)),
+			    format_size(host_ram, b, sizeof(b)));
 	}
 	int max = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
 	if (max <= 0)
@@ -171,20 +178,23 @@ static int vm_check_config(struct kestrel_vm *vm, struct kestrel_error *err)
 	if (max <= 0)
 		max = 1;
 	if (vm->cfg.ncpus < 1 || vm->cfg.ncpus > (unsigned)max)
-		return vm_cfg_err(err, -EINVAL, "--cpus %u: this KVM allows 1 to %d vCPUs", vm->cfg.ncpus,
-			       max);
+		return vm_cfg_err(err, -EINVAL, "--cpus %u: this KVM allows 1 to %d vCPUs",
+				  vm->cfg.ncpus, max);
 	long nproc = sysconf(_SC_NPROCESSORS_ONLN);
 	if (nproc > 0 && vm->cfg.ncpus > (unsigned long)nproc)
-		vm_log(vm, "warning: %u vCPUs on a host with %ld CPU%s: they will take turns, and "
-			   "timing inside the guest suffers",
+		vm_log(vm,
+		       "warning: %u vCPUs on a host with %ld CPU%s: they will take turns, and "
+		       "timing inside the guest suffers",
 		       vm->cfg.ncpus, nproc, nproc == 1 ? "" : "s");
 	uint64_t low = vm->mem.r[0].size, stacks = (uint64_t)vm->cfg.ncpus * KESTREL_STACK_SIZE;
 	if (stacks + KESTREL_LOW_RESERVED >= low)
-		return vm_cfg_err(err, -EINVAL, "--mem %s leaves no room for %u vCPU stacks; give more memory",
-			       format_size(vm->cfg.mem_size, a, sizeof(a)), vm->cfg.ncpus);
+		return vm_cfg_err(err, -EINVAL,
+				  "--mem %s leaves no room for %u vCPU stacks; give more memory",
+				  format_size(vm->cfg.mem_size, a, sizeof(a)), vm->cfg.ncpus);
 	if (x86_map_end(guest_mem_end(&vm->mem)) > (uint64_t)KESTREL_PD_MAX_PAGES << 30)
-		return vm_cfg_err(err, -E2BIG, "--mem %s is more than kestrel's page tables can map",
-			       format_size(vm->cfg.mem_size, a, sizeof(a)));
+		return vm_cfg_err(err, -E2BIG,
+				  "--mem %s is more than kestrel's page tables can map",
+				  format_size(vm->cfg.mem_size, a, sizeof(a)));
 	return 0;
 }
 
@@ -199,17 +209,17 @@ static int vm_setup_memory(struct kestrel_vm *vm, struct kestrel_error *err)
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (p == MAP_FAILED)
 			return vm_err(err, -errno, "cannot map %llu MiB of guest RAM: %s",
-				       (unsigned long long)(r->size >> 20), strerror(errno));
+				      (unsigned long long)(r->size >> 20), strerror(errno));
 		r->host = p;
 		struct kvm_userspace_memory_region slot = {
-			.slot = i,
-			.guest_phys_addr = r->gpa,
-			.memory_size = r->size,
-			.userspace_addr = (uintptr_t)p,
+		    .slot = i,
+		    .guest_phys_addr = r->gpa,
+		    .memory_size = r->size,
+		    .userspace_addr = (uintptr_t)p,
 		};
 		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
 			return vm_err(err, -errno, "KVM_SET_USER_MEMORY_REGION (slot %u): %s", i,
-				       strerror(errno));
+				      strerror(errno));
 	}
 	return 0;
 }
@@ -251,16 +261,18 @@ int kestrel_vm_create(const struct kestrel_config *cfg, struct kestrel_vm **out,
 	/* Before any other field is read: a struct from another kestrel.h
 	 * has its fields elsewhere. */
 	if (cfg->size != sizeof(struct kestrel_config))
-		return vm_cfg_err(err, -EINVAL,
-				  "struct kestrel_config is %zu bytes here but libkestrel %s expects %zu: "
-				  "build against this library's kestrel.h and start from kestrel_config_init()",
-				  cfg->size, KESTREL_VERSION, sizeof(struct kestrel_config));
+		return vm_cfg_err(
+		    err, -EINVAL,
+		    "struct kestrel_config is %zu bytes here but libkestrel %s expects %zu: "
+		    "build against this library's kestrel.h and start from kestrel_config_init()",
+		    cfg->size, KESTREL_VERSION, sizeof(struct kestrel_config));
 	if (cfg->kick_signal && (cfg->kick_signal < SIGRTMIN || cfg->kick_signal > SIGRTMAX))
-		return vm_cfg_err(err, -EINVAL, "kick_signal %d is not a real-time signal (%d to %d)",
+		return vm_cfg_err(err, -EINVAL,
+				  "kick_signal %d is not a real-time signal (%d to %d)",
 				  cfg->kick_signal, SIGRTMIN, SIGRTMAX);
 	if (cfg->cmdline && strlen(cfg->cmdline) >= KESTREL_CMDLINE_MAX)
 		return vm_cfg_err(err, -E2BIG, "guest arguments are %zu bytes; the limit is %u",
-			       strlen(cfg->cmdline), KESTREL_CMDLINE_MAX - 1);
+				  strlen(cfg->cmdline), KESTREL_CMDLINE_MAX - 1);
 	vm = calloc(1, sizeof(*vm));
 	if (!vm)
 		return vm_err(err, -ENOMEM, "out of memory");
@@ -290,8 +302,9 @@ int kestrel_vm_create(const struct kestrel_config *cfg, struct kestrel_vm **out,
 	/* RAM first: on this host a memory slot added after the in-kernel
 	 * irqchip costs ~7 ms in KVM_SET_USER_MEMORY_REGION, before it ~0.08 ms
 	 * (strace -T); KVM needs no particular order. */
-	if ((r = vm_setup_memory(vm, err)) < 0 || (r = arch_vm_init(vm, err)) < 0 || (r = vm_devices_init(vm, err)) < 0 ||
-	    (r = vm_setup_hypercalls(vm, err)) < 0 || (r = dedicated_vm_setup(vm, err)) < 0)
+	if ((r = vm_setup_memory(vm, err)) < 0 || (r = arch_vm_init(vm, err)) < 0 ||
+	    (r = vm_devices_init(vm, err)) < 0 || (r = vm_setup_hypercalls(vm, err)) < 0 ||
+	    (r = dedicated_vm_setup(vm, err)) < 0)
 		goto fail;
 	vm_info(vm, "VM created: %u vCPU%s (made with the guest), TSC %u kHz, stop signal %d",
 		vm->ncpus, vm->ncpus == 1 ? "" : "s", (unsigned)vm->tsc_khz, vm_kick_signal(vm));
@@ -366,10 +379,12 @@ static int vm_load(struct kestrel_vm *vm, struct boot_input *in, struct kestrel_
 	int r;
 
 	if (vm->loaded)
-		return vm_cfg_err(err, -EBUSY, "this VM already has a guest image; create a new one");
+		return vm_cfg_err(err, -EBUSY,
+				  "this VM already has a guest image; create a new one");
 	if (vm->platform_tried)
-		return vm_err(err, -EBUSY, "this VM's interrupt controller or vCPUs could not be "
-					   "created; create a new one");
+		return vm_err(err, -EBUSY,
+			      "this VM's interrupt controller or vCPUs could not be "
+			      "created; create a new one");
 	in->ncpus = vm->ncpus;
 	in->tsc_khz = vm->tsc_khz;
 	in->no_cpuid_tsc = vm->cfg.no_cpuid_tsc;
@@ -379,21 +394,25 @@ static int vm_load(struct kestrel_vm *vm, struct boot_input *in, struct kestrel_
 	if (proto == BOOT_LINUX64 && !vm->cfg.no_host_quirks && x86_quirk_probe(vm->kvm_fd)) {
 		size_t l = strlen(vm->cmdline);
 		if (l + 1 + sizeof(X86_QUIRK_LINUX_CMDLINE) > sizeof(vm->cmdline))
-			return vm_cfg_err(err, -E2BIG, "the kernel command line leaves no room for "
-						       "what this host needs (--no-host-quirks: add none)");
+			return vm_cfg_err(err, -E2BIG,
+					  "the kernel command line leaves no room for "
+					  "what this host needs (--no-host-quirks: add none)");
 		snprintf(vm->cmdline + l, sizeof(vm->cmdline) - l, "%s%s", l ? " " : "",
 			 X86_QUIRK_LINUX_CMDLINE);
 		vm->host_quirk = true;
-		vm_log(vm, "host quirk: this KVM emulates guest kernel code and lacks some "
-			   "instructions; kestrel carries those out and adds '%s' to the kernel "
-			   "command line (--no-host-quirks: neither)", X86_QUIRK_LINUX_CMDLINE);
+		vm_log(vm,
+		       "host quirk: this KVM emulates guest kernel code and lacks some "
+		       "instructions; kestrel carries those out and adds '%s' to the kernel "
+		       "command line (--no-host-quirks: neither)",
+		       X86_QUIRK_LINUX_CMDLINE);
 	}
 	in->no_host_decompress = vm->cfg.no_host_decompress;
 	if (load_wants_acpi(proto) && (r = vm_build_acpi(vm, &rsdp, err)) < 0)
 		return r;
 	r = load_image(in, &vm->mem, rsdp, &vm->plan, why, sizeof(why));
 	if (r < 0)
-		return error_set(err, r == -ENOMEM ? KESTREL_ERR_HOST : KESTREL_ERR_IMAGE, r, "%s", why);
+		return error_set(err, r == -ENOMEM ? KESTREL_ERR_HOST : KESTREL_ERR_IMAGE, r, "%s",
+				 why);
 	r = x86_plan_memory(&vm->plan, &vm->mem);
 	if (r < 0)
 		return vm_err(err, r, "cannot build the boot tables: %s", strerror(-r));
@@ -410,7 +429,7 @@ static int vm_load(struct kestrel_vm *vm, struct boot_input *in, struct kestrel_
 
 int kestrel_vm_load(struct kestrel_vm *vm, const void *image, size_t len, struct kestrel_error *err)
 {
-	struct boot_input in = { .image = image, .len = len, .image_name = "image" };
+	struct boot_input in = {.image = image, .len = len, .image_name = "image"};
 
 	return vm_load(vm, &in, err);
 }
@@ -456,8 +475,8 @@ static int vm_read_file(const char *path, const char *what, uint8_t **buf, size_
 	else if (st.st_size == 0)
 		r = vm_img_err(err, -ENOEXEC, "%s: empty file", path);
 	else if ((uint64_t)st.st_size > vm_max_file)
-		r = vm_img_err(err, -EFBIG, "%s: %lld bytes is more than kestrel loads (%llu)", path,
-			   (long long)st.st_size, (unsigned long long)vm_max_file);
+		r = vm_img_err(err, -EFBIG, "%s: %lld bytes is more than kestrel loads (%llu)",
+			       path, (long long)st.st_size, (unsigned long long)vm_max_file);
 	else if (!(*buf = malloc((size_t)st.st_size)))
 		r = vm_err(err, -ENOMEM, "%s: out of memory reading %lld bytes", path,
 			   (long long)st.st_size);
@@ -468,7 +487,8 @@ static int vm_read_file(const char *path, const char *what, uint8_t **buf, size_
 		if (n < 0)
 			r = vm_err(err, -errno, "%s: read failed: %s", path, strerror(errno));
 		else if (n == 0) /* shrank while we read it */
-			r = vm_img_err(err, -EIO, "%s: the file got shorter while kestrel read it", path);
+			r = vm_img_err(err, -EIO, "%s: the file got shorter while kestrel read it",
+				       path);
 		else
 			got += (size_t)n;
 	}
@@ -484,15 +504,15 @@ static int vm_read_file(const char *path, const char *what, uint8_t **buf, size_
 
 int kestrel_vm_load_file(struct kestrel_vm *vm, const char *path, struct kestrel_error *err)
 {
-	struct boot_input in = { .image_name = path };
-	uint8_t *bufs[1 + BOOT_MAX_MODULES] = { NULL };
+	struct boot_input in = {.image_name = path};
+	uint8_t *bufs[1 + BOOT_MAX_MODULES] = {NULL};
 	unsigned nbufs = 0;
 	size_t len;
 	int r;
 
 	if (vm->cfg.nmodules + (vm->cfg.initrd != NULL) > BOOT_MAX_MODULES)
 		return vm_cfg_err(err, -E2BIG, "%u modules given; kestrel takes at most %u",
-			      vm->cfg.nmodules + (vm->cfg.initrd != NULL), BOOT_MAX_MODULES);
+				  vm->cfg.nmodules + (vm->cfg.initrd != NULL), BOOT_MAX_MODULES);
 	r = vm_read_file(path, "a guest image", &bufs[nbufs], &len, err);
 	if (r < 0)
 		return r;
@@ -502,15 +522,15 @@ int kestrel_vm_load_file(struct kestrel_vm *vm, const char *path, struct kestrel
 	if (r == 0 && vm->cfg.initrd) {
 		r = vm_read_file(vm->cfg.initrd, "an initrd", &bufs[nbufs], &len, err);
 		if (r == 0)
-			in.modules[in.nmodules++] = (struct boot_module){ bufs[nbufs++], len,
-									  vm->cfg.initrd };
+			in.modules[in.nmodules++] =
+			    (struct boot_module){bufs[nbufs++], len, vm->cfg.initrd};
 	}
 	for (unsigned i = 0; r == 0 && i < vm->cfg.nmodules; i++) {
 		const struct kestrel_module *m = &vm->cfg.modules[i];
 		r = vm_read_file(m->path, "a module", &bufs[nbufs], &len, err);
 		if (r == 0)
 			in.modules[in.nmodules++] = (struct boot_module){
-				bufs[nbufs++], len, m->string ? m->string : m->path };
+			    bufs[nbufs++], len, m->string ? m->string : m->path};
 	}
 	if (r == 0) {
 		r = vm_load(vm, &in, err);

@@ -26,27 +26,27 @@ struct vcpu {
 	int fd;
 	struct kvm_run *run;
 	pthread_t thread; /* main thread's handle, for joining */
-	bool joinable; /* pthread_create succeeded (main thread only) */
-	pthread_t self; /* the thread's own handle, published by itself... */
+	bool joinable;	  /* pthread_create succeeded (main thread only) */
+	pthread_t self;	  /* the thread's own handle, published by itself... */
 	atomic_bool live; /* ...before this is set: from then on it may be signalled */
 	struct regs regs;
 	struct kestrel_vcpu_stats stats;
-	struct kvm_cpuid2 *cpuid; /* what KVM_SET_CPUID2 got */
+	struct kvm_cpuid2 *cpuid;  /* what KVM_SET_CPUID2 got */
 	struct regs_snapshot snap; /* KESTREL_HC_SNAPSHOT / RESTORE */
 	bool has_snap;
-	struct profile_cpu prof; /* exit profile, filled by the run loop (profile.h) */
+	struct profile_cpu prof;	      /* exit profile, filled by the run loop (profile.h) */
 	uint64_t quirk_done[X86_QUIRK_SLOTS]; /* host-quirk fallbacks, per instruction (quirk.h) */
-	struct x86_quirk_syscall sysq; /* the user-mode syscall fix (quirk.h) */
+	struct x86_quirk_syscall sysq;	      /* the user-mode syscall fix (quirk.h) */
 };
 
 /* The boot timeline: CLOCK_MONOTONIC ns of each milestone, 0 until it happens. */
 struct vm_timeline {
-	uint64_t start; /* cfg.t0_ns, or the start of kestrel_vm_create */
-	uint64_t kvm_ready; /* kestrel_vm_create done: /dev/kvm, VM, RAM, devices, vCPUs */
-	uint64_t loaded; /* guest image copied into RAM */
-	uint64_t run_start; /* kestrel_vm_run called */
-	uint64_t stop; /* the first vm_stop(): the guest's exit, a crash, a signal */
-	uint64_t run_end; /* vCPU threads joined */
+	uint64_t start;		  /* cfg.t0_ns, or the start of kestrel_vm_create */
+	uint64_t kvm_ready;	  /* kestrel_vm_create done: /dev/kvm, VM, RAM, devices, vCPUs */
+	uint64_t loaded;	  /* guest image copied into RAM */
+	uint64_t run_start;	  /* kestrel_vm_run called */
+	uint64_t stop;		  /* the first vm_stop(): the guest's exit, a crash, a signal */
+	uint64_t run_end;	  /* vCPU threads joined */
 	_Atomic uint64_t console; /* first guest console byte */
 };
 
@@ -72,29 +72,29 @@ struct kestrel_vm {
 	struct kestrel_config cfg;
 	char cmdline[KESTREL_CMDLINE_MAX];
 	int kvm_fd, vm_fd;
-	int run_size; /* KVM_GET_VCPU_MMAP_SIZE */
-	uint32_t sync_caps; /* KVM_CAP_SYNC_REGS bits, 0 with no_sync_regs */
-	bool cap_tsc_deadline; /* KVM_CAP_TSC_DEADLINE_TIMER: CPUID may offer it */
+	int run_size;		/* KVM_GET_VCPU_MMAP_SIZE */
+	uint32_t sync_caps;	/* KVM_CAP_SYNC_REGS bits, 0 with no_sync_regs */
+	bool cap_tsc_deadline;	/* KVM_CAP_TSC_DEADLINE_TIMER: CPUID may offer it */
 	bool cap_split_irqchip; /* KVM_CAP_SPLIT_IRQCHIP: a LAPIC without PIC/IOAPIC */
-	bool has_irqchip; /* the full in-kernel irqchip (PIC, IOAPIC): KVM_IRQ_LINE works */
-	bool split_irqchip; /* the LAPIC only (KVM_CAP_SPLIT_IRQCHIP); no PIC, IOAPIC or PIT */
-	bool has_pit; /* KVM_CREATE_PIT2 (needs has_irqchip) */
-	bool platform_tried; /* vm_setup_platform ran (a second load must not) */
-	bool cap_enforce_pv; /* KVM_CAP_ENFORCE_PV_FEATURE_CPUID: each vCPU gets it */
-	bool host_quirk; /* the probe found this KVM's emulation gaps (arch/x86/quirk.h) */
-	uint64_t tsc_khz; /* 0 if KVM could not tell */
+	bool has_irqchip;	/* the full in-kernel irqchip (PIC, IOAPIC): KVM_IRQ_LINE works */
+	bool split_irqchip;	/* the LAPIC only (KVM_CAP_SPLIT_IRQCHIP); no PIC, IOAPIC or PIT */
+	bool has_pit;		/* KVM_CREATE_PIT2 (needs has_irqchip) */
+	bool platform_tried;	/* vm_setup_platform ran (a second load must not) */
+	bool cap_enforce_pv;	/* KVM_CAP_ENFORCE_PV_FEATURE_CPUID: each vCPU gets it */
+	bool host_quirk;	/* the probe found this KVM's emulation gaps (arch/x86/quirk.h) */
+	uint64_t tsc_khz;	/* 0 if KVM could not tell */
 	struct profile_clock clock; /* TSC -> ns for the profiler and the timeline */
 	struct guest_mem mem;
 	struct bus bus;
 	unsigned ncpus;
-	struct vcpu *vcpus; /* allocated by kestrel_vm_create; KVM's vCPUs made at load */
+	struct vcpu *vcpus;	  /* allocated by kestrel_vm_create; KVM's vCPUs made at load */
 	struct kvm_cpuid2 *cpuid; /* x86_cpuid_build's table, before x86_cpuid_for_vcpu */
-	struct boot_plan plan; /* what the loader asked for (load/plan.h) */
+	struct boot_plan plan;	  /* what the loader asked for (load/plan.h) */
 	bool loaded, ran;
 
 	/* Devices: the table in src/dev/devices.def, one instance each, in order. */
 	struct dev_host host; /* what the devices get (device.h) */
-	unsigned ndevs; /* instances whose init succeeded */
+	unsigned ndevs;	      /* instances whose init succeeded */
 	struct vm_dev {
 		const struct dev_ops *ops;
 		void *state;
@@ -103,7 +103,7 @@ struct kestrel_vm {
 	unsigned ncoalesced, nioeventfd;
 	struct kvm_coalesced_mmio_zone coalesced[VM_MAX_FASTIO];
 	struct kvm_ioeventfd ioeventfd[VM_MAX_FASTIO]; /* .fd owned by the VM */
-	uint64_t fast_ns; /* when the last fast path was registered (vm_now_ns) */
+	uint64_t fast_ns;    /* when the last fast path was registered (vm_now_ns) */
 	struct console cons; /* console output and the coalesced ring (console.h) */
 
 	/* Unhandled accesses: counted always, logged once per port (and once for MMIO). */
@@ -112,7 +112,7 @@ struct kestrel_vm {
 	atomic_bool mmio_logged;
 
 	/* How the run ends: the first vm_stop() wins. */
-	int stop_fd; /* eventfd the main thread waits on */
+	int stop_fd;	    /* eventfd the main thread waits on */
 	int proc_status_fd; /* /proc/self/status, opened before confine_caller (-1: none) */
 	atomic_bool stopping;
 	atomic_int stop_signo; /* set by kestrel_vm_stop() (signal-safe path) */
@@ -141,10 +141,12 @@ int vm_stop_fmt(struct kestrel_vm *vm, struct vcpu *v, enum kestrel_exit_kind ki
 
 /* vm_log - a warning: one line to the configured log fd ("kestrel: ..."),
  * unless cfg.verbosity < 0. Cold paths only. */
-void vm_log(const struct kestrel_vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void vm_log(const struct kestrel_vm *vm, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* vm_info - a set-up step, the same way, only with cfg.verbosity > 0 (-v). */
-void vm_info(const struct kestrel_vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void vm_info(const struct kestrel_vm *vm, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* vm_devices_init - every device of src/dev/devices.def, in order; on a
  * failure the ones already made are finied in reverse. 0 or -errno with err. */
@@ -165,7 +167,8 @@ void vm_devices_finish(struct kestrel_vm *vm);
 /* vm_device_state - the instance of `ops` in this VM, or NULL. */
 void *vm_device_state(const struct kestrel_vm *vm, const struct dev_ops *ops);
 
-/* vm_kick_signal - the signal that knocks a vCPU thread out of KVM_RUN (cfg.kick_signal, or SIGRTMIN+1). */
+/* vm_kick_signal - the signal that knocks a vCPU thread out of KVM_RUN (cfg.kick_signal, or
+ * SIGRTMIN+1). */
 int vm_kick_signal(const struct kestrel_vm *vm);
 
 #endif

@@ -1,4 +1,5 @@
-/* acpi_pm.h - the ACPI fixed hardware kestrel's FADT describes: PM1a event/control blocks, the PM timer, the hardware-reduced sleep registers. */
+/* acpi_pm.h - the ACPI fixed hardware kestrel's FADT describes: PM1a event/control blocks, the PM
+ * timer, the hardware-reduced sleep registers. */
 #ifndef KESTREL_DEV_ACPI_PM_H
 #define KESTREL_DEV_ACPI_PM_H
 

@@ -1,4 +1,5 @@
-/* bochs_shutdown.c - port 0x8900: the string "Shutdown", byte by byte, ends the VM with status 0 (as Bochs and old QEMU BIOSes). */
+/* bochs_shutdown.c - port 0x8900: the string "Shutdown", byte by byte, ends the VM with status 0
+ * (as Bochs and old QEMU BIOSes). */
 #include "dev/bochs_shutdown.h"
 
 #include <pthread.h>
@@ -53,10 +54,12 @@ static int bochs_shutdown_init(struct dev_host *h, void *state)
 
 	s->h = h;
 	pthread_mutex_init(&s->lock, NULL);
-	r = dev_register(h, &(struct dev_region){ .space = BUS_PIO,
-						  .base = KESTREL_PORT_BOCHS_SHUTDOWN, .len = 1,
-						  .fn = bochs_shutdown_io, .opaque = s,
-						  .name = "bochs-shutdown" });
+	r = dev_register(h, &(struct dev_region){.space = BUS_PIO,
+						 .base = KESTREL_PORT_BOCHS_SHUTDOWN,
+						 .len = 1,
+						 .fn = bochs_shutdown_io,
+						 .opaque = s,
+						 .name = "bochs-shutdown"});
 	if (r < 0)
 		pthread_mutex_destroy(&s->lock);
 	return r;
@@ -70,8 +73,8 @@ static void bochs_shutdown_fini(void *state)
 }
 
 const struct dev_ops bochs_shutdown_dev = {
-	.name = "bochs-shutdown",
-	.state_size = sizeof(struct bochs_shutdown),
-	.init = bochs_shutdown_init,
-	.fini = bochs_shutdown_fini,
+    .name = "bochs-shutdown",
+    .state_size = sizeof(struct bochs_shutdown),
+    .init = bochs_shutdown_init,
+    .fini = bochs_shutdown_fini,
 };

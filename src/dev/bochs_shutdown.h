@@ -1,4 +1,5 @@
-/* bochs_shutdown.h - the Bochs/QEMU shutdown port: "Shutdown" written to 0x8900 byte by byte powers the machine off. */
+/* bochs_shutdown.h - the Bochs/QEMU shutdown port: "Shutdown" written to 0x8900 byte by byte powers
+ * the machine off. */
 #ifndef KESTREL_DEV_BOCHS_SHUTDOWN_H
 #define KESTREL_DEV_BOCHS_SHUTDOWN_H
 

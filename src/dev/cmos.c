@@ -1,14 +1,30 @@
-/* cmos.c - MC146818 RTC/CMOS: index/data ports, the time from the host clock, the memory-size bytes (QEMU's and SeaBIOS's conventions). */
+/* cmos.c - MC146818 RTC/CMOS: index/data ports, the time from the host clock, the memory-size bytes
+ * (QEMU's and SeaBIOS's conventions). */
 #include "dev/cmos.h"
 
 #include <pthread.h>
 
 enum {
-	CMOS_SEC = 0x00, CMOS_MIN = 0x02, CMOS_HOUR = 0x04, CMOS_WDAY = 0x06, CMOS_MDAY = 0x07,
-	CMOS_MON = 0x08, CMOS_YEAR = 0x09, CMOS_A = 0x0a, CMOS_B = 0x0b, CMOS_C = 0x0c,
-	CMOS_D = 0x0d, CMOS_EQUIP = 0x14, CMOS_BASE_LO = 0x15, CMOS_EXT_LO = 0x17,
-	CMOS_CSUM_HI = 0x2e, CMOS_EXT2_LO = 0x30, CMOS_CENTURY = 0x32, CMOS_HI16_LO = 0x34,
-	CMOS_HI4G = 0x5b, CMOS_NCPUS = 0x5f,
+	CMOS_SEC = 0x00,
+	CMOS_MIN = 0x02,
+	CMOS_HOUR = 0x04,
+	CMOS_WDAY = 0x06,
+	CMOS_MDAY = 0x07,
+	CMOS_MON = 0x08,
+	CMOS_YEAR = 0x09,
+	CMOS_A = 0x0a,
+	CMOS_B = 0x0b,
+	CMOS_C = 0x0c,
+	CMOS_D = 0x0d,
+	CMOS_EQUIP = 0x14,
+	CMOS_BASE_LO = 0x15,
+	CMOS_EXT_LO = 0x17,
+	CMOS_CSUM_HI = 0x2e,
+	CMOS_EXT2_LO = 0x30,
+	CMOS_CENTURY = 0x32,
+	CMOS_HI16_LO = 0x34,
+	CMOS_HI4G = 0x5b,
+	CMOS_NCPUS = 0x5f,
 };
 #define CMOS_A_UIP 0x80u
 #define CMOS_B_24H 0x02u
@@ -30,7 +46,7 @@ void cmos_init(struct cmos *c, const struct dev_machine *m)
 	uint64_t low = m->ram_below_4g, ext, hi16, hi4g = m->ram_above_4g / (64 * KIB);
 	unsigned sum = 0;
 
-	*c = (struct cmos){ 0 };
+	*c = (struct cmos){0};
 	c->ram[CMOS_A] = 0x26;
 	c->ram[CMOS_B] = CMOS_B_24H;
 	c->ram[CMOS_D] = CMOS_D_VRT;
@@ -71,14 +87,15 @@ static struct cmos_tm cmos_utc(time_t now)
 
 	if (rem < 0)
 		rem += 86400, days--;
-	t.sec = (unsigned)(rem % 60), t.min = (unsigned)(rem / 60 % 60), t.hour = (unsigned)(rem / 3600);
+	t.sec = (unsigned)(rem % 60), t.min = (unsigned)(rem / 60 % 60),
+	t.hour = (unsigned)(rem / 3600);
 	t.wday = (unsigned)(((days % 7) + 11) % 7); /* 1970-01-01 was a Thursday */
-	int64_t z = days + 719468; /* days since 0000-03-01 */
+	int64_t z = days + 719468;		    /* days since 0000-03-01 */
 	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	int64_t doe = z - era * 146097; /* 0 .. 146096 */
+	int64_t doe = z - era * 146097;					     /* 0 .. 146096 */
 	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* 0 .. 399 */
 	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100); /* 0 .. 365, from March 1st */
-	int64_t mp = (5 * doy + 2) / 153; /* 0 = March .. 11 = February */
+	int64_t mp = (5 * doy + 2) / 153;		       /* 0 = March .. 11 = February */
 	t.mday = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
 	t.mon = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
 	int64_t y = yoe + era * 400 + (t.mon <= 2);
@@ -97,8 +114,14 @@ uint8_t cmos_read(const struct cmos *c, uint8_t index, time_t now)
 {
 	index &= 0x7f;
 	switch (index) {
-	case CMOS_SEC: case CMOS_MIN: case CMOS_HOUR: case CMOS_WDAY: case CMOS_MDAY:
-	case CMOS_MON: case CMOS_YEAR: case CMOS_CENTURY:
+	case CMOS_SEC:
+	case CMOS_MIN:
+	case CMOS_HOUR:
+	case CMOS_WDAY:
+	case CMOS_MDAY:
+	case CMOS_MON:
+	case CMOS_YEAR:
+	case CMOS_CENTURY:
 		break;
 	case CMOS_A:
 		return c->ram[CMOS_A] & (uint8_t)~CMOS_A_UIP;
@@ -138,9 +161,16 @@ void cmos_write(struct cmos *c, uint8_t index, uint8_t v)
 {
 	index &= 0x7f;
 	switch (index) {
-	case CMOS_SEC: case CMOS_MIN: case CMOS_HOUR: case CMOS_WDAY: case CMOS_MDAY:
-	case CMOS_MON: case CMOS_YEAR: case CMOS_CENTURY:
-	case CMOS_C: case CMOS_D:
+	case CMOS_SEC:
+	case CMOS_MIN:
+	case CMOS_HOUR:
+	case CMOS_WDAY:
+	case CMOS_MDAY:
+	case CMOS_MON:
+	case CMOS_YEAR:
+	case CMOS_CENTURY:
+	case CMOS_C:
+	case CMOS_D:
 		return; /* the host's clock; read-only status */
 	case CMOS_A:
 		c->ram[CMOS_A] = v & (uint8_t)~CMOS_A_UIP;
@@ -201,9 +231,12 @@ static int cmos_dev_init(struct dev_host *h, void *state)
 
 	cmos_init(&s->c, dev_machine(h));
 	pthread_mutex_init(&s->lock, NULL);
-	r = dev_register(h, &(struct dev_region){ .space = BUS_PIO,
-						  .base = KESTREL_PORT_CMOS_INDEX, .len = 2,
-						  .fn = cmos_port_io, .opaque = s, .name = "cmos" });
+	r = dev_register(h, &(struct dev_region){.space = BUS_PIO,
+						 .base = KESTREL_PORT_CMOS_INDEX,
+						 .len = 2,
+						 .fn = cmos_port_io,
+						 .opaque = s,
+						 .name = "cmos"});
 	if (r < 0)
 		pthread_mutex_destroy(&s->lock);
 	return r;
@@ -217,8 +250,8 @@ static void cmos_dev_fini(void *state)
 }
 
 const struct dev_ops cmos_dev = {
-	.name = "cmos",
-	.state_size = sizeof(struct cmos_dev_state),
-	.init = cmos_dev_init,
-	.fini = cmos_dev_fini,
+    .name = "cmos",
+    .state_size = sizeof(struct cmos_dev_state),
+    .init = cmos_dev_init,
+    .fini = cmos_dev_fini,
 };

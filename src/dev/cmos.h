@@ -1,4 +1,5 @@
-/* cmos.h - the MC146818 RTC and CMOS RAM at 0x70/0x71: host time in BCD, and the RAM-size bytes BIOSes and QEMU's kernels read. */
+/* cmos.h - the MC146818 RTC and CMOS RAM at 0x70/0x71: host time in BCD, and the RAM-size bytes
+ * BIOSes and QEMU's kernels read. */
 #ifndef KESTREL_DEV_CMOS_H
 #define KESTREL_DEV_CMOS_H
 

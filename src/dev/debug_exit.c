@@ -1,4 +1,5 @@
-/* debug_exit.c - QEMU's isa-debug-exit: a write of v ends kestrel with status (v << 1) | 1 (at most 119). */
+/* debug_exit.c - QEMU's isa-debug-exit: a write of v ends kestrel with status (v << 1) | 1 (at most
+ * 119). */
 /*
  * Registered as ports 0xf4-0xf7, as QEMU's `-device isa-debug-exit,iobase=0xf4,
  * iosize=4` that kvm-unit-tests and most test kernels are run with: a 1, 2 or
@@ -30,10 +31,12 @@ static int debug_exit_io(struct vcpu *v, void *opaque, uint64_t off, uint8_t *da
 
 static int debug_exit_init(struct dev_host *h, void *state)
 {
-	return dev_register(h, &(struct dev_region){ .space = BUS_PIO,
-						     .base = KESTREL_PORT_DEBUG_EXIT, .len = 4,
-						     .fn = debug_exit_io, .opaque = h,
-						     .name = "isa-debug-exit" });
+	return dev_register(h, &(struct dev_region){.space = BUS_PIO,
+						    .base = KESTREL_PORT_DEBUG_EXIT,
+						    .len = 4,
+						    .fn = debug_exit_io,
+						    .opaque = h,
+						    .name = "isa-debug-exit"});
 }
 
 static void debug_exit_fini(void *state)
@@ -41,5 +44,4 @@ static void debug_exit_fini(void *state)
 }
 
 const struct dev_ops debug_exit_dev = {
-	.name = "isa-debug-exit", .init = debug_exit_init, .fini = debug_exit_fini
-};
+    .name = "isa-debug-exit", .init = debug_exit_init, .fini = debug_exit_fini};

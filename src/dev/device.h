@@ -1,4 +1,5 @@
-/* device.h - the device contract: everything a device may use, and how it is described to the VM. */
+/* device.h - the device contract: everything a device may use, and how it is described to the VM.
+ */
 #ifndef KESTREL_DEV_DEVICE_H
 #define KESTREL_DEV_DEVICE_H
 
@@ -20,7 +21,7 @@
 
 #include "kestrel/kestrel.h"
 
-struct vcpu; /* the vCPU whose access is being handled: opaque here */
+struct vcpu;	 /* the vCPU whose access is being handled: opaque here */
 struct dev_host; /* the VM as a device sees it: opaque here */
 
 /*
@@ -39,11 +40,13 @@ enum bus_space { BUS_PIO, BUS_MMIO };
 
 /* Registration flags: exit fast paths, taken where KVM offers them (and not
  * with kestrel_config.no_fast_io); without them the handler sees every access. */
-#define DEV_COALESCED (1u << 0) /* 1-byte writes to `base` are queued in KVM's coalesced
-				 * ring and reach the handler later, in order, before
-				 * the next exit of any vCPU is handled (vcpu NULL) */
-#define DEV_IOEVENTFD (1u << 1) /* writes to `base` signal an eventfd and do not exit;
-				 * *efd gets it (-1: no ioeventfd, writes exit) */
+#define DEV_COALESCED                                                                              \
+	(1u << 0) /* 1-byte writes to `base` are queued in KVM's coalesced                         \
+		   * ring and reach the handler later, in order, before                            \
+		   * the next exit of any vCPU is handled (vcpu NULL) */
+#define DEV_IOEVENTFD                                                                              \
+	(1u << 1) /* writes to `base` signal an eventfd and do not exit;                           \
+		   * *efd gets it (-1: no ioeventfd, writes exit) */
 
 struct dev_region {
 	enum bus_space space;
@@ -51,8 +54,8 @@ struct dev_region {
 	bus_handler fn;
 	void *opaque;
 	const char *name; /* for messages and the exit profile */
-	unsigned flags; /* DEV_* */
-	int *efd; /* DEV_IOEVENTFD: where the eventfd goes (owned by the VM) */
+	unsigned flags;	  /* DEV_* */
+	int *efd;	  /* DEV_IOEVENTFD: where the eventfd goes (owned by the VM) */
 };
 
 /* dev_register - claim a range. 0, or -EINVAL/-EEXIST/-ENOSPC (bus.h), or a
@@ -92,7 +95,7 @@ struct dev_ops {
 	const char *name;
 	size_t state_size; /* the VM allocates this much, zeroed, per instance */
 	int (*init)(struct dev_host *h, void *state); /* register ranges; 0 or -errno */
-	void (*fini)(void *state); /* free what init made (only after a successful init) */
+	void (*fini)(void *state);   /* free what init made (only after a successful init) */
 	void (*finish)(void *state); /* after the vCPUs stopped: collect counters */
 	/* Slots for snapshots (not used yet). */
 	int (*save)(const void *state, void *buf, size_t len);

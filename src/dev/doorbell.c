@@ -1,4 +1,5 @@
-/* doorbell.c - KESTREL_PORT_DOORBELL: writes counted by KVM through an ioeventfd; the bus handler is the fallback. */
+/* doorbell.c - KESTREL_PORT_DOORBELL: writes counted by KVM through an ioeventfd; the bus handler
+ * is the fallback. */
 #include "dev/doorbell.h"
 
 #include <stdatomic.h>
@@ -6,7 +7,7 @@
 
 struct doorbell {
 	int fd; /* eventfd KVM signals on each ring (the VM owns it); -1 without ioeventfd */
-	uint64_t kvm_rings; /* read from fd (main thread, after the run) */
+	uint64_t kvm_rings;		 /* read from fd (main thread, after the run) */
 	atomic_uint_fast64_t exit_rings; /* rings that reached kestrel as exits */
 };
 
@@ -27,10 +28,14 @@ static int doorbell_init(struct dev_host *h, void *state)
 	struct doorbell *d = state;
 
 	d->fd = -1;
-	return dev_register(h, &(struct dev_region){ .space = BUS_PIO,
-						     .base = KESTREL_PORT_DOORBELL, .len = 1,
-						     .fn = doorbell_io, .opaque = d, .name = "doorbell",
-						     .flags = DEV_IOEVENTFD, .efd = &d->fd });
+	return dev_register(h, &(struct dev_region){.space = BUS_PIO,
+						    .base = KESTREL_PORT_DOORBELL,
+						    .len = 1,
+						    .fn = doorbell_io,
+						    .opaque = d,
+						    .name = "doorbell",
+						    .flags = DEV_IOEVENTFD,
+						    .efd = &d->fd});
 }
 
 /* After the run: what the eventfd counted (an eventfd read returns the count
@@ -59,9 +64,9 @@ void doorbell_counts(const void *state, bool *ioeventfd, uint64_t *rings, uint64
 }
 
 const struct dev_ops doorbell_dev = {
-	.name = "doorbell",
-	.state_size = sizeof(struct doorbell),
-	.init = doorbell_init,
-	.fini = doorbell_fini,
-	.finish = doorbell_finish,
+    .name = "doorbell",
+    .state_size = sizeof(struct doorbell),
+    .init = doorbell_init,
+    .fini = doorbell_fini,
+    .finish = doorbell_finish,
 };

@@ -1,4 +1,5 @@
-/* fw_cfg.c - QEMU's fw_cfg, legacy I/O interface: selector/data state machine and a keyed store of items and files. */
+/* fw_cfg.c - QEMU's fw_cfg, legacy I/O interface: selector/data state machine and a keyed store of
+ * items and files. */
 #include "dev/fw_cfg.h"
 
 #include <errno.h>
@@ -42,7 +43,8 @@ static int fw_cfg_put(struct fw_cfg *f, uint16_t key, const void *data, size_t l
 	if (len && !data)
 		return fw_cfg_why(why, whylen, -EINVAL, "fw_cfg item has a length but no data");
 	if (!it && f->nitems == FW_CFG_MAX_ITEMS)
-		return fw_cfg_why(why, whylen, -ENOSPC, "fw_cfg store is full (raise FW_CFG_MAX_ITEMS)");
+		return fw_cfg_why(why, whylen, -ENOSPC,
+				  "fw_cfg store is full (raise FW_CFG_MAX_ITEMS)");
 	if (len) {
 		copy = malloc(len);
 		if (!copy)
@@ -53,7 +55,7 @@ static int fw_cfg_put(struct fw_cfg *f, uint16_t key, const void *data, size_t l
 		it = &f->items[f->nitems++];
 	else
 		free(it->data);
-	*it = (struct fw_cfg_item){ .key = key, .len = (uint32_t)len, .data = copy };
+	*it = (struct fw_cfg_item){.key = key, .len = (uint32_t)len, .data = copy};
 	snprintf(it->name, sizeof(it->name), "%s", name ? name : "");
 	if (f->cur == it)
 		f->offset = 0;
@@ -70,7 +72,7 @@ static void fw_cfg_be32(uint8_t *p, uint32_t v)
  * entries in the order the files were added. */
 static int fw_cfg_put_dir(struct fw_cfg *f, char *why, size_t whylen)
 {
-	uint8_t dir[4 + FW_CFG_FILE_SLOTS * FW_CFG_DIR_ENTRY] = { 0 };
+	uint8_t dir[4 + FW_CFG_FILE_SLOTS * FW_CFG_DIR_ENTRY] = {0};
 	uint8_t *e = dir + 4;
 
 	fw_cfg_be32(dir, f->nfiles);
@@ -94,9 +96,10 @@ int fw_cfg_add(struct fw_cfg *f, uint16_t key, const void *data, size_t len, cha
 	key &= FW_CFG_KEY_MASK;
 	if (key == FW_CFG_FILE_DIR || fw_cfg_is_file_key(key)) {
 		char msg[120];
-		snprintf(msg, sizeof(msg),
-			 "fw_cfg key 0x%04x is the file directory's or a file's: use fw_cfg_add_file",
-			 key);
+		snprintf(
+		    msg, sizeof(msg),
+		    "fw_cfg key 0x%04x is the file directory's or a file's: use fw_cfg_add_file",
+		    key);
 		return fw_cfg_why(why, whylen, -EINVAL, msg);
 	}
 	pthread_mutex_lock(&f->lock);
@@ -105,8 +108,8 @@ int fw_cfg_add(struct fw_cfg *f, uint16_t key, const void *data, size_t len, cha
 	return r;
 }
 
-int fw_cfg_add_file(struct fw_cfg *f, const char *name, const void *data, size_t len,
-		    uint16_t *key, char *why, size_t whylen)
+int fw_cfg_add_file(struct fw_cfg *f, const char *name, const void *data, size_t len, uint16_t *key,
+		    char *why, size_t whylen)
 {
 	size_t n = name ? strnlen(name, FW_CFG_NAME_MAX) : 0;
 	uint16_t k;
@@ -117,13 +120,15 @@ int fw_cfg_add_file(struct fw_cfg *f, const char *name, const void *data, size_t
 				  "fw_cfg file name must have 1 to 55 characters");
 	for (size_t i = 0; i < n; i++)
 		if (name[i] <= ' ' || name[i] > '~')
-			return fw_cfg_why(why, whylen, -EINVAL,
-					  "fw_cfg file name must be printable ASCII without blanks");
+			return fw_cfg_why(
+			    why, whylen, -EINVAL,
+			    "fw_cfg file name must be printable ASCII without blanks");
 	pthread_mutex_lock(&f->lock);
 	for (unsigned i = 0; i < f->nitems; i++)
 		if (fw_cfg_is_file_key(f->items[i].key) && !strcmp(f->items[i].name, name)) {
 			pthread_mutex_unlock(&f->lock);
-			return fw_cfg_why(why, whylen, -EEXIST, "fw_cfg already has a file of that name");
+			return fw_cfg_why(why, whylen, -EEXIST,
+					  "fw_cfg already has a file of that name");
 		}
 	if (f->nfiles == FW_CFG_FILE_SLOTS) {
 		pthread_mutex_unlock(&f->lock);
@@ -264,9 +269,12 @@ static int fw_cfg_init(struct dev_host *h, void *state)
 
 	if (r < 0)
 		return r;
-	r = dev_register(h, &(struct dev_region){ .space = BUS_PIO, .base = KESTREL_PORT_FW_CFG,
-						  .len = 2, .fn = fw_cfg_port_io, .opaque = f,
-						  .name = "fw_cfg" });
+	r = dev_register(h, &(struct dev_region){.space = BUS_PIO,
+						 .base = KESTREL_PORT_FW_CFG,
+						 .len = 2,
+						 .fn = fw_cfg_port_io,
+						 .opaque = f,
+						 .name = "fw_cfg"});
 	if (r < 0)
 		fw_cfg_store_fini(f);
 	return r;
@@ -278,8 +286,8 @@ static void fw_cfg_fini(void *state)
 }
 
 const struct dev_ops fw_cfg_dev = {
-	.name = "fw_cfg",
-	.state_size = sizeof(struct fw_cfg),
-	.init = fw_cfg_init,
-	.fini = fw_cfg_fini,
+    .name = "fw_cfg",
+    .state_size = sizeof(struct fw_cfg),
+    .init = fw_cfg_init,
+    .fini = fw_cfg_fini,
 };

@@ -1,4 +1,5 @@
-/* fw_cfg.h - QEMU's firmware configuration device (legacy I/O interface): a keyed store of items and files a guest reads byte by byte. */
+/* fw_cfg.h - QEMU's firmware configuration device (legacy I/O interface): a keyed store of items
+ * and files a guest reads byte by byte. */
 #ifndef KESTREL_DEV_FW_CFG_H
 #define KESTREL_DEV_FW_CFG_H
 
@@ -55,16 +56,16 @@ extern const struct dev_ops fw_cfg_dev;
 #define FW_CFG_ARCH_LOCAL 0x8000u
 #define FW_CFG_ID_TRADITIONAL 1u
 
-#define FW_CFG_FILE_SLOTS 32u /* keys FW_CFG_FILE_FIRST .. +31, as QEMU's default */
-#define FW_CFG_MAX_ITEMS 96u /* numbered items and files together */
-#define FW_CFG_NAME_MAX 56u /* a file name, with its NUL */
-#define FW_CFG_DIR_ENTRY 64u /* BE32 size, BE16 select, BE16 reserved, name[56] */
+#define FW_CFG_FILE_SLOTS 32u	    /* keys FW_CFG_FILE_FIRST .. +31, as QEMU's default */
+#define FW_CFG_MAX_ITEMS 96u	    /* numbered items and files together */
+#define FW_CFG_NAME_MAX 56u	    /* a file name, with its NUL */
+#define FW_CFG_DIR_ENTRY 64u	    /* BE32 size, BE16 select, BE16 reserved, name[56] */
 #define FW_CFG_ITEM_MAX 0xffffffffu /* the directory's sizes are 32 bits */
 
 struct fw_cfg_item {
 	uint16_t key;
 	uint32_t len;
-	uint8_t *data; /* malloc'd copy, NULL when len is 0 */
+	uint8_t *data;		    /* malloc'd copy, NULL when len is 0 */
 	char name[FW_CFG_NAME_MAX]; /* files only, "" for numbered items */
 };
 
@@ -107,8 +108,8 @@ int fw_cfg_add(struct fw_cfg *f, uint16_t key, const void *data, size_t len, cha
  * (all FW_CFG_FILE_SLOTS used, or the store is full), -EFBIG, -ENOMEM; with
  * a reason in why (may be NULL).
  */
-int fw_cfg_add_file(struct fw_cfg *f, const char *name, const void *data, size_t len,
-		    uint16_t *key, char *why, size_t whylen);
+int fw_cfg_add_file(struct fw_cfg *f, const char *name, const void *data, size_t len, uint16_t *key,
+		    char *why, size_t whylen);
 
 /* The guest's accesses, for the device and for tests. */
 

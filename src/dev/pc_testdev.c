@@ -1,4 +1,5 @@
-/* pc_testdev.c - QEMU's pc-testdev (hw/misc/pc-testdev.c behaviour): scratch register, page flush, IRQ lines, RAM-like MMIO. */
+/* pc_testdev.c - QEMU's pc-testdev (hw/misc/pc-testdev.c behaviour): scratch register, page flush,
+ * IRQ lines, RAM-like MMIO. */
 #include "dev/pc_testdev.h"
 
 #include <errno.h>
@@ -87,8 +88,10 @@ static int pc_testdev_flush_io(struct vcpu *v, void *opaque, uint64_t off, uint8
 	first_bad = !ram && t->bad_flushes++ == 0;
 	pthread_mutex_unlock(&t->lock);
 	if (first_bad)
-		dev_log(t->h, "pc-testdev: flush of page 0x%llx, which is not guest RAM: ignored "
-			      "(further ones not logged)", (unsigned long long)page);
+		dev_log(t->h,
+			"pc-testdev: flush of page 0x%llx, which is not guest RAM: ignored "
+			"(further ones not logged)",
+			(unsigned long long)page);
 	return 0;
 }
 
@@ -109,8 +112,9 @@ static int pc_testdev_irq_io(struct vcpu *v, void *opaque, uint64_t off, uint8_t
 	first = t->irq_errors++ == 0;
 	pthread_mutex_unlock(&t->lock);
 	if (first)
-		dev_log(t->h, "pc-testdev: cannot drive IRQ line %u: %s (further errors not logged)",
-			(unsigned)off, r == -ENODEV ? "no in-kernel irqchip" : "KVM_IRQ_LINE failed");
+		dev_log(
+		    t->h, "pc-testdev: cannot drive IRQ line %u: %s (further errors not logged)",
+		    (unsigned)off, r == -ENODEV ? "no in-kernel irqchip" : "KVM_IRQ_LINE failed");
 	return 0;
 }
 
@@ -130,17 +134,36 @@ static int pc_testdev_init(struct dev_host *h, void *state)
 {
 	struct pc_testdev *t = state;
 	const struct dev_region regs[] = {
-		{ .space = BUS_PIO, .base = KESTREL_PORT_TESTDEV, .len = 4,
-		  .fn = pc_testdev_scratch_io, .opaque = t, .name = "pc-testdev" },
-		{ .space = BUS_PIO, .base = KESTREL_PORT_TESTDEV_FLUSH, .len = 4,
-		  .fn = pc_testdev_flush_io, .opaque = t, .name = "pc-testdev-flush" },
-		{ .space = BUS_PIO, .base = KESTREL_PORT_TESTDEV_BYTE, .len = 4,
-		  .fn = pc_testdev_scratch_io, .opaque = t, .name = "pc-testdev" },
-		{ .space = BUS_PIO, .base = KESTREL_PORT_TESTDEV_IRQ,
-		  .len = KESTREL_TESTDEV_IRQ_LINES, .fn = pc_testdev_irq_io, .opaque = t,
-		  .name = "pc-testdev-irq" },
-		{ .space = BUS_MMIO, .base = KESTREL_TESTDEV_MMIO, .len = KESTREL_TESTDEV_MMIO_SIZE,
-		  .fn = pc_testdev_mmio_io, .opaque = t, .name = "pc-testdev-iomem" },
+	    {.space = BUS_PIO,
+	     .base = KESTREL_PORT_TESTDEV,
+	     .len = 4,
+	     .fn = pc_testdev_scratch_io,
+	     .opaque = t,
+	     .name = "pc-testdev"},
+	    {.space = BUS_PIO,
+	     .base = KESTREL_PORT_TESTDEV_FLUSH,
+	     .len = 4,
+	     .fn = pc_testdev_flush_io,
+	     .opaque = t,
+	     .name = "pc-testdev-flush"},
+	    {.space = BUS_PIO,
+	     .base = KESTREL_PORT_TESTDEV_BYTE,
+	     .len = 4,
+	     .fn = pc_testdev_scratch_io,
+	     .opaque = t,
+	     .name = "pc-testdev"},
+	    {.space = BUS_PIO,
+	     .base = KESTREL_PORT_TESTDEV_IRQ,
+	     .len = KESTREL_TESTDEV_IRQ_LINES,
+	     .fn = pc_testdev_irq_io,
+	     .opaque = t,
+	     .name = "pc-testdev-irq"},
+	    {.space = BUS_MMIO,
+	     .base = KESTREL_TESTDEV_MMIO,
+	     .len = KESTREL_TESTDEV_MMIO_SIZE,
+	     .fn = pc_testdev_mmio_io,
+	     .opaque = t,
+	     .name = "pc-testdev-iomem"},
 	};
 
 	t->h = h;
@@ -163,8 +186,8 @@ static void pc_testdev_fini(void *state)
 }
 
 const struct dev_ops pc_testdev_dev = {
-	.name = "pc-testdev",
-	.state_size = sizeof(struct pc_testdev),
-	.init = pc_testdev_init,
-	.fini = pc_testdev_fini,
+    .name = "pc-testdev",
+    .state_size = sizeof(struct pc_testdev),
+    .init = pc_testdev_init,
+    .fini = pc_testdev_fini,
 };

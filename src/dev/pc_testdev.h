@@ -1,4 +1,5 @@
-/* pc_testdev.h - QEMU's pc-testdev: a scratch register, a page-flush port, IRQ-line ports and 64 KiB of RAM-like MMIO. */
+/* pc_testdev.h - QEMU's pc-testdev: a scratch register, a page-flush port, IRQ-line ports and 64
+ * KiB of RAM-like MMIO. */
 #ifndef KESTREL_DEV_PC_TESTDEV_H
 #define KESTREL_DEV_PC_TESTDEV_H
 

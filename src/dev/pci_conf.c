@@ -1,4 +1,5 @@
-/* pci_conf.c - PCI configuration mechanism #1 answering "no device" for every bus/device/function, and the 0xcf9 reset control. */
+/* pci_conf.c - PCI configuration mechanism #1 answering "no device" for every bus/device/function,
+ * and the 0xcf9 reset control. */
 #include "dev/pci_conf.h"
 
 #include <pthread.h>
@@ -40,8 +41,8 @@ struct pci_conf_dev_state {
 	struct pci_conf c;
 };
 
-static int pci_conf_port_io(struct vcpu *v, void *opaque, uint64_t off, uint8_t *data,
-			    uint32_t len, bool is_write)
+static int pci_conf_port_io(struct vcpu *v, void *opaque, uint64_t off, uint8_t *data, uint32_t len,
+			    bool is_write)
 {
 	struct pci_conf_dev_state *s = opaque;
 	bool reset;
@@ -63,9 +64,12 @@ static int pci_conf_init(struct dev_host *h, void *state)
 
 	s->h = h;
 	pthread_mutex_init(&s->lock, NULL);
-	r = dev_register(h, &(struct dev_region){ .space = BUS_PIO, .base = KESTREL_PORT_PCI_ADDR,
-						  .len = 8, .fn = pci_conf_port_io, .opaque = s,
-						  .name = "pci-conf" });
+	r = dev_register(h, &(struct dev_region){.space = BUS_PIO,
+						 .base = KESTREL_PORT_PCI_ADDR,
+						 .len = 8,
+						 .fn = pci_conf_port_io,
+						 .opaque = s,
+						 .name = "pci-conf"});
 	if (r < 0)
 		pthread_mutex_destroy(&s->lock);
 	return r;
@@ -79,8 +83,8 @@ static void pci_conf_fini(void *state)
 }
 
 const struct dev_ops pci_conf_dev = {
-	.name = "pci-conf",
-	.state_size = sizeof(struct pci_conf_dev_state),
-	.init = pci_conf_init,
-	.fini = pci_conf_fini,
+    .name = "pci-conf",
+    .state_size = sizeof(struct pci_conf_dev_state),
+    .init = pci_conf_init,
+    .fini = pci_conf_fini,
 };

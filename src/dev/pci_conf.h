@@ -1,4 +1,5 @@
-/* pci_conf.h - PCI configuration mechanism #1 with an empty bus: the address register reads back, every function answers "no device". */
+/* pci_conf.h - PCI configuration mechanism #1 with an empty bus: the address register reads back,
+ * every function answers "no device". */
 #ifndef KESTREL_DEV_PCI_CONF_H
 #define KESTREL_DEV_PCI_CONF_H
 
@@ -24,7 +25,7 @@ extern const struct dev_ops pci_conf_dev;
 
 struct pci_conf {
 	uint32_t addr; /* CONFIG_ADDRESS */
-	uint8_t rcr; /* reset control */
+	uint8_t rcr;   /* reset control */
 };
 
 #define PCI_CONF_RCR_RST_CPU 0x04u

@@ -1,4 +1,5 @@
-/* serial.c - 16550A UART: enough of the register file for polled transmit (Linux earlyprintk, bare-metal putc). */
+/* serial.c - 16550A UART: enough of the register file for polled transmit (Linux earlyprintk,
+ * bare-metal putc). */
 #include "dev/serial.h"
 
 #include <pthread.h>
@@ -22,8 +23,16 @@ static inline bool serial_transmits(const struct serial *s)
 }
 
 /* Register offsets (16550A data sheet); DLAB = LCR bit 7 switches 0/1 to the divisor latch. */
-enum { UART_THR_RBR = 0, UART_IER = 1, UART_IIR_FCR = 2, UART_LCR = 3, UART_MCR = 4,
-       UART_LSR = 5, UART_MSR = 6, UART_SCR = 7 };
+enum {
+	UART_THR_RBR = 0,
+	UART_IER = 1,
+	UART_IIR_FCR = 2,
+	UART_LCR = 3,
+	UART_MCR = 4,
+	UART_LSR = 5,
+	UART_MSR = 6,
+	UART_SCR = 7
+};
 #define UART_LSR_THRE 0x20 /* transmit holding register empty */
 #define UART_LSR_TEMT 0x40 /* transmitter empty */
 #define UART_IIR_NONE 0x01 /* no interrupt pending */
@@ -125,16 +134,22 @@ static int serial_init(struct dev_host *h, void *state)
 	struct serial *s = state;
 	int r;
 
-	*s = (struct serial){ .h = h, .lcr = 0x03 /* 8N1 */, .mcr = 0x08 /* OUT2 */ };
+	*s = (struct serial){.h = h, .lcr = 0x03 /* 8N1 */, .mcr = 0x08 /* OUT2 */};
 	pthread_mutex_init(&s->lock, NULL);
-	r = dev_register(h, &(struct dev_region){ .space = BUS_PIO, .base = KESTREL_PORT_COM1,
-						  .len = 1, .fn = serial_thr_io, .opaque = s,
-						  .name = "serial", .flags = DEV_COALESCED });
+	r = dev_register(h, &(struct dev_region){.space = BUS_PIO,
+						 .base = KESTREL_PORT_COM1,
+						 .len = 1,
+						 .fn = serial_thr_io,
+						 .opaque = s,
+						 .name = "serial",
+						 .flags = DEV_COALESCED});
 	if (r == 0)
-		r = dev_register(h, &(struct dev_region){ .space = BUS_PIO,
-							  .base = KESTREL_PORT_COM1 + 1, .len = 7,
-							  .fn = serial_regs_io, .opaque = s,
-							  .name = "serial" });
+		r = dev_register(h, &(struct dev_region){.space = BUS_PIO,
+							 .base = KESTREL_PORT_COM1 + 1,
+							 .len = 7,
+							 .fn = serial_regs_io,
+							 .opaque = s,
+							 .name = "serial"});
 	if (r < 0)
 		pthread_mutex_destroy(&s->lock);
 	return r;
@@ -148,8 +163,8 @@ static void serial_fini(void *state)
 }
 
 const struct dev_ops serial_dev = {
-	.name = "serial",
-	.state_size = sizeof(struct serial),
-	.init = serial_init,
-	.fini = serial_fini,
+    .name = "serial",
+    .state_size = sizeof(struct serial),
+    .init = serial_init,
+    .fini = serial_fini,
 };

@@ -1,4 +1,5 @@
-/* dedicated.c - dedicated-CPU mode: pinning vCPU threads, KVM_CAP_X86_DISABLE_EXITS, KVM_CAP_HALT_POLL. */
+/* dedicated.c - dedicated-CPU mode: pinning vCPU threads, KVM_CAP_X86_DISABLE_EXITS,
+ * KVM_CAP_HALT_POLL. */
 #include "host/dedicated.h"
 
 #include "util/error.h"
@@ -14,14 +15,16 @@
 
 int dedicated_exits_mask(int allowed, bool no_hlt, bool no_pause, char *why, size_t len)
 {
-	int want = (no_hlt ? KVM_X86_DISABLE_EXITS_HLT : 0) | (no_pause ? KVM_X86_DISABLE_EXITS_PAUSE : 0);
+	int want =
+	    (no_hlt ? KVM_X86_DISABLE_EXITS_HLT : 0) | (no_pause ? KVM_X86_DISABLE_EXITS_PAUSE : 0);
 	int missing;
 
 	if (!want)
 		return 0;
 	if (allowed <= 0) {
-		snprintf(why, len, "%s: this KVM lacks KVM_CAP_X86_DISABLE_EXITS (Linux 4.16+): it cannot "
-				   "leave %s to the guest",
+		snprintf(why, len,
+			 "%s: this KVM lacks KVM_CAP_X86_DISABLE_EXITS (Linux 4.16+): it cannot "
+			 "leave %s to the guest",
 			 no_hlt ? "--no-halt-exits" : "--no-pause-exits", no_hlt ? "HLT" : "PAUSE");
 		return -ENOTSUP;
 	}
@@ -31,15 +34,16 @@ int dedicated_exits_mask(int allowed, bool no_hlt, bool no_pause, char *why, siz
 		/* KVM offers HLT (and CSTATE, MWAIT) only with kvm.mitigate_smt_rsb
 		 * off: a guest that halts without exiting could otherwise leak
 		 * return-stack predictions to its SMT sibling. */
-		snprintf(why, len,
-			 "%s: this KVM does not allow disabling %s exits (KVM_CAP_X86_DISABLE_EXITS "
-			 "offers 0x%x:%s%s%s%s)%s",
-			 hlt ? "--no-halt-exits" : "--no-pause-exits", hlt ? "HLT" : "PAUSE", allowed,
-			 allowed & KVM_X86_DISABLE_EXITS_MWAIT ? " MWAIT" : "",
-			 allowed & KVM_X86_DISABLE_EXITS_HLT ? " HLT" : "",
-			 allowed & KVM_X86_DISABLE_EXITS_PAUSE ? " PAUSE" : "",
-			 allowed & KVM_X86_DISABLE_EXITS_CSTATE ? " CSTATE" : "",
-			 hlt ? "; the host may have kvm.mitigate_smt_rsb=1" : "");
+		snprintf(
+		    why, len,
+		    "%s: this KVM does not allow disabling %s exits (KVM_CAP_X86_DISABLE_EXITS "
+		    "offers 0x%x:%s%s%s%s)%s",
+		    hlt ? "--no-halt-exits" : "--no-pause-exits", hlt ? "HLT" : "PAUSE", allowed,
+		    allowed & KVM_X86_DISABLE_EXITS_MWAIT ? " MWAIT" : "",
+		    allowed & KVM_X86_DISABLE_EXITS_HLT ? " HLT" : "",
+		    allowed & KVM_X86_DISABLE_EXITS_PAUSE ? " PAUSE" : "",
+		    allowed & KVM_X86_DISABLE_EXITS_CSTATE ? " CSTATE" : "",
+		    hlt ? "; the host may have kvm.mitigate_smt_rsb=1" : "");
 		return -ENOTSUP;
 	}
 	return want;
@@ -67,38 +71,45 @@ int dedicated_vm_setup(struct kestrel_vm *vm, struct kestrel_error *err)
 	char why[sizeof(err->msg)];
 	int mask;
 
-	mask = dedicated_exits_mask(ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_X86_DISABLE_EXITS),
-				    cfg->no_halt_exits, cfg->no_pause_exits, why, sizeof(why));
+	mask =
+	    dedicated_exits_mask(ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_X86_DISABLE_EXITS),
+				 cfg->no_halt_exits, cfg->no_pause_exits, why, sizeof(why));
 	if (mask < 0)
 		return dedicated_fail(err, mask, "%s", why);
 	if (mask) {
 		/* A VM-wide setting, and KVM takes it only before the first vCPU. */
-		struct kvm_enable_cap c = { .cap = KVM_CAP_X86_DISABLE_EXITS, .args = { (uint64_t)mask } };
+		struct kvm_enable_cap c = {.cap = KVM_CAP_X86_DISABLE_EXITS,
+					   .args = {(uint64_t)mask}};
 		if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &c) < 0)
-			return error_set(err, KESTREL_ERR_HOST, -errno, "%s%s%s: KVM_ENABLE_CAP(KVM_CAP_X86_DISABLE_EXITS, 0x%x): %s",
-					      cfg->no_halt_exits ? "--no-halt-exits" : "",
-					      cfg->no_halt_exits && cfg->no_pause_exits ? " " : "",
-					      cfg->no_pause_exits ? "--no-pause-exits" : "", mask,
-					      strerror(errno));
+			return error_set(
+			    err, KESTREL_ERR_HOST, -errno,
+			    "%s%s%s: KVM_ENABLE_CAP(KVM_CAP_X86_DISABLE_EXITS, 0x%x): %s",
+			    cfg->no_halt_exits ? "--no-halt-exits" : "",
+			    cfg->no_halt_exits && cfg->no_pause_exits ? " " : "",
+			    cfg->no_pause_exits ? "--no-pause-exits" : "", mask, strerror(errno));
 	}
 	if (cfg->set_halt_poll) {
-		struct kvm_enable_cap c = { .cap = KVM_CAP_HALT_POLL, .args = { cfg->halt_poll_ns } };
+		struct kvm_enable_cap c = {.cap = KVM_CAP_HALT_POLL, .args = {cfg->halt_poll_ns}};
 		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_HALT_POLL) <= 0)
-			return dedicated_fail(err, -ENOTSUP,
-					      "--halt-poll: this KVM lacks KVM_CAP_HALT_POLL (Linux 5.17+); "
-					      "only the host-wide kvm.halt_poll_ns sets halt polling here");
+			return dedicated_fail(
+			    err, -ENOTSUP,
+			    "--halt-poll: this KVM lacks KVM_CAP_HALT_POLL (Linux 5.17+); "
+			    "only the host-wide kvm.halt_poll_ns sets halt polling here");
 		if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &c) < 0)
-			return error_set(err, KESTREL_ERR_HOST, -errno, "--halt-poll %u: KVM_ENABLE_CAP(KVM_CAP_HALT_POLL): %s",
-					      cfg->halt_poll_ns, strerror(errno));
+			return error_set(err, KESTREL_ERR_HOST, -errno,
+					 "--halt-poll %u: KVM_ENABLE_CAP(KVM_CAP_HALT_POLL): %s",
+					 cfg->halt_poll_ns, strerror(errno));
 	}
 	if (cfg->pin) {
 		cpu_set_t allowed;
 		if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
-			return error_set(err, KESTREL_ERR_HOST, -errno, "--pin: cannot read the CPUs kestrel may run on: %s",
-					      strerror(errno));
+			return error_set(err, KESTREL_ERR_HOST, -errno,
+					 "--pin: cannot read the CPUs kestrel may run on: %s",
+					 strerror(errno));
 		if (CPU_COUNT(&allowed) < (int)vm->ncpus)
-			vm_log(vm, "--pin: %u vCPUs on %d host CPU%s: some share one (vCPU i on the "
-				   "(i mod %d)-th), so this is not dedicated-CPU mode",
+			vm_log(vm,
+			       "--pin: %u vCPUs on %d host CPU%s: some share one (vCPU i on the "
+			       "(i mod %d)-th), so this is not dedicated-CPU mode",
 			       vm->ncpus, CPU_COUNT(&allowed), CPU_COUNT(&allowed) == 1 ? "" : "s",
 			       CPU_COUNT(&allowed));
 	}

@@ -1,4 +1,5 @@
-/* dedicated.h - dedicated-CPU mode: vCPU threads pinned to host CPUs, HLT/PAUSE kept in the guest, halt polling. */
+/* dedicated.h - dedicated-CPU mode: vCPU threads pinned to host CPUs, HLT/PAUSE kept in the guest,
+ * halt polling. */
 #ifndef KESTREL_DEDICATED_H
 #define KESTREL_DEDICATED_H
 

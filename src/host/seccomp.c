@@ -26,12 +26,17 @@
 
 /* Calls allowed whatever their arguments. */
 static const unsigned seccomp_plain[] = {
-    __NR_futex,		__NR_getpid,
-    __NR_gettid,	__NR_rt_sigprocmask,
-    __NR_rt_sigreturn,	__NR_restart_syscall,
-    __NR_clock_gettime, __NR_munmap,
+    __NR_futex,
+    __NR_getpid,
+    __NR_gettid,
+    __NR_rt_sigprocmask,
+    __NR_rt_sigreturn,
+    __NR_restart_syscall,
+    __NR_clock_gettime,
+    __NR_munmap,
     __NR_brk,
-    __NR_sigaltstack,	__NR_exit,
+    __NR_sigaltstack,
+    __NR_exit,
     __NR_exit_group,
     /* Spin-lock back-off: glibc does not need it, but sanitizer runtimes do
      * (an ASan build was killed on it when a vCPU exited while another ran). */
@@ -40,9 +45,21 @@ static const unsigned seccomp_plain[] = {
 
 /* vCPU ioctls the run loop, the register cache and crash reports use. */
 static const unsigned seccomp_ioctls[] = {
-    KVM_RUN,	       KVM_GET_REGS, KVM_SET_REGS,	  KVM_GET_SREGS,       KVM_SET_SREGS,
-    KVM_GET_FPU,       KVM_SET_FPU,  KVM_GET_VCPU_EVENTS, KVM_SET_VCPU_EVENTS, KVM_GET_DEBUGREGS,
-    KVM_SET_DEBUGREGS, KVM_GET_MSRS, KVM_SET_MSRS,	  KVM_TRANSLATE,       KVM_GET_XCRS,
+    KVM_RUN,
+    KVM_GET_REGS,
+    KVM_SET_REGS,
+    KVM_GET_SREGS,
+    KVM_SET_SREGS,
+    KVM_GET_FPU,
+    KVM_SET_FPU,
+    KVM_GET_VCPU_EVENTS,
+    KVM_SET_VCPU_EVENTS,
+    KVM_GET_DEBUGREGS,
+    KVM_SET_DEBUGREGS,
+    KVM_GET_MSRS,
+    KVM_SET_MSRS,
+    KVM_TRANSLATE,
+    KVM_GET_XCRS,
     KVM_SET_GUEST_DEBUG,
 };
 
@@ -119,8 +136,8 @@ static int block_end(struct bpf_out *o, unsigned at)
  */
 static int emit_memory_rules(struct bpf_out *o)
 {
-	static const uint32_t advice[] = { MADV_DONTNEED, MADV_FREE, MADV_HUGEPAGE,
-					   MADV_NOHUGEPAGE, MADV_DONTDUMP, MADV_DODUMP };
+	static const uint32_t advice[] = {MADV_DONTNEED,   MADV_FREE,	  MADV_HUGEPAGE,
+					  MADV_NOHUGEPAGE, MADV_DONTDUMP, MADV_DODUMP};
 	unsigned at;
 	int r = 0;
 
@@ -220,13 +237,34 @@ int seccomp_vcpu_filter(const struct seccomp_vcpu_ctx *c, struct sock_filter *pr
 
 /* The caller's thread after the VM's threads are started (seccomp_main_filter). */
 static const unsigned seccomp_main_plain[] = {
-    __NR_read,		 __NR_write,	     __NR_writev,	  __NR_pread64,
-    __NR_close,		 __NR_poll,	     __NR_ppoll,	  __NR_lseek,
-    __NR_fstat,		 __NR_newfstatat,    __NR_futex,	  __NR_clock_gettime,
-    __NR_clock_nanosleep, __NR_nanosleep,    __NR_getpid,	  __NR_gettid,
-    __NR_rt_sigaction,	 __NR_rt_sigprocmask, __NR_rt_sigreturn, __NR_restart_syscall,
-    __NR_sigaltstack,	 __NR_munmap,	     __NR_brk,		  __NR_mremap,
-    __NR_wait4,		 __NR_sched_yield,   __NR_exit,		  __NR_exit_group,
+    __NR_read,
+    __NR_write,
+    __NR_writev,
+    __NR_pread64,
+    __NR_close,
+    __NR_poll,
+    __NR_ppoll,
+    __NR_lseek,
+    __NR_fstat,
+    __NR_newfstatat,
+    __NR_futex,
+    __NR_clock_gettime,
+    __NR_clock_nanosleep,
+    __NR_nanosleep,
+    __NR_getpid,
+    __NR_gettid,
+    __NR_rt_sigaction,
+    __NR_rt_sigprocmask,
+    __NR_rt_sigreturn,
+    __NR_restart_syscall,
+    __NR_sigaltstack,
+    __NR_munmap,
+    __NR_brk,
+    __NR_mremap,
+    __NR_wait4,
+    __NR_sched_yield,
+    __NR_exit,
+    __NR_exit_group,
     __NR_mincore, /* the report's count of guest RAM touched */
 };
 

@@ -29,7 +29,7 @@ struct load_reserved {
  * Nothing is written to guest RAM unless every check passed.
  */
 int elf_load(const uint8_t *image, size_t len, const struct guest_mem *mem,
-	     const struct load_reserved *reserved, unsigned nreserved, gpa_t *entry,
-	     char *why, size_t whylen);
+	     const struct load_reserved *reserved, unsigned nreserved, gpa_t *entry, char *why,
+	     size_t whylen);
 
 #endif

@@ -1,4 +1,5 @@
-/* linux.c - boot Linux: bzImage setup header, ELF vmlinux by p_paddr, PVH note, zero page / start info, e820, initrd. */
+/* linux.c - boot Linux: bzImage setup header, ELF vmlinux by p_paddr, PVH note, zero page / start
+ * info, e820, initrd. */
 #include "load/linux.h"
 
 #include <elf.h>
@@ -13,10 +14,10 @@
 
 #define PAGE 0x1000ull
 #define ZERO_PAGE_SIZE 0x1000ull
-#define PVH_INFO_SIZE 0x1000ull /* the page at LINUX_PVH_INFO_GPA */
+#define PVH_INFO_SIZE 0x1000ull		 /* the page at LINUX_PVH_INFO_GPA */
 #define KERNEL_MAP 0xffffffff80000000ull /* __START_KERNEL_map: where vmlinux links */
-#define VMLINUX_MAX_LOADS 16u /* Debian's vmlinux has 4 */
-#define VMLINUX_INITRD_MAX 0x7fffffffu /* the default initrd_addr_max of x86 Linux */
+#define VMLINUX_MAX_LOADS 16u		 /* Debian's vmlinux has 4 */
+#define VMLINUX_INITRD_MAX 0x7fffffffu	 /* the default initrd_addr_max of x86 Linux */
 
 /* Setup header offsets (boot.rst, "THE REAL-MODE KERNEL HEADER"). */
 #define HDR_SETUP_SECTS 0x1f1u
@@ -59,7 +60,7 @@
 #define HVM_MEMMAP_ENTRY_SIZE 24u
 
 __attribute__((format(printf, 4, 5))) static int lx_fail(int err, char *why, size_t whylen,
-							const char *fmt, ...)
+							 const char *fmt, ...)
 {
 	va_list ap;
 
@@ -90,7 +91,8 @@ static void put_le(uint8_t *p, uint64_t v, unsigned n)
 
 bool linux_is_bzimage(const uint8_t *image, size_t len)
 {
-	return image && len >= HDR_MAGIC + 4 && get_le(image + HDR_BOOT_FLAG, 2) == LINUX_BOOT_FLAG &&
+	return image && len >= HDR_MAGIC + 4 &&
+	       get_le(image + HDR_BOOT_FLAG, 2) == LINUX_BOOT_FLAG &&
 	       get_le(image + HDR_MAGIC, 4) == LINUX_HDRS_MAGIC;
 }
 
@@ -104,14 +106,16 @@ int linux_parse_header(const uint8_t *image, size_t len, struct linux_header *h,
 		why[0] = '\0';
 	if (!image || len < HDR_MAGIC + 4)
 		return lx_fail(-ENOEXEC, why, whylen,
-			       "%zu bytes is too short for a bzImage setup header (%#x)", image ? len : 0,
-			       HDR_MAGIC + 4);
+			       "%zu bytes is too short for a bzImage setup header (%#x)",
+			       image ? len : 0, HDR_MAGIC + 4);
 	if (get_le(image + HDR_BOOT_FLAG, 2) != LINUX_BOOT_FLAG)
-		return lx_fail(-ENOEXEC, why, whylen, "not a bzImage: boot_flag at 0x1fe is %#" PRIx64
-			       ", not 0xaa55", get_le(image + HDR_BOOT_FLAG, 2));
-	if (get_le(image + HDR_MAGIC, 4) != LINUX_HDRS_MAGIC)
 		return lx_fail(-ENOEXEC, why, whylen,
-			       "not a bzImage: no \"HdrS\" at 0x202 (a pre-2.00 zImage or a boot sector)");
+			       "not a bzImage: boot_flag at 0x1fe is %#" PRIx64 ", not 0xaa55",
+			       get_le(image + HDR_BOOT_FLAG, 2));
+	if (get_le(image + HDR_MAGIC, 4) != LINUX_HDRS_MAGIC)
+		return lx_fail(
+		    -ENOEXEC, why, whylen,
+		    "not a bzImage: no \"HdrS\" at 0x202 (a pre-2.00 zImage or a boot sector)");
 	hdr_end = HDR_MAGIC + (uint64_t)image[HDR_JUMP_LEN];
 	h->version = (uint16_t)get_le(image + HDR_VERSION, 2);
 	if (h->version < LINUX_MIN_VERSION)
@@ -128,7 +132,8 @@ int linux_parse_header(const uint8_t *image, size_t len, struct linux_header *h,
 		hdr_end = LINUX_HDR_END_MAX; /* boot_params has no room for more */
 	h->hdr_len = (size_t)(hdr_end - LINUX_HDR_START);
 
-	h->setup_sects = image[HDR_SETUP_SECTS] ? image[HDR_SETUP_SECTS] : 4; /* boot.rst: 0 means 4 */
+	h->setup_sects =
+	    image[HDR_SETUP_SECTS] ? image[HDR_SETUP_SECTS] : 4; /* boot.rst: 0 means 4 */
 	h->setup_size = ((uint64_t)h->setup_sects + 1) * 512;
 	if (h->setup_size >= len)
 		return lx_fail(-ENOEXEC, why, whylen,
@@ -166,14 +171,15 @@ int linux_parse_header(const uint8_t *image, size_t len, struct linux_header *h,
 			       sys, h->kernel_size);
 	if (h->relocatable &&
 	    (h->kernel_alignment == 0 || (h->kernel_alignment & (h->kernel_alignment - 1))))
-		return lx_fail(-ENOEXEC, why, whylen,
-			       "kernel_alignment %#x is not a power of two", h->kernel_alignment);
+		return lx_fail(-ENOEXEC, why, whylen, "kernel_alignment %#x is not a power of two",
+			       h->kernel_alignment);
 	if (h->pref_address < LINUX_HIGH_GPA)
-		return lx_fail(-ENOEXEC, why, whylen,
-			       "pref_address %#" PRIx64 " is below 1 MiB", h->pref_address);
+		return lx_fail(-ENOEXEC, why, whylen, "pref_address %#" PRIx64 " is below 1 MiB",
+			       h->pref_address);
 	if (h->init_size < h->kernel_size)
 		return lx_fail(-ENOEXEC, why, whylen,
-			       "init_size %#x is smaller than the %#" PRIx64 "-byte kernel it must hold",
+			       "init_size %#x is smaller than the %#" PRIx64
+			       "-byte kernel it must hold",
 			       h->init_size, h->kernel_size);
 	payload_end = (uint64_t)h->payload_offset + h->payload_length; /* 33 bits: no wrap */
 	if (payload_end > h->kernel_size)
@@ -193,14 +199,15 @@ unsigned linux_build_e820(const struct guest_mem *mem, struct linux_e820 *out)
 	if (!mem || mem->nregions == 0 || mem->nregions > KESTREL_MAX_REGIONS ||
 	    mem->r[0].gpa != 0 || mem->r[0].size <= LINUX_HIGH_GPA)
 		return 0;
-	out[n++] = (struct linux_e820){ 0, LINUX_EBDA_GPA, LINUX_E820_RAM };
-	out[n++] = (struct linux_e820){ LINUX_EBDA_GPA, LINUX_HIGH_GPA - LINUX_EBDA_GPA,
-					LINUX_E820_RESERVED };
-	out[n++] = (struct linux_e820){ LINUX_HIGH_GPA, mem->r[0].size - LINUX_HIGH_GPA,
-					LINUX_E820_RAM };
+	out[n++] = (struct linux_e820){0, LINUX_EBDA_GPA, LINUX_E820_RAM};
+	out[n++] = (struct linux_e820){LINUX_EBDA_GPA, LINUX_HIGH_GPA - LINUX_EBDA_GPA,
+				       LINUX_E820_RESERVED};
+	out[n++] =
+	    (struct linux_e820){LINUX_HIGH_GPA, mem->r[0].size - LINUX_HIGH_GPA, LINUX_E820_RAM};
 	for (unsigned i = 1; i < mem->nregions; i++)
 		if (mem->r[i].size)
-			out[n++] = (struct linux_e820){ mem->r[i].gpa, mem->r[i].size, LINUX_E820_RAM };
+			out[n++] =
+			    (struct linux_e820){mem->r[i].gpa, mem->r[i].size, LINUX_E820_RAM};
 	return n;
 }
 
@@ -208,7 +215,7 @@ unsigned linux_build_e820(const struct guest_mem *mem, struct linux_e820 *out)
 
 struct lx_seg {
 	uint64_t off, filesz; /* file range */
-	gpa_t gpa, end; /* guest range [gpa, end) */
+	gpa_t gpa, end;	      /* guest range [gpa, end) */
 	uint64_t vaddr;
 	uint8_t *host;
 	bool exec;
@@ -243,8 +250,9 @@ static int lx_elf_header(const uint8_t *img, size_t len, Elf64_Ehdr *eh, char *w
 		return lx_fail(-ENOEXEC, why, whylen, "ELF type %u is not an executable (ET_EXEC)",
 			       eh->e_type);
 	if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phnum == 0 || eh->e_phnum == PN_XNUM)
-		return lx_fail(-ENOEXEC, why, whylen, "bad program header table (%u entries of %u bytes)",
-			       eh->e_phnum, eh->e_phentsize);
+		return lx_fail(-ENOEXEC, why, whylen,
+			       "bad program header table (%u entries of %u bytes)", eh->e_phnum,
+			       eh->e_phentsize);
 	/* e_phnum < 2^16 entries of 56 bytes: the product cannot wrap. */
 	if (__builtin_add_overflow(eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr),
 				   &table_end) ||
@@ -356,7 +364,8 @@ static int lx_parse_elf(const uint8_t *img, size_t len, const struct guest_mem *
 		s->host = guest_mem_ptr(mem, ph.p_paddr, ph.p_memsz);
 		if (!s->host)
 			return lx_fail(-ENOSPC, why, whylen,
-				       "segment %u [%#" PRIx64 ", %#" PRIx64 ") is not inside guest RAM "
+				       "segment %u [%#" PRIx64 ", %#" PRIx64
+				       ") is not inside guest RAM "
 				       "(%" PRIu64 " MiB); give the VM more memory",
 				       i, ph.p_paddr, s->end, mem->total >> 20);
 		s->off = ph.p_offset;
@@ -388,7 +397,8 @@ static int lx_parse_elf(const uint8_t *img, size_t len, const struct guest_mem *
 
 		if (!s->exec)
 			continue;
-		if (eh.e_entry >= KERNEL_MAP && eh.e_entry - s->vaddr < size && eh.e_entry >= s->vaddr) {
+		if (eh.e_entry >= KERNEL_MAP && eh.e_entry - s->vaddr < size &&
+		    eh.e_entry >= s->vaddr) {
 			e->entry64 = s->gpa + (eh.e_entry - s->vaddr);
 			e->has_entry64 = true;
 		} else if (eh.e_entry < KERNEL_MAP && eh.e_entry >= s->gpa && eh.e_entry < s->end) {
@@ -511,22 +521,24 @@ static int lx_place(struct lx_boot *b)
 	b->cmdline = b->in->cmdline ? b->in->cmdline : "";
 	b->cmdline_len = strnlen(b->cmdline, LINUX_CMDLINE_MAX);
 	if (b->cmdline_len > b->cmdline_size || b->cmdline_len + 1 > LINUX_CMDLINE_MAX)
-		return lx_fail(-E2BIG, b->why, b->whylen,
-			       "kernel command line is %s%zu bytes; this kernel takes at most %" PRIu32,
-			       b->cmdline_len >= LINUX_CMDLINE_MAX ? "at least " : "", b->cmdline_len,
-			       b->cmdline_size < LINUX_CMDLINE_MAX - 1 ? b->cmdline_size
-								     : LINUX_CMDLINE_MAX - 1);
+		return lx_fail(
+		    -E2BIG, b->why, b->whylen,
+		    "kernel command line is %s%zu bytes; this kernel takes at most %" PRIu32,
+		    b->cmdline_len >= LINUX_CMDLINE_MAX ? "at least " : "", b->cmdline_len,
+		    b->cmdline_size < LINUX_CMDLINE_MAX - 1 ? b->cmdline_size
+							    : LINUX_CMDLINE_MAX - 1);
 	if (!guest_mem_ptr(mem, LINUX_CMDLINE_GPA, b->cmdline_len + 1) ||
 	    !guest_mem_ptr(mem, LINUX_ZERO_PAGE_GPA, ZERO_PAGE_SIZE) ||
 	    !guest_mem_ptr(mem, LINUX_PVH_INFO_GPA, PVH_INFO_SIZE))
-		return lx_fail(-EINVAL, b->why, b->whylen, "guest RAM does not cover the first MiB");
+		return lx_fail(-EINVAL, b->why, b->whylen,
+			       "guest RAM does not cover the first MiB");
 
 	if (b->in->nmodules == 0)
 		return 0;
 	b->initrd = b->in->modules[0].data;
 	b->initrd_size = b->in->modules[0].len;
 	if (b->initrd_size == 0)
-		return 0; /* an empty initrd is no initrd */
+		return 0;     /* an empty initrd is no initrd */
 	top = mem->r[0].size; /* region 0 starts at 0 (checked by the caller) */
 	if ((uint64_t)b->initrd_addr_max + 1 < top)
 		top = (uint64_t)b->initrd_addr_max + 1;
@@ -534,8 +546,8 @@ static int lx_place(struct lx_boot *b)
 	if (top < lo || b->initrd_size > top - lo)
 		return lx_fail(-ENOSPC, b->why, b->whylen,
 			       "initrd of %" PRIu64 " bytes does not fit: %" PRIu64
-			       " bytes free between the kernel's end %#" PRIx64
-			       " and %#" PRIx64 " (min of initrd_addr_max and RAM); give more memory",
+			       " bytes free between the kernel's end %#" PRIx64 " and %#" PRIx64
+			       " (min of initrd_addr_max and RAM); give more memory",
 			       b->initrd_size, top > lo ? top - lo : 0, lo, top);
 	addr = (top - b->initrd_size) & ~(PAGE - 1);
 	if (!guest_mem_ptr(mem, addr, b->initrd_size))
@@ -562,8 +574,9 @@ static int lx_claims(struct lx_boot *b, bool pvh)
 	int err = 0;
 
 	if (!pvh)
-		err = lx_claim(b, LINUX_BOOT_TABLES_GPA, LINUX_BOOT_TABLES_END - LINUX_BOOT_TABLES_GPA,
-			       "boot page tables/GDT");
+		err =
+		    lx_claim(b, LINUX_BOOT_TABLES_GPA,
+			     LINUX_BOOT_TABLES_END - LINUX_BOOT_TABLES_GPA, "boot page tables/GDT");
 	if (!err)
 		err = pvh ? lx_claim(b, LINUX_PVH_INFO_GPA, PVH_INFO_SIZE, "PVH start info")
 			  : lx_claim(b, LINUX_ZERO_PAGE_GPA, ZERO_PAGE_SIZE, "zero page");
@@ -679,14 +692,15 @@ static int lx_boot_bzimage(struct lx_boot *b, const struct linux_header *h)
 		uint64_t mask = (uint64_t)h->kernel_alignment - 1;
 
 		if (__builtin_add_overflow(load, mask, &load))
-			return lx_fail(-ENOEXEC, b->why, b->whylen, "pref_address %#" PRIx64 " wraps",
-				       h->pref_address);
+			return lx_fail(-ENOEXEC, b->why, b->whylen,
+				       "pref_address %#" PRIx64 " wraps", h->pref_address);
 		load &= ~mask;
 	}
 	if (__builtin_add_overflow(load, (uint64_t)h->init_size, &b->kernel_hi) ||
 	    !(dst = guest_mem_ptr(b->mem, load, h->init_size)))
 		return lx_fail(-ENOSPC, b->why, b->whylen,
-			       "the kernel needs [%#" PRIx64 ", +%#x) (pref_address + init_size) but "
+			       "the kernel needs [%#" PRIx64
+			       ", +%#x) (pref_address + init_size) but "
 			       "guest RAM is %" PRIu64 " MiB; give the VM more memory",
 			       load, h->init_size, b->mem->total >> 20);
 	b->kernel_lo = load;
@@ -785,8 +799,8 @@ int linux_load_ex(const struct boot_input *in, const struct guest_mem *mem,
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return lx_fail(-ENOMEM, why, whylen, "out of memory");
-	*b = (struct lx_boot){ .in = in, .mem = mem, .rsdp = opt->rsdp, .plan = plan,
-			       .why = why, .whylen = whylen };
+	*b = (struct lx_boot){
+	    .in = in, .mem = mem, .rsdp = opt->rsdp, .plan = plan, .why = why, .whylen = whylen};
 	b->ne820 = linux_build_e820(mem, b->e820);
 
 	if (linux_is_bzimage(in->image, in->len)) {
@@ -799,14 +813,15 @@ int linux_load_ex(const struct boot_input *in, const struct guest_mem *mem,
 			size_t vmlen;
 
 			err = unpack_bzimage(in->image, in->len,
-					     opt->unpack_max ? opt->unpack_max : LINUX_UNPACK_MAX, &fmt,
-					     &vm, &vmlen, why, whylen);
+					     opt->unpack_max ? opt->unpack_max : LINUX_UNPACK_MAX,
+					     &fmt, &vm, &vmlen, why, whylen);
 			if (err == 0) {
 				err = lx_boot_vmlinux(b, vm, vmlen, &h, opt->entry);
 				free(vm);
 				if (err == 0)
 					snprintf(plan->note, sizeof(plan->note),
-						 "bzImage payload (%s, %zu bytes) decompressed by kestrel",
+						 "bzImage payload (%s, %zu bytes) decompressed by "
+						 "kestrel",
 						 unpack_format_name(fmt), vmlen);
 				else if (err == -ENOEXEC && why && whylen) {
 					char inner[200];
@@ -828,16 +843,18 @@ int linux_load_ex(const struct boot_input *in, const struct guest_mem *mem,
 				 unpack_format_name(fmt));
 		}
 		if (opt->entry == LINUX_ENTRY_PVH) {
-			err = lx_fail(-EINVAL, why, whylen,
-				      "a bzImage booted through its own decompressor has no PVH entry");
+			err = lx_fail(
+			    -EINVAL, why, whylen,
+			    "a bzImage booted through its own decompressor has no PVH entry");
 			goto out;
 		}
 		err = lx_boot_bzimage(b, &h);
 	} else if (in->len >= SELFMAG && memcmp(in->image, ELFMAG, SELFMAG) == 0) {
 		err = lx_boot_vmlinux(b, in->image, in->len, NULL, opt->entry);
 	} else {
-		err = lx_fail(-ENOEXEC, why, whylen,
-			      "neither a bzImage (no 0xaa55/\"HdrS\" setup header) nor an ELF vmlinux");
+		err = lx_fail(
+		    -ENOEXEC, why, whylen,
+		    "neither a bzImage (no 0xaa55/\"HdrS\" setup header) nor an ELF vmlinux");
 	}
 out:
 	if (err) {
@@ -852,7 +869,7 @@ out:
 int linux_load(const struct boot_input *in, const struct guest_mem *mem, gpa_t rsdp,
 	       struct boot_plan *plan, char *why, size_t whylen)
 {
-	const struct linux_options opt = { .rsdp = rsdp, .entry = LINUX_ENTRY_AUTO };
+	const struct linux_options opt = {.rsdp = rsdp, .entry = LINUX_ENTRY_AUTO};
 
 	return linux_load_ex(in, mem, &opt, plan, why, whylen);
 }

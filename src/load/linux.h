@@ -1,4 +1,5 @@
-/* linux.h - the Linux x86 boot protocol: bzImage, ELF vmlinux and PVH images into guest RAM and a boot plan (pure). */
+/* linux.h - the Linux x86 boot protocol: bzImage, ELF vmlinux and PVH images into guest RAM and a
+ * boot plan (pure). */
 #ifndef KESTREL_LOAD_LINUX_H
 #define KESTREL_LOAD_LINUX_H
 
@@ -63,17 +64,17 @@
 #define LINUX_CMDLINE_GPA 0x20000ull
 #define LINUX_CMDLINE_MAX 0x10000u /* bytes at LINUX_CMDLINE_GPA, NUL included */
 #define LINUX_EBDA_GPA 0x9fc00ull
-#define LINUX_HIGH_GPA 0x100000ull /* 1 MiB: the kernel and initrd load above */
+#define LINUX_HIGH_GPA 0x100000ull	/* 1 MiB: the kernel and initrd load above */
 #define LINUX_UNPACK_MAX (512ull << 20) /* largest decompressed payload accepted */
 
 /* Setup header fields (offsets in the bzImage and the zero page, boot.rst). */
-#define LINUX_HDR_START 0x1f1u /* struct setup_header begins (setup_sects) */
-#define LINUX_HDR_END_MAX 0x290u /* boot_params has room for the header up to here */
-#define LINUX_BOOT_FLAG 0xaa55u /* at 0x1fe */
+#define LINUX_HDR_START 0x1f1u	     /* struct setup_header begins (setup_sects) */
+#define LINUX_HDR_END_MAX 0x290u     /* boot_params has room for the header up to here */
+#define LINUX_BOOT_FLAG 0xaa55u	     /* at 0x1fe */
 #define LINUX_HDRS_MAGIC 0x53726448u /* "HdrS" at 0x202 */
-#define LINUX_LOADED_HIGH 0x01u /* loadflags bit 0 */
-#define LINUX_XLF_KERNEL_64 0x01u /* xloadflags bit 0: has the 64-bit entry at +0x200 */
-#define LINUX_MIN_VERSION 0x020cu /* 2.12: xloadflags, so XLF_KERNEL_64 can be checked */
+#define LINUX_LOADED_HIGH 0x01u	     /* loadflags bit 0 */
+#define LINUX_XLF_KERNEL_64 0x01u    /* xloadflags bit 0: has the 64-bit entry at +0x200 */
+#define LINUX_MIN_VERSION 0x020cu    /* 2.12: xloadflags, so XLF_KERNEL_64 can be checked */
 #define LINUX_ELF_CMDLINE_SIZE 2047u /* x86 COMMAND_LINE_SIZE 2048, minus the NUL */
 
 /* e820 types (also the PVH memory map's). */
@@ -89,9 +90,9 @@ struct linux_e820 {
 
 /* What linux_parse_header() read from a bzImage's setup header, checked. */
 struct linux_header {
-	uint16_t version; /* protocol, 0x020f = 2.15 */
+	uint16_t version;     /* protocol, 0x020f = 2.15 */
 	unsigned setup_sects; /* 0 already turned into 4 */
-	uint64_t setup_size; /* (setup_sects + 1) * 512: the protected-mode kernel starts here */
+	uint64_t setup_size;  /* (setup_sects + 1) * 512: the protected-mode kernel starts here */
 	uint64_t kernel_size; /* file bytes after the setup code */
 	uint8_t loadflags;
 	uint16_t xloadflags;
@@ -99,9 +100,9 @@ struct linux_header {
 	bool relocatable;
 	uint64_t pref_address;
 	uint32_t init_size;
-	uint32_t cmdline_size; /* longest command line, NUL not counted */
+	uint32_t cmdline_size;	  /* longest command line, NUL not counted */
 	uint32_t initrd_addr_max; /* highest address the initrd may occupy */
-	uint32_t payload_offset; /* from the start of the protected-mode kernel */
+	uint32_t payload_offset;  /* from the start of the protected-mode kernel */
 	uint32_t payload_length;
 	size_t hdr_len; /* bytes of setup header from 0x1f1 to copy into the zero page */
 };
@@ -146,8 +147,8 @@ bool linux_recognise(const uint8_t *image, size_t len);
 enum linux_entry {
 	LINUX_ENTRY_AUTO, /* vmlinux: PVH when it has the note, else 64-bit;
 			   * bzImage: the 64-bit entry */
-	LINUX_ENTRY_64, /* the 64-bit entry with a zero page */
-	LINUX_ENTRY_PVH, /* the PVH note; refused when there is none */
+	LINUX_ENTRY_64,	  /* the 64-bit entry with a zero page */
+	LINUX_ENTRY_PVH,  /* the PVH note; refused when there is none */
 };
 
 struct linux_options {
@@ -173,7 +174,8 @@ struct linux_options {
  * Guest RAM is written only after every check passed.
  */
 int linux_load_ex(const struct boot_input *in, const struct guest_mem *mem,
-		  const struct linux_options *opt, struct boot_plan *plan, char *why, size_t whylen);
+		  const struct linux_options *opt, struct boot_plan *plan, char *why,
+		  size_t whylen);
 
 /* linux_load - linux_load_ex with { .rsdp = rsdp, .entry = LINUX_ENTRY_AUTO }. */
 int linux_load(const struct boot_input *in, const struct guest_mem *mem, gpa_t rsdp,

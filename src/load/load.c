@@ -1,4 +1,5 @@
-/* load.c - loader dispatch by contents, and kestrel's own bare-metal ELF64 protocol as a boot plan. */
+/* load.c - loader dispatch by contents, and kestrel's own bare-metal ELF64 protocol as a boot plan.
+ */
 #include "load/load.h"
 
 #include <errno.h>
@@ -49,21 +50,24 @@ static int load_kestrel(const struct boot_input *in, const struct guest_mem *mem
 	const struct guest_mem_region *low = &mem->r[0];
 	uint64_t stacks = (uint64_t)in->ncpus * KESTREL_STACK_SIZE;
 	struct load_reserved reserved[] = {
-		{ 0, KESTREL_LOW_RESERVED, "kestrel's boot tables (below 1 MiB)" },
-		{ low->gpa + low->size - stacks, stacks, "the vCPU stacks at the top of RAM" },
+	    {0, KESTREL_LOW_RESERVED, "kestrel's boot tables (below 1 MiB)"},
+	    {low->gpa + low->size - stacks, stacks, "the vCPU stacks at the top of RAM"},
 	};
 	struct kestrel_boot_info *bi;
 	int r;
 
 	if (in->nmodules) {
-		snprintf(why, whylen, "kestrel's bare-metal ELF guests take no initrd or modules "
-				      "(--initrd/--module are for Linux and multiboot kernels)");
+		snprintf(why, whylen,
+			 "kestrel's bare-metal ELF guests take no initrd or modules "
+			 "(--initrd/--module are for Linux and multiboot kernels)");
 		return -EINVAL;
 	}
 	/* A PIT only for a guest with no TSC rate in CPUID: guests/lib calibrates
 	 * from CPUID's timing leaves, else against PIT channel 2 (lapic-calib). */
-	*plan = (struct boot_plan){ .proto = BOOT_KESTREL, .arg = KESTREL_BOOT_INFO_ADDR,
-				    .low_tables = true, .pit = in->no_cpuid_tsc || !in->tsc_khz };
+	*plan = (struct boot_plan){.proto = BOOT_KESTREL,
+				   .arg = KESTREL_BOOT_INFO_ADDR,
+				   .low_tables = true,
+				   .pit = in->no_cpuid_tsc || !in->tsc_khz};
 	r = elf_load(in->image, in->len, mem, reserved, 2, &plan->entry, why, whylen);
 	if (r < 0)
 		return r;

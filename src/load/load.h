@@ -1,4 +1,5 @@
-/* load.h - one entry for every image kestrel boots: recognise the format by its contents, hand it to its loader. */
+/* load.h - one entry for every image kestrel boots: recognise the format by its contents, hand it
+ * to its loader. */
 #ifndef KESTREL_LOAD_LOAD_H
 #define KESTREL_LOAD_LOAD_H
 

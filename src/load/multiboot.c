@@ -1,4 +1,5 @@
-/* multiboot.c - multiboot v1: find and check the header, load by address fields or ELF32 p_paddr, build the info block. */
+/* multiboot.c - multiboot v1: find and check the header, load by address fields or ELF32 p_paddr,
+ * build the info block. */
 #include "load/multiboot.h"
 
 #include <elf.h>
@@ -13,12 +14,12 @@
 #define PAGE 0x1000ull
 #define FOUR_GIB 0x100000000ull
 #define MB_MAX_SEGS 16u
-#define MB_HDR_MIN 12u /* magic, flags, checksum */
+#define MB_HDR_MIN 12u	/* magic, flags, checksum */
 #define MB_HDR_ADDR 32u /* ... and the five address fields */
 #define MB_SUPPORTED (MULTIBOOT_PAGE_ALIGN | MULTIBOOT_MEMORY_INFO | MULTIBOOT_VIDEO_MODE)
 
 __attribute__((format(printf, 4, 5))) static int mb_fail(int err, char *why, size_t whylen,
-							const char *fmt, ...)
+							 const char *fmt, ...)
 {
 	va_list ap;
 
@@ -67,7 +68,7 @@ struct mb_boot {
 	struct linux_e820 e820[LINUX_E820_MAX];
 	unsigned ne820;
 	gpa_t info_gpa;
-	uint64_t info_size; /* page-rounded */
+	uint64_t info_size;			  /* page-rounded */
 	uint64_t mods_off, mmap_off, strings_off; /* inside the info area */
 };
 
@@ -77,9 +78,11 @@ bool multiboot_recognise(const uint8_t *image, size_t len)
 {
 	if (!image)
 		return false;
-	for (size_t off = 0; off + MB_HDR_MIN <= len && off + MB_HDR_MIN <= MULTIBOOT_SEARCH; off += 4)
+	for (size_t off = 0; off + MB_HDR_MIN <= len && off + MB_HDR_MIN <= MULTIBOOT_SEARCH;
+	     off += 4)
 		if (get32(image + off) == MULTIBOOT_HEADER_MAGIC &&
-		    (uint32_t)(get32(image + off) + get32(image + off + 4) + get32(image + off + 8)) == 0)
+		    (uint32_t)(get32(image + off) + get32(image + off + 4) +
+			       get32(image + off + 8)) == 0)
 			return true;
 	return false;
 }
@@ -107,10 +110,11 @@ static int mb_find_header(struct mb_boot *b)
 		if (!(b->h.flags & MULTIBOOT_AOUT_KLUDGE))
 			return 0;
 		if (off + MB_HDR_ADDR > len)
-			return mb_fail(-ENOEXEC, b->why, b->whylen,
-				       "multiboot header at %#zx sets flag 16 (address fields) but its "
-				       "32 bytes run past the end of the %#zx-byte file (truncated?)",
-				       off, len);
+			return mb_fail(
+			    -ENOEXEC, b->why, b->whylen,
+			    "multiboot header at %#zx sets flag 16 (address fields) but its "
+			    "32 bytes run past the end of the %#zx-byte file (truncated?)",
+			    off, len);
 		b->h.header_addr = get32(img + off + 12);
 		b->h.load_addr = get32(img + off + 16);
 		b->h.load_end_addr = get32(img + off + 20);
@@ -124,11 +128,11 @@ static int mb_find_header(struct mb_boot *b)
 			       "(truncated?)",
 			       first, len);
 	if (first != SIZE_MAX)
-		return mb_fail(-ENOEXEC, b->why, b->whylen,
-			       "multiboot header at %#zx has a bad checksum: magic %#x + flags %#x + "
-			       "checksum %#x is not 0 mod 2^32",
-			       first, MULTIBOOT_HEADER_MAGIC, get32(img + first + 4),
-			       get32(img + first + 8));
+		return mb_fail(
+		    -ENOEXEC, b->why, b->whylen,
+		    "multiboot header at %#zx has a bad checksum: magic %#x + flags %#x + "
+		    "checksum %#x is not 0 mod 2^32",
+		    first, MULTIBOOT_HEADER_MAGIC, get32(img + first + 4), get32(img + first + 8));
 	return mb_fail(-ENOEXEC, b->why, b->whylen,
 		       "no multiboot header (magic 0x1BADB002, 4-byte aligned) in the first %u "
 		       "bytes of the %#zx-byte file",
@@ -160,7 +164,8 @@ static int mb_check_range(struct mb_boot *b, const char *what, gpa_t start, gpa_
 
 	if (end > FOUR_GIB)
 		return mb_fail(-ENOEXEC, b->why, b->whylen,
-			       "%s [%#" PRIx64 ", %#" PRIx64 ") ends above 4 GiB", what, start, end);
+			       "%s [%#" PRIx64 ", %#" PRIx64 ") ends above 4 GiB", what, start,
+			       end);
 	if (start < MULTIBOOT_HIGH_GPA && end > MULTIBOOT_EBDA_GPA)
 		return mb_fail(-ENOEXEC, b->why, b->whylen,
 			       "%s [%#" PRIx64 ", %#" PRIx64 ") overlaps [0x9fc00, 0x100000), the "
@@ -177,8 +182,8 @@ static int mb_check_range(struct mb_boot *b, const char *what, gpa_t start, gpa_
 	return 0;
 }
 
-static int mb_add_seg(struct mb_boot *b, const char *what, uint64_t off, uint64_t filesz,
-		      gpa_t gpa, uint64_t memsz)
+static int mb_add_seg(struct mb_boot *b, const char *what, uint64_t off, uint64_t filesz, gpa_t gpa,
+		      uint64_t memsz)
 {
 	struct mb_seg *s = &b->segs[b->nsegs];
 	uint64_t end;
@@ -193,10 +198,11 @@ static int mb_add_seg(struct mb_boot *b, const char *what, uint64_t off, uint64_
 	for (unsigned j = 0; j < b->nsegs; j++)
 		if (gpa < b->segs[j].end && b->segs[j].gpa < end)
 			return mb_fail(-ENOEXEC, b->why, b->whylen,
-				       "%s [%#" PRIx64 ", %#" PRIx64 ") overlaps an earlier segment "
+				       "%s [%#" PRIx64 ", %#" PRIx64
+				       ") overlaps an earlier segment "
 				       "[%#" PRIx64 ", %#" PRIx64 ")",
 				       what, gpa, end, b->segs[j].gpa, b->segs[j].end);
-	*s = (struct mb_seg){ .off = off, .filesz = filesz, .gpa = gpa, .end = end };
+	*s = (struct mb_seg){.off = off, .filesz = filesz, .gpa = gpa, .end = end};
 	if (gpa < b->lo)
 		b->lo = gpa;
 	if (end > b->hi)
@@ -231,7 +237,8 @@ static int mb_parse_aout(struct mb_boot *b)
 		size = (uint64_t)h->load_end_addr - h->load_addr;
 		if (size > b->in->len - off)
 			return mb_fail(-ENOEXEC, b->why, b->whylen,
-				       "multiboot load_end_addr %#x asks for %#" PRIx64 " bytes from "
+				       "multiboot load_end_addr %#x asks for %#" PRIx64
+				       " bytes from "
 				       "file offset %#" PRIx64 ", the %#zx-byte file has %#" PRIx64
 				       " (truncated?)",
 				       h->load_end_addr, size, off, b->in->len, b->in->len - off);
@@ -249,18 +256,20 @@ static int mb_parse_aout(struct mb_boot *b)
 		bss_end = h->bss_end_addr;
 	}
 	if (bss_end == h->load_addr)
-		return mb_fail(-ENOEXEC, b->why, b->whylen,
-			       "multiboot address fields load nothing (load_addr %#x, load_end_addr "
-			       "%#x, bss_end_addr %#x)",
-			       h->load_addr, h->load_end_addr, h->bss_end_addr);
-	err = mb_add_seg(b, "image (address fields)", off, size, h->load_addr, bss_end - h->load_addr);
+		return mb_fail(
+		    -ENOEXEC, b->why, b->whylen,
+		    "multiboot address fields load nothing (load_addr %#x, load_end_addr "
+		    "%#x, bss_end_addr %#x)",
+		    h->load_addr, h->load_end_addr, h->bss_end_addr);
+	err = mb_add_seg(b, "image (address fields)", off, size, h->load_addr,
+			 bss_end - h->load_addr);
 	if (err)
 		return err;
 	if (h->entry_addr < h->load_addr || h->entry_addr >= end)
-		return mb_fail(-ENOEXEC, b->why, b->whylen,
-			       "multiboot entry_addr %#x is outside the loaded image [%#x, %#" PRIx64
-			       ")",
-			       h->entry_addr, h->load_addr, end);
+		return mb_fail(
+		    -ENOEXEC, b->why, b->whylen,
+		    "multiboot entry_addr %#x is outside the loaded image [%#x, %#" PRIx64 ")",
+		    h->entry_addr, h->load_addr, end);
 	b->entry = h->entry_addr;
 	return 0;
 }
@@ -290,10 +299,11 @@ static int mb_parse_elf32(struct mb_boot *b)
 	memcpy(&eh, img, sizeof(eh));
 	if (eh.e_ident[EI_CLASS] != ELFCLASS32 || eh.e_ident[EI_DATA] != ELFDATA2LSB ||
 	    eh.e_machine != EM_386)
-		return mb_fail(-ENOEXEC, b->why, b->whylen,
-			       "ELF class %u, data %u, machine %u: a multiboot kernel without header "
-			       "flag 16 must be ELF32 little-endian i386 (class 1, data 1, machine 3)",
-			       eh.e_ident[EI_CLASS], eh.e_ident[EI_DATA], eh.e_machine);
+		return mb_fail(
+		    -ENOEXEC, b->why, b->whylen,
+		    "ELF class %u, data %u, machine %u: a multiboot kernel without header "
+		    "flag 16 must be ELF32 little-endian i386 (class 1, data 1, machine 3)",
+		    eh.e_ident[EI_CLASS], eh.e_ident[EI_DATA], eh.e_machine);
 	if (eh.e_type != ET_EXEC)
 		return mb_fail(-ENOEXEC, b->why, b->whylen,
 			       "ELF type %u is not an executable (ET_EXEC)", eh.e_type);
@@ -329,7 +339,8 @@ static int mb_parse_elf32(struct mb_boot *b)
 		if (err)
 			return err;
 		/* GRUB 2: e_entry is found by virtual address and entered physically. */
-		if (!entry_found && eh.e_entry >= ph.p_vaddr && eh.e_entry - ph.p_vaddr < ph.p_memsz) {
+		if (!entry_found && eh.e_entry >= ph.p_vaddr &&
+		    eh.e_entry - ph.p_vaddr < ph.p_memsz) {
 			b->entry = (uint64_t)ph.p_paddr + (eh.e_entry - ph.p_vaddr);
 			entry_found = true;
 		}
@@ -338,7 +349,8 @@ static int mb_parse_elf32(struct mb_boot *b)
 		return mb_fail(-ENOEXEC, b->why, b->whylen, "no PT_LOAD segment: nothing to load");
 	if (!entry_found)
 		return mb_fail(-ENOEXEC, b->why, b->whylen,
-			       "ELF32 entry point %#x is outside every PT_LOAD segment", eh.e_entry);
+			       "ELF32 entry point %#x is outside every PT_LOAD segment",
+			       eh.e_entry);
 	return 0;
 }
 
@@ -362,12 +374,14 @@ static int mb_place(struct mb_boot *b)
 	b->args_len = strnlen(b->args, MULTIBOOT_CMDLINE_MAX + 1);
 	b->cmdline_len = b->name_len + (b->name_len && b->args_len ? 1 : 0) + b->args_len;
 	if (b->cmdline_len > MULTIBOOT_CMDLINE_MAX)
-		return mb_fail(-E2BIG, b->why, b->whylen,
-			       "multiboot command line is %s%zu bytes (file name %zu, a space, "
-			       "arguments %zu); kestrel passes at most %u: shorten the guest arguments",
-			       b->name_len > MULTIBOOT_CMDLINE_MAX || b->args_len > MULTIBOOT_CMDLINE_MAX
-				       ? "at least " : "",
-			       b->cmdline_len, b->name_len, b->args_len, MULTIBOOT_CMDLINE_MAX);
+		return mb_fail(
+		    -E2BIG, b->why, b->whylen,
+		    "multiboot command line is %s%zu bytes (file name %zu, a space, "
+		    "arguments %zu); kestrel passes at most %u: shorten the guest arguments",
+		    b->name_len > MULTIBOOT_CMDLINE_MAX || b->args_len > MULTIBOOT_CMDLINE_MAX
+			? "at least "
+			: "",
+		    b->cmdline_len, b->name_len, b->args_len, MULTIBOOT_CMDLINE_MAX);
 	strings += b->cmdline_len + 1;
 	if (in->nmodules > BOOT_MAX_MODULES)
 		return mb_fail(-EINVAL, b->why, b->whylen, "%u modules; kestrel takes at most %u",
@@ -380,8 +394,8 @@ static int mb_place(struct mb_boot *b)
 		b->mod_str_len[i] = strnlen(mb_mod_string(m), MULTIBOOT_CMDLINE_MAX + 1);
 		if (b->mod_str_len[i] > MULTIBOOT_CMDLINE_MAX)
 			return mb_fail(-E2BIG, b->why, b->whylen,
-				       "module %u's string is more than %u bytes: shorten it", i + 1,
-				       MULTIBOOT_CMDLINE_MAX);
+				       "module %u's string is more than %u bytes: shorten it",
+				       i + 1, MULTIBOOT_CMDLINE_MAX);
 		strings += b->mod_str_len[i] + 1;
 	}
 	b->ne820 = linux_build_e820(b->mem, b->e820);
@@ -391,9 +405,11 @@ static int mb_place(struct mb_boot *b)
 	b->strings_off = b->mmap_off + (uint64_t)b->ne820 * sizeof(struct multiboot_mmap_entry);
 	b->info_size = page_up(b->strings_off + strings); /* < 80 KiB */
 	b->info_gpa = page_up(b->hi) > MULTIBOOT_HIGH_GPA ? page_up(b->hi) : MULTIBOOT_HIGH_GPA;
-	if (b->info_gpa + b->info_size > r0_end || !guest_mem_ptr(b->mem, b->info_gpa, b->info_size))
+	if (b->info_gpa + b->info_size > r0_end ||
+	    !guest_mem_ptr(b->mem, b->info_gpa, b->info_size))
 		return mb_fail(-ENOSPC, b->why, b->whylen,
-			       "no room for the multiboot information (%#" PRIx64 " bytes at %#" PRIx64
+			       "no room for the multiboot information (%#" PRIx64
+			       " bytes at %#" PRIx64
 			       ", after the image) in guest RAM ending at %#" PRIx64
 			       "; give the VM more memory (--mem)",
 			       b->info_size, b->info_gpa, r0_end);
@@ -404,12 +420,13 @@ static int mb_place(struct mb_boot *b)
 
 		if ((uint64_t)m->len > r0_end || at > r0_end - m->len ||
 		    !guest_mem_ptr(b->mem, at, m->len))
-			return mb_fail(-ENOSPC, b->why, b->whylen,
-				       "module %u (\"%.64s\", %zu bytes) does not fit in guest RAM "
-				       "below 4 GiB: it would go at %#" PRIx64 " and RAM region 0 ends "
-				       "at %#" PRIx64 "; give the VM more memory (--mem) or a smaller "
-				       "module",
-				       i + 1, mb_mod_string(m), m->len, at, r0_end);
+			return mb_fail(
+			    -ENOSPC, b->why, b->whylen,
+			    "module %u (\"%.64s\", %zu bytes) does not fit in guest RAM "
+			    "below 4 GiB: it would go at %#" PRIx64 " and RAM region 0 ends "
+			    "at %#" PRIx64 "; give the VM more memory (--mem) or a smaller "
+			    "module",
+			    i + 1, mb_mod_string(m), m->len, at, r0_end);
 		b->mod_gpa[i] = at;
 		cursor = at + m->len;
 	}
@@ -419,9 +436,9 @@ static int mb_place(struct mb_boot *b)
 static int mb_claims(struct mb_boot *b, struct boot_plan *plan)
 {
 	static const char *const mod_names[BOOT_MAX_MODULES] = {
-		"module 1",  "module 2",  "module 3",  "module 4",  "module 5",  "module 6",
-		"module 7",  "module 8",  "module 9",  "module 10", "module 11", "module 12",
-		"module 13", "module 14", "module 15", "module 16",
+	    "module 1",	 "module 2",  "module 3",  "module 4",	"module 5",  "module 6",
+	    "module 7",	 "module 8",  "module 9",  "module 10", "module 11", "module 12",
+	    "module 13", "module 14", "module 15", "module 16",
 	};
 	gpa_t low_lo = UINT64_MAX, low_hi = 0, high_lo = UINT64_MAX, high_hi = 0;
 	int err = 0;
@@ -447,8 +464,8 @@ static int mb_claims(struct mb_boot *b, struct boot_plan *plan)
 	for (unsigned i = 0; !err && i < b->in->nmodules; i++)
 		err = boot_plan_claim(plan, b->mod_gpa[i], b->in->modules[i].len, mod_names[i]);
 	if (err) /* placement above rules this out */
-		return mb_fail(err, b->why, b->whylen, "internal error: multiboot claims conflict (%d)",
-			       err);
+		return mb_fail(err, b->why, b->whylen,
+			       "internal error: multiboot claims conflict (%d)", err);
 	return 0;
 }
 
@@ -457,7 +474,7 @@ static int mb_claims(struct mb_boot *b, struct boot_plan *plan)
 static void mb_write(const struct mb_boot *b)
 {
 	const struct boot_input *in = b->in;
-	struct multiboot_info mi = { 0 };
+	struct multiboot_info mi = {0};
 	uint8_t *info = guest_mem_ptr(b->mem, b->info_gpa, b->info_size);
 	uint64_t s = b->strings_off;
 
@@ -491,9 +508,9 @@ static void mb_write(const struct mb_boot *b)
 	mi.mods_addr = (uint32_t)(b->info_gpa + b->mods_off);
 	for (unsigned i = 0; i < in->nmodules; i++) {
 		struct multiboot_mod_entry me = {
-			.mod_start = (uint32_t)b->mod_gpa[i],
-			.mod_end = (uint32_t)(b->mod_gpa[i] + in->modules[i].len),
-			.string = (uint32_t)(b->info_gpa + s),
+		    .mod_start = (uint32_t)b->mod_gpa[i],
+		    .mod_end = (uint32_t)(b->mod_gpa[i] + in->modules[i].len),
+		    .string = (uint32_t)(b->info_gpa + s),
 		};
 
 		memcpy(info + s, mb_mod_string(&in->modules[i]), b->mod_str_len[i]);
@@ -508,11 +525,11 @@ static void mb_write(const struct mb_boot *b)
 	mi.mmap_addr = (uint32_t)(b->info_gpa + b->mmap_off);
 	for (unsigned i = 0; i < b->ne820; i++) {
 		struct multiboot_mmap_entry e = {
-			.size = sizeof(e) - sizeof(e.size),
-			.base_addr = b->e820[i].addr,
-			.length = b->e820[i].size,
-			.type = b->e820[i].type == LINUX_E820_RAM ? MULTIBOOT_MMAP_RAM
-								  : MULTIBOOT_MMAP_RESERVED,
+		    .size = sizeof(e) - sizeof(e.size),
+		    .base_addr = b->e820[i].addr,
+		    .length = b->e820[i].size,
+		    .type = b->e820[i].type == LINUX_E820_RAM ? MULTIBOOT_MMAP_RAM
+							      : MULTIBOOT_MMAP_RESERVED,
 		};
 
 		memcpy(info + b->mmap_off + i * sizeof(e), &e, sizeof(e));
@@ -520,19 +537,23 @@ static void mb_write(const struct mb_boot *b)
 	memcpy(info, &mi, sizeof(mi));
 }
 
-int multiboot_load(const struct boot_input *in, const struct guest_mem *mem,
-		   struct boot_plan *plan, char *why, size_t whylen)
+int multiboot_load(const struct boot_input *in, const struct guest_mem *mem, struct boot_plan *plan,
+		   char *why, size_t whylen)
 {
-	struct mb_boot b = { .in = in, .mem = mem, .why = why, .whylen = whylen, .lo = UINT64_MAX };
+	struct mb_boot b = {.in = in, .mem = mem, .why = why, .whylen = whylen, .lo = UINT64_MAX};
 	int err;
 
 	if (why && whylen)
 		why[0] = '\0';
-	*plan = (struct boot_plan){ .proto = BOOT_MULTIBOOT1, .magic = MULTIBOOT_BOOT_MAGIC,
-				    .aps_wait_sipi = true, .low_tables = false, .acpi = true,
-				    .pit = true };
-	if (!mem || mem->nregions == 0 || mem->nregions > KESTREL_MAX_REGIONS || mem->r[0].gpa != 0 ||
-	    mem->r[0].size <= MULTIBOOT_HIGH_GPA || mem->r[0].gpa + mem->r[0].size > FOUR_GIB)
+	*plan = (struct boot_plan){.proto = BOOT_MULTIBOOT1,
+				   .magic = MULTIBOOT_BOOT_MAGIC,
+				   .aps_wait_sipi = true,
+				   .low_tables = false,
+				   .acpi = true,
+				   .pit = true};
+	if (!mem || mem->nregions == 0 || mem->nregions > KESTREL_MAX_REGIONS ||
+	    mem->r[0].gpa != 0 || mem->r[0].size <= MULTIBOOT_HIGH_GPA ||
+	    mem->r[0].gpa + mem->r[0].size > FOUR_GIB)
 		return mb_fail(-EINVAL, why, whylen,
 			       "guest RAM region 0 must start at 0 and end between 1 MiB and 4 GiB "
 			       "for a multiboot kernel");

@@ -1,4 +1,5 @@
-/* multiboot.h - multiboot v1 kernels: header, ELF32 / a.out-kludge loading, the information block (pure). */
+/* multiboot.h - multiboot v1 kernels: header, ELF32 / a.out-kludge loading, the information block
+ * (pure). */
 #ifndef KESTREL_LOAD_MULTIBOOT_H
 #define KESTREL_LOAD_MULTIBOOT_H
 
@@ -68,15 +69,15 @@
 #include "load/plan.h"
 
 #define MULTIBOOT_HEADER_MAGIC 0x1BADB002u /* in the image */
-#define MULTIBOOT_BOOT_MAGIC 0x2BADB002u /* in EAX at entry */
-#define MULTIBOOT_SEARCH 8192u /* the header lies 4-byte aligned in the first 8 KiB */
+#define MULTIBOOT_BOOT_MAGIC 0x2BADB002u   /* in EAX at entry */
+#define MULTIBOOT_SEARCH 8192u		   /* the header lies 4-byte aligned in the first 8 KiB */
 #define MULTIBOOT_CMDLINE_MAX 4096u /* longest command line / module string, NUL not counted */
 
 /* Header flags (spec 3.1.2). */
-#define MULTIBOOT_PAGE_ALIGN (1u << 0) /* modules page-aligned */
-#define MULTIBOOT_MEMORY_INFO (1u << 1) /* mem_* and mmap_* wanted */
-#define MULTIBOOT_VIDEO_MODE (1u << 2) /* a video mode wanted (ignored) */
-#define MULTIBOOT_AOUT_KLUDGE (1u << 16) /* the address fields are valid */
+#define MULTIBOOT_PAGE_ALIGN (1u << 0)	    /* modules page-aligned */
+#define MULTIBOOT_MEMORY_INFO (1u << 1)	    /* mem_* and mmap_* wanted */
+#define MULTIBOOT_VIDEO_MODE (1u << 2)	    /* a video mode wanted (ignored) */
+#define MULTIBOOT_AOUT_KLUDGE (1u << 16)    /* the address fields are valid */
 #define MULTIBOOT_REQUIRED_MASK 0x0000ffffu /* a loader must refuse unknown bits here */
 
 /* Information block flags (spec 3.3). */
@@ -91,7 +92,7 @@
 #define MULTIBOOT_HIGH_GPA 0x100000ull
 #define MULTIBOOT_MMAP_RAM 1u
 #define MULTIBOOT_MMAP_RESERVED 2u
-#define MULTIBOOT_MMAP_MAX 4u /* entries kestrel writes at most */
+#define MULTIBOOT_MMAP_MAX 4u	  /* entries kestrel writes at most */
 #define MULTIBOOT_INFO_SIZE 0x80u /* bytes reserved for struct multiboot_info */
 #define MULTIBOOT_LOADER_NAME "kestrel"
 
@@ -126,7 +127,7 @@ _Static_assert(sizeof(struct multiboot_info) <= MULTIBOOT_INFO_SIZE, "room for t
 
 struct multiboot_mod_entry {
 	uint32_t mod_start, mod_end; /* [mod_start, mod_end) */
-	uint32_t string; /* gpa of a NUL-terminated string */
+	uint32_t string;	     /* gpa of a NUL-terminated string */
 	uint32_t reserved;
 };
 _Static_assert(sizeof(struct multiboot_mod_entry) == 16, "module entry is 16 bytes");
@@ -173,7 +174,7 @@ bool multiboot_recognise(const uint8_t *image, size_t len);
  *             modules
  * Guest RAM is written only after every check passed.
  */
-int multiboot_load(const struct boot_input *in, const struct guest_mem *mem,
-		   struct boot_plan *plan, char *why, size_t whylen);
+int multiboot_load(const struct boot_input *in, const struct guest_mem *mem, struct boot_plan *plan,
+		   char *why, size_t whylen);
 
 #endif

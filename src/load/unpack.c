@@ -1,4 +1,5 @@
-/* unpack.c - decompress a bzImage payload on the host: gzip (zlib), xz/lzma (liblzma), lz4 legacy, zstd; bounded. */
+/* unpack.c - decompress a bzImage payload on the host: gzip (zlib), xz/lzma (liblzma), lz4 legacy,
+ * zstd; bounded. */
 #include "load/unpack.h"
 
 #include <errno.h>
@@ -22,7 +23,7 @@
 #define XZ_MEMLIMIT (256ull << 20)
 
 __attribute__((format(printf, 4, 5))) static int unpack_fail(int err, char *why, size_t whylen,
-							    const char *fmt, ...)
+							     const char *fmt, ...)
 {
 	va_list ap;
 
@@ -68,10 +69,11 @@ static int unpack_room_fail(int err, const struct unpack_buf *b, const char *nam
 			    size_t whylen)
 {
 	if (err == -E2BIG)
-		return unpack_fail(err, why, whylen,
-				   "%s payload decompresses to more than %zu bytes (a decompression "
-				   "bomb, or raise the bound)",
-				   name, b->max);
+		return unpack_fail(
+		    err, why, whylen,
+		    "%s payload decompresses to more than %zu bytes (a decompression "
+		    "bomb, or raise the bound)",
+		    name, b->max);
 	return unpack_fail(err, why, whylen, "out of memory growing the %zu-byte %s output buffer",
 			   b->cap, name);
 }
@@ -79,7 +81,7 @@ static int unpack_room_fail(int err, const struct unpack_buf *b, const char *nam
 static int unpack_gzip(const uint8_t *in, size_t len, struct unpack_buf *b, char *why,
 		       size_t whylen)
 {
-	z_stream zs = { 0 };
+	z_stream zs = {0};
 	size_t fed = 0;
 	int r, err = 0;
 
@@ -155,7 +157,8 @@ static int unpack_xz(enum unpack_format f, const uint8_t *in, size_t len, struct
 	r = f == UNPACK_XZ ? lzma_stream_decoder(&s, XZ_MEMLIMIT, 0)
 			   : lzma_alone_decoder(&s, XZ_MEMLIMIT);
 	if (r != LZMA_OK)
-		return unpack_fail(-ENOMEM, why, whylen, "liblzma: decoder init failed (%d)", (int)r);
+		return unpack_fail(-ENOMEM, why, whylen, "liblzma: decoder init failed (%d)",
+				   (int)r);
 	s.next_in = in;
 	s.avail_in = len;
 	for (;;) {
@@ -189,7 +192,7 @@ static int unpack_zstd(const uint8_t *in, size_t len, struct unpack_buf *b, char
 		       size_t whylen)
 {
 	ZSTD_DCtx *dc = ZSTD_createDCtx();
-	ZSTD_inBuffer ib = { in, len, 0 };
+	ZSTD_inBuffer ib = {in, len, 0};
 	int err = 0;
 
 	if (!dc)
@@ -205,7 +208,7 @@ static int unpack_zstd(const uint8_t *in, size_t len, struct unpack_buf *b, char
 			err = unpack_room_fail(err, b, "zstd", why, whylen);
 			break;
 		}
-		ob = (ZSTD_outBuffer){ b->p + b->len, b->cap - b->len, 0 };
+		ob = (ZSTD_outBuffer){b->p + b->len, b->cap - b->len, 0};
 		r = ZSTD_decompressStream(dc, &ob, &ib);
 		b->len += ob.pos;
 		if (ZSTD_isError(r)) {
@@ -237,8 +240,7 @@ static uint32_t unpack_le32(const uint8_t *p)
  * The kernel's appended size is the last 4 bytes: when exactly 4 bytes are
  * left, they are that, not a block size.
  */
-static int unpack_lz4(const uint8_t *in, size_t len, struct unpack_buf *b, char *why,
-		      size_t whylen)
+static int unpack_lz4(const uint8_t *in, size_t len, struct unpack_buf *b, char *why, size_t whylen)
 {
 	const size_t bound = (size_t)LZ4_compressBound(LZ4_LEGACY_BLOCK);
 	size_t pos = 4;
@@ -272,11 +274,12 @@ static int unpack_lz4(const uint8_t *in, size_t len, struct unpack_buf *b, char 
 					(int)room);
 		if (n < 0) {
 			if (room < LZ4_LEGACY_BLOCK)
-				return unpack_fail(-E2BIG, why, whylen,
-						   "lz4 payload: block %u decompresses to more than "
-						   "the %zu-byte bound (a decompression bomb) or is "
-						   "corrupt",
-						   blocks, b->max);
+				return unpack_fail(
+				    -E2BIG, why, whylen,
+				    "lz4 payload: block %u decompresses to more than "
+				    "the %zu-byte bound (a decompression bomb) or is "
+				    "corrupt",
+				    blocks, b->max);
 			return unpack_fail(-ENOEXEC, why, whylen,
 					   "lz4 payload: block %u at offset %zu is corrupt", blocks,
 					   pos - 4);
@@ -297,13 +300,13 @@ enum unpack_format unpack_detect(const uint8_t *p, size_t len)
 		uint8_t n;
 		uint8_t magic[6];
 	} magics[] = {
-		{ UNPACK_GZIP, 2, { 0x1f, 0x8b } },
-		{ UNPACK_XZ, 6, { 0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00 } },
-		{ UNPACK_LZMA, 3, { 0x5d, 0x00, 0x00 } },
-		{ UNPACK_LZ4, 4, { 0x02, 0x21, 0x4c, 0x18 } },
-		{ UNPACK_ZSTD, 4, { 0x28, 0xb5, 0x2f, 0xfd } },
-		{ UNPACK_BZIP2, 3, { 'B', 'Z', 'h' } },
-		{ UNPACK_LZO, 4, { 0x89, 0x4c, 0x5a, 0x4f } },
+	    {UNPACK_GZIP, 2, {0x1f, 0x8b}},
+	    {UNPACK_XZ, 6, {0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00}},
+	    {UNPACK_LZMA, 3, {0x5d, 0x00, 0x00}},
+	    {UNPACK_LZ4, 4, {0x02, 0x21, 0x4c, 0x18}},
+	    {UNPACK_ZSTD, 4, {0x28, 0xb5, 0x2f, 0xfd}},
+	    {UNPACK_BZIP2, 3, {'B', 'Z', 'h'}},
+	    {UNPACK_LZO, 4, {0x89, 0x4c, 0x5a, 0x4f}},
 	};
 
 	for (size_t i = 0; i < sizeof(magics) / sizeof(magics[0]); i++)
@@ -343,7 +346,7 @@ bool unpack_supported(enum unpack_format f)
 int unpack(enum unpack_format f, const uint8_t *in, size_t len, uint64_t max_out, uint8_t **out,
 	   size_t *outlen, char *why, size_t whylen)
 {
-	struct unpack_buf b = { 0 };
+	struct unpack_buf b = {0};
 	int err;
 
 	*out = NULL;
@@ -352,9 +355,11 @@ int unpack(enum unpack_format f, const uint8_t *in, size_t len, uint64_t max_out
 		why[0] = '\0';
 	if (!unpack_supported(f))
 		return unpack_fail(-ENOEXEC, why, whylen,
-				   "%s payloads are not decompressed by kestrel", unpack_format_name(f));
+				   "%s payloads are not decompressed by kestrel",
+				   unpack_format_name(f));
 	if (!in || len == 0 || unpack_detect(in, len) != f)
-		return unpack_fail(-ENOEXEC, why, whylen, "payload does not start with the %s magic",
+		return unpack_fail(-ENOEXEC, why, whylen,
+				   "payload does not start with the %s magic",
 				   unpack_format_name(f));
 	if (max_out == 0)
 		return unpack_fail(-E2BIG, why, whylen, "output bound is 0 bytes");
@@ -408,17 +413,17 @@ int unpack_bzimage(const uint8_t *image, size_t len, uint64_t max_out, enum unpa
 	if (err)
 		return err;
 	if (h.payload_length == 0)
-		return unpack_fail(-ENOEXEC, why, whylen, "bzImage has no payload (payload_length 0)");
+		return unpack_fail(-ENOEXEC, why, whylen,
+				   "bzImage has no payload (payload_length 0)");
 	/* linux_parse_header checked the payload lies inside the kernel part. */
 	payload = image + h.setup_size + h.payload_offset;
 	*fmt = unpack_detect(payload, h.payload_length);
 	if (!unpack_supported(*fmt))
-		return unpack_fail(-ENOEXEC, why, whylen,
-				   "bzImage payload format %s (starts %02x %02x %02x %02x) is not "
-				   "decompressed by kestrel",
-				   unpack_format_name(*fmt), payload[0],
-				   h.payload_length > 1 ? payload[1] : 0,
-				   h.payload_length > 2 ? payload[2] : 0,
-				   h.payload_length > 3 ? payload[3] : 0);
+		return unpack_fail(
+		    -ENOEXEC, why, whylen,
+		    "bzImage payload format %s (starts %02x %02x %02x %02x) is not "
+		    "decompressed by kestrel",
+		    unpack_format_name(*fmt), payload[0], h.payload_length > 1 ? payload[1] : 0,
+		    h.payload_length > 2 ? payload[2] : 0, h.payload_length > 3 ? payload[3] : 0);
 	return unpack(*fmt, payload, h.payload_length, max_out, out, outlen, why, whylen);
 }

@@ -1,4 +1,5 @@
-/* unpack.h - host-side decompression of a bzImage's payload (gzip, xz, lzma, lz4 legacy, zstd) with a bound. */
+/* unpack.h - host-side decompression of a bzImage's payload (gzip, xz, lzma, lz4 legacy, zstd) with
+ * a bound. */
 #ifndef KESTREL_LOAD_UNPACK_H
 #define KESTREL_LOAD_UNPACK_H
 
@@ -16,13 +17,13 @@
 
 enum unpack_format {
 	UNPACK_UNKNOWN,
-	UNPACK_GZIP, /* 1f 8b */
-	UNPACK_XZ, /* fd 37 7a 58 5a 00 */
-	UNPACK_LZMA, /* 5d 00 00 (.lzma "alone" format) */
-	UNPACK_LZ4, /* 02 21 4c 18 (legacy frame, as the kernel's lz4 -l) */
-	UNPACK_ZSTD, /* 28 b5 2f fd */
+	UNPACK_GZIP,  /* 1f 8b */
+	UNPACK_XZ,    /* fd 37 7a 58 5a 00 */
+	UNPACK_LZMA,  /* 5d 00 00 (.lzma "alone" format) */
+	UNPACK_LZ4,   /* 02 21 4c 18 (legacy frame, as the kernel's lz4 -l) */
+	UNPACK_ZSTD,  /* 28 b5 2f fd */
 	UNPACK_BZIP2, /* "BZh": recognised, not decompressed here */
-	UNPACK_LZO, /* 89 4c 5a 4f: recognised, not decompressed here */
+	UNPACK_LZO,   /* 89 4c 5a 4f: recognised, not decompressed here */
 };
 
 /* unpack_detect - the format of `p` by its magic bytes. Pure. */

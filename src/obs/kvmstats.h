@@ -14,15 +14,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define KVMSTATS_NAME_MAX 64 /* longer names are cut (KVM's are < 48) */
+#define KVMSTATS_NAME_MAX 64   /* longer names are cut (KVM's are < 48) */
 #define KVMSTATS_MAX_DESC 4096 /* sanity bound on num_desc */
 
 struct kvmstat {
 	char name[KVMSTATS_NAME_MAX];
-	uint32_t flags; /* KVM_STATS_TYPE_* | KVM_STATS_UNIT_* | KVM_STATS_BASE_* */
-	int16_t exponent; /* value * base^exponent is in the unit (ns: -9) */
-	uint16_t size; /* u64 values: 1 for counters, the bucket count for histograms */
-	uint32_t bucket_size; /* linear histograms */
+	uint32_t flags;		/* KVM_STATS_TYPE_* | KVM_STATS_UNIT_* | KVM_STATS_BASE_* */
+	int16_t exponent;	/* value * base^exponent is in the unit (ns: -9) */
+	uint16_t size;		/* u64 values: 1 for counters, the bucket count for histograms */
+	uint32_t bucket_size;	/* linear histograms */
 	const uint64_t *values; /* size of them, into struct kvmstats' copy of the data */
 };
 
@@ -30,7 +30,7 @@ struct kvmstats {
 	char id[KVMSTATS_NAME_MAX]; /* "kvm-1234" or "kvm-1234/vcpu-0" */
 	unsigned n;
 	struct kvmstat *stat; /* n of them */
-	uint64_t *data; /* the data block */
+	uint64_t *data;	      /* the data block */
 };
 
 /* kvmstats_parse - the contents of a stats fd, buf[0..len), into *out

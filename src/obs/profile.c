@@ -153,33 +153,33 @@ uint64_t profile_run_ns(const struct profile_cpu *p)
 const char *profile_reason_name(uint32_t reason)
 {
 	static const char *const names[] = {
-		[KVM_EXIT_UNKNOWN] = "UNKNOWN",
-		[KVM_EXIT_EXCEPTION] = "EXCEPTION",
-		[KVM_EXIT_IO] = "IO",
-		[KVM_EXIT_HYPERCALL] = "HYPERCALL",
-		[KVM_EXIT_DEBUG] = "DEBUG",
-		[KVM_EXIT_HLT] = "HLT",
-		[KVM_EXIT_MMIO] = "MMIO",
-		[KVM_EXIT_IRQ_WINDOW_OPEN] = "IRQ_WINDOW_OPEN",
-		[KVM_EXIT_SHUTDOWN] = "SHUTDOWN",
-		[KVM_EXIT_FAIL_ENTRY] = "FAIL_ENTRY",
-		[KVM_EXIT_INTR] = "INTR",
-		[KVM_EXIT_SET_TPR] = "SET_TPR",
-		[KVM_EXIT_TPR_ACCESS] = "TPR_ACCESS",
-		[KVM_EXIT_NMI] = "NMI",
-		[KVM_EXIT_INTERNAL_ERROR] = "INTERNAL_ERROR",
-		[KVM_EXIT_WATCHDOG] = "WATCHDOG",
-		[KVM_EXIT_EPR] = "EPR",
-		[KVM_EXIT_SYSTEM_EVENT] = "SYSTEM_EVENT",
-		[KVM_EXIT_IOAPIC_EOI] = "IOAPIC_EOI",
-		[KVM_EXIT_HYPERV] = "HYPERV",
-		[KVM_EXIT_X86_RDMSR] = "X86_RDMSR",
-		[KVM_EXIT_X86_WRMSR] = "X86_WRMSR",
-		[KVM_EXIT_DIRTY_RING_FULL] = "DIRTY_RING_FULL",
-		[KVM_EXIT_AP_RESET_HOLD] = "AP_RESET_HOLD",
-		[KVM_EXIT_X86_BUS_LOCK] = "X86_BUS_LOCK",
-		[KVM_EXIT_XEN] = "XEN",
-		[KVM_EXIT_NOTIFY] = "NOTIFY",
+	    [KVM_EXIT_UNKNOWN] = "UNKNOWN",
+	    [KVM_EXIT_EXCEPTION] = "EXCEPTION",
+	    [KVM_EXIT_IO] = "IO",
+	    [KVM_EXIT_HYPERCALL] = "HYPERCALL",
+	    [KVM_EXIT_DEBUG] = "DEBUG",
+	    [KVM_EXIT_HLT] = "HLT",
+	    [KVM_EXIT_MMIO] = "MMIO",
+	    [KVM_EXIT_IRQ_WINDOW_OPEN] = "IRQ_WINDOW_OPEN",
+	    [KVM_EXIT_SHUTDOWN] = "SHUTDOWN",
+	    [KVM_EXIT_FAIL_ENTRY] = "FAIL_ENTRY",
+	    [KVM_EXIT_INTR] = "INTR",
+	    [KVM_EXIT_SET_TPR] = "SET_TPR",
+	    [KVM_EXIT_TPR_ACCESS] = "TPR_ACCESS",
+	    [KVM_EXIT_NMI] = "NMI",
+	    [KVM_EXIT_INTERNAL_ERROR] = "INTERNAL_ERROR",
+	    [KVM_EXIT_WATCHDOG] = "WATCHDOG",
+	    [KVM_EXIT_EPR] = "EPR",
+	    [KVM_EXIT_SYSTEM_EVENT] = "SYSTEM_EVENT",
+	    [KVM_EXIT_IOAPIC_EOI] = "IOAPIC_EOI",
+	    [KVM_EXIT_HYPERV] = "HYPERV",
+	    [KVM_EXIT_X86_RDMSR] = "X86_RDMSR",
+	    [KVM_EXIT_X86_WRMSR] = "X86_WRMSR",
+	    [KVM_EXIT_DIRTY_RING_FULL] = "DIRTY_RING_FULL",
+	    [KVM_EXIT_AP_RESET_HOLD] = "AP_RESET_HOLD",
+	    [KVM_EXIT_X86_BUS_LOCK] = "X86_BUS_LOCK",
+	    [KVM_EXIT_XEN] = "XEN",
+	    [KVM_EXIT_NOTIFY] = "NOTIFY",
 	};
 	if (reason == PROFILE_REASON_OTHER)
 		return "other";
@@ -322,7 +322,7 @@ void profile_print(FILE *f, const struct profile_cpu *p, const struct profile_na
 	size_t n = 0;
 
 	if (!names)
-		names = &(const struct profile_names){ 0 };
+		names = &(const struct profile_names){0};
 	/* First level: exit reasons. */
 	for (unsigned r = 0; r < PROFILE_REASONS; r++) {
 		if (!p->host[r].n)
@@ -372,8 +372,8 @@ void profile_print(FILE *f, const struct profile_cpu *p, const struct profile_na
 			continue;
 		uint64_t base = 0, len = 0;
 		const char *dev = i < PROFILE_MMIO_DEVS && names->mmio
-					  ? names->mmio(names->ctx, i, &base, &len)
-					  : NULL;
+				      ? names->mmio(names->ctx, i, &base, &len)
+				      : NULL;
 		struct profile_row *row = &rows[n++];
 		if (dev)
 			snprintf(row->name, sizeof(row->name), "%s 0x%llx+0x%llx", dev,
@@ -452,7 +452,7 @@ void profile_print_json(FILE *f, const struct profile_cpu *p, const struct profi
 	bool first = true;
 
 	if (!names)
-		names = &(const struct profile_names){ 0 };
+		names = &(const struct profile_names){0};
 	fprintf(f,
 		"{\"exits\":%llu,\"host_ns\":%llu,\"run_ns\":%llu,\"handle_ns\":%llu,\"reasons\":[",
 		(unsigned long long)profile_exits(p), (unsigned long long)profile_host_ns(p),
@@ -498,8 +498,8 @@ void profile_print_json(FILE *f, const struct profile_cpu *p, const struct profi
 			continue;
 		uint64_t base = 0, len = 0;
 		const char *dev = i < PROFILE_MMIO_DEVS && names->mmio
-					  ? names->mmio(names->ctx, i, &base, &len)
-					  : NULL;
+				      ? names->mmio(names->ctx, i, &base, &len)
+				      : NULL;
 		fprintf(f, "%s{\"device\":", first ? "" : ",");
 		if (dev)
 			json_write_str(f, dev);
@@ -527,4 +527,3 @@ void profile_print_json(FILE *f, const struct profile_cpu *p, const struct profi
 }
 
 /* ---- statistics ---- */
-

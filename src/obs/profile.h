@@ -36,9 +36,9 @@
 #include "kestrel/abi.h"
 
 #define PROFILE_HIST_BUCKETS 40 /* bucket i: [2^i, 2^(i+1)) ns; bucket 0 also holds 0 */
-#define PROFILE_REASONS 48 /* KVM_EXIT_* below this get their own row ... */
+#define PROFILE_REASONS 48	/* KVM_EXIT_* below this get their own row ... */
 #define PROFILE_REASON_OTHER (PROFILE_REASONS - 1) /* ... the rest share this one */
-#define PROFILE_NONE 0xffffffffu /* no exit waiting to be accounted */
+#define PROFILE_NONE 0xffffffffu		   /* no exit waiting to be accounted */
 #define PROFILE_PIO_BITS 6
 #define PROFILE_PIO_SLOTS (1u << PROFILE_PIO_BITS)
 #define PROFILE_PIO_MAX_FILL 48 /* keeps probe chains short */
@@ -51,7 +51,7 @@
 struct profile_clock {
 	uint64_t mult;
 	uint64_t tsc_khz; /* what mult was derived from */
-	bool calibrated; /* true: measured against CLOCK_MONOTONIC_RAW (KVM gave no TSC rate) */
+	bool calibrated;  /* true: measured against CLOCK_MONOTONIC_RAW (KVM gave no TSC rate) */
 	/* One simultaneous (TSC, CLOCK_MONOTONIC) pair, for the timeline. */
 	uint64_t tsc0, mono0_ns;
 };
@@ -74,7 +74,7 @@ struct profile_port {
 
 struct profile_cpu {
 	/* Hot state, touched on every exit. */
-	bool enabled; /* false (--no-profile): the hooks only note the first entry */
+	bool enabled;  /* false (--no-profile): the hooks only note the first entry */
 	uint64_t mult; /* copy of the clock's, next to the data it converts */
 	/* TSC: the last KVM_RUN entry, its return, the end of handling (0: none). */
 	uint64_t t_run, t_exit, t_done;
@@ -84,7 +84,7 @@ struct profile_cpu {
 
 	/* Accounted exits. */
 	struct profile_timing host[PROFILE_REASONS]; /* KVM_RUN return -> next KVM_RUN entry */
-	struct profile_timing run[PROFILE_REASONS]; /* the KVM_RUN round trip that ended with it */
+	struct profile_timing run[PROFILE_REASONS];  /* the KVM_RUN round trip that ended with it */
 	uint64_t handle_ns; /* of all host time: handler work (return -> profile_handled) */
 	struct profile_port pio[PROFILE_PIO_SLOTS];
 	unsigned pio_used;
@@ -291,7 +291,5 @@ void profile_print(FILE *f, const struct profile_cpu *p, const struct profile_na
 void profile_print_json(FILE *f, const struct profile_cpu *p, const struct profile_names *names);
 
 /* ---- statistics over repeated measurements (kestrel bench) ---- */
-
-
 
 #endif

@@ -35,17 +35,17 @@ static const char *stats_mmio_name(const void *ctx, unsigned i, uint64_t *base, 
 const char *kestrel_exit_kind_name(enum kestrel_exit_kind k)
 {
 	static const char *const names[] = {
-		[KESTREL_EXIT_NONE] = "none",
-		[KESTREL_EXIT_GUEST] = "guest",
-		[KESTREL_EXIT_DEBUG_EXIT] = "debug_exit",
-		[KESTREL_EXIT_POWEROFF] = "poweroff",
-		[KESTREL_EXIT_RESET] = "reset",
-		[KESTREL_EXIT_TRIPLE_FAULT] = "triple_fault",
-		[KESTREL_EXIT_GUEST_ERROR] = "guest_error",
-		[KESTREL_EXIT_STRICT] = "strict",
-		[KESTREL_EXIT_TIMEOUT] = "timeout",
-		[KESTREL_EXIT_STOPPED] = "stopped",
-		[KESTREL_EXIT_HOST_ERROR] = "host_error",
+	    [KESTREL_EXIT_NONE] = "none",
+	    [KESTREL_EXIT_GUEST] = "guest",
+	    [KESTREL_EXIT_DEBUG_EXIT] = "debug_exit",
+	    [KESTREL_EXIT_POWEROFF] = "poweroff",
+	    [KESTREL_EXIT_RESET] = "reset",
+	    [KESTREL_EXIT_TRIPLE_FAULT] = "triple_fault",
+	    [KESTREL_EXIT_GUEST_ERROR] = "guest_error",
+	    [KESTREL_EXIT_STRICT] = "strict",
+	    [KESTREL_EXIT_TIMEOUT] = "timeout",
+	    [KESTREL_EXIT_STOPPED] = "stopped",
+	    [KESTREL_EXIT_HOST_ERROR] = "host_error",
 	};
 	return (unsigned)k < sizeof(names) / sizeof(names[0]) && names[k] ? names[k] : "unknown";
 }
@@ -111,23 +111,23 @@ static uint64_t stats_kvm_total(const struct stats_kvm *k, unsigned ncpus, const
 static const struct {
 	const char *name, *meaning;
 } stats_kvm_shown[] = {
-	{ "exits", "VM exits KVM handled, in the kernel or passed on to kestrel" },
-	{ "io_exits", "port I/O exits KVM passed on from a hardware I/O exit" },
-	{ "mmio_exits", "MMIO exits KVM passed on to userspace" },
-	{ "halt_exits", "HLT exits" },
-	{ "irq_exits", "exits for a host interrupt" },
-	{ "signal_exits", "KVM_RUN returns for a pending signal (stop requests)" },
-	{ "request_irq_exits", "exits to let userspace inject an interrupt" },
-	{ "irq_window_exits", "exits waiting for the guest to accept an interrupt" },
-	{ "insn_emulation", "guest instructions run by KVM's instruction emulator" },
-	{ "insn_emulation_fail", "instructions the emulator could not run" },
-	{ "hypercalls", "KVM's own (vmcall/vmmcall) hypercalls" },
-	{ "halt_wait_ns", "time halted, waiting for an event (ns)" },
-	{ "halt_successful_poll", "halts ended by polling" },
-	{ "pf_taken", "guest page faults KVM handled" },
-	{ "tlb_flush", "guest TLB flushes" },
-	{ "fpu_reload", "guest FPU state reloads" },
-	{ "irq_injections", "interrupts injected" },
+    {"exits", "VM exits KVM handled, in the kernel or passed on to kestrel"},
+    {"io_exits", "port I/O exits KVM passed on from a hardware I/O exit"},
+    {"mmio_exits", "MMIO exits KVM passed on to userspace"},
+    {"halt_exits", "HLT exits"},
+    {"irq_exits", "exits for a host interrupt"},
+    {"signal_exits", "KVM_RUN returns for a pending signal (stop requests)"},
+    {"request_irq_exits", "exits to let userspace inject an interrupt"},
+    {"irq_window_exits", "exits waiting for the guest to accept an interrupt"},
+    {"insn_emulation", "guest instructions run by KVM's instruction emulator"},
+    {"insn_emulation_fail", "instructions the emulator could not run"},
+    {"hypercalls", "KVM's own (vmcall/vmmcall) hypercalls"},
+    {"halt_wait_ns", "time halted, waiting for an event (ns)"},
+    {"halt_successful_poll", "halts ended by polling"},
+    {"pf_taken", "guest page faults KVM handled"},
+    {"tlb_flush", "guest TLB flushes"},
+    {"fpu_reload", "guest FPU state reloads"},
+    {"irq_injections", "interrupts injected"},
 };
 
 /* Exits kestrel saw: the profile's count, or with --no-profile the run loop's own counter. */
@@ -163,17 +163,19 @@ static void stats_kvm_note(FILE *f, const struct stats_kvm *k, const struct kest
 	uint64_t emul = stats_kvm_total(k, ncpus, "insn_emulation");
 	uint64_t uio = stats_user_io(vm, all), uexits = stats_user_exits(vm, all);
 
-	fprintf(f, "  kestrel saw %llu of KVM's %llu exits (%llu port I/O); "
-		   "KVM kept %llu in the kernel.\n",
+	fprintf(f,
+		"  kestrel saw %llu of KVM's %llu exits (%llu port I/O); "
+		"KVM kept %llu in the kernel.\n",
 		(unsigned long long)uexits, (unsigned long long)kexits, (unsigned long long)uio,
 		(unsigned long long)(kexits > uexits ? kexits - uexits : 0));
 	if (!emul || kio >= uio)
 		return;
-	fprintf(f, "  On this host KVM ran guest code in its instruction emulator\n"
-		   "  (insn_emulation %llu): port accesses made while emulating reach kestrel\n"
-		   "  with no hardware I/O exit, so io_exits (%llu) misses them, and those KVM\n"
-		   "  answers itself (in-kernel PIT, ...) show in no exit counter at all;\n"
-		   "  perf stat -e kvm:kvm_pio,kvm:kvm_mmio,kvm:kvm_userspace_exit counts exactly.\n",
+	fprintf(f,
+		"  On this host KVM ran guest code in its instruction emulator\n"
+		"  (insn_emulation %llu): port accesses made while emulating reach kestrel\n"
+		"  with no hardware I/O exit, so io_exits (%llu) misses them, and those KVM\n"
+		"  answers itself (in-kernel PIT, ...) show in no exit counter at all;\n"
+		"  perf stat -e kvm:kvm_pio,kvm:kvm_mmio,kvm:kvm_userspace_exit counts exactly.\n",
 		(unsigned long long)emul, (unsigned long long)kio);
 }
 
@@ -261,8 +263,9 @@ static void stats_json_kvm(const struct kestrel_vm *vm, FILE *f, const struct pr
 	}
 	uint64_t kexits = stats_kvm_total(&k, vm->ncpus, "exits"),
 		 uexits = stats_user_exits(vm, all);
-	fprintf(f, "{\"available\":true,\"kvm_exits\":%llu,\"userspace_exits\":%llu,"
-		   "\"in_kernel_exits\":%llu,\"vm\":",
+	fprintf(f,
+		"{\"available\":true,\"kvm_exits\":%llu,\"userspace_exits\":%llu,"
+		"\"in_kernel_exits\":%llu,\"vm\":",
 		(unsigned long long)kexits, (unsigned long long)uexits,
 		(unsigned long long)(kexits > uexits ? kexits - uexits : 0));
 	stats_json_kvmstats(f, &k.vm);
@@ -301,18 +304,18 @@ enum {
 static const struct {
 	const char *key, *label, *meaning;
 } stats_tl_names[TL_N] = {
-	[TL_KVM_READY] = { "kvm_ready", "KVM ready",
-			   "/dev/kvm open; VM, RAM, devices, CPUID table created" },
-	[TL_LOADED] = { "guest_loaded", "guest memory loaded",
-			"image copied into guest RAM; irqchip, PIT, vCPUs its plan asks for created" },
-	[TL_RUN_START] = { "run_start", "run start", "kestrel_vm_run() called" },
-	[TL_FIRST_ENTRY] = { "first_entry", "first guest entry",
-			     "first KVM_RUN (threads started, start registers set)" },
-	[TL_CONSOLE] = { "first_console_byte", "first console byte",
-			 "the guest's first output reached kestrel" },
-	[TL_EXIT] = { "guest_exit", "guest exit",
-		      "the event that ended the run (exit hypercall, crash, signal)" },
-	[TL_RUN_END] = { "run_end", "run end", "vCPU threads joined" },
+    [TL_KVM_READY] = {"kvm_ready", "KVM ready",
+		      "/dev/kvm open; VM, RAM, devices, CPUID table created"},
+    [TL_LOADED] = {"guest_loaded", "guest memory loaded",
+		   "image copied into guest RAM; irqchip, PIT, vCPUs its plan asks for created"},
+    [TL_RUN_START] = {"run_start", "run start", "kestrel_vm_run() called"},
+    [TL_FIRST_ENTRY] = {"first_entry", "first guest entry",
+			"first KVM_RUN (threads started, start registers set)"},
+    [TL_CONSOLE] = {"first_console_byte", "first console byte",
+		    "the guest's first output reached kestrel"},
+    [TL_EXIT] = {"guest_exit", "guest exit",
+		 "the event that ended the run (exit hypercall, crash, signal)"},
+    [TL_RUN_END] = {"run_end", "run end", "vCPU threads joined"},
 };
 
 /* Milestones in CLOCK_MONOTONIC ns (0: did not happen). */
@@ -358,7 +361,7 @@ static void stats_memory(const struct kestrel_vm *vm, struct stats_mem *m)
 	char line[128];
 	FILE *st;
 
-	*m = (struct stats_mem){ 0 };
+	*m = (struct stats_mem){0};
 	for (unsigned i = 0; page > 0 && i < vm->mem.nregions; i++) {
 		const struct guest_mem_region *r = &vm->mem.r[i];
 		size_t n = (size_t)((r->size + (uint64_t)page - 1) / (uint64_t)page);
@@ -489,7 +492,8 @@ static void stats_print_quirks(const struct kestrel_vm *vm, FILE *f)
 		if (!n)
 			continue;
 		if (!any)
-			fprintf(f, "kestrel: host quirk: instructions KVM could not emulate, carried out by kestrel:");
+			fprintf(f, "kestrel: host quirk: instructions KVM could not emulate, "
+				   "carried out by kestrel:");
 		fprintf(f, " %s %llu", x86_quirk_name(id), (unsigned long long)n);
 		any = true;
 	}
@@ -515,7 +519,7 @@ static void stats_json_quirks(const struct kestrel_vm *vm, FILE *f)
 
 void kestrel_vm_print_stats(struct kestrel_vm *vm, FILE *f)
 {
-	const struct profile_names names = { stats_pio_name, stats_mmio_name, vm };
+	const struct profile_names names = {stats_pio_name, stats_mmio_name, vm};
 	struct profile_cpu *all = stats_merge(vm);
 	struct stats_mem mem;
 
@@ -544,16 +548,18 @@ void kestrel_vm_print_stats(struct kestrel_vm *vm, FILE *f)
 	stats_print_quirks(vm, f);
 	stats_print_timeline(vm, f);
 	fprintf(f, "kestrel: platform: %s, %s\n",
-		vm->has_irqchip ? "full in-kernel irqchip (PIC, IOAPIC, LAPIC)"
+		vm->has_irqchip	    ? "full in-kernel irqchip (PIC, IOAPIC, LAPIC)"
 		: vm->split_irqchip ? "split irqchip (LAPIC in KVM, no PIC or IOAPIC)"
 				    : "no irqchip",
 		vm->has_pit ? "PIT" : "no PIT");
 	stats_memory(vm, &mem);
-	fprintf(f, "kestrel: memory: guest RAM touched %llu KiB of %llu MiB; kestrel resident %llu KiB "
-		   "(peak %llu KiB), %llu KiB of it beyond guest RAM\n",
-		(unsigned long long)mem.guest_kib, (unsigned long long)(vm->mem.total >> 20),
-		(unsigned long long)mem.rss_kib, (unsigned long long)mem.hwm_kib,
-		(unsigned long long)(mem.rss_kib > mem.guest_kib ? mem.rss_kib - mem.guest_kib : 0));
+	fprintf(
+	    f,
+	    "kestrel: memory: guest RAM touched %llu KiB of %llu MiB; kestrel resident %llu KiB "
+	    "(peak %llu KiB), %llu KiB of it beyond guest RAM\n",
+	    (unsigned long long)mem.guest_kib, (unsigned long long)(vm->mem.total >> 20),
+	    (unsigned long long)mem.rss_kib, (unsigned long long)mem.hwm_kib,
+	    (unsigned long long)(mem.rss_kib > mem.guest_kib ? mem.rss_kib - mem.guest_kib : 0));
 	free(all);
 }
 
@@ -575,28 +581,32 @@ static void stats_json_regs(FILE *f, const struct kestrel_vcpu_stats *s)
 
 int kestrel_vm_write_stats_json(struct kestrel_vm *vm, FILE *f)
 {
-	const struct profile_names names = { stats_pio_name, stats_mmio_name, vm };
+	const struct profile_names names = {stats_pio_name, stats_mmio_name, vm};
 	struct profile_cpu *all = stats_merge(vm);
-	struct kestrel_vcpu_stats s, t = { 0 };
+	struct kestrel_vcpu_stats s, t = {0};
 	struct stats_mem mem;
 
 	if (!all)
 		return -ENOMEM;
-	fprintf(
-	    f, "{\"schema\":%d,\"kestrel\":\"%s\",\"exit\":{\"kind\":\"%s\",\"status\":%d,\"cpu\":%d,\"reason\":",
-	    KESTREL_STATS_SCHEMA, KESTREL_VERSION, kestrel_exit_kind_name(vm->exit.kind), kestrel_exit_status(&vm->exit),
-	    vm->exit.cpu);
+	fprintf(f,
+		"{\"schema\":%d,\"kestrel\":\"%s\",\"exit\":{\"kind\":\"%s\",\"status\":%d,\"cpu\":"
+		"%d,\"reason\":",
+		KESTREL_STATS_SCHEMA, KESTREL_VERSION, kestrel_exit_kind_name(vm->exit.kind),
+		kestrel_exit_status(&vm->exit), vm->exit.cpu);
 	json_write_str(f, vm->exit.reason);
 	fprintf(
 	    f, "},\"vcpus\":%u,\"profiling\":%s,\"clock\":{\"tsc_khz\":%llu,\"source\":\"%s\"}",
 	    vm->ncpus, vm->cfg.no_profile ? "false" : "true", (unsigned long long)vm->clock.tsc_khz,
 	    vm->clock.calibrated ? "calibrated against CLOCK_MONOTONIC_RAW" : "KVM_GET_TSC_KHZ");
 	fprintf(f, ",\"platform\":{\"irqchip\":\"%s\",\"pit\":%s}",
-		vm->has_irqchip ? "full" : vm->split_irqchip ? "split" : "none",
+		vm->has_irqchip	    ? "full"
+		: vm->split_irqchip ? "split"
+				    : "none",
 		vm->has_pit ? "true" : "false");
 	stats_memory(vm, &mem);
-	fprintf(f, ",\"memory\":{\"guest_ram_kib\":%llu,\"guest_touched_kib\":%llu,"
-		   "\"rss_kib\":%llu,\"rss_peak_kib\":%llu}",
+	fprintf(f,
+		",\"memory\":{\"guest_ram_kib\":%llu,\"guest_touched_kib\":%llu,"
+		"\"rss_kib\":%llu,\"rss_peak_kib\":%llu}",
 		(unsigned long long)(vm->mem.total >> 10), (unsigned long long)mem.guest_kib,
 		(unsigned long long)mem.rss_kib, (unsigned long long)mem.hwm_kib);
 	fputs(",\"vm\":", f);

@@ -7,7 +7,7 @@
 /* error_set - fill *err (when not NULL) with class, `e` and a printf-style
  * one-line message; returns e (a negative errno). */
 int error_set(struct kestrel_error *err, enum kestrel_error_class cls, int e, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* error_prefix - put "prefix: " before err's message (a file name, say). */
 void error_prefix(struct kestrel_error *err, const char *prefix);

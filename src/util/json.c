@@ -267,7 +267,7 @@ static int jp_value(struct jp *p)
 
 int json_validate(const char *text, size_t len, char *why, size_t whylen)
 {
-	struct jp p = { .s = text, .len = len };
+	struct jp p = {.s = text, .len = len};
 	int r = jp_value(&p);
 
 	if (r == 0 && p.pos != p.len)
@@ -346,7 +346,7 @@ static int jp_find(struct jp *p, const char *path)
 
 int json_get_number(const char *text, size_t len, const char *path, double *out)
 {
-	struct jp p = { .s = text, .len = len };
+	struct jp p = {.s = text, .len = len};
 	int r = jp_find(&p, path);
 	int c;
 
@@ -360,7 +360,7 @@ int json_get_number(const char *text, size_t len, const char *path, double *out)
 
 int json_get_string(const char *text, size_t len, const char *path, char *buf, size_t buflen)
 {
-	struct jp p = { .s = text, .len = len };
+	struct jp p = {.s = text, .len = len};
 	size_t n;
 	int r = jp_find(&p, path);
 

@@ -1,4 +1,5 @@
-/* public.c - the util helpers exported as kestrel_* (include/kestrel/util.h); the library's own names stay hidden. */
+/* public.c - the util helpers exported as kestrel_* (include/kestrel/util.h); the library's own
+ * names stay hidden. */
 #include "kestrel/util.h"
 
 #include "util/json.h"

@@ -103,7 +103,7 @@ int parse_size(const char *s, uint64_t *out)
 
 const char *format_size(uint64_t bytes, char *buf, unsigned buflen)
 {
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
 	unsigned u = 0;
 	uint64_t whole, rem, tenths;
 

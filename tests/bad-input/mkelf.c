@@ -142,7 +142,8 @@ static int apply(const char *v)
 		ph(0)->p_vaddr = 0xffffffff80000000ull;
 	else if (!strcmp(v, "vaddr-ne-paddr-low"))
 		ph(0)->p_vaddr = ph(0)->p_paddr + 0x1000;
-	else if (!strcmp(v, "big-data")) { /* valid, with a 256 MiB data segment at 16 MiB (sparse) */
+	else if (!strcmp(v,
+			 "big-data")) { /* valid, with a 256 MiB data segment at 16 MiB (sparse) */
 		load(1, 16 * MIB, 2 * CODE_OFF, 256 * MIB, 256 * MIB, PF_R);
 		file_len = 2 * CODE_OFF + 256 * MIB;
 	} else if (!strcmp(v, "too-many-loads")) /* 65 tiny PT_LOADs, 4 KiB apart */

@@ -17,9 +17,9 @@
  * Usage: test_confine [DIR]  (guests folder: default $GUESTS, else build/guests)
  * Runs the `spin` guest (no exits at all) on 2 vCPUs from a helper thread
  * and reads /proc/self/task/<tid>/status while it spins: the threads the
- * library started (the vCPUs and the console writer) must show "Seccomp: 2" (filter mode) and NoNewPrivs 1,
- * the rest of the process "Seccomp: 0". test_seccomp (unit) shows that the
- * same filter kills a forbidden call; this shows the running VMM has it.
+ * library started (the vCPUs and the console writer) must show "Seccomp: 2" (filter mode) and
+ * NoNewPrivs 1, the rest of the process "Seccomp: 0". test_seccomp (unit) shows that the same
+ * filter kills a forbidden call; this shows the running VMM has it.
  */
 #define NCPUS 2
 

@@ -35,15 +35,16 @@ int main(void)
 	const char *env = getenv("GUESTS");
 	char path[4096], out[4096];
 	struct kestrel_config cfg;
-	struct kestrel_error err = { 0 };
-	struct kestrel_exit ex = { 0 };
+	struct kestrel_error err = {0};
+	struct kestrel_exit ex = {0};
 	struct kestrel_vm *vm = NULL;
 	int fds[2], r;
 	ssize_t n;
 
 	snprintf(path, sizeof(path), "%s/hello.elf", env ? env : "build/guests");
 	if (access("/dev/kvm", R_OK | W_OK) != 0) {
-		printf("# !!!!!!!! no usable /dev/kvm: the sealed-library test is SKIPPED !!!!!!!!\n");
+		printf(
+		    "# !!!!!!!! no usable /dev/kvm: the sealed-library test is SKIPPED !!!!!!!!\n");
 		printf("ok 1 - sealed library # SKIP no usable /dev/kvm\n1..1\n");
 		return getenv("CI") && !strcmp(getenv("CI"), "true") ? 1 : 0;
 	}
@@ -51,7 +52,8 @@ int main(void)
 	kestrel_config_init(&cfg);
 	cfg.console_fd = fds[1];
 	r = kestrel_vm_create(&cfg, &vm, &err);
-	TAP_EQ_INT(r, 0, "kestrel_vm_create with our own bus_init/console_init defined (%s)", err.msg);
+	TAP_EQ_INT(r, 0, "kestrel_vm_create with our own bus_init/console_init defined (%s)",
+		   err.msg);
 	if (r == 0) {
 		TAP_EQ_INT(kestrel_vm_load_file(vm, path, &err), 0, "load %s (%s)", path, err.msg);
 		TAP_EQ_INT(kestrel_vm_run(vm, 30000, &ex, &err), 0, "run (%s)", err.msg);

@@ -39,7 +39,7 @@ struct runner {
 static void *run_vm(void *arg)
 {
 	struct runner *rn = arg;
-	struct kestrel_error err = { 0 };
+	struct kestrel_error err = {0};
 
 	rn->r = kestrel_vm_run(rn->vm, rn->timeout_ms, &rn->ex, &err);
 	rn->done = 1;
@@ -52,8 +52,8 @@ static void *run_vm(void *arg)
 static void one_run(const char *guest, uint64_t timeout_ms, double stop_after, const char *what)
 {
 	struct kestrel_config cfg;
-	struct kestrel_error err = { 0 };
-	struct runner rn = { .timeout_ms = timeout_ms };
+	struct kestrel_error err = {0};
+	struct runner rn = {.timeout_ms = timeout_ms};
 	pthread_t t;
 	int p[2];
 	double t0, el;
@@ -64,7 +64,7 @@ static void one_run(const char *guest, uint64_t timeout_ms, double stop_after, c
 	kestrel_config_init(&cfg);
 	cfg.console_fd = p[1];
 	if (!TAP_OK(kestrel_vm_create(&cfg, &rn.vm, &err) == 0 &&
-			    kestrel_vm_load_elf_file(rn.vm, guest, &err) == 0,
+			kestrel_vm_load_elf_file(rn.vm, guest, &err) == 0,
 		    "%s: VM with %s", what, guest)) {
 		tap_diag("%s", err.msg);
 		return;
@@ -76,7 +76,7 @@ static void one_run(const char *guest, uint64_t timeout_ms, double stop_after, c
 			kestrel_vm_stop(rn.vm, SIGTERM);
 			stopped = true;
 		}
-		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+		nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
 	}
 	el = now_s() - t0;
 	if (!TAP_OK(rn.done, "%s: kestrel_vm_run returned (%.1f s; hung in write(2) before)", what,
@@ -109,7 +109,8 @@ int main(int argc, char **argv)
 	const char *dir = argc > 1 ? argv[1] : getenv("GUESTS");
 
 	if (access("/dev/kvm", R_OK | W_OK) != 0) {
-		printf("# !!!!!!!! no usable /dev/kvm: the stalled-console test is SKIPPED !!!!!!!!\n");
+		printf("# !!!!!!!! no usable /dev/kvm: the stalled-console test is SKIPPED "
+		       "!!!!!!!!\n");
 		printf("ok 1 - stalled console # SKIP no usable /dev/kvm\n1..1\n");
 		return getenv("CI") && !strcmp(getenv("CI"), "true") ? 1 : 0;
 	}

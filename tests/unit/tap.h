@@ -27,9 +27,8 @@
 static unsigned tap_count_;
 static unsigned tap_failed_;
 
-__attribute__((format(printf, 5, 0)))
-static inline int tap_vresult_(int pass, const char *file, int line, const char *expr,
-			       const char *fmt, va_list ap)
+__attribute__((format(printf, 5, 0))) static inline int
+tap_vresult_(int pass, const char *file, int line, const char *expr, const char *fmt, va_list ap)
 {
 	char name[512];
 
@@ -49,8 +48,8 @@ static inline int tap_vresult_(int pass, const char *file, int line, const char 
 	return pass;
 }
 
-__attribute__((format(printf, 5, 6)))
-static inline int tap_ok_(int pass, const char *file, int line, const char *expr, const char *fmt, ...)
+__attribute__((format(printf, 5, 6))) static inline int
+tap_ok_(int pass, const char *file, int line, const char *expr, const char *fmt, ...)
 {
 	va_list ap;
 	int r;
@@ -62,8 +61,7 @@ static inline int tap_ok_(int pass, const char *file, int line, const char *expr
 }
 
 /* A "# ..." diagnostic line; TAP consumers show it but don't count it. */
-__attribute__((format(printf, 1, 2)))
-static inline void tap_diag(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static inline void tap_diag(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -75,9 +73,10 @@ static inline void tap_diag(const char *fmt, ...)
 	fflush(stdout);
 }
 
-__attribute__((format(printf, 6, 7)))
-static inline int tap_eq_u64_(uint64_t a, uint64_t b, const char *file, int line, const char *expr,
-			      const char *fmt, ...)
+__attribute__((format(printf, 6, 7))) static inline int tap_eq_u64_(uint64_t a, uint64_t b,
+								    const char *file, int line,
+								    const char *expr,
+								    const char *fmt, ...)
 {
 	va_list ap;
 	int r;
@@ -86,14 +85,16 @@ static inline int tap_eq_u64_(uint64_t a, uint64_t b, const char *file, int line
 	r = tap_vresult_(a == b, file, line, expr, fmt, ap);
 	va_end(ap);
 	if (!r)
-		tap_diag("  got      %#" PRIx64 " (%" PRIu64 ")\n#   expected %#" PRIx64 " (%" PRIu64 ")",
+		tap_diag("  got      %#" PRIx64 " (%" PRIu64 ")\n#   expected %#" PRIx64
+			 " (%" PRIu64 ")",
 			 a, a, b, b);
 	return r;
 }
 
-__attribute__((format(printf, 6, 7)))
-static inline int tap_eq_int_(long long a, long long b, const char *file, int line, const char *expr,
-			      const char *fmt, ...)
+__attribute__((format(printf, 6, 7))) static inline int tap_eq_int_(long long a, long long b,
+								    const char *file, int line,
+								    const char *expr,
+								    const char *fmt, ...)
 {
 	va_list ap;
 	int r;
@@ -107,9 +108,10 @@ static inline int tap_eq_int_(long long a, long long b, const char *file, int li
 }
 
 /* mode 0: equal, 1: haystack contains needle. NULL strings never match. */
-__attribute__((format(printf, 7, 8)))
-static inline int tap_str_(const char *a, const char *b, const char *file, int line, const char *expr,
-			   int mode, const char *fmt, ...)
+__attribute__((format(printf, 7, 8))) static inline int tap_str_(const char *a, const char *b,
+								 const char *file, int line,
+								 const char *expr, int mode,
+								 const char *fmt, ...)
 {
 	va_list ap;
 	int pass;
@@ -141,12 +143,12 @@ static inline int tap_done(void)
 }
 
 #define TAP_OK(cond, ...) tap_ok_(!!(cond), __FILE__, __LINE__, #cond, __VA_ARGS__)
-#define TAP_EQ_U64(a, b, ...) \
+#define TAP_EQ_U64(a, b, ...)                                                                      \
 	tap_eq_u64_((uint64_t)(a), (uint64_t)(b), __FILE__, __LINE__, #a " == " #b, __VA_ARGS__)
-#define TAP_EQ_INT(a, b, ...) \
+#define TAP_EQ_INT(a, b, ...)                                                                      \
 	tap_eq_int_((long long)(a), (long long)(b), __FILE__, __LINE__, #a " == " #b, __VA_ARGS__)
 #define TAP_EQ_STR(a, b, ...) tap_str_((a), (b), __FILE__, __LINE__, #a " == " #b, 0, __VA_ARGS__)
-#define TAP_STR_CONTAINS(hay, needle, ...) \
+#define TAP_STR_CONTAINS(hay, needle, ...)                                                         \
 	tap_str_((hay), (needle), __FILE__, __LINE__, #hay " contains " #needle, 1, __VA_ARGS__)
 
 #endif

@@ -1,4 +1,5 @@
-/* test_acpi.c - unit tests for acpi_build and acpi_check: CPU counts, ports, hardware-reduced, refusals, corrupted tables. */
+/* test_acpi.c - unit tests for acpi_build and acpi_check: CPU counts, ports, hardware-reduced,
+ * refusals, corrupted tables. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -86,8 +87,7 @@ static int build(const struct acpi_config *cfg, struct acpi_info *info)
 /* Every table (checked independently of acpi_check) sums to 0. */
 static int checksums_ok(const struct acpi_info *in)
 {
-	const uint64_t t[] = { in->rsdt_gpa, in->xsdt_gpa, in->fadt_gpa, in->dsdt_gpa,
-			       in->madt_gpa };
+	const uint64_t t[] = {in->rsdt_gpa, in->xsdt_gpa, in->fadt_gpa, in->dsdt_gpa, in->madt_gpa};
 	const uint8_t *r = at(win, in->rsdp_gpa);
 
 	if (sum(r, 20) || sum(r, 36) || rd32(r + 20) != 36)
@@ -120,7 +120,7 @@ static void test_cpus(unsigned n)
 	TAP_EQ_INT(in.n_lapic, n, "%u CPUs: %u local APICs", n, n);
 	TAP_EQ_INT(in.n_lapic_enabled, n, "%u CPUs: all enabled", n);
 	TAP_OK(in.has_ioapic && in.ioapic_id == n && in.ioapic_addr == 0xfec00000u &&
-		       in.ioapic_gsi_base == 0,
+		   in.ioapic_gsi_base == 0,
 	       "%u CPUs: I/O APIC id %u at 0xfec00000, GSI base 0", n, n);
 	TAP_EQ_INT(in.n_iso, 2, "%u CPUs: two interrupt source overrides", n);
 	TAP_EQ_INT(in.n_lapic_nmi, 1, "%u CPUs: one local APIC NMI", n);
@@ -147,7 +147,8 @@ static void test_cpus(unsigned n)
 	TAP_OK(lapics == n && ids_ok, "%u CPUs: LAPIC entry i has UID i, APIC ID i, enabled", n);
 	TAP_OK(iso0 && iso9, "%u CPUs: IRQ0 -> GSI 2; IRQ9 level/active-high", n);
 	TAP_OK(nmi, "%u CPUs: NMI on LINT1 of every CPU", n);
-	TAP_OK(in.madt_gpa + rd32(m + 4) - BASE == (uint64_t)r, "%u CPUs: MADT is the last table", n);
+	TAP_OK(in.madt_gpa + rd32(m + 4) - BASE == (uint64_t)r, "%u CPUs: MADT is the last table",
+	       n);
 }
 
 static void test_fadt(void)
@@ -174,11 +175,12 @@ static void test_fadt(void)
 	TAP_OK(rd32(f + 36) == in.facs_gpa && rd64(f + 132) == in.facs_gpa,
 	       "FIRMWARE_CTRL = X_FIRMWARE_CTRL = FACS");
 	TAP_OK(rd32(f + 40) == in.dsdt_gpa && rd64(f + 140) == in.dsdt_gpa, "DSDT = X_DSDT");
-	TAP_OK(f[88] == 4 && f[89] == 2 && f[91] == 4, "PM1_EVT_LEN 4, PM1_CNT_LEN 2, PM_TMR_LEN 4");
+	TAP_OK(f[88] == 4 && f[89] == 2 && f[91] == 4,
+	       "PM1_EVT_LEN 4, PM1_CNT_LEN 2, PM_TMR_LEN 4");
 	TAP_OK(f[208] == 1 && f[209] == 32 && rd64(f + 212) == 0x608,
 	       "X_PM_TMR_BLK: system I/O, 32 bits, port 0x608");
 	TAP_OK(f[148] == 1 && f[149] == 32 && rd64(f + 152) == 0x600 && f[172] == 1 &&
-		       f[173] == 16 && rd64(f + 176) == 0x604,
+		   f[173] == 16 && rd64(f + 176) == 0x604,
 	       "X_PM1a_EVT_BLK / X_PM1a_CNT_BLK match the legacy blocks");
 	TAP_OK(rd32(f + 112) & (1u << 8), "flags: TMR_VAL_EXT");
 	TAP_OK(!(rd32(f + 112) & (1u << 20)), "flags: not HW_REDUCED_ACPI");
@@ -192,7 +194,7 @@ static void test_fadt(void)
 	cfg.i8042 = false;
 	cfg.msi_unsupported = true;
 	TAP_OK(build(&cfg, &in) > 0 && in.pm1a_evt_port == 0xb000 && in.pm1a_cnt_port == 0xb004 &&
-		       in.pm_tmr_port == 0xb008,
+		   in.pm_tmr_port == 0xb008,
 	       "ports are config fields (0xb000/0xb004/0xb008)");
 	TAP_OK((in.iapc_boot_arch & 0xe) == 0xc, "IAPC_BOOT_ARCH: no 8042, MSI not supported");
 	cfg.pm_tmr_port = 0;
@@ -233,8 +235,8 @@ static void test_hw_reduced(void)
 
 static void test_dsdt(void)
 {
-	static const uint8_t s5[] = { 0x08, '\\', '_', 'S', '5', '_', 0x12, 0x08, 0x04,
-				      0x0a, 0x05, 0x0a, 0x05, 0x00, 0x00 };
+	static const uint8_t s5[] = {0x08, '\\', '_',  'S',  '5',  '_',	 0x12, 0x08,
+				     0x04, 0x0a, 0x05, 0x0a, 0x05, 0x00, 0x00};
 	struct acpi_config cfg;
 	struct acpi_info in;
 	const uint8_t *d;
@@ -255,14 +257,10 @@ static void test_dsdt(void)
 	{
 		/* Scope(\_SB) { Device(COM1) { _HID, _UID, _CRS } }, lengths by hand. */
 		static const uint8_t com1[] = {
-			0x10, 0x33, '\\', '_', 'S', 'B', '_',
-			0x5b, 0x82, 0x2b, 'C', 'O', 'M', '1',
-			0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x05, 0x01,
-			0x08, '_', 'U', 'I', 'D', 0x01,
-			0x08, '_', 'C', 'R', 'S', 0x11, 0x10, 0x0a, 0x0d,
-			0x47, 0x01, 0xf8, 0x03, 0xf8, 0x03, 0x01, 0x08,
-			0x22, 0x10, 0x00,
-			0x79, 0x00,
+		    0x10, 0x33, '\\', '_',  'S',  'B',	'_',  0x5b, 0x82, 0x2b, 'C',  'O',  'M',
+		    '1',  0x08, '_',  'H',  'I',  'D',	0x0c, 0x41, 0xd0, 0x05, 0x01, 0x08, '_',
+		    'U',  'I',	'D',  0x01, 0x08, '_',	'C',  'R',  'S',  0x11, 0x10, 0x0a, 0x0d,
+		    0x47, 0x01, 0xf8, 0x03, 0xf8, 0x03, 0x01, 0x08, 0x22, 0x10, 0x00, 0x79, 0x00,
 		};
 		TAP_EQ_U64(rd32(d + 4), 36 + sizeof(s5) + sizeof(com1), "DSDT length with COM1");
 		TAP_OK(memcmp(d + 36 + sizeof(s5), com1, sizeof(com1)) == 0,
@@ -298,7 +296,8 @@ static void test_refusals(void)
 
 	cfg = good;
 	cfg.ncpus = 0;
-	TAP_EQ_INT(acpi_build(win, WIN, BASE, &cfg, NULL, why, sizeof(why)), -EINVAL, "0 CPUs refused");
+	TAP_EQ_INT(acpi_build(win, WIN, BASE, &cfg, NULL, why, sizeof(why)), -EINVAL,
+		   "0 CPUs refused");
 	TAP_STR_CONTAINS(why, "CPUs", "reason names the CPU count");
 	TAP_EQ_U64(acpi_size(&cfg, BASE), 0, "acpi_size of a refused config is 0");
 	cfg.ncpus = 256;
@@ -316,7 +315,7 @@ static void test_refusals(void)
 	TAP_OK(acpi_build(win, 0x1000, 0xfffff000ull, &good, NULL, why, sizeof(why)) > 0,
 	       "window ending exactly at 4 GiB accepted");
 
-	const uint8_t bad_sci[] = { 0, 2, 16, 255 };
+	const uint8_t bad_sci[] = {0, 2, 16, 255};
 	for (unsigned i = 0; i < sizeof(bad_sci); i++) {
 		cfg = good;
 		cfg.sci_irq = bad_sci[i];
@@ -361,8 +360,9 @@ static void test_refusals(void)
 }
 
 /* Copy the good window into `copy`, corrupt it with `edit`, expect refusal with `needle`. */
-static void expect_bad(const struct acpi_info *in, void (*edit)(uint8_t *, const struct acpi_info *),
-		       int err, const char *needle, const char *name)
+static void expect_bad(const struct acpi_info *in,
+		       void (*edit)(uint8_t *, const struct acpi_info *), int err,
+		       const char *needle, const char *name)
 {
 	memcpy(copy, win, sizeof(copy));
 	edit(copy, in);
@@ -525,7 +525,8 @@ static void test_corrupt(void)
 		return;
 
 	expect_bad(&in, e_rsdp_sum, -ENOENT, "checksum", "flipped RSDP checksum");
-	expect_bad(&in, e_rsdp_xsum, -ENOENT, "extended checksum", "flipped RSDP extended checksum");
+	expect_bad(&in, e_rsdp_xsum, -ENOENT, "extended checksum",
+		   "flipped RSDP extended checksum");
 	expect_bad(&in, e_rsdt_sum, -EINVAL, "RSDT", "flipped RSDT checksum");
 	expect_bad(&in, e_fadt_sum, -EINVAL, "checksum", "flipped FADT checksum");
 	expect_bad(&in, e_madt_sum, -EINVAL, "APIC (RSDT entry 1) at 0x", "flipped MADT checksum");
@@ -574,12 +575,12 @@ static void test_corrupt(void)
 		TAP_EQ_INT(acpi_check(copy, sizeof(copy), BASE, &v1, why, sizeof(why)), 0,
 			   "revision-0 RSDP accepted");
 		TAP_OK(v1.rsdp_rev == 0 && v1.xsdt_gpa == 0 && v1.rsdt_gpa == in.rsdt_gpa &&
-			       v1.madt_gpa == in.madt_gpa && v1.n_lapic == 3,
+			   v1.madt_gpa == in.madt_gpa && v1.n_lapic == 3,
 		       "revision 0: tables found through the RSDT alone");
 	}
 
 	/* Every byte of every checksummed table matters: any single change is caught. */
-	const uint64_t tab[] = { in.rsdt_gpa, in.xsdt_gpa, in.fadt_gpa, in.dsdt_gpa, in.madt_gpa };
+	const uint64_t tab[] = {in.rsdt_gpa, in.xsdt_gpa, in.fadt_gpa, in.dsdt_gpa, in.madt_gpa};
 	memcpy(copy, win, sizeof(copy));
 	for (unsigned t = 0; t <= sizeof(tab) / sizeof(tab[0]); t++) {
 		size_t off = t ? (size_t)(tab[t - 1] - BASE) : 0;
@@ -593,8 +594,10 @@ static void test_corrupt(void)
 			copy[i] ^= 0x5a;
 		}
 	}
-	TAP_EQ_INT(missed, 0, "each of %u single-byte changes to RSDP/RSDT/XSDT/FADT/DSDT/MADT "
-			      "is rejected", tried);
+	TAP_EQ_INT(missed, 0,
+		   "each of %u single-byte changes to RSDP/RSDT/XSDT/FADT/DSDT/MADT "
+		   "is rejected",
+		   tried);
 	TAP_EQ_INT(acpi_check(copy, sizeof(copy), BASE, NULL, why, sizeof(why)), 0,
 		   "restored copy passes again");
 
@@ -611,7 +614,7 @@ static void test_corrupt(void)
 
 int main(void)
 {
-	const unsigned cpus[] = { 1, 3, 64, 255 };
+	const unsigned cpus[] = {1, 3, 64, 255};
 
 	for (unsigned i = 0; i < sizeof(cpus) / sizeof(cpus[0]); i++)
 		test_cpus(cpus[i]);

@@ -1,4 +1,5 @@
-/* test_boot.c - unit tests for the x86 boot builders: page tables, GDT/TSS, sregs, regs, boot info. */
+/* test_boot.c - unit tests for the x86 boot builders: page tables, GDT/TSS, sregs, regs, boot info.
+ */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -54,7 +55,7 @@ static int walk(const uint8_t *low, uint64_t va, uint64_t *pa)
 
 static void check_map(const uint8_t *low, uint64_t map_end, const char *what)
 {
-	static const uint64_t offs[] = { 0, 1, 0x1000, 0x1fffff, 0x200000, 0x3fffffff };
+	static const uint64_t offs[] = {0, 1, 0x1000, 0x1fffff, 0x200000, 0x3fffffff};
 	unsigned bad = 0, checked = 0;
 	uint64_t pa = 0;
 
@@ -66,7 +67,8 @@ static void check_map(const uint8_t *low, uint64_t map_end, const char *what)
 			checked++;
 			if (walk(low, va, &pa) != 0 || pa != va) {
 				if (bad++ == 0)
-					tap_diag("va %#" PRIx64 " -> rc %d pa %#" PRIx64, va, walk(low, va, &pa), pa);
+					tap_diag("va %#" PRIx64 " -> rc %d pa %#" PRIx64, va,
+						 walk(low, va, &pa), pa);
 			}
 		}
 		for (uint64_t p = g; p < g + GIB; p += 2 * MIB) {
@@ -77,11 +79,13 @@ static void check_map(const uint8_t *low, uint64_t map_end, const char *what)
 	}
 	TAP_EQ_U64(bad, 0, "%s: all %u sampled addresses below %#" PRIx64 " map to themselves",
 		   what, checked, map_end);
-	TAP_EQ_INT(walk(low, map_end, &pa), -1, "%s: %#" PRIx64 " (first byte past the map) is not present",
-		   what, map_end);
-	TAP_EQ_INT(walk(low, map_end + GIB - 1, &pa), -1, "%s: the GiB after the map is not present", what);
+	TAP_EQ_INT(walk(low, map_end, &pa), -1,
+		   "%s: %#" PRIx64 " (first byte past the map) is not present", what, map_end);
+	TAP_EQ_INT(walk(low, map_end + GIB - 1, &pa), -1,
+		   "%s: the GiB after the map is not present", what);
 	TAP_EQ_INT(walk(low, 512 * GIB, &pa), -1, "%s: 512 GiB (PML4[1]) is not present", what);
-	TAP_EQ_INT(walk(low, 0xffff800000000000ull, &pa), -1, "%s: the upper half is not present", what);
+	TAP_EQ_INT(walk(low, 0xffff800000000000ull, &pa), -1, "%s: the upper half is not present",
+		   what);
 }
 
 struct desc {
@@ -94,10 +98,10 @@ static struct desc decode(const uint8_t *p)
 	uint64_t d = get64(p);
 
 	return (struct desc){
-		.limit = (uint32_t)((d & 0xffff) | ((d >> 32) & 0xf0000)),
-		.base = (uint32_t)(((d >> 16) & 0xffffff) | ((d >> 32) & 0xff000000)),
-		.access = (uint8_t)(d >> 40),
-		.flags = (uint8_t)((d >> 52) & 0xf),
+	    .limit = (uint32_t)((d & 0xffff) | ((d >> 32) & 0xf0000)),
+	    .base = (uint32_t)(((d >> 16) & 0xffffff) | ((d >> 32) & 0xff000000)),
+	    .access = (uint8_t)(d >> 40),
+	    .flags = (uint8_t)((d >> 52) & 0xf),
 	};
 }
 
@@ -119,7 +123,8 @@ static void check_seg_matches(const struct kvm_segment *s, const uint8_t *gdt, c
 	mismatch += s->l != ((d.flags >> 1) & 1);
 	mismatch += s->db != ((d.flags >> 2) & 1);
 	mismatch += s->g != g;
-	TAP_EQ_U64(mismatch, 0, "%s (selector %#x) matches its GDT descriptor field by field", name, s->selector);
+	TAP_EQ_U64(mismatch, 0, "%s (selector %#x) matches its GDT descriptor field by field", name,
+		   s->selector);
 }
 
 static void test_tables(void)
@@ -135,13 +140,15 @@ static void test_tables(void)
 
 	/* x86_map_end. */
 	TAP_EQ_U64(x86_map_end(0), 4 * GIB, "map_end(0) = 4 GiB");
-	TAP_EQ_U64(x86_map_end(64 * MIB), 4 * GIB, "map_end(64 MiB) = 4 GiB (covers the LAPIC/IOAPIC)");
+	TAP_EQ_U64(x86_map_end(64 * MIB), 4 * GIB,
+		   "map_end(64 MiB) = 4 GiB (covers the LAPIC/IOAPIC)");
 	TAP_EQ_U64(x86_map_end(3 * GIB), 4 * GIB, "map_end(3 GiB) = 4 GiB");
 	TAP_EQ_U64(x86_map_end(4 * GIB), 4 * GIB, "map_end(4 GiB) = 4 GiB");
 	TAP_EQ_U64(x86_map_end(4 * GIB + 1), 5 * GIB, "map_end(4 GiB + 1) rounds up to 5 GiB");
 	TAP_EQ_U64(x86_map_end(9 * GIB - 4096), 9 * GIB, "map_end(9 GiB - 4 KiB) = 9 GiB");
 	TAP_EQ_U64(x86_map_end(9 * GIB), 9 * GIB, "map_end(9 GiB) = 9 GiB");
-	TAP_OK(x86_map_end(UINT64_MAX) >= UINT64_MAX - GIB, "map_end(2^64 - 1) saturates instead of wrapping");
+	TAP_OK(x86_map_end(UINT64_MAX) >= UINT64_MAX - GIB,
+	       "map_end(2^64 - 1) saturates instead of wrapping");
 
 	/* 4 GiB map, on a page full of junk so stale entries would show. */
 	memset(low, 0xff, KESTREL_LOW_RESERVED);
@@ -155,27 +162,33 @@ static void test_tables(void)
 	/* Only the PDs in use are written (issue 16: no zeroing of 119 spare
 	 * pages of already-zero RAM); no PDPT entry points at the rest. */
 	TAP_EQ_U64(low[KESTREL_PD_ADDR + 4 * 4096], 0xff, "4 GiB: spare PD pages are not touched");
-	TAP_EQ_U64(low[KESTREL_BOOT_INFO_ADDR], 0xff, "build_tables leaves the boot info page alone");
+	TAP_EQ_U64(low[KESTREL_BOOT_INFO_ADDR], 0xff,
+		   "build_tables leaves the boot info page alone");
 	TAP_EQ_U64(low[0], 0xff, "build_tables leaves page 0 alone");
-	TAP_EQ_U64(low[KESTREL_LOW_RESERVED - 1], 0xff, "build_tables leaves memory above the PDs alone");
+	TAP_EQ_U64(low[KESTREL_LOW_RESERVED - 1], 0xff,
+		   "build_tables leaves memory above the PDs alone");
 
 	/* Odd sizes round up to a GiB. */
 	memset(low, 0xff, KESTREL_LOW_RESERVED);
-	TAP_EQ_INT(x86_build_tables(low, 5 * GIB + 1, X86_GDT_KESTREL), 0, "build_tables(5 GiB + 1)");
+	TAP_EQ_INT(x86_build_tables(low, 5 * GIB + 1, X86_GDT_KESTREL), 0,
+		   "build_tables(5 GiB + 1)");
 	check_map(low, 6 * GIB, "5 GiB + 1 (rounded to 6 GiB)");
 
 	/* The largest map: KESTREL_PD_MAX_PAGES GiB. */
-	TAP_EQ_INT(x86_build_tables(low, (uint64_t)KESTREL_PD_MAX_PAGES * GIB, X86_GDT_KESTREL), 0, "build_tables(%u GiB)",
-		   KESTREL_PD_MAX_PAGES);
+	TAP_EQ_INT(x86_build_tables(low, (uint64_t)KESTREL_PD_MAX_PAGES * GIB, X86_GDT_KESTREL), 0,
+		   "build_tables(%u GiB)", KESTREL_PD_MAX_PAGES);
 	check_map(low, (uint64_t)KESTREL_PD_MAX_PAGES * GIB, "maximum map");
 
 	/* Too much: refused, and nothing written. */
 	memcpy(copy, low, KESTREL_LOW_RESERVED);
-	TAP_EQ_INT(x86_build_tables(low, (uint64_t)KESTREL_PD_MAX_PAGES * GIB + 1, X86_GDT_KESTREL), -E2BIG,
-		   "build_tables(%u GiB + 1) is -E2BIG", KESTREL_PD_MAX_PAGES);
-	TAP_EQ_INT(x86_build_tables(low, 512 * GIB, X86_GDT_KESTREL), -E2BIG, "build_tables(512 GiB) is -E2BIG");
-	TAP_EQ_INT(x86_build_tables(low, UINT64_MAX, X86_GDT_KESTREL), -E2BIG, "build_tables(2^64 - 1) is -E2BIG (no wrap)");
-	TAP_EQ_INT(x86_build_tables(low, x86_map_end(UINT64_MAX), X86_GDT_KESTREL), -E2BIG, "build_tables(map_end(2^64 - 1)) is -E2BIG");
+	TAP_EQ_INT(x86_build_tables(low, (uint64_t)KESTREL_PD_MAX_PAGES * GIB + 1, X86_GDT_KESTREL),
+		   -E2BIG, "build_tables(%u GiB + 1) is -E2BIG", KESTREL_PD_MAX_PAGES);
+	TAP_EQ_INT(x86_build_tables(low, 512 * GIB, X86_GDT_KESTREL), -E2BIG,
+		   "build_tables(512 GiB) is -E2BIG");
+	TAP_EQ_INT(x86_build_tables(low, UINT64_MAX, X86_GDT_KESTREL), -E2BIG,
+		   "build_tables(2^64 - 1) is -E2BIG (no wrap)");
+	TAP_EQ_INT(x86_build_tables(low, x86_map_end(UINT64_MAX), X86_GDT_KESTREL), -E2BIG,
+		   "build_tables(map_end(2^64 - 1)) is -E2BIG");
 	TAP_OK(memcmp(copy, low, KESTREL_LOW_RESERVED) == 0, "-E2BIG leaves memory untouched");
 
 	/* GDT and TSS, from the 4 GiB build. */
@@ -184,13 +197,15 @@ static void test_tables(void)
 	gdt = low + KESTREL_GDT_ADDR;
 	tss = low + KESTREL_TSS_ADDR;
 	TAP_EQ_U64(get64(gdt), 0, "GDT[0] is the null descriptor");
-	TAP_EQ_U64(get64(gdt + KESTREL_SEL_CODE), 0x00af9b000000ffffull, "GDT code descriptor bytes");
+	TAP_EQ_U64(get64(gdt + KESTREL_SEL_CODE), 0x00af9b000000ffffull,
+		   "GDT code descriptor bytes");
 	d = decode(gdt + KESTREL_SEL_CODE);
 	TAP_EQ_U64(d.access, 0x9b, "code: access 0x9b (P, DPL0, S, execute/read, accessed)");
 	TAP_EQ_U64(d.flags, 0xa, "code: flags G=1 L=1 D=0");
 	TAP_EQ_U64(d.base, 0, "code: base 0");
 	TAP_EQ_U64(d.limit, 0xfffff, "code: limit 0xfffff pages");
-	TAP_EQ_U64(get64(gdt + KESTREL_SEL_DATA), 0x00cf93000000ffffull, "GDT data descriptor bytes");
+	TAP_EQ_U64(get64(gdt + KESTREL_SEL_DATA), 0x00cf93000000ffffull,
+		   "GDT data descriptor bytes");
 	d = decode(gdt + KESTREL_SEL_DATA);
 	TAP_EQ_U64(d.access, 0x93, "data: access 0x93 (P, DPL0, S, read/write, accessed)");
 	TAP_EQ_U64(d.flags, 0xc, "data: flags G=1 D/B=1 L=0");
@@ -199,7 +214,8 @@ static void test_tables(void)
 	TAP_EQ_U64(d.base, KESTREL_TSS_ADDR, "TSS: base[31:0]");
 	TAP_EQ_U64(d.limit, 0x67, "TSS: limit 0x67");
 	TAP_EQ_U64(d.flags, 0, "TSS: byte granularity");
-	TAP_EQ_U64(get64(gdt + KESTREL_SEL_TSS + 8), 0, "TSS: upper half (base[63:32], reserved) is 0");
+	TAP_EQ_U64(get64(gdt + KESTREL_SEL_TSS + 8), 0,
+		   "TSS: upper half (base[63:32], reserved) is 0");
 	TAP_EQ_U64(get64(gdt + 0x28), 0, "nothing past the TSS descriptor");
 	nonzero = 0;
 	for (unsigned i = 0; i < 102; i++)
@@ -231,31 +247,36 @@ static void test_sregs(void)
 
 	TAP_EQ_U64(s.cs.selector, KESTREL_SEL_CODE, "cs selector 0x08");
 	TAP_EQ_U64(s.cs.type, 11, "cs type 11 (execute/read, accessed)");
-	TAP_OK(s.cs.present && s.cs.s && s.cs.l && s.cs.g && !s.cs.db && !s.cs.dpl && !s.cs.unusable,
+	TAP_OK(s.cs.present && s.cs.s && s.cs.l && s.cs.g && !s.cs.db && !s.cs.dpl &&
+		   !s.cs.unusable,
 	       "cs: present, S, L, G, D=0, DPL 0, usable");
 	TAP_EQ_U64(s.cs.base, 0, "cs base 0");
 	TAP_EQ_U64(s.cs.limit, 0xffffffff, "cs limit 0xffffffff");
 	check_seg_matches(&s.cs, gdt, "cs");
 
-	const struct kvm_segment *data[] = { &s.ds, &s.es, &s.ss, &s.fs, &s.gs };
-	const char *names[] = { "ds", "es", "ss", "fs", "gs" };
+	const struct kvm_segment *data[] = {&s.ds, &s.es, &s.ss, &s.fs, &s.gs};
+	const char *names[] = {"ds", "es", "ss", "fs", "gs"};
 	for (unsigned i = 0; i < 5; i++) {
 		const struct kvm_segment *g = data[i];
 
-		TAP_OK(g->selector == KESTREL_SEL_DATA && g->type == 3 && g->present && g->s && g->db &&
-			       g->g && !g->l && !g->dpl && !g->unusable && g->base == 0 && g->limit == 0xffffffff,
-		       "%s: selector 0x10, type 3, present, S, D/B, G, base 0, limit 0xffffffff", names[i]);
+		TAP_OK(g->selector == KESTREL_SEL_DATA && g->type == 3 && g->present && g->s &&
+			   g->db && g->g && !g->l && !g->dpl && !g->unusable && g->base == 0 &&
+			   g->limit == 0xffffffff,
+		       "%s: selector 0x10, type 3, present, S, D/B, G, base 0, limit 0xffffffff",
+		       names[i]);
 		check_seg_matches(g, gdt, names[i]);
 	}
 
 	TAP_EQ_U64(s.tr.selector, KESTREL_SEL_TSS, "tr selector 0x18");
 	TAP_EQ_U64(s.tr.type, 11, "tr type 11 (busy 64-bit TSS, as VM entry requires)");
-	TAP_OK(s.tr.present && !s.tr.s && !s.tr.g && !s.tr.l && !s.tr.db && !s.tr.dpl && !s.tr.unusable,
+	TAP_OK(s.tr.present && !s.tr.s && !s.tr.g && !s.tr.l && !s.tr.db && !s.tr.dpl &&
+		   !s.tr.unusable,
 	       "tr: present, system, byte granular");
 	TAP_EQ_U64(s.tr.base, KESTREL_TSS_ADDR, "tr base = TSS");
 	TAP_EQ_U64(s.tr.limit, 0x67, "tr limit 0x67");
 	d = decode(gdt + KESTREL_SEL_TSS);
-	TAP_OK(s.tr.base == d.base && s.tr.limit == d.limit && (d.access & 0xf) == 9 && (s.tr.type & ~2) == 9,
+	TAP_OK(s.tr.base == d.base && s.tr.limit == d.limit && (d.access & 0xf) == 9 &&
+		   (s.tr.type & ~2) == 9,
 	       "tr matches the GDT's TSS descriptor (which is marked available)");
 
 	TAP_EQ_U64(s.gdt.base, KESTREL_GDT_ADDR, "gdt base");
@@ -267,7 +288,8 @@ static void test_sregs(void)
 	TAP_EQ_U64(s.cr4, 0x620, "cr4 = PAE|OSFXSR|OSXMMEXCPT");
 	TAP_EQ_U64(s.efer, 0x500, "efer = LME|LMA");
 	TAP_EQ_U64(s.apic_base, 0xfee00900, "apic_base left as KVM set it");
-	TAP_EQ_U64(s.interrupt_bitmap[0], 0x3c3c3c3c3c3c3c3cull, "interrupt_bitmap left as KVM set it");
+	TAP_EQ_U64(s.interrupt_bitmap[0], 0x3c3c3c3c3c3c3c3cull,
+		   "interrupt_bitmap left as KVM set it");
 	free(low);
 }
 
@@ -283,8 +305,8 @@ static void test_regs(void)
 	TAP_EQ_U64(r.rdi, 0, "cpu 0: rdi = 0");
 	TAP_EQ_U64(r.rsi, KESTREL_BOOT_INFO_ADDR, "cpu 0: rsi = boot info");
 	TAP_EQ_U64(r.rflags, 2, "cpu 0: rflags = 2");
-	TAP_OK(!r.rax && !r.rbx && !r.rcx && !r.rdx && !r.rbp && !r.r8 && !r.r9 && !r.r10 && !r.r11 &&
-		       !r.r12 && !r.r13 && !r.r14 && !r.r15,
+	TAP_OK(!r.rax && !r.rbx && !r.rcx && !r.rdx && !r.rbp && !r.r8 && !r.r9 && !r.r10 &&
+		   !r.r11 && !r.r12 && !r.r13 && !r.r14 && !r.r15,
 	       "cpu 0: every other GPR is 0");
 
 	memset(&r, 0xa5, sizeof(r));
@@ -293,7 +315,8 @@ static void test_regs(void)
 	TAP_EQ_U64(r.rsp & 15, 0, "cpu 3: rsp 16-byte aligned");
 	TAP_EQ_U64(r.rdi, 3, "cpu 3: rdi = 3");
 	TAP_EQ_U64(r.rip, 0x100040, "cpu 3: rip = entry");
-	TAP_OK(!r.rax && !r.rbx && !r.rcx && !r.rdx && !r.rbp && !r.r8 && !r.r15, "cpu 3: other GPRs 0");
+	TAP_OK(!r.rax && !r.rbx && !r.rcx && !r.rdx && !r.rbp && !r.r8 && !r.r15,
+	       "cpu 3: other GPRs 0");
 
 	x86_start_regs(&r, 0x100040, top - 8, 1);
 	TAP_EQ_U64(r.rsp & 15, 0, "unaligned stack top still gives a 16-byte aligned rsp");
@@ -311,7 +334,8 @@ static void test_boot_info(void)
 
 	guest_mem_layout(&m, 5 * GIB);
 	memset(bi, 0xa5, sizeof(*bi));
-	TAP_EQ_INT(x86_build_boot_info(bi, &m, 4, 2500000, "hello world"), 0, "boot info with cmdline");
+	TAP_EQ_INT(x86_build_boot_info(bi, &m, 4, 2500000, "hello world"), 0,
+		   "boot info with cmdline");
 	TAP_EQ_U64(bi->magic, KESTREL_BOOT_MAGIC, "magic");
 	TAP_EQ_U64(bi->version, KESTREL_BOOT_VERSION, "version");
 	TAP_EQ_U64(bi->ncpus, 4, "ncpus");
@@ -324,7 +348,8 @@ static void test_boot_info(void)
 	TAP_EQ_U64(bi->regions[1].size, 2 * GIB, "region 1 size");
 	TAP_EQ_U64(bi->cmdline_len, 11, "cmdline_len");
 	TAP_EQ_STR(bi->cmdline, "hello world", "cmdline copied");
-	TAP_EQ_U64(bi->cmdline[KESTREL_CMDLINE_MAX - 1], 0, "rest of cmdline zeroed (no stale bytes)");
+	TAP_EQ_U64(bi->cmdline[KESTREL_CMDLINE_MAX - 1], 0,
+		   "rest of cmdline zeroed (no stale bytes)");
 
 	guest_mem_layout(&m, 64 * MIB);
 	memset(bi, 0xa5, sizeof(*bi));
@@ -349,10 +374,11 @@ static void test_boot_info(void)
 	memset(longline, 'x', KESTREL_CMDLINE_MAX);
 	longline[KESTREL_CMDLINE_MAX] = '\0';
 	memset(bi, 0x5a, sizeof(*bi));
-	TAP_EQ_INT(x86_build_boot_info(bi, &m, 1, 0, longline), -E2BIG, "cmdline of %u bytes is -E2BIG",
-		   KESTREL_CMDLINE_MAX);
+	TAP_EQ_INT(x86_build_boot_info(bi, &m, 1, 0, longline), -E2BIG,
+		   "cmdline of %u bytes is -E2BIG", KESTREL_CMDLINE_MAX);
 	TAP_EQ_U64(bi->magic, 0x5a5a5a5a5a5a5a5aull, "-E2BIG leaves the boot info untouched");
-	TAP_OK(sizeof(*bi) <= KESTREL_PML4_ADDR - KESTREL_BOOT_INFO_ADDR, "boot info fits its page");
+	TAP_OK(sizeof(*bi) <= KESTREL_PML4_ADDR - KESTREL_BOOT_INFO_ADDR,
+	       "boot info fits its page");
 	free(bi);
 	free(longline);
 }

@@ -1,4 +1,5 @@
-/* test_bus.c - unit tests for bus_register / bus_find_pio / bus_find_mmio: refusals, overlaps, and a randomized lookup check. */
+/* test_bus.c - unit tests for bus_register / bus_find_pio / bus_find_mmio: refusals, overlaps, and
+ * a randomized lookup check. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -69,14 +70,16 @@ static void test_refusals(struct bus *b)
 	TAP_EQ_INT(reg(b, BUS_MMIO, UINT64_MAX - 0xf, 0x20), -EINVAL,
 		   "MMIO range wrapping past 2^64 refused");
 	TAP_EQ_INT(reg(b, BUS_MMIO, UINT64_MAX, 2), -EINVAL, "MMIO [2^64-1, +2) refused");
-	TAP_EQ_INT(reg(b, BUS_MMIO, 0x1000, UINT64_MAX), -EINVAL, "MMIO len 2^64-1 at 0x1000 refused");
+	TAP_EQ_INT(reg(b, BUS_MMIO, 0x1000, UINT64_MAX), -EINVAL,
+		   "MMIO len 2^64-1 at 0x1000 refused");
 	TAP_EQ_INT(reg(b, BUS_MMIO, UINT64_MAX - 0xfff, 0x1000), -EINVAL,
 		   "MMIO range ending exactly at 2^64 refused (end not representable)");
 
 	/* Ports past 0xffff. */
 	TAP_EQ_INT(reg(b, BUS_PIO, 0xffff, 2), -EINVAL, "PIO [0xffff, 0x10001) refused");
 	TAP_EQ_INT(reg(b, BUS_PIO, 0x10000, 1), -EINVAL, "PIO base 0x10000 refused");
-	TAP_EQ_INT(reg(b, BUS_PIO, 0xfff0, 0x100), -EINVAL, "PIO range running past 0xffff refused");
+	TAP_EQ_INT(reg(b, BUS_PIO, 0xfff0, 0x100), -EINVAL,
+		   "PIO range running past 0xffff refused");
 	TAP_EQ_INT(reg(b, BUS_PIO, 0, 0x10001), -EINVAL, "PIO len 0x10001 refused");
 	TAP_EQ_INT(reg(b, BUS_PIO, UINT64_MAX, 2), -EINVAL, "PIO range wrapping past 2^64 refused");
 	TAP_EQ_INT(reg(b, BUS_PIO, 0x100000000ull, 1), -EINVAL, "PIO base 2^32 refused");
@@ -117,16 +120,16 @@ static void test_overlaps(struct bus *b, enum bus_space s)
 		uint64_t base, len;
 		const char *what;
 	} bad[] = {
-		{ 0x100, 0x10, "exact" },
-		{ 0xf8, 0x10, "partial left" },
-		{ 0x108, 0x10, "partial right" },
-		{ 0xf0, 0x30, "containing" },
-		{ 0x104, 0x4, "contained" },
-		{ 0x100, 0x1, "same base, shorter" },
-		{ 0x100, 0x40, "same base, longer" },
-		{ 0x10f, 0x1, "last unit only" },
-		{ 0xff, 0x2, "one unit into the start" },
-		{ 0x10f, 0x10, "one unit into the end" },
+	    {0x100, 0x10, "exact"},
+	    {0xf8, 0x10, "partial left"},
+	    {0x108, 0x10, "partial right"},
+	    {0xf0, 0x30, "containing"},
+	    {0x104, 0x4, "contained"},
+	    {0x100, 0x1, "same base, shorter"},
+	    {0x100, 0x40, "same base, longer"},
+	    {0x10f, 0x1, "last unit only"},
+	    {0xff, 0x2, "one unit into the start"},
+	    {0x10f, 0x10, "one unit into the end"},
 	};
 
 	bus_init(b);
@@ -140,7 +143,8 @@ static void test_overlaps(struct bus *b, enum bus_space s)
 	}
 	if (s == BUS_MMIO) {
 		/* Byte-precise edges. */
-		TAP_EQ_INT(reg(b, s, 0x100000 - 1, 2), -EEXIST, "MMIO: 2 bytes across the start refused");
+		TAP_EQ_INT(reg(b, s, 0x100000 - 1, 2), -EEXIST,
+			   "MMIO: 2 bytes across the start refused");
 		TAP_EQ_INT(reg(b, s, 0x110000 - 1, 1), -EEXIST, "MMIO: the very last byte refused");
 		TAP_EQ_INT(reg(b, s, 0x100000, 1), -EEXIST, "MMIO: the very first byte refused");
 	}
@@ -165,7 +169,8 @@ static void test_overlaps(struct bus *b, enum bus_space s)
 	TAP_EQ_INT(bus_count(b, s), 3, "%s: three devices", sp);
 
 	/* With neighbours, a new range overlapping both, and one filling a gap exactly. */
-	TAP_EQ_INT(reg(b, s, 0x10f * k, 0x2 * k), -EEXIST, "%s: overlap of two devices refused", sp);
+	TAP_EQ_INT(reg(b, s, 0x10f * k, 0x2 * k), -EEXIST, "%s: overlap of two devices refused",
+		   sp);
 	TAP_EQ_INT(reg(b, s, 0x130 * k, 0x10 * k), 0, "%s: [0x130, 0x140) accepted", sp);
 	TAP_EQ_INT(reg(b, s, 0x120 * k, 0x10 * k), 0, "%s: the gap [0x120, 0x130) exactly accepted",
 		   sp);
@@ -177,14 +182,14 @@ static void test_overlaps(struct bus *b, enum bus_space s)
 		const struct bus_dev *l = bus_find_pio(b, 0xff), *o = bus_find_pio(b, 0x100),
 				     *r = bus_find_pio(b, 0x110);
 		TAP_OK(l && l->opaque == (void *)2 && o && o->opaque == (void *)1 && r &&
-			       r->opaque == (void *)3,
+			   r->opaque == (void *)3,
 		       "PIO: ports 0xff / 0x100 / 0x110 belong to left / orig / right");
 	} else {
 		const struct bus_dev *l = bus_find_mmio(b, 0x100 * k - 1, 1),
 				     *o = bus_find_mmio(b, 0x100 * k, 1),
 				     *r = bus_find_mmio(b, 0x110 * k, 1);
 		TAP_OK(l && l->opaque == (void *)2 && o && o->opaque == (void *)1 && r &&
-			       r->opaque == (void *)3,
+			   r->opaque == (void *)3,
 		       "MMIO: bytes around 0x100000 / 0x110000 belong to left / orig / right");
 		TAP_OK(bus_find_mmio(b, 0x110 * k - 2, 4) == NULL,
 		       "MMIO: an access spanning two adjacent devices finds none");
@@ -207,7 +212,8 @@ static void test_full(struct bus *b, enum bus_space s)
 	for (unsigned i = 0; i < max; i++)
 		ok += reg(b, s, 0x1000 + (uint64_t)(max - 1 - i) * 0x10, 0x8) == 0;
 	TAP_EQ_INT(ok, max, "%s: %u devices fit", sp, max);
-	TAP_EQ_INT(reg(b, s, 0x8000, 1), -ENOSPC, "%s: device %u refused with -ENOSPC", sp, max + 1);
+	TAP_EQ_INT(reg(b, s, 0x8000, 1), -ENOSPC, "%s: device %u refused with -ENOSPC", sp,
+		   max + 1);
 	TAP_EQ_INT(bus_count(b, s), max, "%s: still %u devices", sp, max);
 	TAP_OK(bus_find_pio(b, 0x8000) == NULL && bus_find_mmio(b, 0x8000, 1) == NULL,
 	       "%s: the refused device is not found", sp);
@@ -215,8 +221,8 @@ static void test_full(struct bus *b, enum bus_space s)
 	unsigned found = 0;
 	for (unsigned i = 0; i < max; i++) {
 		uint64_t a = 0x1000 + (uint64_t)i * 0x10 + 7;
-		const struct bus_dev *d = s == BUS_PIO ? bus_find_pio(b, (uint16_t)a)
-						      : bus_find_mmio(b, a, 1);
+		const struct bus_dev *d =
+		    s == BUS_PIO ? bus_find_pio(b, (uint16_t)a) : bus_find_mmio(b, a, 1);
 		found += d && d->base == a - 7;
 	}
 	TAP_EQ_INT(found, max, "%s: all %u devices found at their last unit", sp, max);
@@ -229,9 +235,9 @@ static void test_pio_lookup(struct bus *b)
 		uint16_t base, len;
 		const char *name;
 	} devs[] = {
-		{ 0x3f8, 8, "com1" }, { 0xf4, 1, "debug-exit" }, { 0x60, 1, "i8042-data" },
-		{ 0x64, 1, "i8042-cmd" }, { 0xe0, 16, "hypercall" }, { 0x510, 1, "null" },
-		{ 0xcf8, 8, "pci" }, { 0x0, 0x20, "dma" }, { 0xfff0, 0x10, "top" },
+	    {0x3f8, 8, "com1"},	    {0xf4, 1, "debug-exit"}, {0x60, 1, "i8042-data"},
+	    {0x64, 1, "i8042-cmd"}, {0xe0, 16, "hypercall"}, {0x510, 1, "null"},
+	    {0xcf8, 8, "pci"},	    {0x0, 0x20, "dma"},	     {0xfff0, 0x10, "top"},
 	};
 	static int16_t want[0x10000]; /* device index, -1 for none */
 	unsigned bad = 0, bad_off = 0;
@@ -252,8 +258,8 @@ static void test_pio_lookup(struct bus *b)
 			continue;
 		}
 		unsigned i = (unsigned)want[p];
-		if (!d || d->opaque != (void *)(uintptr_t)(i + 100) || strcmp(d->name, devs[i].name) ||
-		    d->fn != handler_a) {
+		if (!d || d->opaque != (void *)(uintptr_t)(i + 100) ||
+		    strcmp(d->name, devs[i].name) || d->fn != handler_a) {
 			bad++;
 			continue;
 		}
@@ -297,7 +303,7 @@ static bool ref_overlaps(const struct ref_range *r, unsigned n, uint64_t base, u
 static void test_mmio_random(struct bus *b)
 {
 	enum { NDEV = 40, NLOOKUP = 100000 };
-	static const uint64_t sizes[] = { 1, 2, 4, 8 };
+	static const uint64_t sizes[] = {1, 2, 4, 8};
 	struct ref_range ref[NDEV + 8];
 	unsigned n = 0, attempts = 0, wrong_reg = 0, mismatches = 0, hits = 0, straddles = 0;
 
@@ -318,15 +324,16 @@ static void test_mmio_random(struct bus *b)
 		int r = bus_register(b, BUS_MMIO, base, len, handler_a, opaque, "rnd");
 		if (r != (overlap ? -EEXIST : 0)) {
 			if (wrong_reg++ < 5)
-				tap_diag("register [%#" PRIx64 ", +%#" PRIx64 "): got %d, want %d", base, len,
-					 r, overlap ? -EEXIST : 0);
+				tap_diag("register [%#" PRIx64 ", +%#" PRIx64 "): got %d, want %d",
+					 base, len, r, overlap ? -EEXIST : 0);
 			continue;
 		}
 		if (!overlap)
-			ref[n++] = (struct ref_range){ base, len, opaque };
+			ref[n++] = (struct ref_range){base, len, opaque};
 	}
 	TAP_EQ_INT(n, NDEV, "MMIO: %d random ranges registered", NDEV);
-	TAP_EQ_INT(wrong_reg, 0, "MMIO: %u random registrations (incl. overlaps) agree with brute force",
+	TAP_EQ_INT(wrong_reg, 0,
+		   "MMIO: %u random registrations (incl. overlaps) agree with brute force",
 		   attempts);
 	TAP_EQ_INT(b->nmmio, n, "MMIO: device count");
 	bool sorted = true;
@@ -375,15 +382,18 @@ static void test_mmio_random(struct bus *b)
 		for (unsigned i = 0; i < n; i++)
 			if (addr >= ref[i].base && addr - ref[i].base < ref[i].len && !want)
 				straddles++;
-		if (want ? !got || got->opaque != want->opaque || got->base != want->base : got != NULL) {
+		if (want ? !got || got->opaque != want->opaque || got->base != want->base
+			 : got != NULL) {
 			if (mismatches++ < 5)
-				tap_diag("lookup [%#" PRIx64 ", +%#" PRIx64 "): got %p, want %p", addr, len,
-					 got ? got->opaque : NULL, want ? want->opaque : NULL);
+				tap_diag("lookup [%#" PRIx64 ", +%#" PRIx64 "): got %p, want %p",
+					 addr, len, got ? got->opaque : NULL,
+					 want ? want->opaque : NULL);
 		}
 	}
 	TAP_EQ_INT(mismatches, 0, "MMIO: %d random lookups agree with brute force", NLOOKUP);
 	TAP_OK(hits > NLOOKUP / 4, "MMIO: lookups hit a device often enough (%u)", hits);
-	TAP_OK(straddles > 1000, "MMIO: many accesses straddled a device end (%u), all NULL", straddles);
+	TAP_OK(straddles > 1000, "MMIO: many accesses straddled a device end (%u), all NULL",
+	       straddles);
 }
 
 int main(void)

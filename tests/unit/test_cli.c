@@ -1,4 +1,5 @@
-/* test_cli.c - unit tests for cli_parse: defaults, every option form, refusals and their messages, guest arguments. */
+/* test_cli.c - unit tests for cli_parse: defaults, every option form, refusals and their messages,
+ * guest arguments. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -32,11 +33,11 @@ static int parse(const char *first, ...)
 }
 
 /* A refusal: -EINVAL and a message naming what was wrong. */
-#define BAD(what, needle, ...)                                                            \
-	do {                                                                              \
-		int rc_ = parse(__VA_ARGS__, NULL);                                       \
-		TAP_EQ_INT(rc_, -EINVAL, "%s refused", what);                             \
-		TAP_STR_CONTAINS(why, needle, "%s: message names it", what);              \
+#define BAD(what, needle, ...)                                                                     \
+	do {                                                                                       \
+		int rc_ = parse(__VA_ARGS__, NULL);                                                \
+		TAP_EQ_INT(rc_, -EINVAL, "%s refused", what);                                      \
+		TAP_STR_CONTAINS(why, needle, "%s: message names it", what);                       \
 	} while (0)
 
 static void test_defaults(void)
@@ -55,12 +56,12 @@ static void test_defaults(void)
 
 	TAP_EQ_INT(parse("run", "g.elf", NULL), 0, "'run g.elf' accepted");
 	TAP_OK(o.command == CLI_RUN && o.guest && !strcmp(o.guest, "g.elf") &&
-		       o.cfg.mem_size == 64 * MIB && o.cfg.ncpus == 1,
+		   o.cfg.mem_size == 64 * MIB && o.cfg.ncpus == 1,
 	       "'run' is optional: same result");
 	TAP_EQ_INT(parse("run", "run", NULL), 0, "'run run' runs a guest called run");
 	TAP_EQ_STR(o.guest, "run", "... the second 'run' is the guest");
 
-	TAP_EQ_INT(cli_parse(1, (char *const[]){ (char *)"kestrel", NULL }, &o, why, sizeof(why)),
+	TAP_EQ_INT(cli_parse(1, (char *const[]){(char *)"kestrel", NULL}, &o, why, sizeof(why)),
 		   -EINVAL, "argc 1 refused");
 	TAP_STR_CONTAINS(why, "no guest given", "argc 1: 'no guest given'");
 	BAD("'run' alone", "no guest given", "run");
@@ -73,8 +74,8 @@ static void mem_ok(const char *opt, const char *val, uint64_t want)
 	int rc = val ? parse("run", opt, val, "g.elf", NULL) : parse("run", opt, "g.elf", NULL);
 
 	if (TAP_EQ_INT(rc, 0, "%s%s%s accepted", opt, val ? " " : "", val ? val : ""))
-		TAP_EQ_U64(o.cfg.mem_size, want, "%s%s%s gives %" PRIu64 " bytes", opt, val ? " " : "",
-			   val ? val : "", want);
+		TAP_EQ_U64(o.cfg.mem_size, want, "%s%s%s gives %" PRIu64 " bytes", opt,
+			   val ? " " : "", val ? val : "", want);
 }
 
 static void test_mem(void)
@@ -109,7 +110,8 @@ static void test_mem(void)
 	BAD("--mem 1.5G", "--mem 1.5G", "run", "--mem", "1.5G", "g.elf");
 	BAD("--mem 64 M", "--mem 64 M", "run", "--mem", "64 M", "g.elf");
 	BAD("--mem 16E (too large)", "--mem 16E: too large", "run", "--mem", "16E", "g.elf");
-	BAD("--mem 99999999999999999999", "too large", "run", "--mem", "99999999999999999999", "g.elf");
+	BAD("--mem 99999999999999999999", "too large", "run", "--mem", "99999999999999999999",
+	    "g.elf");
 	BAD("--mem without a value", "--mem needs a size", "run", "g.elf", "--mem");
 	BAD("-m without a value", "-m needs a size", "run", "g.elf", "-m");
 	/* A value is always the next word, even if it looks like an option. */
@@ -154,18 +156,19 @@ static void test_habits(void)
 	TAP_EQ_INT(parse("run", "-k", "vmlinuz", "-i", "initrd", "-p", "console=ttyS0", "-m", "256",
 			 "-c", "2", NULL),
 		   0, "lkvm's kestrel run -k K -i I -p P -m 256 -c 2");
-	TAP_OK(o.guest && !strcmp(o.guest, "vmlinuz") && o.cfg.initrd && !strcmp(o.cfg.initrd, "initrd") &&
-		       !strcmp(o.cmdline, "console=ttyS0") && o.cfg.mem_size == 256 * MIB &&
-		       o.cfg.ncpus == 2,
+	TAP_OK(o.guest && !strcmp(o.guest, "vmlinuz") && o.cfg.initrd &&
+		   !strcmp(o.cfg.initrd, "initrd") && !strcmp(o.cmdline, "console=ttyS0") &&
+		   o.cfg.mem_size == 256 * MIB && o.cfg.ncpus == 2,
 	       "... kernel, initrd, cmdline, 256 MiB, 2 vCPUs");
-	TAP_EQ_INT(parse("-kernel", "bz", "-initrd", "rd", "-append", "quiet", "-m", "128", NULL), 0,
-		   "QEMU's one-dash -kernel -initrd -append");
+	TAP_EQ_INT(parse("-kernel", "bz", "-initrd", "rd", "-append", "quiet", "-m", "128", NULL),
+		   0, "QEMU's one-dash -kernel -initrd -append");
 	TAP_OK(o.guest && !strcmp(o.guest, "bz") && !strcmp(o.cfg.initrd, "rd") &&
-		       !strcmp(o.cmdline, "quiet") && o.cfg.mem_size == 128 * MIB,
+		   !strcmp(o.cmdline, "quiet") && o.cfg.mem_size == 128 * MIB,
 	       "... all three taken");
-	TAP_EQ_INT(parse("--kernel=bz", "--append=a b", "--initrd=rd", NULL), 0, "--opt=value forms");
+	TAP_EQ_INT(parse("--kernel=bz", "--append=a b", "--initrd=rd", NULL), 0,
+		   "--opt=value forms");
 	TAP_OK(o.guest && !strcmp(o.guest, "bz") && !strcmp(o.cmdline, "a b") &&
-		       !strcmp(o.cfg.initrd, "rd"),
+		   !strcmp(o.cfg.initrd, "rd"),
 	       "... values after '='");
 	TAP_EQ_INT(parse("-kbz", "-ird", NULL), 0, "attached short values -kbz -ird");
 	TAP_OK(o.guest && !strcmp(o.guest, "bz") && !strcmp(o.cfg.initrd, "rd"), "... taken");
@@ -173,14 +176,16 @@ static void test_habits(void)
 	/* Unambiguous prefixes. */
 	TAP_EQ_INT(parse("--time", "2", "--str", "--ha", "3", "--me=8M", "g.elf", NULL), 0,
 		   "prefixes --time --str --ha --me");
-	TAP_OK(o.timeout_ms == 2000 && o.cfg.strict && o.cfg.set_halt_poll && o.cfg.halt_poll_ns == 3 &&
-		       o.cfg.mem_size == 8 * MIB,
+	TAP_OK(o.timeout_ms == 2000 && o.cfg.strict && o.cfg.set_halt_poll &&
+		   o.cfg.halt_poll_ns == 3 && o.cfg.mem_size == 8 * MIB,
 	       "... each the option it starts");
-	TAP_EQ_INT(parse("--stats", "g.elf", NULL), 0, "--stats is exact, not a prefix of --stats-json");
+	TAP_EQ_INT(parse("--stats", "g.elf", NULL), 0,
+		   "--stats is exact, not a prefix of --stats-json");
 	TAP_OK(o.stats && !o.stats_json, "... the flag");
 	TAP_EQ_INT(parse("--stats-j", "f.json", "g.elf", NULL), 0, "--stats-j");
 	TAP_OK(o.stats_json && !strcmp(o.stats_json, "f.json"), "... is --stats-json");
-	BAD("--stat (ambiguous)", "option '--stat' is ambiguous: --stats, --stats-json", "--stat", "g.elf");
+	BAD("--stat (ambiguous)", "option '--stat' is ambiguous: --stats, --stats-json", "--stat",
+	    "g.elf");
 	BAD("--no (ambiguous)", "--no-pv", "--no", "g.elf");
 	BAD("--st=1 (ambiguous, with a value)", "ambiguous", "--st=1", "g.elf");
 	BAD("--cpu (ambiguous: --cpus, --cpuid)", "--cpus, --cpuid", "--cpu", "2", "g.elf");
@@ -209,7 +214,8 @@ static void test_habits(void)
 	/* --json-status. */
 	TAP_EQ_INT(parse("--json-status", "s.json", "g.elf", NULL), 0, "--json-status FILE");
 	TAP_OK(o.json_status && !strcmp(o.json_status, "s.json"), "... the file");
-	BAD("--json-status without a file", "--json-status needs a file name", "g.elf", "--json-status");
+	BAD("--json-status without a file", "--json-status needs a file name", "g.elf",
+	    "--json-status");
 }
 
 /* Subcommands: help [CMD], version, bench, and a word that is no command. */
@@ -218,7 +224,8 @@ static void test_commands(void)
 	TAP_EQ_INT(parse("help", NULL), 0, "help");
 	TAP_OK(o.command == CLI_HELP && !o.help_topic, "... the overview");
 	TAP_EQ_INT(parse("help", "run", NULL), 0, "help run");
-	TAP_OK(o.command == CLI_HELP && o.help_topic && !strcmp(o.help_topic, "run"), "... run's help");
+	TAP_OK(o.command == CLI_HELP && o.help_topic && !strcmp(o.help_topic, "run"),
+	       "... run's help");
 	TAP_EQ_INT(parse("help", "bench", NULL), 0, "help bench");
 	TAP_OK(o.help_topic && !strcmp(o.help_topic, "bench"), "... bench's help");
 	BAD("help rn", "unknown command 'rn' (did you mean 'run'?)", "help", "rn");
@@ -235,17 +242,20 @@ static void test_commands(void)
 	TAP_EQ_INT(parse("bench", "--runs", "3", "g.elf", NULL), 0, "bench ...");
 	TAP_EQ_INT(o.command, CLI_BENCH, "... CLI_BENCH (bench.c parses the rest)");
 	TAP_EQ_INT(parse("rn", NULL), 0, "a first word that may be a guest");
-	TAP_OK(o.command == CLI_RUN && o.guest_first, "... is marked guest_first (main checks the file)");
+	TAP_OK(o.command == CLI_RUN && o.guest_first,
+	       "... is marked guest_first (main checks the file)");
 	TAP_EQ_INT(parse("run", "rn", NULL), 0, "run rn");
 	TAP_OK(!o.guest_first, "... is a guest for sure");
 	TAP_EQ_INT(parse("-m", "8M", "rn", NULL), 0, "-m 8M rn");
 	TAP_OK(!o.guest_first, "... not the first word");
 	cli_unknown_command("bnech", why, sizeof(why));
-	TAP_STR_CONTAINS(why, "unknown command 'bnech' (did you mean 'bench'?); the commands are run, bench",
-			 "unknown command: suggestion and the list");
+	TAP_STR_CONTAINS(
+	    why, "unknown command 'bnech' (did you mean 'bench'?); the commands are run, bench",
+	    "unknown command: suggestion and the list");
 	cli_unknown_command("frobnicate", why, sizeof(why));
-	TAP_OK(!strstr(why, "did you mean") && strstr(why, "the commands are"), "no suggestion when nothing is close");
-	static const char *const c[] = { "alpha", "beta" };
+	TAP_OK(!strstr(why, "did you mean") && strstr(why, "the commands are"),
+	       "no suggestion when nothing is close");
+	static const char *const c[] = {"alpha", "beta"};
 	TAP_OK(cli_suggest("aplha", c, 2) && !strcmp(cli_suggest("aplha", c, 2), "alpha"),
 	       "cli_suggest: a swap counts one");
 	TAP_OK(!cli_suggest("x", c, 2), "cli_suggest: one letter suggests nothing");
@@ -259,7 +269,8 @@ static void test_commands(void)
 
 static void timeout_ok(const char *val, uint64_t want_ms)
 {
-	if (TAP_EQ_INT(parse("run", "--timeout", val, "g.elf", NULL), 0, "--timeout %s accepted", val))
+	if (TAP_EQ_INT(parse("run", "--timeout", val, "g.elf", NULL), 0, "--timeout %s accepted",
+		       val))
 		TAP_EQ_U64(o.timeout_ms, want_ms, "--timeout %s is %" PRIu64 " ms", val, want_ms);
 }
 
@@ -291,7 +302,8 @@ static void test_timeout(void)
 	BAD("--timeout 1.5s", "--timeout 1.5s", "run", "--timeout", "1.5s", "g.elf");
 	BAD("--timeout 1.-5", "--timeout 1.-5", "run", "--timeout", "1.-5", "g.elf");
 	BAD("--timeout +1", "--timeout +1", "run", "--timeout", "+1", "g.elf");
-	BAD("--timeout 1000000001", "--timeout 1000000001", "run", "--timeout", "1000000001", "g.elf");
+	BAD("--timeout 1000000001", "--timeout 1000000001", "run", "--timeout", "1000000001",
+	    "g.elf");
 	BAD("--timeout with a 40-digit whole part", "--timeout", "run", "--timeout",
 	    "1234567890123456789012345678901234567890", "g.elf");
 	BAD("--timeout without a value", "--timeout needs a number of seconds", "run", "g.elf",
@@ -310,7 +322,8 @@ static void test_flags_and_unknown(void)
 		   "--no-host-decompress --no-host-quirks");
 	TAP_OK(o.cfg.no_host_decompress && o.cfg.no_host_quirks, "both set");
 	TAP_EQ_INT(parse("run", "g.elf", NULL), 0, "no host flags");
-	TAP_OK(!o.cfg.no_host_decompress && !o.cfg.no_host_quirks, "host decompression and quirks on by default");
+	TAP_OK(!o.cfg.no_host_decompress && !o.cfg.no_host_quirks,
+	       "host decompression and quirks on by default");
 	BAD("--pit takes no value", "unknown option '--pit=1'", "run", "--pit=1", "g.elf");
 
 	BAD("unknown option --bogus", "unknown option '--bogus'", "run", "--bogus", "g.elf");
@@ -355,21 +368,22 @@ static void test_guest_args(void)
 	TAP_EQ_U64(strlen(o.cmdline), KESTREL_CMDLINE_MAX - 1, "... all of it in cmdline");
 	big[KESTREL_CMDLINE_MAX - 1] = 'a';
 	big[KESTREL_CMDLINE_MAX] = '\0';
-	BAD("one argument of KESTREL_CMDLINE_MAX bytes", "longer than 1023 bytes", "run", "g.elf", "--",
-	    big);
+	BAD("one argument of KESTREL_CMDLINE_MAX bytes", "longer than 1023 bytes", "run", "g.elf",
+	    "--", big);
 	/* 511 + ' ' + 511 = 1023 fits; 512 + ' ' + 511 does not. */
 	char half1[600], half2[600];
 	memset(half1, 'x', sizeof(half1));
 	memset(half2, 'y', sizeof(half2));
 	half1[511] = half2[511] = '\0';
-	TAP_EQ_INT(parse("run", "g.elf", "--", half1, half2, NULL), 0, "511 + space + 511 bytes fit");
+	TAP_EQ_INT(parse("run", "g.elf", "--", half1, half2, NULL), 0,
+		   "511 + space + 511 bytes fit");
 	TAP_EQ_U64(strlen(o.cmdline), 1023, "... cmdline is 1023 bytes");
 	TAP_OK(o.cmdline[511] == ' ' && o.cmdline[510] == 'x' && o.cmdline[512] == 'y',
 	       "... joined at byte 511");
 	half1[511] = 'x';
 	half1[512] = '\0';
-	BAD("512 + space + 511 bytes", "guest arguments are longer than", "run", "g.elf", "--", half1,
-	    half2);
+	BAD("512 + space + 511 bytes", "guest arguments are longer than", "run", "g.elf", "--",
+	    half1, half2);
 	/* Many short arguments: the separators count too. */
 	char *argv[700];
 	int argc = 0;
@@ -379,40 +393,44 @@ static void test_guest_args(void)
 	for (int i = 0; i < 512; i++)
 		argv[argc++] = (char *)"z"; /* 512 + 511 spaces = 1023 */
 	argv[argc] = NULL;
-	TAP_EQ_INT(cli_parse(argc, argv, &o, why, sizeof(why)), 0, "512 one-byte arguments fit (1023 bytes)");
+	TAP_EQ_INT(cli_parse(argc, argv, &o, why, sizeof(why)), 0,
+		   "512 one-byte arguments fit (1023 bytes)");
 	TAP_EQ_U64(strlen(o.cmdline), 1023, "... 1023 bytes with the spaces");
 	argv[argc++] = (char *)"z";
 	argv[argc] = NULL;
-	TAP_EQ_INT(cli_parse(argc, argv, &o, why, sizeof(why)), -EINVAL, "513 one-byte arguments refused");
+	TAP_EQ_INT(cli_parse(argc, argv, &o, why, sizeof(why)), -EINVAL,
+		   "513 one-byte arguments refused");
 	TAP_STR_CONTAINS(why, "longer than 1023", "... message gives the limit");
 }
 
 static void test_order(void)
 {
-	TAP_EQ_INT(parse("run", "g.elf", "--mem", "128M", "--cpus", "2", "--timeout", "1.5", "--strict",
-			 NULL),
+	TAP_EQ_INT(parse("run", "g.elf", "--mem", "128M", "--cpus", "2", "--timeout", "1.5",
+			 "--strict", NULL),
 		   0, "options after the guest");
-	TAP_OK(o.cfg.mem_size == 128 * MIB && o.cfg.ncpus == 2 && o.timeout_ms == 1500 && o.cfg.strict &&
-		       o.guest && !strcmp(o.guest, "g.elf"),
+	TAP_OK(o.cfg.mem_size == 128 * MIB && o.cfg.ncpus == 2 && o.timeout_ms == 1500 &&
+		   o.cfg.strict && o.guest && !strcmp(o.guest, "g.elf"),
 	       "... are all parsed");
 	TAP_EQ_INT(parse("--cpus", "2", "g.elf", "-m", "32M", "--", "x", NULL), 0,
 		   "options on both sides, no 'run'");
 	TAP_OK(o.cfg.ncpus == 2 && o.cfg.mem_size == 32 * MIB && !strcmp(o.cmdline, "x"),
 	       "... all parsed, guest args intact");
-	TAP_EQ_INT(parse("run", "--mem", "8M", "--mem", "16M", "g.elf", NULL), 0, "a repeated option");
+	TAP_EQ_INT(parse("run", "--mem", "8M", "--mem", "16M", "g.elf", NULL), 0,
+		   "a repeated option");
 	TAP_EQ_U64(o.cfg.mem_size, 16 * MIB, "... the last one wins");
 
 	/* Nothing leaks from one parse into the next. */
-	parse("run", "--strict", "--stats", "--cpus", "3", "--timeout", "2", "g.elf", "--", "q", NULL);
+	parse("run", "--strict", "--stats", "--cpus", "3", "--timeout", "2", "g.elf", "--", "q",
+	      NULL);
 	TAP_EQ_INT(parse("h.elf", NULL), 0, "a plain parse after a busy one");
-	TAP_OK(!o.cfg.strict && !o.stats && o.cfg.ncpus == 1 && o.timeout_ms == 0 && o.cmdline[0] == '\0' &&
-		       !strcmp(o.guest, "h.elf"),
+	TAP_OK(!o.cfg.strict && !o.stats && o.cfg.ncpus == 1 && o.timeout_ms == 0 &&
+		   o.cmdline[0] == '\0' && !strcmp(o.guest, "h.elf"),
 	       "... starts from the defaults again");
 }
 
 static void test_help_version(void)
 {
-	static const char *const help[] = { "--help", "-h" }, *const ver[] = { "--version", "-V" };
+	static const char *const help[] = {"--help", "-h"}, *const ver[] = {"--version", "-V"};
 
 	for (int i = 0; i < 2; i++) {
 		TAP_EQ_INT(parse(help[i], NULL), 0, "%s", help[i]);
@@ -424,7 +442,8 @@ static void test_help_version(void)
 	TAP_EQ_INT(o.command, CLI_HELP, "run --help gives CLI_HELP");
 	TAP_EQ_INT(parse("run", "g.elf", "--version", NULL), 0, "--version after the guest");
 	TAP_EQ_INT(o.command, CLI_VERSION, "... gives CLI_VERSION");
-	TAP_EQ_INT(parse("run", "g.elf", "--", "--help", NULL), 0, "--help after -- is a guest arg");
+	TAP_EQ_INT(parse("run", "g.elf", "--", "--help", NULL), 0,
+		   "--help after -- is a guest arg");
 	TAP_EQ_INT(o.command, CLI_RUN, "... command stays run");
 	TAP_STR_CONTAINS(cli_usage, "Usage: kestrel run", "usage text starts with the synopsis");
 	TAP_STR_CONTAINS(cli_usage, "--timeout", "usage text lists --timeout");
@@ -435,11 +454,12 @@ static void test_help_version(void)
 static void test_small_why(void)
 {
 	char buf[16];
-	char *argv[] = { (char *)"kestrel", (char *)"run", (char *)"--bogus-option-name", NULL };
+	char *argv[] = {(char *)"kestrel", (char *)"run", (char *)"--bogus-option-name", NULL};
 
 	memset(buf, 'Q', sizeof(buf));
 	TAP_EQ_INT(cli_parse(3, argv, &o, buf, 8), -EINVAL, "small why: still -EINVAL");
-	TAP_OK(strlen(buf) == 7 && buf[8] == 'Q', "small why: truncated to 7 chars, nothing past the end");
+	TAP_OK(strlen(buf) == 7 && buf[8] == 'Q',
+	       "small why: truncated to 7 chars, nothing past the end");
 	TAP_EQ_STR(buf, "unknown", "small why: the start of the message");
 }
 

@@ -1,4 +1,5 @@
-/* test_cpuid.c - unit tests for the CPUID builder: timing leaves, max-leaf raising, --no-cpuid-tsc, APIC and PV leaves, --no-pv, topology, the 0x15 ratio. */
+/* test_cpuid.c - unit tests for the CPUID builder: timing leaves, max-leaf raising, --no-cpuid-tsc,
+ * APIC and PV leaves, --no-pv, topology, the 0x15 ratio. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -22,7 +23,8 @@ struct table {
 
 static struct table table_new(void)
 {
-	struct table x = { calloc(1, sizeof(struct kvm_cpuid2) + MAXE * sizeof(struct kvm_cpuid_entry2)) };
+	struct table x = {
+	    calloc(1, sizeof(struct kvm_cpuid2) + MAXE * sizeof(struct kvm_cpuid_entry2))};
 
 	if (!x.t)
 		abort();
@@ -40,8 +42,8 @@ static size_t table_size(void)
 static void put(struct table *t, uint32_t fn, uint32_t idx, uint32_t flags, uint32_t a, uint32_t b,
 		uint32_t c, uint32_t d)
 {
-	t->t->entries[t->t->nent++] = (struct kvm_cpuid_entry2){ .function = fn, .index = idx, .flags = flags,
-						       .eax = a, .ebx = b, .ecx = c, .edx = d };
+	t->t->entries[t->t->nent++] = (struct kvm_cpuid_entry2){
+	    .function = fn, .index = idx, .flags = flags, .eax = a, .ebx = b, .ecx = c, .edx = d};
 }
 
 static struct kvm_cpuid_entry2 *get(struct table *t, uint32_t fn, uint32_t idx)
@@ -94,8 +96,10 @@ static void old_intel_host(struct table *t)
 
 static struct x86_cpuid_opts opts(unsigned ncpus, uint32_t tsc_khz, bool no_tsc)
 {
-	return (struct x86_cpuid_opts){ .ncpus = ncpus, .tsc_khz = tsc_khz,
-					.apic_bus_khz = X86_KVM_APIC_BUS_KHZ, .no_tsc_leaves = no_tsc };
+	return (struct x86_cpuid_opts){.ncpus = ncpus,
+				       .tsc_khz = tsc_khz,
+				       .apic_bus_khz = X86_KVM_APIC_BUS_KHZ,
+				       .no_tsc_leaves = no_tsc};
 }
 
 static int build(struct table *dst, const struct table *src, struct x86_cpuid_opts o)
@@ -106,7 +110,8 @@ static int build(struct table *dst, const struct table *src, struct x86_cpuid_op
 
 static bool same_regs(const struct kvm_cpuid_entry2 *a, const struct kvm_cpuid_entry2 *b)
 {
-	return a && b && a->eax == b->eax && a->ebx == b->ebx && a->ecx == b->ecx && a->edx == b->edx;
+	return a && b && a->eax == b->eax && a->ebx == b->ebx && a->ecx == b->ecx &&
+	       a->edx == b->edx;
 }
 
 /* What Linux's native_calibrate_tsc returns: unsigned int arithmetic. */
@@ -127,7 +132,8 @@ static void test_amd_default(void)
 	TAP_EQ_INT(build(&out, &in, opts(1, tsc, false)), 0, "AMD host: build succeeds");
 	TAP_OK(memcmp(in.t, copy.t, table_size()) == 0, "the supported table is not modified");
 	TAP_EQ_U64(out.t->nent, in.t->nent + 3, "adds 0x40000010 and 0xB sub-leaves 1 and 2");
-	TAP_EQ_U64(get(&out, 0, 0)->eax, 0x1c, "max basic leaf 0x1c already covers 0x16: unchanged");
+	TAP_EQ_U64(get(&out, 0, 0)->eax, 0x1c,
+		   "max basic leaf 0x1c already covers 0x16: unchanged");
 
 	e = get(&out, 0x15, 0);
 	TAP_EQ_U64(e->ecx, 1000000000u, "0x15 crystal = the 1 GHz APIC bus");
@@ -144,7 +150,8 @@ static void test_amd_default(void)
 	TAP_OK(e->eax == 2596 && e->ebx == 2596 && e->ecx == 1000 && e->edx == 0,
 	       "0x16: base = max = 2596 MHz, bus 1000 MHz (%u %u %u)", e->eax, e->ebx, e->ecx);
 
-	TAP_EQ_U64(get(&out, 0x40000000, 0)->eax, 0x40000010, "hypervisor max leaf raised to 0x40000010");
+	TAP_EQ_U64(get(&out, 0x40000000, 0)->eax, 0x40000010,
+		   "hypervisor max leaf raised to 0x40000010");
 	TAP_OK(get(&out, 0x40000000, 0)->ebx == 0x4b4d564b && get(&out, 0x40000000, 0)->edx == 0x4d,
 	       "KVM signature kept");
 	e = get(&out, 0x40000010, 0);
@@ -156,7 +163,8 @@ static void test_amd_default(void)
 	bool sorted = true;
 	for (uint32_t i = 1; i < out.t->nent; i++) {
 		const struct kvm_cpuid_entry2 *p = &out.t->entries[i - 1], *q = &out.t->entries[i];
-		if (p->function > q->function || (p->function == q->function && p->index >= q->index))
+		if (p->function > q->function ||
+		    (p->function == q->function && p->index >= q->index))
 			sorted = false;
 	}
 	TAP_OK(sorted, "entries sorted by (function, index), no duplicates");
@@ -177,7 +185,8 @@ static void test_raise_max_leaves(void)
 	TAP_OK(e && e->eax == 2100 && e->ecx == 1000, "leaf 0x16 added");
 	TAP_EQ_U64(get(&out, 0x40000000, 0)->eax, 0x40000010, "old-style hypervisor EAX 0 raised");
 	TAP_OK(get(&out, 0x40000010, 0) != NULL, "leaf 0x40000010 added");
-	TAP_EQ_U64(get(&out, 0x80000000, 0)->eax, 0x80000007, "max extended leaf raised to 0x80000007");
+	TAP_EQ_U64(get(&out, 0x80000000, 0)->eax, 0x80000007,
+		   "max extended leaf raised to 0x80000007");
 	e = get(&out, 0x80000007, 0);
 	TAP_OK(e && e->edx == 0x100, "leaf 0x80000007 added with invariant TSC");
 	/* Intel: the AMD-only topology fields are not touched. */
@@ -207,7 +216,8 @@ static void test_no_tsc_frequency(void)
 	TAP_EQ_U64(get(&out, 0x80000007, 0)->edx, 0x40, "invariant TSC not claimed");
 
 	old_intel_host(&in);
-	TAP_EQ_INT(build(&out, &in, opts(1, 0, false)), 0, "unknown TSC rate, old Intel: build succeeds");
+	TAP_EQ_INT(build(&out, &in, opts(1, 0, false)), 0,
+		   "unknown TSC rate, old Intel: build succeeds");
 	TAP_EQ_U64(get(&out, 0, 0)->eax, 0xd, "max basic leaf not raised");
 	TAP_OK(get(&out, 0x15, 0) == NULL && get(&out, 0x16, 0) == NULL, "no 0x15/0x16 added");
 	TAP_EQ_U64(get(&out, 0x80000000, 0)->eax, 0x80000006, "max extended leaf not raised");
@@ -216,7 +226,7 @@ static void test_no_tsc_frequency(void)
 static void test_no_cpuid_tsc(void)
 {
 	/* (0x40000001 is the PV leaf: filtered either way, see test_pv.) */
-	static const uint32_t leaves[] = { 0, 0x15, 0x16, 0x40000000, 0x80000000, 0x80000007 };
+	static const uint32_t leaves[] = {0, 0x15, 0x16, 0x40000000, 0x80000000, 0x80000007};
 	bool same = true;
 
 	amd_host(&in);
@@ -229,9 +239,11 @@ static void test_no_cpuid_tsc(void)
 			tap_diag("leaf 0x%x changed", leaves[i]);
 			same = false;
 		}
-	TAP_OK(same, "--no-cpuid-tsc: leaves 0, 0x15, 0x16, 0x40000000, 0x8000000x as KVM gave them");
+	TAP_OK(same,
+	       "--no-cpuid-tsc: leaves 0, 0x15, 0x16, 0x40000000, 0x8000000x as KVM gave them");
 	TAP_OK(get(&out, 0x40000010, 0) == NULL, "--no-cpuid-tsc: no 0x40000010");
-	TAP_EQ_U64(out.t->nent, in.t->nent + 2, "--no-cpuid-tsc: only the topology sub-leaves added");
+	TAP_EQ_U64(out.t->nent, in.t->nent + 2,
+		   "--no-cpuid-tsc: only the topology sub-leaves added");
 
 	old_intel_host(&in);
 	TAP_EQ_INT(build(&out, &in, opts(1, 2596144, true)), 0, "--no-cpuid-tsc, old Intel");
@@ -248,7 +260,8 @@ static void test_topology(void)
 	TAP_OK(((e->ebx >> 16) & 0xff) == 1 && !(e->edx & (1u << 28)), "1 vCPU: 1 ID, no HTT");
 	TAP_OK(!(get(&out, 0x80000001, 0)->ecx & 2), "1 vCPU: CmpLegacy clear");
 	e = get(&out, 0xb, 1);
-	TAP_OK(e && e->index == 1 && e->eax == 0 && e->ebx == 1 && e->ecx == 0x201, "1 vCPU: 0xB core level");
+	TAP_OK(e && e->index == 1 && e->eax == 0 && e->ebx == 1 && e->ecx == 0x201,
+	       "1 vCPU: 0xB core level");
 
 	TAP_EQ_INT(build(&out, &in, opts(3, 2596144, false)), 0, "3 vCPUs");
 	e = get(&out, 1, 0);
@@ -262,18 +275,22 @@ static void test_topology(void)
 	TAP_OK(e && e->index == 1 && e->eax == 2 && e->ebx == 3 && e->ecx == 0x201,
 	       "0xB.1: core level, 3 CPUs, shift 2");
 	e = get(&out, 0xb, 2);
-	TAP_OK(e && e->index == 2 && e->eax == 0 && e->ebx == 0 && e->ecx == 2, "0xB.2: invalid level ends it");
+	TAP_OK(e && e->index == 2 && e->eax == 0 && e->ebx == 0 && e->ecx == 2,
+	       "0xB.2: invalid level ends it");
 	TAP_EQ_U64(get(&out, 0x80000008, 0)->ecx, 0x2002, "AMD 0x80000008 ECX: ApicIdSize 2, NC 2");
 	TAP_OK(get(&out, 0x80000001, 0)->ecx & 2, "3 vCPUs: CmpLegacy set");
 	TAP_EQ_U64((get(&out, 0x8000001d, 0)->eax >> 14) & 0xfff, 0, "L1 per core");
-	TAP_EQ_U64((get(&out, 0x8000001d, 3)->eax >> 14) & 0xfff, 3, "L3 shared by the package (4 IDs)");
+	TAP_EQ_U64((get(&out, 0x8000001d, 3)->eax >> 14) & 0xfff, 3,
+		   "L3 shared by the package (4 IDs)");
 
 	x86_cpuid_for_vcpu(out.t, 2);
 	TAP_EQ_U64(get(&out, 1, 0)->ebx >> 24, 2, "vCPU 2: initial APIC ID 2");
-	TAP_OK(get(&out, 0xb, 0)->edx == 2 && get(&out, 0xb, 1)->edx == 2 && get(&out, 0xb, 2)->edx == 2,
+	TAP_OK(get(&out, 0xb, 0)->edx == 2 && get(&out, 0xb, 1)->edx == 2 &&
+		   get(&out, 0xb, 2)->edx == 2,
 	       "vCPU 2: x2APIC ID in every 0xB sub-leaf");
 	e = get(&out, 0x8000001e, 0);
-	TAP_OK(e->eax == 2 && e->ebx == 2 && e->ecx == 0, "vCPU 2: 0x8000001E ext APIC ID and core ID");
+	TAP_OK(e->eax == 2 && e->ebx == 2 && e->ecx == 0,
+	       "vCPU 2: 0x8000001E ext APIC ID and core ID");
 	TAP_EQ_U64(get(&out, 1, 0)->ebx & 0x00ffffff, 0x040800, "vCPU 2: rest of leaf 1 EBX kept");
 
 	old_intel_host(&in);
@@ -286,18 +303,20 @@ static void test_topology(void)
 	TAP_EQ_U64(get(&out, 4, 2)->eax, 0, "leaf 4 terminator untouched");
 	e = get(&out, 0xb, 3);
 	TAP_OK(e && e->eax == 0 && e->ebx == 0 && e->ecx == 3, "0xB.3 from the host made invalid");
-	TAP_OK(get(&out, 0xb, 1)->ebx == 4 && get(&out, 0xb, 1)->eax == 2, "0xB.1: host's 16 CPUs replaced");
+	TAP_OK(get(&out, 0xb, 1)->ebx == 4 && get(&out, 0xb, 1)->eax == 2,
+	       "0xB.1: host's 16 CPUs replaced");
 
 	/* A leaf 0xB without the significant-index flag must still get distinct sub-leaves. */
 	amd_host(&in);
 	get(&in, 0xb, 0)->flags = 0;
 	TAP_EQ_INT(build(&out, &in, opts(2, 2596144, false)), 0, "unflagged 0xB");
 	TAP_OK(get(&out, 0xb, 0) != get(&out, 0xb, 1) && get(&out, 0xb, 1)->ebx == 2 &&
-		       get(&out, 0xb, 0)->ebx == 1,
+		   get(&out, 0xb, 0)->ebx == 1,
 	       "unflagged 0xB: sub-leaves 0 and 1 distinct");
 
 	TAP_EQ_INT(build(&out, &in, opts(300, 2596144, false)), 0, "300 vCPUs");
-	TAP_EQ_U64((get(&out, 1, 0)->ebx >> 16) & 0xff, 255, "300 vCPUs: leaf 1 ID count saturates at 255");
+	TAP_EQ_U64((get(&out, 1, 0)->ebx >> 16) & 0xff, 255,
+		   "300 vCPUs: leaf 1 ID count saturates at 255");
 	TAP_EQ_U64(get(&out, 0xb, 1)->eax, 9, "300 vCPUs: core shift 9");
 }
 
@@ -322,13 +341,15 @@ static void test_apic(void)
 	TAP_OK((ecx & x2) && (ecx & dl), "leaf 1: x2APIC and TSC-deadline offered (0x%08x)", ecx);
 	TAP_EQ_U64(ecx & ~(x2 | dl), 0x80002000u, "leaf 1 ECX: every other bit as KVM gave it");
 
-	TAP_EQ_INT(build(&out, &in, opts_apic(false, false, false)), 0, "no x2APIC, no TSC-deadline");
+	TAP_EQ_INT(build(&out, &in, opts_apic(false, false, false)), 0,
+		   "no x2APIC, no TSC-deadline");
 	ecx = get(&out, 1, 0)->ecx;
-	TAP_OK(!(ecx & x2) && !(ecx & dl), "leaf 1: neither offered when the irqchip lacks them (0x%08x)",
-	       ecx);
+	TAP_OK(!(ecx & x2) && !(ecx & dl),
+	       "leaf 1: neither offered when the irqchip lacks them (0x%08x)", ecx);
 	TAP_EQ_U64(ecx, 0x80002000u, "leaf 1 ECX: only those two bits cleared");
 
-	TAP_EQ_INT(build(&out, &in, opts_apic(true, false, false)), 0, "x2APIC without TSC-deadline");
+	TAP_EQ_INT(build(&out, &in, opts_apic(true, false, false)), 0,
+		   "x2APIC without TSC-deadline");
 	ecx = get(&out, 1, 0)->ecx;
 	TAP_OK((ecx & x2) && !(ecx & dl), "no KVM_CAP_TSC_DEADLINE_TIMER: TSC-deadline cleared");
 
@@ -338,7 +359,8 @@ static void test_apic(void)
 	get(&in, 1, 0)->ecx &= ~x2;
 	TAP_EQ_INT(build(&out, &in, opts_apic(true, true, false)), 0, "host table without either");
 	ecx = get(&out, 1, 0)->ecx;
-	TAP_OK((ecx & dl) && !(ecx & x2), "TSC-deadline added from the capability, x2APIC not invented");
+	TAP_OK((ecx & dl) && !(ecx & x2),
+	       "TSC-deadline added from the capability, x2APIC not invented");
 }
 
 /* The PV features the issue names, restated from asm/kvm_para.h. */
@@ -346,9 +368,9 @@ static uint32_t pv_named(void)
 {
 	return 1u << KVM_FEATURE_CLOCKSOURCE | 1u << KVM_FEATURE_CLOCKSOURCE2 |
 	       1u << KVM_FEATURE_CLOCKSOURCE_STABLE_BIT | 1u << KVM_FEATURE_PV_EOI |
-	       1u << KVM_FEATURE_PV_UNHALT | 1u << KVM_FEATURE_PV_TLB_FLUSH | 1u << KVM_FEATURE_STEAL_TIME |
-	       1u << KVM_FEATURE_PV_SEND_IPI | 1u << KVM_FEATURE_PV_SCHED_YIELD |
-	       1u << KVM_FEATURE_POLL_CONTROL;
+	       1u << KVM_FEATURE_PV_UNHALT | 1u << KVM_FEATURE_PV_TLB_FLUSH |
+	       1u << KVM_FEATURE_STEAL_TIME | 1u << KVM_FEATURE_PV_SEND_IPI |
+	       1u << KVM_FEATURE_PV_SCHED_YIELD | 1u << KVM_FEATURE_POLL_CONTROL;
 }
 
 static void test_pv(void)
@@ -356,7 +378,8 @@ static void test_pv(void)
 	struct kvm_cpuid_entry2 *e;
 	const uint32_t async = 1u << KVM_FEATURE_ASYNC_PF | 1u << KVM_FEATURE_ASYNC_PF_VMEXIT |
 			       1u << KVM_FEATURE_ASYNC_PF_INT;
-	const uint32_t vmm = 1u << KVM_FEATURE_MSI_EXT_DEST_ID | 1u << KVM_FEATURE_HC_MAP_GPA_RANGE |
+	const uint32_t vmm = 1u << KVM_FEATURE_MSI_EXT_DEST_ID |
+			     1u << KVM_FEATURE_HC_MAP_GPA_RANGE |
 			     1u << KVM_FEATURE_MIGRATION_CONTROL;
 
 	/* This host: KVM offers 0x01007efb. */
@@ -365,10 +388,12 @@ static void test_pv(void)
 	get(&in, 0x40000001, 0)->edx = 1u << KVM_HINTS_REALTIME;
 	TAP_EQ_INT(build(&out, &in, opts_apic(true, true, false)), 0, "PV on: build succeeds");
 	e = get(&out, 0x40000001, 0);
-	TAP_EQ_U64(e->eax, 0x01003aeb, "0x40000001 EAX: 0x01007efb without the three async-PF bits");
-	TAP_EQ_U64(e->eax & pv_named(), pv_named(),
-		   "every named feature KVM offers is there (kvmclock x2, stable, PV EOI, unhalt, TLB "
-		   "flush, steal time, send-IPI, sched-yield, poll control)");
+	TAP_EQ_U64(e->eax, 0x01003aeb,
+		   "0x40000001 EAX: 0x01007efb without the three async-PF bits");
+	TAP_EQ_U64(
+	    e->eax & pv_named(), pv_named(),
+	    "every named feature KVM offers is there (kvmclock x2, stable, PV EOI, unhalt, TLB "
+	    "flush, steal time, send-IPI, sched-yield, poll control)");
 	TAP_EQ_U64(e->eax & async, 0, "async page faults left out");
 	TAP_EQ_U64(e->eax & ~(pv_named() | 1u << KVM_FEATURE_NOP_IO_DELAY), 0,
 		   "nothing beyond the named features and NOP_IO_DELAY");
@@ -388,14 +413,16 @@ static void test_pv(void)
 	e = get(&out, 0x40000001, 0);
 	TAP_EQ_U64(e->eax, pv_named() | 1u << KVM_FEATURE_NOP_IO_DELAY,
 		   "everything offered: the named features and NOP_IO_DELAY, no more");
-	TAP_EQ_U64(e->eax & vmm, 0, "features that need the VMM (MSI ext dest ID, MAP_GPA_RANGE, "
-				    "migration control) left out");
+	TAP_EQ_U64(e->eax & vmm, 0,
+		   "features that need the VMM (MSI ext dest ID, MAP_GPA_RANGE, "
+		   "migration control) left out");
 
 	/* --no-pv. */
 	amd_host(&in);
 	TAP_EQ_INT(build(&out, &in, opts_apic(true, true, true)), 0, "--no-pv: build succeeds");
 	e = get(&out, 0x40000001, 0);
-	TAP_OK(e && e->eax == 0 && e->ebx == 0 && e->ecx == 0 && e->edx == 0, "--no-pv: 0x40000001 all zero");
+	TAP_OK(e && e->eax == 0 && e->ebx == 0 && e->ecx == 0 && e->edx == 0,
+	       "--no-pv: 0x40000001 all zero");
 	e = get(&out, 0x40000000, 0);
 	TAP_OK(e->ebx == 0x4b4d564b && e->eax == 0x40000010,
 	       "--no-pv: still KVM (signature), timing leaf still reachable");
@@ -414,7 +441,8 @@ static void test_pv(void)
 	amd_host(&in);
 	get(&in, 0x40000000, 0)->ebx = 0x7263694d; /* "Micr" of Microsoft Hv */
 	TAP_EQ_INT(build(&out, &in, opts_apic(true, true, true)), 0, "not KVM's signature");
-	TAP_EQ_U64(get(&out, 0x40000001, 0)->eax, 0x01007efb, "0x40000001 untouched, even with --no-pv");
+	TAP_EQ_U64(get(&out, 0x40000001, 0)->eax, 0x01007efb,
+		   "0x40000001 untouched, even with --no-pv");
 
 	/* No PV leaf at all: nothing added. */
 	old_intel_host(&in);
@@ -426,7 +454,7 @@ static void test_pv(void)
  * per-vCPU APIC IDs are distinct and fit the ID space the leaves claim. */
 static void test_topology_consistent(void)
 {
-	static const unsigned counts[] = { 1, 2, 3, 4, 5, 7, 8, 16, 33, 64, 255 };
+	static const unsigned counts[] = {1, 2, 3, 4, 5, 7, 8, 16, 33, 64, 255};
 	unsigned bad = 0;
 
 	for (size_t k = 0; k < sizeof(counts) / sizeof(counts[0]); k++) {
@@ -445,13 +473,16 @@ static void test_topology_consistent(void)
 		b1 = get(&out, 0xb, 1);
 		x8 = get(&out, 0x80000008, 0);
 		ext1 = get(&out, 0x80000001, 0);
-		if (((l1->ebx >> 16) & 0xff) != (ids < 255 ? ids : 255) || !!(l1->edx & (1u << 28)) != (n > 1) ||
-		    !b1 || b1->ebx != n || b1->eax != shift || (ids < n) || (shift && (ids >> 1) >= n) ||
-		    ((x8->ecx >> 12) & 0xf) != shift || (x8->ecx & 0xff) != n - 1 || !!(ext1->ecx & 2) != (n > 1) ||
-		    !same_regs(get(&out, 0x1f, 1), b1) || get(&out, 0xb, 0)->ebx != 1) {
+		if (((l1->ebx >> 16) & 0xff) != (ids < 255 ? ids : 255) ||
+		    !!(l1->edx & (1u << 28)) != (n > 1) || !b1 || b1->ebx != n ||
+		    b1->eax != shift || (ids < n) || (shift && (ids >> 1) >= n) ||
+		    ((x8->ecx >> 12) & 0xf) != shift || (x8->ecx & 0xff) != n - 1 ||
+		    !!(ext1->ecx & 2) != (n > 1) || !same_regs(get(&out, 0x1f, 1), b1) ||
+		    get(&out, 0xb, 0)->ebx != 1) {
 			bad++;
-			tap_diag("%u vCPUs: leaf 1 EBX 0x%08x EDX 0x%08x, 0xB.1 %u/%u, 0x80000008 ECX 0x%x", n,
-				 l1->ebx, l1->edx, b1 ? b1->eax : 0, b1 ? b1->ebx : 0, x8->ecx);
+			tap_diag("%u vCPUs: leaf 1 EBX 0x%08x EDX 0x%08x, 0xB.1 %u/%u, 0x80000008 "
+				 "ECX 0x%x",
+				 n, l1->ebx, l1->edx, b1 ? b1->eax : 0, b1 ? b1->ebx : 0, x8->ecx);
 			continue;
 		}
 		/* APIC IDs as every vCPU reads them: leaf 1, 0xB and 0x1F, 0x8000001E. */
@@ -459,17 +490,19 @@ static void test_topology_consistent(void)
 		for (unsigned i = 0; i < n; i++) {
 			memcpy(out.t, copy.t, table_size());
 			x86_cpuid_for_vcpu(out.t, i);
-			if (get(&out, 1, 0)->ebx >> 24 != (i & 0xff) || get(&out, 0xb, 0)->edx != i ||
-			    get(&out, 0xb, 1)->edx != i || get(&out, 0x1f, 0)->edx != i ||
-			    get(&out, 0x8000001e, 0)->eax != i || i >= ids) {
+			if (get(&out, 1, 0)->ebx >> 24 != (i & 0xff) ||
+			    get(&out, 0xb, 0)->edx != i || get(&out, 0xb, 1)->edx != i ||
+			    get(&out, 0x1f, 0)->edx != i || get(&out, 0x8000001e, 0)->eax != i ||
+			    i >= ids) {
 				bad++;
 				tap_diag("%u vCPUs: vCPU %u sees the wrong APIC ID", n, i);
 				break;
 			}
 		}
 	}
-	TAP_EQ_U64(bad, 0, "%zu vCPU counts (1..255): leaves 1, 0xB, 0x1F, 0x80000008, 0x80000001 "
-			   "agree with --cpus, APIC IDs distinct and in range",
+	TAP_EQ_U64(bad, 0,
+		   "%zu vCPU counts (1..255): leaves 1, 0xB, 0x1F, 0x80000008, 0x80000001 "
+		   "agree with --cpus, APIC IDs distinct and in range",
 		   sizeof(counts) / sizeof(counts[0]));
 }
 
@@ -494,8 +527,10 @@ static void test_errors(void)
 /* |a/b - p/q| < |a/b - r/s|, exactly. */
 static bool closer(uint64_t a, uint64_t b, uint64_t p, uint64_t q, uint64_t r, uint64_t s)
 {
-	unsigned __int128 e1 = (unsigned __int128)(a * q > b * p ? a * q - b * p : b * p - a * q) * s;
-	unsigned __int128 e2 = (unsigned __int128)(a * s > b * r ? a * s - b * r : b * r - a * s) * q;
+	unsigned __int128 e1 =
+	    (unsigned __int128)(a * q > b * p ? a * q - b * p : b * p - a * q) * s;
+	unsigned __int128 e2 =
+	    (unsigned __int128)(a * s > b * r ? a * s - b * r : b * r - a * s) * q;
 
 	return e1 < e2;
 }
@@ -518,9 +553,13 @@ static void test_ratio(void)
 	for (unsigned k = 0; k < 60; k++) {
 		uint32_t tsc, limit = UINT32_MAX / X86_KVM_APIC_BUS_KHZ;
 		rng ^= rng >> 12, rng ^= rng << 25, rng ^= rng >> 27;
-		tsc = k == 0 ? 2596144 : k == 1 ? 999999 : k == 2 ? 4294967 : 500000 + (uint32_t)(rng % 4500000);
+		tsc = k == 0   ? 2596144
+		      : k == 1 ? 999999
+		      : k == 2 ? 4294967
+			       : 500000 + (uint32_t)(rng % 4500000);
 		n++;
-		if (x86_tsc_ratio(tsc, X86_KVM_APIC_BUS_KHZ, &num, &den) != 0 || num > limit || !den) {
+		if (x86_tsc_ratio(tsc, X86_KVM_APIC_BUS_KHZ, &num, &den) != 0 || num > limit ||
+		    !den) {
 			bad++;
 			tap_diag("tsc %u: ratio %u/%u", tsc, num, den);
 			continue;
@@ -530,8 +569,8 @@ static void test_ratio(void)
 			for (uint64_t qq = q ? q - 1 : 0; qq <= q + 1; qq++)
 				if (qq && closer(tsc, X86_KVM_APIC_BUS_KHZ, p, qq, num, den)) {
 					worse++;
-					tap_diag("tsc %u: %u/%llu beats %u/%u", tsc, p, (unsigned long long)qq,
-						 num, den);
+					tap_diag("tsc %u: %u/%llu beats %u/%u", tsc, p,
+						 (unsigned long long)qq, num, den);
 					p = limit;
 					break;
 				}

@@ -1,4 +1,5 @@
-/* test_dedicated.c - unit tests for dedicated-CPU mode, --no-pv and --no-fast-io: option parsing, the exit-disabling mask and its refusals, the pinning map. */
+/* test_dedicated.c - unit tests for dedicated-CPU mode, --no-pv and --no-fast-io: option parsing,
+ * the exit-disabling mask and its refusals, the pinning map. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -32,25 +33,31 @@ static void test_options(void)
 {
 	TAP_EQ_INT(parse("g.elf", NULL), 0, "defaults");
 	TAP_OK(!o.cfg.no_pv && !o.cfg.pin && !o.cfg.no_halt_exits && !o.cfg.no_pause_exits &&
-		       !o.cfg.set_halt_poll,
+		   !o.cfg.set_halt_poll,
 	       "PV on, no pinning, exits on, KVM's halt polling by default");
 
-	TAP_EQ_INT(parse("run", "--no-pv", "--pin", "--no-halt-exits", "--no-pause-exits", "g.elf", NULL), 0,
-		   "--no-pv --pin --no-halt-exits --no-pause-exits");
-	TAP_OK(o.cfg.no_pv && o.cfg.pin && o.cfg.no_halt_exits && o.cfg.no_pause_exits && !o.cfg.set_halt_poll,
+	TAP_EQ_INT(
+	    parse("run", "--no-pv", "--pin", "--no-halt-exits", "--no-pause-exits", "g.elf", NULL),
+	    0, "--no-pv --pin --no-halt-exits --no-pause-exits");
+	TAP_OK(o.cfg.no_pv && o.cfg.pin && o.cfg.no_halt_exits && o.cfg.no_pause_exits &&
+		   !o.cfg.set_halt_poll,
 	       "all four flags set, halt polling untouched");
 
 	TAP_EQ_INT(parse("--halt-poll", "0", "g.elf", NULL), 0, "--halt-poll 0");
-	TAP_OK(o.cfg.set_halt_poll && o.cfg.halt_poll_ns == 0, "0 ns is a setting, not the default");
+	TAP_OK(o.cfg.set_halt_poll && o.cfg.halt_poll_ns == 0,
+	       "0 ns is a setting, not the default");
 	TAP_EQ_INT(parse("--halt-poll=4294967295", "g.elf", NULL), 0, "--halt-poll=UINT32_MAX");
 	TAP_EQ_U64(o.cfg.halt_poll_ns, 4294967295u, "largest value KVM takes");
-	TAP_EQ_INT(parse("--halt-poll", "200000", "g.elf", "--", "x", NULL), 0, "--halt-poll with guest args");
-	TAP_OK(o.cfg.halt_poll_ns == 200000 && !strcmp(o.cmdline, "x"), "value and guest args both kept");
+	TAP_EQ_INT(parse("--halt-poll", "200000", "g.elf", "--", "x", NULL), 0,
+		   "--halt-poll with guest args");
+	TAP_OK(o.cfg.halt_poll_ns == 200000 && !strcmp(o.cmdline, "x"),
+	       "value and guest args both kept");
 
 	TAP_EQ_INT(parse("--halt-poll", "4294967296", "g.elf", NULL), -EINVAL, "2^32 ns refused");
 	TAP_STR_CONTAINS(why, "--halt-poll 4294967296", "message names the option and value");
 	TAP_EQ_INT(parse("--halt-poll", "-1", "g.elf", NULL), -EINVAL, "negative refused");
-	TAP_EQ_INT(parse("--halt-poll", "1ms", "g.elf", NULL), -EINVAL, "a unit refused (plain ns)");
+	TAP_EQ_INT(parse("--halt-poll", "1ms", "g.elf", NULL), -EINVAL,
+		   "a unit refused (plain ns)");
 	TAP_EQ_INT(parse("g.elf", "--halt-poll", NULL), -EINVAL, "missing value refused");
 	TAP_STR_CONTAINS(why, "needs nanoseconds", "message says what is missing");
 	TAP_EQ_INT(parse("--halt-poll", "--", "g.elf", NULL), -EINVAL, "'--' is not a value");
@@ -67,10 +74,12 @@ static void test_exits_mask(void)
 	const int hlt = KVM_X86_DISABLE_EXITS_HLT, pause = KVM_X86_DISABLE_EXITS_PAUSE;
 	const int host = hlt | pause | KVM_X86_DISABLE_EXITS_CSTATE; /* this project's hosts: 14 */
 
-	TAP_EQ_INT(dedicated_exits_mask(host, false, false, why, sizeof(why)), 0, "nothing asked: 0");
+	TAP_EQ_INT(dedicated_exits_mask(host, false, false, why, sizeof(why)), 0,
+		   "nothing asked: 0");
 	TAP_EQ_INT(dedicated_exits_mask(-1, false, false, why, sizeof(why)), 0,
 		   "nothing asked, no capability: still 0 (not refused)");
-	TAP_EQ_INT(dedicated_exits_mask(host, true, false, why, sizeof(why)), hlt, "--no-halt-exits: HLT only");
+	TAP_EQ_INT(dedicated_exits_mask(host, true, false, why, sizeof(why)), hlt,
+		   "--no-halt-exits: HLT only");
 	TAP_EQ_INT(dedicated_exits_mask(host, false, true, why, sizeof(why)), pause,
 		   "--no-pause-exits: PAUSE only");
 	TAP_EQ_INT(dedicated_exits_mask(host, true, true, why, sizeof(why)), hlt | pause, "both");
@@ -92,7 +101,8 @@ static void test_exits_mask(void)
 	TAP_STR_CONTAINS(why, "--no-pause-exits: this KVM does not allow disabling PAUSE exits",
 			 "names --no-pause-exits");
 
-	TAP_EQ_INT(dedicated_exits_mask(0, true, false, why, sizeof(why)), -ENOTSUP, "no capability: refused");
+	TAP_EQ_INT(dedicated_exits_mask(0, true, false, why, sizeof(why)), -ENOTSUP,
+		   "no capability: refused");
 	TAP_STR_CONTAINS(why, "lacks KVM_CAP_X86_DISABLE_EXITS", "says the capability is missing");
 	TAP_EQ_INT(dedicated_exits_mask(-1, false, true, why, sizeof(why)), -ENOTSUP,
 		   "failed check: refused");
@@ -111,9 +121,10 @@ static void test_host_cpu(void)
 		CPU_SET(c, &s);
 	for (unsigned i = 0; i < 6; i++)
 		got[i] = dedicated_host_cpu(&s, i);
-	TAP_OK(got[0] == 0 && got[1] == 1 && got[2] == 2 && got[3] == 3 && got[4] == 0 && got[5] == 1,
-	       "CPUs 0-3: vCPU i on host CPU i mod 4 (%d %d %d %d %d %d)", got[0], got[1], got[2], got[3],
-	       got[4], got[5]);
+	TAP_OK(got[0] == 0 && got[1] == 1 && got[2] == 2 && got[3] == 3 && got[4] == 0 &&
+		   got[5] == 1,
+	       "CPUs 0-3: vCPU i on host CPU i mod 4 (%d %d %d %d %d %d)", got[0], got[1], got[2],
+	       got[3], got[4], got[5]);
 
 	/* taskset -c 3,5,9: the allowed CPUs in order, wrapping. */
 	CPU_ZERO(&s);

@@ -1,4 +1,5 @@
-/* test_elf.c - unit tests for elf_load: a valid image, every refusal in the contract, and a corruption fuzz loop. */
+/* test_elf.c - unit tests for elf_load: a valid image, every refusal in the contract, and a
+ * corruption fuzz loop. */
 #include <elf.h>
 #include <errno.h>
 #include <stdint.h>
@@ -28,8 +29,8 @@ static uint8_t img[MAX_IMG];
 static struct guest_mem mem;
 static uint8_t *ram;
 static const struct load_reserved resv[] = {
-	{ 0, KESTREL_LOW_RESERVED, "kestrel's boot data" },
-	{ RAM_SIZE - STACKS_SIZE, STACKS_SIZE, "vCPU stacks" },
+    {0, KESTREL_LOW_RESERVED, "kestrel's boot data"},
+    {RAM_SIZE - STACKS_SIZE, STACKS_SIZE, "vCPU stacks"},
 };
 static unsigned nresv = 2;
 
@@ -59,14 +60,14 @@ static size_t make_elf(uint8_t *buf, unsigned nload, uint64_t base)
 {
 	size_t len = FILE_PAGE * (nload + 1);
 	Elf64_Ehdr e = {
-		.e_type = ET_EXEC,
-		.e_machine = EM_X86_64,
-		.e_version = EV_CURRENT,
-		.e_entry = base + ENTRY_OFF,
-		.e_phoff = sizeof(Elf64_Ehdr),
-		.e_ehsize = sizeof(Elf64_Ehdr),
-		.e_phentsize = sizeof(Elf64_Phdr),
-		.e_phnum = (uint16_t)nload,
+	    .e_type = ET_EXEC,
+	    .e_machine = EM_X86_64,
+	    .e_version = EV_CURRENT,
+	    .e_entry = base + ENTRY_OFF,
+	    .e_phoff = sizeof(Elf64_Ehdr),
+	    .e_ehsize = sizeof(Elf64_Ehdr),
+	    .e_phentsize = sizeof(Elf64_Phdr),
+	    .e_phnum = (uint16_t)nload,
 	};
 
 	memset(buf, 0, len);
@@ -78,14 +79,14 @@ static size_t make_elf(uint8_t *buf, unsigned nload, uint64_t base)
 	memcpy(buf, &e, sizeof(e));
 	for (unsigned i = 0; i < nload; i++) {
 		Elf64_Phdr p = {
-			.p_type = PT_LOAD,
-			.p_flags = i == 0 ? PF_R | PF_X : PF_R | PF_W,
-			.p_offset = FILE_PAGE * (i + 1),
-			.p_vaddr = base + i * SEG_STRIDE,
-			.p_paddr = base + i * SEG_STRIDE,
-			.p_filesz = SEG_FILESZ,
-			.p_memsz = SEG_MEMSZ,
-			.p_align = FILE_PAGE,
+		    .p_type = PT_LOAD,
+		    .p_flags = i == 0 ? PF_R | PF_X : PF_R | PF_W,
+		    .p_offset = FILE_PAGE * (i + 1),
+		    .p_vaddr = base + i * SEG_STRIDE,
+		    .p_paddr = base + i * SEG_STRIDE,
+		    .p_filesz = SEG_FILESZ,
+		    .p_memsz = SEG_MEMSZ,
+		    .p_align = FILE_PAGE,
 		};
 
 		memcpy(buf + sizeof(e) + i * sizeof(p), &p, sizeof(p));
@@ -169,8 +170,10 @@ static void test_valid(void)
 	TAP_EQ_STR(why, "", "no reason on success");
 	TAP_EQ_U64(entry, SEG_BASE + ENTRY_OFF, "entry point returned");
 	for (unsigned i = 0; i < 3; i++)
-		TAP_OK(seg_loaded(i), "segment %d: file bytes copied, bss zeroed, neighbours untouched", i);
-	TAP_OK(ram_untouched(0, SEG_BASE) && ram_untouched(SEG_BASE + 3 * SEG_STRIDE, RAM_SIZE - SEG_BASE - 3 * SEG_STRIDE),
+		TAP_OK(seg_loaded(i),
+		       "segment %d: file bytes copied, bss zeroed, neighbours untouched", i);
+	TAP_OK(ram_untouched(0, SEG_BASE) &&
+		   ram_untouched(SEG_BASE + 3 * SEG_STRIDE, RAM_SIZE - SEG_BASE - 3 * SEG_STRIDE),
 	       "nothing written outside the segments");
 
 	/* The loader copies headers out rather than casting: an unaligned image works. */
@@ -188,11 +191,13 @@ static void test_valid(void)
 
 	/* Neither `why` nor its length is required. */
 	ram_reset();
-	TAP_EQ_INT(elf_load(img, len, &mem, resv, nresv, &entry, NULL, 0), 0, "loads with why = NULL");
+	TAP_EQ_INT(elf_load(img, len, &mem, resv, nresv, &entry, NULL, 0), 0,
+		   "loads with why = NULL");
 	TAP_EQ_INT(elf_load(img, 3, &mem, resv, nresv, &entry, NULL, 0), -ENOEXEC,
 		   "refuses with why = NULL, whylen 0 (no crash)");
 	memset(why, 'Z', sizeof(why));
-	TAP_EQ_INT(elf_load(img, 0, &mem, resv, nresv, &entry, why, 6), -ENOEXEC, "refuses with a tiny why");
+	TAP_EQ_INT(elf_load(img, 0, &mem, resv, nresv, &entry, why, 6), -ENOEXEC,
+		   "refuses with a tiny why");
 	TAP_OK(why[5] == '\0' && why[6] == 'Z', "tiny why: truncated, NUL-terminated, no overrun");
 
 	/* Segments that touch without overlapping are fine. */
@@ -228,15 +233,17 @@ static void test_valid(void)
 	len = fresh(2);
 	ph(1)->p_filesz = 0;
 	ram_reset();
-	TAP_EQ_INT(elf_load(img, len, &mem, resv, nresv, &entry, why, sizeof(why)), 0, "all-bss segment loads");
+	TAP_EQ_INT(elf_load(img, len, &mem, resv, nresv, &entry, why, sizeof(why)), 0,
+		   "all-bss segment loads");
 	TAP_OK(ram[SEG_BASE + SEG_STRIDE] == 0 && ram[SEG_BASE + SEG_STRIDE + SEG_MEMSZ - 1] == 0 &&
-		       ram[SEG_BASE + SEG_STRIDE + SEG_MEMSZ] == SENTINEL,
+		   ram[SEG_BASE + SEG_STRIDE + SEG_MEMSZ] == SENTINEL,
 	       "all-bss segment zeroed exactly");
 
 	/* 64 PT_LOADs is the most kestrel takes. */
 	len = fresh(64);
 	ram_reset();
-	TAP_EQ_INT(elf_load(img, len, &mem, resv, nresv, &entry, why, sizeof(why)), 0, "64 PT_LOADs load");
+	TAP_EQ_INT(elf_load(img, len, &mem, resv, nresv, &entry, why, sizeof(why)), 0,
+		   "64 PT_LOADs load");
 	TAP_OK(seg_loaded(63), "64 PT_LOADs: last one copied");
 }
 
@@ -296,7 +303,8 @@ static void test_refusals(void)
 	eh()->e_phoff = len - 10;
 	refuse(len, "runs past the end", "phdr table past EOF");
 	len = fresh(1);
-	refuse(sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr) - 1, "runs past the end", "file cut inside the phdr table");
+	refuse(sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr) - 1, "runs past the end",
+	       "file cut inside the phdr table");
 	len = fresh(1);
 	eh()->e_phoff = UINT64_MAX - 8;
 	refuse(len, "wraps", "e_phoff + e_phnum * e_phentsize overflows");
@@ -386,7 +394,8 @@ static void test_refusals(void)
 	refuse(len, "more than 64", "65 PT_LOADs");
 	len = fresh(2);
 	eh()->e_entry = SEG_BASE + SEG_STRIDE + ENTRY_OFF;
-	refuse(len, "entry point 0x210010 is outside every executable segment", "entry in a non-executable segment");
+	refuse(len, "entry point 0x210010 is outside every executable segment",
+	       "entry in a non-executable segment");
 	len = fresh(2);
 	eh()->e_entry = 0;
 	refuse(len, "outside every executable segment", "entry 0");
@@ -408,7 +417,8 @@ static void test_high(void)
 	uint8_t *h1;
 
 	guest_mem_layout(&big, KESTREL_HOLE_START + GIB);
-	big.r[0].host = mmap(NULL, big.r[0].size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	big.r[0].host = mmap(NULL, big.r[0].size, PROT_NONE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	big.r[1].host = mmap(NULL, big.r[1].size, PROT_READ | PROT_WRITE,
 			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (!TAP_OK(big.r[0].host != MAP_FAILED && big.r[1].host != MAP_FAILED,
@@ -421,7 +431,8 @@ static void test_high(void)
 	refuse_on(&big, 0, img, len, "not inside guest RAM", "segment in the 3-4 GiB hole");
 	len = fresh(2);
 	ph(1)->p_paddr = ph(1)->p_vaddr = KESTREL_HOLE_START - 0x1000;
-	refuse_on(&big, 0, img, len, "not inside guest RAM", "segment running from RAM into the hole");
+	refuse_on(&big, 0, img, len, "not inside guest RAM",
+		  "segment running from RAM into the hole");
 	len = fresh(2);
 	ph(1)->p_paddr = ph(1)->p_vaddr = KESTREL_HIGH_START - 0x1000;
 	refuse_on(&big, 0, img, len, "[0, 0xc0000000) and [0x100000000, 0x140000000)",
@@ -429,10 +440,11 @@ static void test_high(void)
 
 	/* An image linked above 4 GiB loads into region 1. */
 	len = make_elf(img, 2, KESTREL_HIGH_START + 0x100000);
-	TAP_EQ_INT(elf_load(img, len, &big, resv, 1, &entry, why, sizeof(why)), 0, "image linked at 4 GiB + 1 MiB loads");
+	TAP_EQ_INT(elf_load(img, len, &big, resv, 1, &entry, why, sizeof(why)), 0,
+		   "image linked at 4 GiB + 1 MiB loads");
 	TAP_EQ_U64(entry, KESTREL_HIGH_START + 0x100000 + ENTRY_OFF, "high image: entry");
 	TAP_OK(h1[0x100000] == seg_byte(0, 0) && h1[0x100000 + SEG_STRIDE + 1] == seg_byte(1, 1) &&
-		       h1[0x100000 + SEG_FILESZ] == 0,
+		   h1[0x100000 + SEG_FILESZ] == 0,
 	       "high image: bytes landed in region 1");
 	munmap(big.r[0].host, big.r[0].size);
 	munmap(big.r[1].host, big.r[1].size);
@@ -466,14 +478,31 @@ static void test_fuzz(void)
 	enum { ITERS = 4000 };
 	const uint64_t fram_size = 2 * MIB, fbase = KESTREL_LOW_RESERVED;
 	const struct load_reserved fresv[] = {
-		{ 0, KESTREL_LOW_RESERVED, "kestrel's boot data" },
-		{ fram_size - STACKS_SIZE, STACKS_SIZE, "vCPU stacks" },
+	    {0, KESTREL_LOW_RESERVED, "kestrel's boot data"},
+	    {fram_size - STACKS_SIZE, STACKS_SIZE, "vCPU stacks"},
 	};
 	const size_t hdr = sizeof(Elf64_Ehdr) + 3 * sizeof(Elf64_Phdr);
 	static const uint64_t interesting[] = {
-		0, 1, 0x38, 0x40, 0xfff, 0x1000, 0x7fffffff, 0x80000000, 0xffffffff, 0x100000000ull,
-		KESTREL_LOW_RESERVED, KESTREL_LOW_RESERVED + 0x10, 2 * MIB, 2 * MIB - 1, KESTREL_HOLE_START,
-		UINT64_MAX, UINT64_MAX - 0xfff, 1ull << 63, 0x4000, 0x4001,
+	    0,
+	    1,
+	    0x38,
+	    0x40,
+	    0xfff,
+	    0x1000,
+	    0x7fffffff,
+	    0x80000000,
+	    0xffffffff,
+	    0x100000000ull,
+	    KESTREL_LOW_RESERVED,
+	    KESTREL_LOW_RESERVED + 0x10,
+	    2 * MIB,
+	    2 * MIB - 1,
+	    KESTREL_HOLE_START,
+	    UINT64_MAX,
+	    UINT64_MAX - 0xfff,
+	    1ull << 63,
+	    0x4000,
+	    0x4001,
 	};
 	const size_t ninteresting = sizeof(interesting) / sizeof(interesting[0]);
 	unsigned bad_rc = 0, bad_why = 0, bad_ram = 0, bad_entry = 0, loaded = 0;
@@ -489,7 +518,7 @@ static void test_fuzz(void)
 	fmem.r[0].host = fram;
 	memset(pristine, SENTINEL, fram_size);
 	memset(fram, SENTINEL, fram_size);
-	TAP_EQ_INT(elf_load(img, base_len, &fmem, fresv, 2, &(gpa_t){ 0 }, why, sizeof(why)), 0,
+	TAP_EQ_INT(elf_load(img, base_len, &fmem, fresv, 2, &(gpa_t){0}, why, sizeof(why)), 0,
 		   "fuzz: the uncorrupted image loads");
 	memset(fram, SENTINEL, fram_size);
 
@@ -505,14 +534,17 @@ static void test_fuzz(void)
 			uint64_t r = rng();
 
 			switch (r % 8) {
-			case 0: case 1: case 2: /* flip a bit in the headers */
+			case 0:
+			case 1:
+			case 2: /* flip a bit in the headers */
 				work[(r >> 8) % hdr] ^= (uint8_t)(1u << ((r >> 40) % 8));
 				break;
 			case 3: /* random header byte */
 				work[(r >> 8) % hdr] = (uint8_t)(r >> 48);
 				break;
 			case 4: /* interesting 64-bit field in the ehdr or a phdr */
-				put_le(work + ((r >> 8) % (hdr / 8)) * 8, interesting[(r >> 32) % ninteresting], 8);
+				put_le(work + ((r >> 8) % (hdr / 8)) * 8,
+				       interesting[(r >> 32) % ninteresting], 8);
 				break;
 			case 5: /* interesting 16-bit field in the ehdr (e_phnum, e_phentsize...) */
 				put_le(work + ((r >> 8) % (sizeof(Elf64_Ehdr) / 2)) * 2,
@@ -542,21 +574,25 @@ static void test_fuzz(void)
 			}
 			if (memcmp(fram, pristine, fram_size) != 0) {
 				if (bad_ram++ == 0)
-					tap_diag("iteration %u: RAM written by a refused image (%s)", it, why);
+					tap_diag(
+					    "iteration %u: RAM written by a refused image (%s)", it,
+					    why);
 				memset(fram, SENTINEL, fram_size);
 			}
 		} else if (rc == 0) {
 			loaded++;
 			if (!guest_mem_ptr(&fmem, entry, 1) || entry < KESTREL_LOW_RESERVED) {
 				if (bad_entry++ == 0)
-					tap_diag("iteration %u: accepted entry %#" PRIx64, it, entry);
+					tap_diag("iteration %u: accepted entry %#" PRIx64, it,
+						 entry);
 			}
 			memset(fram, SENTINEL, fram_size);
 		} else if (bad_rc++ == 0) {
 			tap_diag("iteration %u: rc %d", it, rc);
 		}
 	}
-	tap_diag("fuzz: %u corrupted images, %u accepted, %u refused", ITERS, loaded, ITERS - loaded);
+	tap_diag("fuzz: %u corrupted images, %u accepted, %u refused", ITERS, loaded,
+		 ITERS - loaded);
 	TAP_EQ_U64(bad_rc, 0, "fuzz: rc is always 0 or -ENOEXEC");
 	TAP_EQ_U64(bad_why, 0, "fuzz: every refusal has a NUL-terminated reason");
 	TAP_EQ_U64(bad_ram, 0, "fuzz: refused images never write guest RAM");

@@ -16,7 +16,8 @@
 static int gm_back(struct guest_mem *m)
 {
 	for (unsigned i = 0; i < m->nregions; i++) {
-		void *p = mmap(NULL, m->r[i].size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		void *p = mmap(NULL, m->r[i].size, PROT_NONE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
 		if (p == MAP_FAILED)
 			return -1;
@@ -70,15 +71,18 @@ int main(void)
 	h0 = m.r[0].host;
 	h1 = m.r[1].host;
 	TAP_OK(guest_mem_ptr(&m, 0, 1) == h0, "gpa 0 -> start of region 0");
-	TAP_OK(guest_mem_ptr(&m, 0x123456, 0x1000) == h0 + 0x123456, "in-range gpa -> matching host offset");
+	TAP_OK(guest_mem_ptr(&m, 0x123456, 0x1000) == h0 + 0x123456,
+	       "in-range gpa -> matching host offset");
 	TAP_OK(guest_mem_ptr(&m, 0, 3 * GIB) == h0, "the whole of region 0");
 	TAP_OK(guest_mem_ptr(&m, 3 * GIB - 1, 1) == h0 + 3 * GIB - 1, "last byte of region 0");
 	TAP_OK(guest_mem_ptr(&m, 3 * GIB - 1, 2) == NULL, "refuses crossing the end of region 0");
-	TAP_OK(guest_mem_ptr(&m, 3 * GIB - 0x1000, 0x2000) == NULL, "refuses a page range into the hole");
+	TAP_OK(guest_mem_ptr(&m, 3 * GIB - 0x1000, 0x2000) == NULL,
+	       "refuses a page range into the hole");
 	TAP_OK(guest_mem_ptr(&m, 3 * GIB, 1) == NULL, "refuses the first byte of the hole");
 	TAP_OK(guest_mem_ptr(&m, 0xfee00000, 4) == NULL, "refuses the LAPIC page in the hole");
 	TAP_OK(guest_mem_ptr(&m, 4 * GIB - 1, 1) == NULL, "refuses the last byte of the hole");
-	TAP_OK(guest_mem_ptr(&m, 4 * GIB - 1, 2) == NULL, "refuses a range from the hole into region 1");
+	TAP_OK(guest_mem_ptr(&m, 4 * GIB - 1, 2) == NULL,
+	       "refuses a range from the hole into region 1");
 	TAP_OK(guest_mem_ptr(&m, 2 * GIB, 3 * GIB) == NULL, "refuses a range spanning the hole");
 	TAP_OK(guest_mem_ptr(&m, 4 * GIB, 1) == h1, "4 GiB -> start of region 1");
 	TAP_OK(guest_mem_ptr(&m, 5 * GIB, 0x10) == h1 + GIB, "inside region 1");
@@ -100,8 +104,10 @@ int main(void)
 	/* A small single-region guest. */
 	guest_mem_layout(&m, 2 * MIB);
 	if (TAP_OK(gm_back(&m) == 0, "reserve host address space for a 2 MiB guest")) {
-		TAP_OK(guest_mem_ptr(&m, 2 * MIB - 1, 1) == m.r[0].host + 2 * MIB - 1, "2 MiB: last byte");
-		TAP_OK(guest_mem_ptr(&m, 2 * MIB, 1) == NULL, "2 MiB: first byte past the end refused");
+		TAP_OK(guest_mem_ptr(&m, 2 * MIB - 1, 1) == m.r[0].host + 2 * MIB - 1,
+		       "2 MiB: last byte");
+		TAP_OK(guest_mem_ptr(&m, 2 * MIB, 1) == NULL,
+		       "2 MiB: first byte past the end refused");
 		TAP_OK(guest_mem_ptr(&m, 4 * GIB, 1) == NULL, "2 MiB: no region 1");
 		gm_unback(&m);
 	}

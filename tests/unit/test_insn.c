@@ -1,4 +1,5 @@
-/* test_insn.c - unit tests for the host-quirk instruction fallback: decoder, each instruction and its faults. */
+/* test_insn.c - unit tests for the host-quirk instruction fallback: decoder, each instruction and
+ * its faults. */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -53,10 +54,10 @@ static int mem_check(uint64_t linear, unsigned len, bool write, struct insn_faul
 		if (pm == REFUSE)
 			return -EPERM;
 		if (pm == ABSENT || (pm == RO && write)) {
-			*f = (struct insn_fault){ .vector = INSN_VEC_PF,
-						  .has_error_code = true,
-						  .error_code = ec | (pm == RO ? PF_P : 0),
-						  .addr = p > linear ? p : linear };
+			*f = (struct insn_fault){.vector = INSN_VEC_PF,
+						 .has_error_code = true,
+						 .error_code = ec | (pm == RO ? PF_P : 0),
+						 .addr = p > linear ? p : linear};
 			return INSN_OPS_FAULT;
 		}
 		if (p + PAGE < p)
@@ -80,8 +81,7 @@ static int op_read(void *ctx, uint64_t linear, void *buf, unsigned len, struct i
 	return r;
 }
 
-static int op_write(void *ctx, uint64_t linear, const void *buf, unsigned len,
-		    struct insn_fault *f)
+static int op_write(void *ctx, uint64_t linear, const void *buf, unsigned len, struct insn_fault *f)
 {
 	int r = mem_check(linear, len, true, f);
 
@@ -107,14 +107,14 @@ static int op_cmpxchg(void *ctx, uint64_t linear, void *old, const void *new, un
 	return 0;
 }
 
-static const struct insn_ops ops = { op_read, op_write, op_cmpxchg };
+static const struct insn_ops ops = {op_read, op_write, op_cmpxchg};
 
 #define RIP0 0x401000ull
 
 /* A 64-bit CPL0 vCPU with every feature and the control bits a Linux guest sets. */
 static struct insn_cpu cpu64(void)
 {
-	struct insn_cpu c = { 0 };
+	struct insn_cpu c = {0};
 
 	c.rip = RIP0;
 	c.rflags = 2;
@@ -161,7 +161,8 @@ static int done(enum insn_outcome o, const struct insn_cpu *before, const struct
 
 	ok &= TAP_EQ_U64(after->rip, before->rip + len, "%s: rip advanced by %u", what, len);
 	ok &= TAP_EQ_INT(res.len, len, "%s: length %u", what, len);
-	ok &= TAP_EQ_STR(insn_name(res.id), insn_name(id), "%s: decoded as %s", what, insn_name(id));
+	ok &=
+	    TAP_EQ_STR(insn_name(res.id), insn_name(id), "%s: decoded as %s", what, insn_name(id));
 	return ok;
 }
 
@@ -192,13 +193,14 @@ static void test_names(void)
 		for (unsigned j = 1; j < i; j++)
 			if (strcmp(seen[i], seen[j]) == 0)
 				distinct = 0;
-		if (!TAP_OK(seen[i] && strcmp(seen[i], "unknown") != 0, "insn_name(%u) is named", i))
+		if (!TAP_OK(seen[i] && strcmp(seen[i], "unknown") != 0, "insn_name(%u) is named",
+			    i))
 			return;
 	}
 	TAP_OK(distinct, "every instruction has its own name");
 	TAP_EQ_STR(insn_name(INSN_ID_NONE), "unknown", "insn_name(NONE)");
 	TAP_EQ_STR(insn_name(INSN_ID_COUNT), "unknown", "insn_name(out of range)");
-	TAP_EQ_STR(insn_name((enum insn_id)-1), "unknown", "insn_name(-1)");
+	TAP_EQ_STR(insn_name((enum insn_id) - 1), "unknown", "insn_name(-1)");
 	TAP_EQ_STR(insn_name(INSN_ID_CMPXCHG16B), "cmpxchg16b", "cmpxchg16b's name");
 }
 
@@ -305,7 +307,8 @@ static void test_popcnt(void)
 	TAP_EQ_U64(c.gpr[INSN_RAX], 64, "all 8 bytes read across the boundary");
 	c.gpr[INSN_RSI] = MEM_BASE + 3 * PAGE - 4;
 	b = c;
-	faulted(RUN(&c, "\xf3\x48\x0f\xb8\x06"), &b, &c, INSN_VEC_PF, 0, "popcnt into an absent page");
+	faulted(RUN(&c, "\xf3\x48\x0f\xb8\x06"), &b, &c, INSN_VEC_PF, 0,
+		"popcnt into an absent page");
 	TAP_EQ_U64(res.exc.cr2, MEM_BASE + 3 * PAGE, "cr2 is the second page's first byte");
 
 	c = cpu64();
@@ -327,7 +330,8 @@ static void test_truncated(void)
 	TAP_EQ_INT(run(&c, "\xf3\x0f\xb8", 3), INSN_UNKNOWN, "popcnt without its ModRM");
 	TAP_STR_CONTAINS(res.why, "end inside", "reason: bytes end inside the instruction");
 	TAP_EQ_INT(res.len, 0, "no length for an undecoded instruction");
-	TAP_EQ_INT(run(&c, "\xf3\x0f\xb8\x05\x11\x22", 6), INSN_UNKNOWN, "popcnt with half a disp32");
+	TAP_EQ_INT(run(&c, "\xf3\x0f\xb8\x05\x11\x22", 6), INSN_UNKNOWN,
+		   "popcnt with half a disp32");
 	TAP_EQ_INT(run(&c, "\xcd", 1), INSN_UNKNOWN, "int without its immediate");
 	TAP_EQ_INT(run(&c, "\x0f\x01", 2), INSN_UNKNOWN, "0f 01 without ModRM");
 	TAP_EQ_INT(run(&c, "", 0), INSN_UNKNOWN, "no bytes at all");
@@ -344,7 +348,8 @@ static void test_truncated(void)
 	c = b;
 	p15[14] = 0x3e;
 	faulted(run(&c, p15, 15), &b, &c, INSN_VEC_GP, 0, "16-byte instruction");
-	TAP_EQ_INT(insn_decode((const uint8_t *)p15, 15, &c, &d), INSN_DEC_TOO_LONG, "decoder: too long");
+	TAP_EQ_INT(insn_decode((const uint8_t *)p15, 15, &c, &d), INSN_DEC_TOO_LONG,
+		   "decoder: too long");
 	p15[15] = (char)0x9b;
 	TAP_EQ_INT(run(&c, p15, 16), INSN_EXCEPTION, "n > 15 is cut at 15");
 }
@@ -366,7 +371,8 @@ static void test_fwait_int(void)
 
 	c = cpu64();
 	TAP_EQ_INT(RUN(&c, "\xcc"), INSN_EXCEPTION, "int3");
-	TAP_OK(res.exc.kind == INSN_EXC_SOFT && res.exc.vector == INSN_VEC_BP && !res.exc.has_error_code,
+	TAP_OK(res.exc.kind == INSN_EXC_SOFT && res.exc.vector == INSN_VEC_BP &&
+		   !res.exc.has_error_code,
 	       "int3: #BP, a software exception without error code");
 	TAP_EQ_U64(c.rip, RIP0 + 1, "int3 is a trap: rip after the cc");
 	TAP_EQ_INT(res.len, 1, "int3 length");
@@ -447,7 +453,8 @@ static void test_mxcsr(void)
 	faulted(RUN(&c, "\x0f\xae\x10"), &b, &c, INSN_VEC_GP, 0, "ldmxcsr, non-canonical");
 	c.gpr[INSN_RSP] = 0x0000800000000000ull;
 	b = c;
-	faulted(RUN(&c, "\x0f\xae\x14\x24"), &b, &c, INSN_VEC_SS, 0, "ldmxcsr [rsp], non-canonical");
+	faulted(RUN(&c, "\x0f\xae\x14\x24"), &b, &c, INSN_VEC_SS, 0,
+		"ldmxcsr [rsp], non-canonical");
 	c.cr4 |= INSN_CR4_LA57;
 	c.gpr[INSN_RAX] = MEM_BASE + 0x40;
 	c.gpr[INSN_RSP] = 0x0000800000000000ull; /* canonical with 57 bits, not RAM: #PF */
@@ -469,18 +476,21 @@ static void test_mxcsr(void)
 	TAP_EQ_U64(v, 0x1f80, "mxcsr stored");
 	c.gpr[INSN_RBX] = MEM_BASE + 2 * PAGE + 0x10;
 	b = c;
-	faulted(RUN(&c, "\x0f\xae\x1b"), &b, &c, INSN_VEC_PF, PF_P | PF_W, "stmxcsr to a read-only page");
+	faulted(RUN(&c, "\x0f\xae\x1b"), &b, &c, INSN_VEC_PF, PF_P | PF_W,
+		"stmxcsr to a read-only page");
 	c.gpr[INSN_RBX] = MEM_BASE + 2 * PAGE - 2;
 	memset(host(MEM_BASE + 2 * PAGE - 2), 0, 2);
 	b = c;
-	faulted(RUN(&c, "\x0f\xae\x1b"), &b, &c, INSN_VEC_PF, PF_P | PF_W, "stmxcsr across into read-only");
+	faulted(RUN(&c, "\x0f\xae\x1b"), &b, &c, INSN_VEC_PF, PF_P | PF_W,
+		"stmxcsr across into read-only");
 	TAP_EQ_U64(res.exc.cr2, MEM_BASE + 2 * PAGE, "cr2 on the second page");
 	TAP_OK(host(MEM_BASE + 2 * PAGE - 2)[0] == 0, "nothing written on the first page");
 	c = cpu64();
 	c.cpl = 3;
 	c.gpr[INSN_RBX] = MEM_BASE + 3 * PAGE;
 	b = c;
-	faulted(RUN(&c, "\x0f\xae\x1b"), &b, &c, INSN_VEC_PF, PF_W | PF_U, "stmxcsr at CPL3, absent page");
+	faulted(RUN(&c, "\x0f\xae\x1b"), &b, &c, INSN_VEC_PF, PF_W | PF_U,
+		"stmxcsr at CPL3, absent page");
 	mem.perm[1] = REFUSE;
 	c.gpr[INSN_RBX] = MEM_BASE + PAGE;
 	b = c;
@@ -544,7 +554,8 @@ static void test_cmpxchg(void)
 	m[1] = 0xd0;
 	memcpy(host(MEM_BASE + 0x100), m, 16);
 	b = c;
-	done(RUN(&c, "\xf0\x48\x0f\xc7\x0e"), &b, &c, 5, INSN_ID_CMPXCHG16B, "lock cmpxchg16b, equal");
+	done(RUN(&c, "\xf0\x48\x0f\xc7\x0e"), &b, &c, 5, INSN_ID_CMPXCHG16B,
+	     "lock cmpxchg16b, equal");
 	memcpy(m, host(MEM_BASE + 0x100), 16);
 	TAP_OK(m[0] == 0xb0 && m[1] == 0xc0, "rcx:rbx stored");
 	TAP_OK(c.rflags & INSN_RFLAGS_ZF, "ZF set");
@@ -566,14 +577,17 @@ static void test_cmpxchg(void)
 	TAP_EQ_INT(mem.cmpxchgs, 0, "no access when misaligned");
 	c.gpr[INSN_RSI] = MEM_BASE + 2 * PAGE;
 	b = c;
-	faulted(RUN(&c, "\x48\x0f\xc7\x0e"), &b, &c, INSN_VEC_PF, PF_P | PF_W, "cmpxchg16b, read-only page");
+	faulted(RUN(&c, "\x48\x0f\xc7\x0e"), &b, &c, INSN_VEC_PF, PF_P | PF_W,
+		"cmpxchg16b, read-only page");
 	TAP_EQ_U64(res.exc.cr2, MEM_BASE + 2 * PAGE, "cr2");
 	c = cpu64();
 	c.features &= ~INSN_F_CX16;
 	c.gpr[INSN_RSI] = MEM_BASE;
 	b = c;
-	faulted(RUN(&c, "\xf0\x48\x0f\xc7\x0e"), &b, &c, INSN_VEC_UD, -1, "cmpxchg16b without CX16");
-	TAP_EQ_INT(RUN(&c, "\xf0\x48\x0f\xc7\xce"), INSN_UNKNOWN, "cmpxchg16b with a register: unknown");
+	faulted(RUN(&c, "\xf0\x48\x0f\xc7\x0e"), &b, &c, INSN_VEC_UD, -1,
+		"cmpxchg16b without CX16");
+	TAP_EQ_INT(RUN(&c, "\xf0\x48\x0f\xc7\xce"), INSN_UNKNOWN,
+		   "cmpxchg16b with a register: unknown");
 
 	/* cmpxchg8b, 64-bit mode: a failed compare writes EDX:EAX, zero-extending. */
 	c = cpu64();
@@ -609,7 +623,8 @@ static void test_cmpxchg(void)
 	c = cpu64();
 	c.gpr[INSN_RDI] = MEM_BASE + 2 * PAGE - 4;
 	b = c;
-	faulted(RUN(&c, "\xf0\x0f\xc7\x0f"), &b, &c, INSN_VEC_PF, PF_P | PF_W, "cmpxchg8b across into read-only");
+	faulted(RUN(&c, "\xf0\x0f\xc7\x0f"), &b, &c, INSN_VEC_PF, PF_P | PF_W,
+		"cmpxchg8b across into read-only");
 	TAP_EQ_U64(res.exc.cr2, MEM_BASE + 2 * PAGE, "cr2 on the second page");
 	c.features &= ~INSN_F_CX8;
 	c.gpr[INSN_RDI] = MEM_BASE;
@@ -659,7 +674,7 @@ static void test_flush_fence(void)
 static void test_invpcid(void)
 {
 	struct insn_cpu c = cpu64(), b;
-	uint64_t desc[2] = { 5, 0xffffffff81234000ull };
+	uint64_t desc[2] = {5, 0xffffffff81234000ull};
 
 	mem_reset();
 	memcpy(host(MEM_BASE + 0x400), desc, 16);
@@ -669,7 +684,7 @@ static void test_invpcid(void)
 	done(RUN(&c, "\x66\x0f\x38\x82\x06"), &b, &c, 5, INSN_ID_INVPCID, "invpcid rax, [rsi]");
 	TAP_EQ_INT(res.side, INSN_SIDE_TLB_FLUSH, "TLB flush side effect");
 	TAP_OK(res.invpcid.type == INSN_INVPCID_ADDR && res.invpcid.pcid == 5 &&
-		       res.invpcid.addr == 0xffffffff81234000ull,
+		   res.invpcid.addr == 0xffffffff81234000ull,
 	       "type, PCID and address reported");
 	c = b;
 	c.gpr[INSN_R8] = INSN_INVPCID_ALL;
@@ -689,21 +704,25 @@ static void test_invpcid(void)
 	desc[0] = 0x1000;
 	memcpy(host(MEM_BASE + 0x400), desc, 16);
 	b = c;
-	faulted(RUN(&c, "\x66\x0f\x38\x82\x06"), &b, &c, INSN_VEC_GP, 0, "invpcid, PCID bits 63:12 set");
+	faulted(RUN(&c, "\x66\x0f\x38\x82\x06"), &b, &c, INSN_VEC_GP, 0,
+		"invpcid, PCID bits 63:12 set");
 	c.gpr[INSN_RAX] = INSN_INVPCID_ADDR;
 	desc[0] = 1;
 	desc[1] = 0x0000800000000000ull;
 	memcpy(host(MEM_BASE + 0x400), desc, 16);
 	b = c;
-	faulted(RUN(&c, "\x66\x0f\x38\x82\x06"), &b, &c, INSN_VEC_GP, 0, "invpcid type 0, non-canonical");
+	faulted(RUN(&c, "\x66\x0f\x38\x82\x06"), &b, &c, INSN_VEC_GP, 0,
+		"invpcid type 0, non-canonical");
 	c.gpr[INSN_RAX] = INSN_INVPCID_ALL_GLOBAL;
 	b = c;
-	done(RUN(&c, "\x66\x0f\x38\x82\x06"), &b, &c, 5, INSN_ID_INVPCID, "type 2 ignores the address");
+	done(RUN(&c, "\x66\x0f\x38\x82\x06"), &b, &c, 5, INSN_ID_INVPCID,
+	     "type 2 ignores the address");
 	c = b;
 	c.gpr[INSN_RAX] = INSN_INVPCID_PCID;
 	c.cr4 &= ~INSN_CR4_PCIDE;
 	b = c;
-	faulted(RUN(&c, "\x66\x0f\x38\x82\x06"), &b, &c, INSN_VEC_GP, 0, "invpcid PCID 1 without PCIDE");
+	faulted(RUN(&c, "\x66\x0f\x38\x82\x06"), &b, &c, INSN_VEC_GP, 0,
+		"invpcid PCID 1 without PCIDE");
 	desc[0] = 0;
 	memcpy(host(MEM_BASE + 0x400), desc, 16);
 	done(RUN(&c, "\x66\x0f\x38\x82\x06"), &b, &c, 5, INSN_ID_INVPCID, "PCID 0 without PCIDE");
@@ -711,13 +730,16 @@ static void test_invpcid(void)
 	c.gpr[INSN_RSI] = MEM_BASE + 3 * PAGE - 8;
 	c.gpr[INSN_RAX] = INSN_INVPCID_ALL;
 	b = c;
-	faulted(RUN(&c, "\x66\x0f\x38\x82\x06"), &b, &c, INSN_VEC_PF, 0, "descriptor half on an absent page");
+	faulted(RUN(&c, "\x66\x0f\x38\x82\x06"), &b, &c, INSN_VEC_PF, 0,
+		"descriptor half on an absent page");
 	TAP_EQ_U64(res.exc.cr2, MEM_BASE + 3 * PAGE, "cr2");
 	c.features &= ~INSN_F_INVPCID;
 	b = c;
-	faulted(RUN(&c, "\x66\x0f\x38\x82\x06"), &b, &c, INSN_VEC_UD, -1, "invpcid without INVPCID");
+	faulted(RUN(&c, "\x66\x0f\x38\x82\x06"), &b, &c, INSN_VEC_UD, -1,
+		"invpcid without INVPCID");
 	c = cpu64();
-	TAP_EQ_INT(RUN(&c, "\x66\x0f\x38\x82\xc0"), INSN_UNKNOWN, "invpcid with a register operand");
+	TAP_EQ_INT(RUN(&c, "\x66\x0f\x38\x82\xc0"), INSN_UNKNOWN,
+		   "invpcid with a register operand");
 	TAP_EQ_INT(RUN(&c, "\x0f\x38\x82\x06"), INSN_UNKNOWN, "0f 38 82 without 66");
 	b = c;
 	faulted(RUN(&c, "\xf0\x66\x0f\x38\x82\x06"), &b, &c, INSN_VEC_UD, -1, "lock invpcid");
@@ -814,16 +836,19 @@ static void test_addressing(void)
 	c = cpu64();
 	c.gpr[INSN_RAX] = 0xffffffff00000000ull | want;
 	TAP_EQ_INT(RUN(&c, "\x67\x0f\xae\x10"), INSN_DONE, "67: [eax]");
-	TAP_EQ_INT(insn_decode((const uint8_t *)"\x67\x0f\xae\x10", 4, &c, &d), 0, "decode 67 0f ae 10");
+	TAP_EQ_INT(insn_decode((const uint8_t *)"\x67\x0f\xae\x10", 4, &c, &d), 0,
+		   "decode 67 0f ae 10");
 	TAP_OK(d.addrsize == 4 && d.base == INSN_RAX && d.index == -1 && d.len == 4,
 	       "32-bit address size, base rax");
 
 	c = cpu32();
 	c.gpr[INSN_RCX] = 0x40;
 	c.seg_base[INSN_DS] = want - 0x1100;
-	TAP_EQ_INT(RUN(&c, "\x0f\xae\x14\x8d\x00\x10\x00\x00"), INSN_DONE, "32-bit: ds:[ecx*4 + 0x1000]");
+	TAP_EQ_INT(RUN(&c, "\x0f\xae\x14\x8d\x00\x10\x00\x00"), INSN_DONE,
+		   "32-bit: ds:[ecx*4 + 0x1000]");
 	c = cpu32();
-	TAP_EQ_INT(RUN(&c, "\x0f\xae\x15\x00\x05\x01\x00"), INSN_DONE, "32-bit: mod 0 rm 5 is absolute");
+	TAP_EQ_INT(RUN(&c, "\x0f\xae\x15\x00\x05\x01\x00"), INSN_DONE,
+		   "32-bit: mod 0 rm 5 is absolute");
 
 	/* 16-bit: [bx+si+disp8], [bp+disp8] through SS, [disp16]. */
 	c = cpu64();

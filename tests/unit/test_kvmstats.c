@@ -30,13 +30,13 @@ static void put_desc(struct fake *f, unsigned i, const char *name, uint32_t flag
 
 static void make_fake(struct fake *f)
 {
-	uint64_t data[6] = { 1234, 0, 10, 20, 30, 40 };
+	uint64_t data[6] = {1234, 0, 10, 20, 30, 40};
 
 	memset(f, 0, sizeof(*f));
 	f->h = (struct kvm_stats_header){
-		.name_size = NAME_SIZE,
-		.num_desc = 3,
-		.id_offset = sizeof(struct kvm_stats_header),
+	    .name_size = NAME_SIZE,
+	    .num_desc = 3,
+	    .id_offset = sizeof(struct kvm_stats_header),
 	};
 	f->h.desc_offset = f->h.id_offset + NAME_SIZE;
 	f->h.data_offset = f->h.desc_offset + 3 * DESC_SIZE;

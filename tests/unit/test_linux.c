@@ -1,4 +1,5 @@
-/* test_linux.c - unit tests for the Linux loader: synthetic bzImages and vmlinux ELFs, every payload format, malformed inputs. */
+/* test_linux.c - unit tests for the Linux loader: synthetic bzImages and vmlinux ELFs, every
+ * payload format, malformed inputs. */
 #include <elf.h>
 #include <errno.h>
 #include <lz4.h>
@@ -22,8 +23,8 @@
 #define SETUP_SECTS 4u
 #define SETUP_SIZE ((SETUP_SECTS + 1) * 512u)
 #define KERNEL_BASE (16 * MIB) /* pref_address and the vmlinux's p_paddr */
-#define VM_TEXT 0x3000u /* vmlinux: text file bytes */
-#define VM_DATA 0x800u /* vmlinux: data file bytes, then bss */
+#define VM_TEXT 0x3000u	       /* vmlinux: text file bytes */
+#define VM_DATA 0x800u	       /* vmlinux: data file bytes, then bss */
 #define VM_BSS 0x2000u
 #define PVH_OFF 0x40u /* PVH entry = KERNEL_BASE + PVH_OFF */
 #define RSDP 0xe0000ull
@@ -83,10 +84,10 @@ static size_t make_bzimage(uint8_t *buf, const uint8_t *pl, size_t plen, uint64_
 	buf[0x211] = 0x01; /* LOADED_HIGH */
 	put_le(buf + 0x214, 0x100000, 4);
 	put_le(buf + 0x22c, 0x7fffffff, 4); /* initrd_addr_max */
-	put_le(buf + 0x230, 0x200000, 4); /* kernel_alignment */
-	buf[0x234] = 1; /* relocatable */
-	put_le(buf + 0x236, 0x3, 2); /* XLF_KERNEL_64 | CAN_BE_LOADED_ABOVE_4G */
-	put_le(buf + 0x238, 255, 4); /* cmdline_size */
+	put_le(buf + 0x230, 0x200000, 4);   /* kernel_alignment */
+	buf[0x234] = 1;			    /* relocatable */
+	put_le(buf + 0x236, 0x3, 2);	    /* XLF_KERNEL_64 | CAN_BE_LOADED_ABOVE_4G */
+	put_le(buf + 0x238, 255, 4);	    /* cmdline_size */
 	put_le(buf + 0x248, 0x200, 4);
 	put_le(buf + 0x24c, plen, 4);
 	put_le(buf + 0x258, pref, 8);
@@ -106,17 +107,32 @@ static size_t make_vmlinux(uint8_t *buf, uint64_t base, int pvh)
 	const uint64_t vbase = 0xffffffff80000000ull + base;
 	const size_t text_off = 0x1000, data_off = text_off + VM_TEXT, note_off = 0x200;
 	size_t len = data_off + VM_DATA;
-	Elf64_Ehdr e = { .e_type = ET_EXEC, .e_machine = EM_X86_64, .e_version = EV_CURRENT,
-			 .e_entry = base, .e_phoff = sizeof(Elf64_Ehdr),
-			 .e_ehsize = sizeof(Elf64_Ehdr), .e_phentsize = sizeof(Elf64_Phdr),
-			 .e_phnum = 3 };
+	Elf64_Ehdr e = {.e_type = ET_EXEC,
+			.e_machine = EM_X86_64,
+			.e_version = EV_CURRENT,
+			.e_entry = base,
+			.e_phoff = sizeof(Elf64_Ehdr),
+			.e_ehsize = sizeof(Elf64_Ehdr),
+			.e_phentsize = sizeof(Elf64_Phdr),
+			.e_phnum = 3};
 	Elf64_Phdr ph[3] = {
-		{ .p_type = PT_LOAD, .p_flags = PF_R | PF_X, .p_offset = text_off, .p_vaddr = vbase,
-		  .p_paddr = base, .p_filesz = VM_TEXT, .p_memsz = VM_TEXT, .p_align = 0x1000 },
-		{ .p_type = PT_LOAD, .p_flags = PF_R | PF_W, .p_offset = data_off,
-		  .p_vaddr = vbase + VM_TEXT, .p_paddr = base + VM_TEXT, .p_filesz = VM_DATA,
-		  .p_memsz = VM_DATA + VM_BSS, .p_align = 0x1000 },
-		{ .p_type = PT_NOTE, .p_flags = PF_R, .p_offset = note_off, .p_filesz = 0, .p_align = 4 },
+	    {.p_type = PT_LOAD,
+	     .p_flags = PF_R | PF_X,
+	     .p_offset = text_off,
+	     .p_vaddr = vbase,
+	     .p_paddr = base,
+	     .p_filesz = VM_TEXT,
+	     .p_memsz = VM_TEXT,
+	     .p_align = 0x1000},
+	    {.p_type = PT_LOAD,
+	     .p_flags = PF_R | PF_W,
+	     .p_offset = data_off,
+	     .p_vaddr = vbase + VM_TEXT,
+	     .p_paddr = base + VM_TEXT,
+	     .p_filesz = VM_DATA,
+	     .p_memsz = VM_DATA + VM_BSS,
+	     .p_align = 0x1000},
+	    {.p_type = PT_NOTE, .p_flags = PF_R, .p_offset = note_off, .p_filesz = 0, .p_align = 4},
 	};
 	uint8_t *n = buf + note_off;
 
@@ -151,7 +167,7 @@ static size_t compress_as(enum unpack_format f, const uint8_t *in, size_t len, u
 
 	switch (f) {
 	case UNPACK_GZIP: {
-		z_stream zs = { 0 };
+		z_stream zs = {0};
 
 		if (deflateInit2(&zs, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
 			return 0;
@@ -167,7 +183,8 @@ static size_t compress_as(enum unpack_format f, const uint8_t *in, size_t len, u
 		break;
 	}
 	case UNPACK_XZ:
-		if (lzma_easy_buffer_encode(6, LZMA_CHECK_CRC32, NULL, in, len, out, &n, cap) != LZMA_OK)
+		if (lzma_easy_buffer_encode(6, LZMA_CHECK_CRC32, NULL, in, len, out, &n, cap) !=
+		    LZMA_OK)
 			return 0;
 		break;
 	case UNPACK_LZMA: {
@@ -223,11 +240,11 @@ static int ram_untouched(void)
 
 static struct boot_input input(size_t len, const char *cmdline, size_t initrd_len)
 {
-	struct boot_input in = { .image = img, .len = len, .cmdline = cmdline };
+	struct boot_input in = {.image = img, .len = len, .cmdline = cmdline};
 
 	if (initrd_len) {
 		in.nmodules = 1;
-		in.modules[0] = (struct boot_module){ initrd, initrd_len, "initrd" };
+		in.modules[0] = (struct boot_module){initrd, initrd_len, "initrd"};
 	}
 	return in;
 }
@@ -313,19 +330,19 @@ static void test_header(void)
 		uint64_t v;
 		const char *needle, *name;
 	} bad[] = {
-		{ 0x1fe, 2, 0x55aa, "boot_flag", "bad boot_flag" },
-		{ 0x202, 4, 0x53726449, "HdrS", "bad HdrS" },
-		{ 0x206, 2, 0x020b, "older than 2.12", "protocol 2.11" },
-		{ 0x201, 1, 0x40, "before init_size", "header too short for 2.12" },
-		{ 0x211, 1, 0x00, "LOADED_HIGH", "no LOADED_HIGH" },
-		{ 0x236, 2, 0x02, "XLF_KERNEL_64", "no XLF_KERNEL_64" },
-		{ 0x1f1, 1, 200, "setup_sects 200", "setup_sects past the file" },
-		{ 0x1f4, 4, 0x4000 / 16 + 2, "syssize", "syssize longer than the file" },
-		{ 0x230, 4, 0x300000, "power of two", "kernel_alignment not a power of two" },
-		{ 0x258, 8, 0x80000, "below 1 MiB", "pref_address below 1 MiB" },
-		{ 0x260, 4, 0x3000, "init_size", "init_size smaller than the kernel" },
-		{ 0x24c, 4, 0x3e01, "payload", "payload past the file" },
-		{ 0x248, 4, 0xffffffff, "payload", "payload_offset huge" },
+	    {0x1fe, 2, 0x55aa, "boot_flag", "bad boot_flag"},
+	    {0x202, 4, 0x53726449, "HdrS", "bad HdrS"},
+	    {0x206, 2, 0x020b, "older than 2.12", "protocol 2.11"},
+	    {0x201, 1, 0x40, "before init_size", "header too short for 2.12"},
+	    {0x211, 1, 0x00, "LOADED_HIGH", "no LOADED_HIGH"},
+	    {0x236, 2, 0x02, "XLF_KERNEL_64", "no XLF_KERNEL_64"},
+	    {0x1f1, 1, 200, "setup_sects 200", "setup_sects past the file"},
+	    {0x1f4, 4, 0x4000 / 16 + 2, "syssize", "syssize longer than the file"},
+	    {0x230, 4, 0x300000, "power of two", "kernel_alignment not a power of two"},
+	    {0x258, 8, 0x80000, "below 1 MiB", "pref_address below 1 MiB"},
+	    {0x260, 4, 0x3000, "init_size", "init_size smaller than the kernel"},
+	    {0x24c, 4, 0x3e01, "payload", "payload past the file"},
+	    {0x248, 4, 0xffffffff, "payload", "payload_offset huge"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		uint64_t old = get_le(img + bad[i].off, bad[i].n);
@@ -356,7 +373,7 @@ static void test_e820(void)
 	TAP_OK(e[0].addr == 0 && e[0].size == 0x9fc00 && e[0].type == LINUX_E820_RAM,
 	       "5 GiB: [0, 0x9fc00) RAM");
 	TAP_OK(e[1].addr == 0x9fc00 && e[1].size == 0x100000 - 0x9fc00 &&
-		       e[1].type == LINUX_E820_RESERVED,
+		   e[1].type == LINUX_E820_RESERVED,
 	       "5 GiB: [0x9fc00, 1 MiB) reserved");
 	TAP_OK(e[2].addr == MIB && e[2].size == 3 * GIB - MIB && e[2].type == LINUX_E820_RAM,
 	       "5 GiB: [1 MiB, 3 GiB) RAM");
@@ -373,7 +390,9 @@ static void check_zero_page(const char *name, const char *cmdline, size_t initrd
 			    uint16_t version, uint32_t cmdline_size)
 {
 	static const struct linux_e820 want[] = {
-		{ 0, 0x9fc00, 1 }, { 0x9fc00, 0x60400, 2 }, { MIB, RAM_SIZE - MIB, 1 },
+	    {0, 0x9fc00, 1},
+	    {0x9fc00, 0x60400, 2},
+	    {MIB, RAM_SIZE - MIB, 1},
 	};
 	uint64_t rd = get_le(zp() + 0x218, 4) | get_le(zp() + 0xc0, 4) << 32;
 	uint64_t rdsz = get_le(zp() + 0x21c, 4) | get_le(zp() + 0xc4, 4) << 32;
@@ -392,7 +411,8 @@ static void check_zero_page(const char *name, const char *cmdline, size_t initrd
 	TAP_EQ_U64(get_le(zp() + 0x70, 8), RSDP, "%s: acpi_rsdp_addr", name);
 	TAP_EQ_U64(zp()[0x1e8], 3, "%s: e820_entries", name);
 	TAP_OK(e820_is(zp() + 0x2d0, 20, 3, want), "%s: e820 table at 0x2d0", name);
-	TAP_OK(get_le(zp() + 0x2d0 + 3 * 20, 8) == 0, "%s: nothing after the last e820 entry", name);
+	TAP_OK(get_le(zp() + 0x2d0 + 3 * 20, 8) == 0, "%s: nothing after the last e820 entry",
+	       name);
 	if (initrd_len) {
 		uint64_t expect = (RAM_SIZE - initrd_len) & ~0xfffull;
 
@@ -407,7 +427,7 @@ static void check_zero_page(const char *name, const char *cmdline, size_t initrd
 
 static void test_bzimage_own(void)
 {
-	static const uint8_t junk[] = { 0x42, 0x5a, 0x68, 0x39, 1, 2, 3, 4 }; /* "BZh9": bzip2 */
+	static const uint8_t junk[] = {0x42, 0x5a, 0x68, 0x39, 1, 2, 3, 4}; /* "BZh9": bzip2 */
 	size_t len = make_bzimage(img, junk, sizeof(junk), KERNEL_BASE, 0x4000);
 	struct boot_input in = input(len, "console=ttyS0 quiet", 0x5432);
 	struct boot_plan plan;
@@ -417,37 +437,40 @@ static void test_bzimage_own(void)
 	for (size_t i = 0; i < sizeof(initrd); i++)
 		initrd[i] = (uint8_t)(i * 3 + 1);
 	for (int pass = 0; pass < 2; pass++) {
-		const char *name = pass ? "bzip2 payload, host decompression on" : "no_host_decompress";
+		const char *name =
+		    pass ? "bzip2 payload, host decompression on" : "no_host_decompress";
 
 		in.no_host_decompress = pass == 0;
 		ram_reset();
-		TAP_EQ_INT(linux_load(&in, &mem, RSDP, &plan, why, sizeof(why)), 0, "%s: loads", name);
+		TAP_EQ_INT(linux_load(&in, &mem, RSDP, &plan, why, sizeof(why)), 0, "%s: loads",
+			   name);
 		TAP_EQ_STR(why, "", "%s: no reason on success", name);
 		TAP_EQ_U64(plan.proto, BOOT_LINUX64, "%s: 64-bit Linux protocol", name);
-		TAP_EQ_U64(plan.entry, KERNEL_BASE + 0x200, "%s: entry = load address + 0x200", name);
+		TAP_EQ_U64(plan.entry, KERNEL_BASE + 0x200, "%s: entry = load address + 0x200",
+			   name);
 		TAP_EQ_U64(plan.arg, LINUX_ZERO_PAGE_GPA, "%s: RSI = zero page", name);
-		TAP_OK(plan.aps_wait_sipi && plan.low_tables && plan.acpi && plan.ioapic && plan.pit,
+		TAP_OK(plan.aps_wait_sipi && plan.low_tables && plan.acpi && plan.ioapic &&
+			   plan.pit,
 		       "%s: platform flags", name);
 		for (size_t j = 0; j < 0x4000; j++)
-			ok &= ram[KERNEL_BASE + j] == (j >= 0x200 && j < 0x200 + sizeof(junk)
-								? junk[j - 0x200]
-								: kbyte(j));
+			ok &= ram[KERNEL_BASE + j] ==
+			      (j >= 0x200 && j < 0x200 + sizeof(junk) ? junk[j - 0x200] : kbyte(j));
 		TAP_OK(ok, "%s: protected-mode kernel copied to pref_address", name);
 		check_zero_page(name, "console=ttyS0 quiet", 0x5432, 0x020f, 255);
 		TAP_OK(memcmp(zp() + 0x1f1, img + 0x1f1, 0x210 - 0x1f1) == 0,
 		       "%s: setup header copied to 0x1f1", name);
-		const struct boot_claim *k = claim(&plan, "kernel"), *t = claim(&plan,
-										"boot page tables/GDT");
-		TAP_OK(k && k->start == KERNEL_BASE && k->size == MIB, "%s: kernel claim is init_size",
-		       name);
+		const struct boot_claim *k = claim(&plan, "kernel"),
+					*t = claim(&plan, "boot page tables/GDT");
+		TAP_OK(k && k->start == KERNEL_BASE && k->size == MIB,
+		       "%s: kernel claim is init_size", name);
 		TAP_OK(t && t->start == 0x1000 && t->size == 0x6000, "%s: [0x1000, 0x7000) claimed",
 		       name);
 		TAP_OK(claim(&plan, "zero page") && claim(&plan, "command line") &&
-			       claim(&plan, "initrd"),
+			   claim(&plan, "initrd"),
 		       "%s: zero page, command line and initrd claimed", name);
 		if (pass)
-			TAP_STR_CONTAINS(plan.note, "bzip2", "%s: note says the kernel decompresses",
-					 name);
+			TAP_STR_CONTAINS(plan.note, "bzip2",
+					 "%s: note says the kernel decompresses", name);
 	}
 
 	/* Not relocatable: exactly pref_address; relocatable + odd pref: rounded up. */
@@ -481,7 +504,7 @@ static void test_bzimage_own(void)
 	in.modules[0].len = 16 * MIB;
 	in.modules[0].data = ram; /* any 16 MiB of readable bytes; never copied */
 	refuse(&in, -ENOSPC, "initrd of 16777216 bytes", "initrd larger than the free RAM");
-	in.modules[0] = (struct boot_module){ initrd, sizeof(initrd), NULL };
+	in.modules[0] = (struct boot_module){initrd, sizeof(initrd), NULL};
 	put_le(img + 0x22c, KERNEL_BASE + MIB + 0x8000 - 1, 4);
 	refuse(&in, -ENOSPC, "does not fit", "initrd above initrd_addr_max");
 	put_le(img + 0x22c, KERNEL_BASE + MIB + sizeof(initrd) - 1, 4);
@@ -496,12 +519,12 @@ static void test_bzimage_own(void)
 	put_le(img + 0x236, 0, 2);
 	refuse(&in, -ENOEXEC, "XLF_KERNEL_64", "32-bit kernel through linux_load");
 	put_le(img + 0x236, 3, 2);
-	refuse(&(struct boot_input){ .image = img, .len = 0x300 }, -ENOEXEC, "setup_sects",
+	refuse(&(struct boot_input){.image = img, .len = 0x300}, -ENOEXEC, "setup_sects",
 	       "bzImage cut inside its setup code");
 	img[0x1fe] = 0;
 	refuse(&in, -ENOEXEC, "neither a bzImage", "no boot_flag: not recognised");
 	img[0x1fe] = 0x55;
-	TAP_EQ_INT(linux_load_ex(&in, &mem, &(struct linux_options){ .entry = LINUX_ENTRY_PVH },
+	TAP_EQ_INT(linux_load_ex(&in, &mem, &(struct linux_options){.entry = LINUX_ENTRY_PVH},
 				 &plan, why, sizeof(why)),
 		   -EINVAL, "PVH asked of a self-decompressing bzImage is refused");
 
@@ -537,8 +560,8 @@ static void test_bzimage_unpacked(enum unpack_format f)
 	TAP_OK(memcmp(ram + KERNEL_BASE, vm + 0x1000, VM_TEXT + VM_DATA) == 0,
 	       "%s: text and data at p_paddr", fname);
 	TAP_OK(ram[KERNEL_BASE + VM_TEXT + VM_DATA] == 0 &&
-		       ram[KERNEL_BASE + VM_TEXT + VM_DATA + VM_BSS - 1] == 0 &&
-		       ram[KERNEL_BASE + VM_TEXT + VM_DATA + VM_BSS] == SENTINEL,
+		   ram[KERNEL_BASE + VM_TEXT + VM_DATA + VM_BSS - 1] == 0 &&
+		   ram[KERNEL_BASE + VM_TEXT + VM_DATA + VM_BSS] == SENTINEL,
 	       "%s: bss zeroed, nothing past it", fname);
 	check_zero_page(fname, "root=/dev/vda", 0x3000, 0x020f, 255);
 	TAP_STR_CONTAINS(plan.note, fname, "%s: note names the format", fname);
@@ -547,14 +570,14 @@ static void test_bzimage_unpacked(enum unpack_format f)
 	       "%s: kernel claim is the vmlinux footprint", fname);
 
 	/* LINUX_ENTRY_PVH on the unpacked kernel: its note. */
-	TAP_EQ_INT(linux_load_ex(&in, &mem, &(struct linux_options){ .entry = LINUX_ENTRY_PVH },
+	TAP_EQ_INT(linux_load_ex(&in, &mem, &(struct linux_options){.entry = LINUX_ENTRY_PVH},
 				 &plan, why, sizeof(why)),
 		   0, "%s: PVH entry on request", fname);
 	TAP_OK(plan.proto == BOOT_PVH && plan.entry == KERNEL_BASE + PVH_OFF,
 	       "%s: ... through the PVH note", fname);
 
 	/* The bound: the fuzz-sized bound is below the vmlinux size. */
-	refuse_opt(&in, &(struct linux_options){ .unpack_max = 0x1000 }, -E2BIG, "more than",
+	refuse_opt(&in, &(struct linux_options){.unpack_max = 0x1000}, -E2BIG, "more than",
 		   "decompression bound exceeded");
 
 	/* A stream cut short inside the kernel part. */
@@ -569,7 +592,7 @@ static void test_unpack_bad(void)
 	char why[200];
 	uint8_t *out = (uint8_t *)1;
 	size_t outlen = 7, n;
-	enum unpack_format fs[] = { UNPACK_GZIP, UNPACK_XZ, UNPACK_LZMA, UNPACK_LZ4, UNPACK_ZSTD };
+	enum unpack_format fs[] = {UNPACK_GZIP, UNPACK_XZ, UNPACK_LZMA, UNPACK_LZ4, UNPACK_ZSTD};
 
 	for (size_t i = 0; i < sizeof(fs) / sizeof(fs[0]); i++) {
 		const char *name = unpack_format_name(fs[i]);
@@ -592,24 +615,26 @@ static void test_unpack_bad(void)
 		int rc = unpack(fs[i], payload, n, 8 * MIB, &out, &outlen, why, sizeof(why));
 		/* lz4 has no checksum in the legacy frame: a flip may still decode, to garbage. */
 		if (fs[i] == UNPACK_LZ4 && rc == 0) {
-			TAP_OK(memcmp(out, zeros, outlen < sizeof(zeros) ? outlen : sizeof(zeros)) != 0 ||
-				       outlen != sizeof(zeros),
+			TAP_OK(memcmp(out, zeros,
+				      outlen < sizeof(zeros) ? outlen : sizeof(zeros)) != 0 ||
+				   outlen != sizeof(zeros),
 			       "%s: corrupt stream decodes to something else", name);
 			free(out);
 		} else {
-			TAP_OK(rc == -ENOEXEC || rc == -E2BIG, "%s: corrupt stream refused (%d: %s)",
-			       name, rc, why);
+			TAP_OK(rc == -ENOEXEC || rc == -E2BIG,
+			       "%s: corrupt stream refused (%d: %s)", name, rc, why);
 		}
 		TAP_EQ_INT(unpack(fs[i], payload, 3, 8 * MIB, &out, &outlen, why, sizeof(why)),
 			   -ENOEXEC, "%s: 3-byte stream refused", name);
 	}
-	TAP_EQ_INT(unpack(UNPACK_BZIP2, (const uint8_t *)"BZh9", 4, MIB, &out, &outlen, why,
-			  sizeof(why)),
-		   -ENOEXEC, "bzip2 is not decompressed");
+	TAP_EQ_INT(
+	    unpack(UNPACK_BZIP2, (const uint8_t *)"BZh9", 4, MIB, &out, &outlen, why, sizeof(why)),
+	    -ENOEXEC, "bzip2 is not decompressed");
 	TAP_EQ_INT(unpack(UNPACK_GZIP, (const uint8_t *)"\x28\xb5\x2f\xfd", 4, MIB, &out, &outlen,
 			  why, sizeof(why)),
 		   -ENOEXEC, "format and magic must agree");
-	TAP_EQ_U64(unpack_detect((const uint8_t *)"\x5d\x00\x00\x80", 4), UNPACK_LZMA, "lzma magic");
+	TAP_EQ_U64(unpack_detect((const uint8_t *)"\x5d\x00\x00\x80", 4), UNPACK_LZMA,
+		   "lzma magic");
 	TAP_EQ_U64(unpack_detect((const uint8_t *)"\x89LZO", 4), UNPACK_LZO, "lzo magic");
 	TAP_EQ_U64(unpack_detect((const uint8_t *)"\x1f", 1), UNPACK_UNKNOWN, "1 byte: unknown");
 
@@ -630,7 +655,9 @@ static void test_unpack_bad(void)
 static void test_vmlinux(void)
 {
 	static const struct linux_e820 want[] = {
-		{ 0, 0x9fc00, 1 }, { 0x9fc00, 0x60400, 2 }, { MIB, RAM_SIZE - MIB, 1 },
+	    {0, 0x9fc00, 1},
+	    {0x9fc00, 0x60400, 2},
+	    {MIB, RAM_SIZE - MIB, 1},
 	};
 	size_t len = make_vmlinux(img, KERNEL_BASE, 1);
 	struct boot_input in = input(len, "console=ttyS0", 0x2345);
@@ -646,7 +673,7 @@ static void test_vmlinux(void)
 	TAP_EQ_U64(plan.arg, LINUX_PVH_INFO_GPA, "EBX = start info");
 	TAP_OK(!plan.low_tables && plan.aps_wait_sipi, "PVH: no kestrel tables, APs wait");
 	TAP_OK(!claim(&plan, "boot page tables/GDT") && !claim(&plan, "zero page") &&
-		       claim(&plan, "PVH start info"),
+		   claim(&plan, "PVH start info"),
 	       "PVH claims the start info, not the zero page");
 	TAP_EQ_U64(get_le(si, 4), 0x336ec578, "start info magic");
 	TAP_EQ_U64(get_le(si + 4, 4), 1, "start info version 1");
@@ -659,8 +686,8 @@ static void test_vmlinux(void)
 	TAP_OK(e820_is(ram + LINUX_PVH_MEMMAP_GPA, 24, 3, want), "memmap entries (e820 types)");
 	uint64_t rd = get_le(ram + LINUX_PVH_MODLIST_GPA, 8);
 	TAP_OK(rd == ((RAM_SIZE - 0x2345) & ~0xfffull) &&
-		       get_le(ram + LINUX_PVH_MODLIST_GPA + 8, 8) == 0x2345 &&
-		       memcmp(ram + rd, initrd, 0x2345) == 0,
+		   get_le(ram + LINUX_PVH_MODLIST_GPA + 8, 8) == 0x2345 &&
+		   memcmp(ram + rd, initrd, 0x2345) == 0,
 	       "module 0 is the initrd, at the top of RAM");
 	TAP_OK(strcmp((const char *)ram + LINUX_CMDLINE_GPA, "console=ttyS0") == 0, "command line");
 	TAP_OK(memcmp(ram + KERNEL_BASE, img + 0x1000, VM_TEXT + VM_DATA) == 0,
@@ -670,7 +697,7 @@ static void test_vmlinux(void)
 	/* The 64-bit entry on request, with a made-up setup header. */
 	ram_reset();
 	TAP_EQ_INT(linux_load_ex(&in, &mem,
-				 &(struct linux_options){ .rsdp = RSDP, .entry = LINUX_ENTRY_64 },
+				 &(struct linux_options){.rsdp = RSDP, .entry = LINUX_ENTRY_64},
 				 &plan, why, sizeof(why)),
 		   0, "vmlinux through the 64-bit entry loads");
 	TAP_OK(plan.proto == BOOT_LINUX64 && plan.entry == KERNEL_BASE && plan.low_tables,
@@ -679,12 +706,12 @@ static void test_vmlinux(void)
 
 	/* A virtual e_entry is translated through its PT_LOAD. */
 	put_le(img + 24, 0xffffffff80000000ull + KERNEL_BASE + 0x10, 8);
-	TAP_EQ_INT(linux_load_ex(&in, &mem, &(struct linux_options){ .entry = LINUX_ENTRY_64 },
-				 &plan, why, sizeof(why)),
+	TAP_EQ_INT(linux_load_ex(&in, &mem, &(struct linux_options){.entry = LINUX_ENTRY_64}, &plan,
+				 why, sizeof(why)),
 		   0, "virtual e_entry loads");
 	TAP_EQ_U64(plan.entry, KERNEL_BASE + 0x10, "virtual e_entry translated to physical");
 	put_le(img + 24, KERNEL_BASE + VM_TEXT + 4, 8); /* into the data segment */
-	refuse_opt(&in, &(struct linux_options){ .entry = LINUX_ENTRY_64 }, -ENOEXEC,
+	refuse_opt(&in, &(struct linux_options){.entry = LINUX_ENTRY_64}, -ENOEXEC,
 		   "no 64-bit entry", "e_entry in a non-executable segment, 64-bit asked");
 	TAP_EQ_INT(linux_load(&in, &mem, 0, &plan, why, sizeof(why)), 0,
 		   "... but PVH still boots it");
@@ -693,10 +720,11 @@ static void test_vmlinux(void)
 	/* No note: the 64-bit entry; PVH refused. */
 	len = make_vmlinux(img, KERNEL_BASE, 0);
 	in = input(len, "", 0);
-	TAP_OK(linux_recognise(img, len), "vmlinux without PVH note recognised (p_vaddr != p_paddr)");
+	TAP_OK(linux_recognise(img, len),
+	       "vmlinux without PVH note recognised (p_vaddr != p_paddr)");
 	TAP_EQ_INT(linux_load(&in, &mem, 0, &plan, why, sizeof(why)), 0, "no-note vmlinux loads");
 	TAP_EQ_U64(plan.proto, BOOT_LINUX64, "no note: 64-bit entry");
-	refuse_opt(&in, &(struct linux_options){ .entry = LINUX_ENTRY_PVH }, -EINVAL, "no PVH note",
+	refuse_opt(&in, &(struct linux_options){.entry = LINUX_ENTRY_PVH}, -EINVAL, "no PVH note",
 		   "PVH asked of a kernel without the note");
 	in = input(make_vmlinux(img, 40 * MIB, 0), "", 0);
 	refuse(&in, -ENOSPC, "not inside guest RAM", "vmlinux beyond RAM");
@@ -755,10 +783,14 @@ static void test_recognise(void)
 	/* Make it look like a kestrel guest: p_vaddr == p_paddr, no notes. */
 	put_le(img + ph0 + 16, 2 * MIB, 8);
 	put_le(img + ph0 + 56 + 16, 2 * MIB + VM_TEXT, 8);
-	TAP_OK(!linux_recognise(img, len), "identity-linked ELF64 (a kestrel guest) not recognised");
+	TAP_OK(!linux_recognise(img, len),
+	       "identity-linked ELF64 (a kestrel guest) not recognised");
 	put_le(img + 24, 0xffffffff81000000ull, 8);
 	TAP_OK(linux_recognise(img, len), "... unless its e_entry is in the kernel map");
-	TAP_OK(!linux_recognise((const uint8_t *)"\x7f" "ELF", 4), "4-byte ELF not recognised");
+	TAP_OK(!linux_recognise((const uint8_t *)"\x7f"
+						 "ELF",
+				4),
+	       "4-byte ELF not recognised");
 	TAP_OK(!linux_recognise((const uint8_t *)"MZ", 2), "junk not recognised");
 	TAP_OK(!linux_recognise(NULL, 0), "NULL not recognised");
 	len = make_bzimage(img, (const uint8_t *)"x", 1, KERNEL_BASE, 0);
@@ -783,8 +815,8 @@ static void test_corrupt(void)
 	size_t plen = compress_as(UNPACK_GZIP, vm, vlen, payload, sizeof(payload));
 	size_t blen = make_bzimage(img, payload, plen, KERNEL_BASE, 0);
 	static uint8_t base[2][IMG_MAX];
-	size_t lens[2] = { blen, vlen };
-	const struct linux_options opt = { .unpack_max = 4 * MIB };
+	size_t lens[2] = {blen, vlen};
+	const struct linux_options opt = {.unpack_max = 4 * MIB};
 
 	memcpy(base[0], img, blen);
 	memcpy(base[1], vm, vlen);
@@ -807,13 +839,13 @@ static void test_corrupt(void)
 				img[(r >> 8) % len] = (uint8_t)(r >> 40);
 			else
 				img[(which ? 0 : 0x1f0) + (r >> 8) % (hdr - (which ? 0 : 0x1f0))] ^=
-					(uint8_t)(1u << ((r >> 32) % 8));
+				    (uint8_t)(1u << ((r >> 32) % 8));
 		}
 		copy = malloc(len ? len : 1);
 		if (!copy)
 			break;
 		memcpy(copy, img, len);
-		struct boot_input in = { .image = copy, .len = len, .cmdline = "x" };
+		struct boot_input in = {.image = copy, .len = len, .cmdline = "x"};
 		rc = linux_load_ex(&in, &mem, &opt, &plan, why, sizeof(why));
 		free(copy);
 		if (rc == 0) {
@@ -829,7 +861,8 @@ static void test_corrupt(void)
 		}
 	}
 	tap_diag("corrupt: %u inputs, %u loaded", ITERS, loaded);
-	TAP_EQ_U64(bad, 0, "corrupt inputs: documented errno, a reason, RAM untouched, entry in RAM");
+	TAP_EQ_U64(bad, 0,
+		   "corrupt inputs: documented errno, a reason, RAM untouched, entry in RAM");
 	TAP_OK(loaded > 0 && loaded < ITERS, "corrupt inputs: both outcomes exercised");
 }
 

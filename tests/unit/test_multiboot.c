@@ -1,4 +1,5 @@
-/* test_multiboot.c - unit tests for the multiboot v1 loader: ELF32 and a.out-kludge images, the info block, every refusal. */
+/* test_multiboot.c - unit tests for the multiboot v1 loader: ELF32 and a.out-kludge images, the
+ * info block, every refusal. */
 #include <elf.h>
 #include <errno.h>
 #include <stdint.h>
@@ -19,7 +20,7 @@
 #define HDR_OFF 0x200u /* where make_elf32 puts the multiboot header */
 
 static uint8_t img[MAX_IMG];
-static struct guest_mem mem; /* region 0 only */
+static struct guest_mem mem;  /* region 0 only */
 static struct guest_mem mem2; /* region 0 and a small region at 4 GiB */
 static uint8_t *ram, *high;
 static uint8_t mod_a[5000], mod_b[1];
@@ -44,7 +45,7 @@ static void put_header(uint8_t *buf, size_t off, uint32_t flags, const uint32_t 
 		flags |= MULTIBOOT_AOUT_KLUDGE;
 	put32(buf + off, MULTIBOOT_HEADER_MAGIC);
 	put32(buf + off + 4, flags);
-	put32(buf + off + 8, (uint32_t)-(MULTIBOOT_HEADER_MAGIC + flags));
+	put32(buf + off + 8, (uint32_t) - (MULTIBOOT_HEADER_MAGIC + flags));
 	for (unsigned i = 0; addr && i < 5; i++)
 		put32(buf + off + 12 + 4 * i, addr[i]);
 }
@@ -60,8 +61,8 @@ static uint8_t file_byte(uint64_t j)
  */
 static size_t make_aout(size_t len, size_t hoff, uint32_t load, uint32_t bss)
 {
-	uint32_t addr[5] = { load + (uint32_t)hoff, load, load + (uint32_t)len,
-			     bss ? load + (uint32_t)len + bss : 0, load + 0x300 };
+	uint32_t addr[5] = {load + (uint32_t)hoff, load, load + (uint32_t)len,
+			    bss ? load + (uint32_t)len + bss : 0, load + 0x300};
 
 	for (size_t j = 0; j < len; j++)
 		img[j] = file_byte(j);
@@ -73,19 +74,20 @@ struct seg {
 	uint32_t vaddr, paddr, filesz, memsz;
 };
 
-/* make_elf32 - an ELF32 i386 executable with `n` PT_LOADs; segment i's file data at 0x1000 * (i + 1). */
+/* make_elf32 - an ELF32 i386 executable with `n` PT_LOADs; segment i's file data at 0x1000 * (i +
+ * 1). */
 static size_t make_elf32(const struct seg *s, unsigned n, uint32_t entry)
 {
 	size_t len = PAGE * (n + 1);
 	Elf32_Ehdr e = {
-		.e_type = ET_EXEC,
-		.e_machine = EM_386,
-		.e_version = EV_CURRENT,
-		.e_entry = entry,
-		.e_phoff = sizeof(Elf32_Ehdr),
-		.e_ehsize = sizeof(Elf32_Ehdr),
-		.e_phentsize = sizeof(Elf32_Phdr),
-		.e_phnum = (uint16_t)n,
+	    .e_type = ET_EXEC,
+	    .e_machine = EM_386,
+	    .e_version = EV_CURRENT,
+	    .e_entry = entry,
+	    .e_phoff = sizeof(Elf32_Ehdr),
+	    .e_ehsize = sizeof(Elf32_Ehdr),
+	    .e_phentsize = sizeof(Elf32_Phdr),
+	    .e_phnum = (uint16_t)n,
 	};
 
 	memset(img, 0, len);
@@ -96,14 +98,14 @@ static size_t make_elf32(const struct seg *s, unsigned n, uint32_t entry)
 	memcpy(img, &e, sizeof(e));
 	for (unsigned i = 0; i < n; i++) {
 		Elf32_Phdr p = {
-			.p_type = PT_LOAD,
-			.p_offset = (uint32_t)(PAGE * (i + 1)),
-			.p_vaddr = s[i].vaddr,
-			.p_paddr = s[i].paddr,
-			.p_filesz = s[i].filesz,
-			.p_memsz = s[i].memsz,
-			.p_flags = PF_R | PF_X,
-			.p_align = PAGE,
+		    .p_type = PT_LOAD,
+		    .p_offset = (uint32_t)(PAGE * (i + 1)),
+		    .p_vaddr = s[i].vaddr,
+		    .p_paddr = s[i].paddr,
+		    .p_filesz = s[i].filesz,
+		    .p_memsz = s[i].memsz,
+		    .p_flags = PF_R | PF_X,
+		    .p_align = PAGE,
 		};
 
 		memcpy(img + sizeof(e) + i * sizeof(p), &p, sizeof(p));
@@ -120,8 +122,8 @@ static Elf32_Phdr *ph(unsigned i)
 }
 
 static const struct seg two_segs[] = {
-	{ 0x100000, 0x100000, 0x800, 0x800 }, /* text */
-	{ 0x103000, 0x103000, 0x100, 0x5000 }, /* data + bss */
+    {0x100000, 0x100000, 0x800, 0x800},	 /* text */
+    {0x103000, 0x103000, 0x100, 0x5000}, /* data + bss */
 };
 
 static void ram_reset(void)
@@ -143,8 +145,8 @@ static int ram_untouched(void)
 
 static struct boot_input input(size_t len)
 {
-	return (struct boot_input){ .image = img, .len = len, .image_name = "kernel.elf",
-				    .cmdline = "", .ncpus = 1 };
+	return (struct boot_input){
+	    .image = img, .len = len, .image_name = "kernel.elf", .cmdline = "", .ncpus = 1};
 }
 
 /* Expect `err`, a reason containing `needle`, nothing written to RAM, no claims. */
@@ -191,7 +193,8 @@ static int load_ok(const struct boot_input *in, const struct guest_mem *m, struc
 	return 1;
 }
 
-static const struct boot_claim *find_claim(const struct boot_plan *p, const char *what, unsigned nth)
+static const struct boot_claim *find_claim(const struct boot_plan *p, const char *what,
+					   unsigned nth)
 {
 	for (unsigned i = 0; i < p->nclaims; i++)
 		if (strcmp(p->claims[i].what, what) == 0 && nth-- == 0)
@@ -252,18 +255,21 @@ static void check_info(const struct boot_plan *p, const struct guest_mem *m,
 	gpa_t info = p->arg;
 	uint64_t r0_end = m->r[0].size;
 
-	TAP_OK(info >= MULTIBOOT_HIGH_GPA && info % PAGE == 0, "%s: info block page-aligned above 1 MiB",
-	       name);
+	TAP_OK(info >= MULTIBOOT_HIGH_GPA && info % PAGE == 0,
+	       "%s: info block page-aligned above 1 MiB", name);
 	memcpy(&mi, ram + info, sizeof(mi));
-	TAP_EQ_U64(mi.flags, MULTIBOOT_INFO_MEMORY | MULTIBOOT_INFO_CMDLINE | MULTIBOOT_INFO_MODS |
-				     MULTIBOOT_INFO_MMAP | MULTIBOOT_INFO_BOOT_LOADER_NAME,
+	TAP_EQ_U64(mi.flags,
+		   MULTIBOOT_INFO_MEMORY | MULTIBOOT_INFO_CMDLINE | MULTIBOOT_INFO_MODS |
+		       MULTIBOOT_INFO_MMAP | MULTIBOOT_INFO_BOOT_LOADER_NAME,
 		   "%s: info flags", name);
 	TAP_EQ_U64(mi.mem_lower, 639, "%s: mem_lower", name);
-	TAP_EQ_U64(mi.mem_upper, (r0_end - MIB) >> 10, "%s: mem_upper = KiB from 1 MiB to the hole", name);
+	TAP_EQ_U64(mi.mem_upper, (r0_end - MIB) >> 10, "%s: mem_upper = KiB from 1 MiB to the hole",
+		   name);
 	TAP_EQ_U64(mi.vbe_mode, 0, "%s: no VBE fields", name);
 	TAP_EQ_U64(mi.framebuffer_addr, 0, "%s: no framebuffer", name);
 	TAP_EQ_STR((const char *)ram + mi.cmdline, cmdline, "%s: command line", name);
-	TAP_EQ_STR((const char *)ram + mi.boot_loader_name, "kestrel", "%s: boot loader name", name);
+	TAP_EQ_STR((const char *)ram + mi.boot_loader_name, "kestrel", "%s: boot loader name",
+		   name);
 	TAP_EQ_U64(mi.mods_count, in->nmodules, "%s: mods_count", name);
 
 	for (unsigned i = 0; i < in->nmodules && i < mi.mods_count; i++) {
@@ -275,20 +281,23 @@ static void check_info(const struct boot_plan *p, const struct guest_mem *m,
 		TAP_EQ_U64(me.mod_start % PAGE, 0, "%s: module %u page-aligned", name, i + 1);
 		TAP_EQ_U64(me.mod_end - me.mod_start, bm->len, "%s: module %u length", name, i + 1);
 		TAP_OK(me.mod_end <= r0_end, "%s: module %u inside region 0", name, i + 1);
-		TAP_OK(memcmp(ram + me.mod_start, bm->data, bm->len) == 0, "%s: module %u bytes", name,
-		       i + 1);
+		TAP_OK(memcmp(ram + me.mod_start, bm->data, bm->len) == 0, "%s: module %u bytes",
+		       name, i + 1);
 		TAP_EQ_STR((const char *)ram + me.string, bm->string ? bm->string : "",
 			   "%s: module %u string", name, i + 1);
 		/* never over the image, the info area or another module */
 		for (unsigned c = 0; c < p->nclaims; c++) {
 			const struct boot_claim *cl = &p->claims[c];
-			if (strncmp(cl->what, "module ", 7) == 0 && (unsigned)atoi(cl->what + 7) == i + 1)
+			if (strncmp(cl->what, "module ", 7) == 0 &&
+			    (unsigned)atoi(cl->what + 7) == i + 1)
 				continue;
-			if (bm->len && me.mod_start < cl->start + cl->size && cl->start < me.mod_end)
+			if (bm->len && me.mod_start < cl->start + cl->size &&
+			    cl->start < me.mod_end)
 				clear = 0;
 		}
 		TAP_OK(clear, "%s: module %u overlaps no other claim", name, i + 1);
-		TAP_OK(me.mod_start >= info + PAGE, "%s: module %u after the info block", name, i + 1);
+		TAP_OK(me.mod_start >= info + PAGE, "%s: module %u after the info block", name,
+		       i + 1);
 	}
 
 	{
@@ -301,17 +310,17 @@ static void check_info(const struct boot_plan *p, const struct guest_mem *m,
 			n = 4;
 		memcpy(e, ram + mi.mmap_addr, n * sizeof(e[0]));
 		TAP_OK(n >= 3 && e[0].size == 20 && e[0].base_addr == 0 && e[0].length == 0x9fc00 &&
-			       e[0].type == 1,
+			   e[0].type == 1,
 		       "%s: mmap [0, 0x9fc00) RAM", name);
 		TAP_OK(n >= 3 && e[1].size == 20 && e[1].base_addr == 0x9fc00 &&
-			       e[1].length == MIB - 0x9fc00 && e[1].type == 2,
+			   e[1].length == MIB - 0x9fc00 && e[1].type == 2,
 		       "%s: mmap [0x9fc00, 1 MiB) reserved", name);
-		TAP_OK(n >= 3 && e[2].size == 20 && e[2].base_addr == MIB && e[2].length == r0_end - MIB &&
-			       e[2].type == 1,
+		TAP_OK(n >= 3 && e[2].size == 20 && e[2].base_addr == MIB &&
+			   e[2].length == r0_end - MIB && e[2].type == 1,
 		       "%s: mmap [1 MiB, end of region 0) RAM", name);
 		if (want == 4)
 			TAP_OK(n == 4 && e[3].size == 20 && e[3].base_addr == 4 * GIB &&
-				       e[3].length == m->r[1].size && e[3].type == 1,
+				   e[3].length == m->r[1].size && e[3].type == 1,
 			       "%s: mmap high region from 4 GiB", name);
 	}
 }
@@ -324,7 +333,7 @@ static void check_plan(const struct boot_plan *p, gpa_t entry, const char *name)
 	TAP_OK(p->aps_wait_sipi && !p->low_tables && p->acpi && p->pit,
 	       "%s: APs wait for SIPI, no low tables, ACPI and PIT", name);
 	TAP_OK(find_claim(p, "multiboot information", 0) &&
-		       find_claim(p, "multiboot information", 0)->start == p->arg,
+		   find_claim(p, "multiboot information", 0)->start == p->arg,
 	       "%s: info area claimed at arg", name);
 }
 
@@ -338,8 +347,8 @@ static void test_elf32(void)
 	in = input(len);
 	in.cmdline = "arg1 arg2";
 	in.nmodules = 2;
-	in.modules[0] = (struct boot_module){ mod_a, sizeof(mod_a), "initrd.img root=x" };
-	in.modules[1] = (struct boot_module){ mod_b, sizeof(mod_b), NULL };
+	in.modules[0] = (struct boot_module){mod_a, sizeof(mod_a), "initrd.img root=x"};
+	in.modules[1] = (struct boot_module){mod_b, sizeof(mod_b), NULL};
 	if (!load_ok(&in, &mem, &plan, "elf32"))
 		return;
 	check_plan(&plan, 0x100010, "elf32");
@@ -353,8 +362,9 @@ static void test_elf32(void)
 	TAP_OK(ram[0xfffff] == SENTINEL && ram[0x100800] == SENTINEL && ram[0x102fff] == SENTINEL,
 	       "elf32: nothing written around the segments");
 	TAP_EQ_U64(plan.arg, 0x108000, "elf32: info block page-aligned after the image");
-	TAP_OK(find_claim(&plan, "kernel", 0) && find_claim(&plan, "kernel", 0)->start == 0x100000 &&
-		       find_claim(&plan, "kernel", 0)->size == 0x8000,
+	TAP_OK(find_claim(&plan, "kernel", 0) &&
+		   find_claim(&plan, "kernel", 0)->start == 0x100000 &&
+		   find_claim(&plan, "kernel", 0)->size == 0x8000,
 	       "elf32: kernel claimed [1 MiB, 0x108000)");
 	TAP_OK(find_claim(&plan, "module 1", 0) && find_claim(&plan, "module 2", 0),
 	       "elf32: modules claimed");
@@ -365,12 +375,13 @@ static void test_elf32(void)
 
 	/* Higher half: e_entry and p_vaddr virtual, entered physically. */
 	{
-		struct seg hh[] = { { 0xc0100000u, 0x100000, 0x800, 0x1000 } };
+		struct seg hh[] = {{0xc0100000u, 0x100000, 0x800, 0x1000}};
 
 		len = make_elf32(hh, 1, 0xc0100020u);
 		in = input(len);
 		if (load_ok(&in, &mem, &plan, "higher-half"))
-			TAP_EQ_U64(plan.entry, 0x100020, "higher-half: e_entry translated to physical");
+			TAP_EQ_U64(plan.entry, 0x100020,
+				   "higher-half: e_entry translated to physical");
 	}
 
 	/* No arguments: just the file name; no name: just the arguments. */
@@ -381,7 +392,8 @@ static void test_elf32(void)
 	in.image_name = NULL;
 	in.cmdline = "only args";
 	if (load_ok(&in, &mem, &plan, "no name"))
-		TAP_EQ_STR((const char *)ram + rd32(plan.arg + 16), "only args", "no name: cmdline");
+		TAP_EQ_STR((const char *)ram + rd32(plan.arg + 16), "only args",
+			   "no name: cmdline");
 
 	/* The longest command line passes. */
 	{
@@ -408,7 +420,7 @@ static void test_elf32(void)
 	len = make_elf32(two_segs, 2, 0x100000);
 	in = input(len);
 	in.nmodules = 1;
-	in.modules[0] = (struct boot_module){ mod_a, sizeof(mod_a), "m" };
+	in.modules[0] = (struct boot_module){mod_a, sizeof(mod_a), "m"};
 	if (load_ok(&in, &mem2, &plan, "two regions")) {
 		check_info(&plan, &mem2, &in, "kernel.elf", "two regions");
 		TAP_OK(high[0] == SENTINEL, "two regions: nothing written at 4 GiB");
@@ -434,9 +446,9 @@ static void test_elf32(void)
 
 	/* Zero-size segments are skipped; segments that touch are fine. */
 	{
-		struct seg s[] = { { 0x100000, 0x100000, 0x800, 0x1000 },
-				   { 0x200000, 0x200000, 0, 0 },
-				   { 0x101000, 0x101000, 0x10, 0x10 } };
+		struct seg s[] = {{0x100000, 0x100000, 0x800, 0x1000},
+				  {0x200000, 0x200000, 0, 0},
+				  {0x101000, 0x101000, 0x10, 0x10}};
 		len = make_elf32(s, 3, 0x100000);
 		in = input(len);
 		load_ok(&in, &mem, &plan, "touching and empty segments");
@@ -452,7 +464,7 @@ static void test_aout(void)
 
 	in = input(len);
 	in.nmodules = 1;
-	in.modules[0] = (struct boot_module){ mod_a, sizeof(mod_a), "mod" };
+	in.modules[0] = (struct boot_module){mod_a, sizeof(mod_a), "mod"};
 	if (load_ok(&in, &mem, &plan, "a.out")) {
 		check_plan(&plan, 0x200300, "a.out");
 		for (uint32_t j = 0; j < 0x2000; j++)
@@ -468,24 +480,26 @@ static void test_aout(void)
 	/* header_addr - load_addr < header offset: the load starts inside the file. */
 	len = make_aout(0x2000, 0x1000, 0x300000, 0);
 	put_header(img, 0x1000, 0,
-		   (uint32_t[]){ 0x300000 + 0x800, 0x300000, 0x300000 + 0x1000, 0, 0x300010 });
+		   (uint32_t[]){0x300000 + 0x800, 0x300000, 0x300000 + 0x1000, 0, 0x300010});
 	in = input(len);
 	if (load_ok(&in, &mem, &plan, "a.out file offset")) {
 		TAP_OK(ram[0x300000] == img[0x800] && ram[0x300fff] == img[0x17ff] &&
-			       ram[0x2fffff] == SENTINEL,
+			   ram[0x2fffff] == SENTINEL,
 		       "a.out file offset: file [0x800, 0x1800) at load_addr");
-		TAP_EQ_U64(plan.arg, 0x301000, "a.out file offset: info block right after load_end_addr");
+		TAP_EQ_U64(plan.arg, 0x301000,
+			   "a.out file offset: info block right after load_end_addr");
 	}
 
 	/* Low memory is the guest's: an image at 0x8000, info above 1 MiB. */
 	len = make_aout(0x1000, 0x0, 0x8000, 0x1000);
 	in = input(len);
 	in.nmodules = 1;
-	in.modules[0] = (struct boot_module){ mod_b, sizeof(mod_b), "low" };
+	in.modules[0] = (struct boot_module){mod_b, sizeof(mod_b), "low"};
 	if (load_ok(&in, &mem, &plan, "a.out at 0x8000")) {
 		TAP_EQ_U64(plan.arg, MIB, "a.out at 0x8000: info block at 1 MiB");
-		TAP_OK(find_claim(&plan, "kernel", 0) && find_claim(&plan, "kernel", 0)->start == 0x8000 &&
-			       find_claim(&plan, "kernel", 0)->size == 0x2000,
+		TAP_OK(find_claim(&plan, "kernel", 0) &&
+			   find_claim(&plan, "kernel", 0)->start == 0x8000 &&
+			   find_claim(&plan, "kernel", 0)->size == 0x2000,
 		       "a.out at 0x8000: kernel claimed");
 		TAP_OK(ram[0x7fff] == SENTINEL && ram[0xa000] == SENTINEL && ram[0] == SENTINEL,
 		       "a.out at 0x8000: rest of low memory untouched");
@@ -543,30 +557,35 @@ static void test_refusals(void)
 	len = make_aout(0x2000, 0x40, 0x9e000, 0); /* ends at 0xa0000 */
 	refuse(len, -ENOEXEC, "EBDA", "image running into the BIOS window");
 	len = make_aout(0x2000, 0x40, 0x200000, 0);
-	put_header(img, 0x40, 0, (uint32_t[]){ 0x200040, 0x200000, 0x1ff000, 0, 0x200300 });
-	refuse(len, -ENOEXEC, "load_end_addr 0x1ff000 is below load_addr", "load_end before load_addr");
-	put_header(img, 0x40, 0, (uint32_t[]){ 0x1fff00, 0x200000, 0, 0, 0x200300 });
-	refuse(len, -ENOEXEC, "header_addr 0x1fff00 is below load_addr", "header_addr before load_addr");
-	put_header(img, 0x40, 0, (uint32_t[]){ 0x200100, 0x200000, 0, 0, 0x200300 });
+	put_header(img, 0x40, 0, (uint32_t[]){0x200040, 0x200000, 0x1ff000, 0, 0x200300});
+	refuse(len, -ENOEXEC, "load_end_addr 0x1ff000 is below load_addr",
+	       "load_end before load_addr");
+	put_header(img, 0x40, 0, (uint32_t[]){0x1fff00, 0x200000, 0, 0, 0x200300});
+	refuse(len, -ENOEXEC, "header_addr 0x1fff00 is below load_addr",
+	       "header_addr before load_addr");
+	put_header(img, 0x40, 0, (uint32_t[]){0x200100, 0x200000, 0, 0, 0x200300});
 	refuse(len, -ENOEXEC, "before the file", "load offset before the file start");
-	put_header(img, 0x40, 0, (uint32_t[]){ 0x200040, 0x200000, 0x203000, 0, 0x200300 });
+	put_header(img, 0x40, 0, (uint32_t[]){0x200040, 0x200000, 0x203000, 0, 0x200300});
 	refuse(len, -ENOEXEC, "truncated", "load_end past the end of the file");
-	put_header(img, 0x40, 0, (uint32_t[]){ 0x200040, 0x200000, 0, 0x201000, 0x200300 });
+	put_header(img, 0x40, 0, (uint32_t[]){0x200040, 0x200000, 0, 0x201000, 0x200300});
 	refuse(len, -ENOEXEC, "bss_end_addr 0x201000 is below", "bss_end before the data end");
-	put_header(img, 0x40, 0, (uint32_t[]){ 0x200040, 0x200000, 0, RAM_SIZE + 1, 0x200300 });
+	put_header(img, 0x40, 0, (uint32_t[]){0x200040, 0x200000, 0, RAM_SIZE + 1, 0x200300});
 	refuse(len, -ENOSPC, "give the VM more memory", "bss past RAM");
-	put_header(img, 0x40, 0, (uint32_t[]){ 0x200040, 0x200000, 0, 0xffffffffu, 0x200300 });
+	put_header(img, 0x40, 0, (uint32_t[]){0x200040, 0x200000, 0, 0xffffffffu, 0x200300});
 	refuse(len, -ENOEXEC, "not inside guest RAM", "bss to 4 GiB");
-	put_header(img, 0x40, 0, (uint32_t[]){ 0x200040, 0x200000, 0, 0, 0x202000 });
+	put_header(img, 0x40, 0, (uint32_t[]){0x200040, 0x200000, 0, 0, 0x202000});
 	refuse(len, -ENOEXEC, "entry_addr 0x202000 is outside", "entry past the loaded data");
-	put_header(img, 0x40, 0, (uint32_t[]){ 0x200040, 0x200000, 0, 0x300000, 0x1fffff });
+	put_header(img, 0x40, 0, (uint32_t[]){0x200040, 0x200000, 0, 0x300000, 0x1fffff});
 	refuse(len, -ENOEXEC, "entry_addr 0x1fffff is outside", "entry before load_addr");
-	put_header(img, 0x40, 0, (uint32_t[]){ 0x200040, 0x200040, 0x200040, 0, 0x200040 });
+	put_header(img, 0x40, 0, (uint32_t[]){0x200040, 0x200040, 0x200040, 0, 0x200040});
 	refuse(len, -ENOEXEC, "load nothing", "address fields load nothing");
 
 	/* ELF. */
 	len = make_elf32(two_segs, 2, 0x100000);
-	memcpy(img, "\x7f" "ELG", 4);
+	memcpy(img,
+	       "\x7f"
+	       "ELG",
+	       4);
 	refuse(len, -ENOEXEC, "not ELF", "not ELF without flag 16");
 	len = make_elf32(two_segs, 2, 0x100000);
 	img[EI_CLASS] = ELFCLASS64;
@@ -617,19 +636,21 @@ static void test_refusals(void)
 	len = make_elf32(two_segs, 2, 0x100000);
 	in = input(len);
 	in.nmodules = 2;
-	in.modules[0] = (struct boot_module){ mod_a, sizeof(mod_a), "small" };
-	in.modules[1] = (struct boot_module){ mod_a, RAM_SIZE - 0x109000, "big.img" };
+	in.modules[0] = (struct boot_module){mod_a, sizeof(mod_a), "small"};
+	in.modules[1] = (struct boot_module){mod_a, RAM_SIZE - 0x109000, "big.img"};
 	refuse_in(&in, &mem, -ENOSPC, "module 2 (\"big.img\", ", "module that does not fit");
-	in.modules[1] = (struct boot_module){ mod_a, RAM_SIZE - 0x10a000, "big.img" };
+	in.modules[1] = (struct boot_module){mod_a, RAM_SIZE - 0x10a000, "big.img"};
 	{
 		struct boot_plan plan;
-		/* big.img just fits: first after 0x108000 (info) comes 0x109000 small, 0x10b000 big */
+		/* big.img just fits: first after 0x108000 (info) comes 0x109000 small, 0x10b000 big
+		 */
 		in.modules[1].len = RAM_SIZE - 0x10b000;
 		in.modules[1].data = malloc(in.modules[1].len);
 		if (in.modules[1].data) {
 			memset((void *)in.modules[1].data, 0x3c, in.modules[1].len);
 			if (load_ok(&in, &mem, &plan, "module filling RAM to the end"))
-				TAP_EQ_U64(rd32(plan.arg + 24) ? rd32(rd32(plan.arg + 24) + 20) : 0, RAM_SIZE,
+				TAP_EQ_U64(rd32(plan.arg + 24) ? rd32(rd32(plan.arg + 24) + 20) : 0,
+					   RAM_SIZE,
 					   "module filling RAM: ends at the end of region 0");
 			in.modules[1].len++;
 			refuse_in(&in, &mem, -ENOSPC, "big.img", "module one byte too big");
@@ -637,7 +658,7 @@ static void test_refusals(void)
 		}
 	}
 	in.nmodules = 1;
-	in.modules[0] = (struct boot_module){ NULL, 10, "x" };
+	in.modules[0] = (struct boot_module){NULL, 10, "x"};
 	refuse_in(&in, &mem, -EINVAL, "no data", "module without data");
 	in.nmodules = BOOT_MAX_MODULES + 1;
 	refuse_in(&in, &mem, -EINVAL, "at most 16", "too many modules");
@@ -646,15 +667,16 @@ static void test_refusals(void)
 
 		memset(s, 's', sizeof(s) - 1);
 		in.nmodules = 1;
-		in.modules[0] = (struct boot_module){ mod_b, 1, s };
+		in.modules[0] = (struct boot_module){mod_b, 1, s};
 		refuse_in(&in, &mem, -E2BIG, "module 1's string", "oversized module string");
 	}
 	/* An image at the top of RAM leaves no room for the info block. */
 	{
-		struct seg s[] = { { RAM_SIZE - 0x2000, RAM_SIZE - 0x2000, 0x800, 0x2000 } };
+		struct seg s[] = {{RAM_SIZE - 0x2000, RAM_SIZE - 0x2000, 0x800, 0x2000}};
 
 		len = make_elf32(s, 1, RAM_SIZE - 0x2000);
-		refuse(len, -ENOSPC, "no room for the multiboot information", "image at the top of RAM");
+		refuse(len, -ENOSPC, "no room for the multiboot information",
+		       "image at the top of RAM");
 	}
 	{
 		struct guest_mem small = mem;
@@ -679,7 +701,8 @@ static void test_edges(void)
 	memset(why, 'Z', sizeof(why));
 	TAP_EQ_INT(multiboot_load(&in, &mem, &plan, why, 6), -ENOEXEC, "tiny why: refused");
 	TAP_OK(why[5] == '\0' && why[6] == 'Z', "tiny why: truncated, NUL-terminated, no overrun");
-	TAP_EQ_INT(multiboot_load(&in, &mem, &plan, NULL, 0), -ENOEXEC, "why = NULL: refused, no crash");
+	TAP_EQ_INT(multiboot_load(&in, &mem, &plan, NULL, 0), -ENOEXEC,
+		   "why = NULL: refused, no crash");
 	img[HDR_OFF + 8] ^= 1;
 	TAP_EQ_INT(multiboot_load(&in, &mem, &plan, NULL, 0), 0, "why = NULL: loads");
 
@@ -690,7 +713,8 @@ static void test_edges(void)
 		in.image = odd + 1;
 		ram_reset();
 		TAP_EQ_INT(multiboot_load(&in, &mem, &plan, NULL, 0), 0, "unaligned image loads");
-		TAP_OK(ram[0x100000] == file_byte(0) && plan.entry == 0x100000, "unaligned: same result");
+		TAP_OK(ram[0x100000] == file_byte(0) && plan.entry == 0x100000,
+		       "unaligned: same result");
 		free(odd);
 	}
 }
@@ -718,7 +742,7 @@ static void test_corruption(void)
 		}
 		in = input(len);
 		in.nmodules = 1;
-		in.modules[0] = (struct boot_module){ mod_a, sizeof(mod_a), "m" };
+		in.modules[0] = (struct boot_module){mod_a, sizeof(mod_a), "m"};
 		rc = multiboot_load(&in, &mem, &plan, why, sizeof(why));
 		if (rc == 0) {
 			loaded++;
@@ -741,11 +765,11 @@ int main(void)
 		return tap_done();
 	mem.nregions = 1;
 	mem.total = RAM_SIZE;
-	mem.r[0] = (struct guest_mem_region){ .gpa = 0, .size = RAM_SIZE, .host = ram };
+	mem.r[0] = (struct guest_mem_region){.gpa = 0, .size = RAM_SIZE, .host = ram};
 	mem2 = mem;
 	mem2.nregions = 2;
 	mem2.total = RAM_SIZE + HIGH_SIZE;
-	mem2.r[1] = (struct guest_mem_region){ .gpa = 4 * GIB, .size = HIGH_SIZE, .host = high };
+	mem2.r[1] = (struct guest_mem_region){.gpa = 4 * GIB, .size = HIGH_SIZE, .host = high};
 	for (size_t i = 0; i < sizeof(mod_a); i++)
 		mod_a[i] = (uint8_t)(i * 3 + 1);
 	mod_b[0] = 0x5a;

@@ -1,4 +1,5 @@
-/* test_platform.c - unit tests for the PC/QEMU platform devices' pure parts: fw_cfg, CMOS, ACPI PM, pc-testdev, PCI config, Bochs shutdown. */
+/* test_platform.c - unit tests for the PC/QEMU platform devices' pure parts: fw_cfg, CMOS, ACPI PM,
+ * pc-testdev, PCI config, Bochs shutdown. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,17 +17,16 @@
 #define MIB 0x100000ull
 #define GIB (1024 * MIB)
 
-static const struct dev_machine m64 = { .ncpus = 3, .ram_size = 64 * MIB,
-					.ram_below_4g = 64 * MIB };
-static const struct dev_machine m5g = { .ncpus = 2, .ram_size = 5 * GIB,
-					.ram_below_4g = 3 * GIB, .ram_above_4g = 2 * GIB };
+static const struct dev_machine m64 = {.ncpus = 3, .ram_size = 64 * MIB, .ram_below_4g = 64 * MIB};
+static const struct dev_machine m5g = {
+    .ncpus = 2, .ram_size = 5 * GIB, .ram_below_4g = 3 * GIB, .ram_above_4g = 2 * GIB};
 static char why[256];
 
 /* ---- fw_cfg ---- */
 
 static void fw_sel(struct fw_cfg *f, uint16_t key)
 {
-	uint8_t d[2] = { (uint8_t)key, (uint8_t)(key >> 8) };
+	uint8_t d[2] = {(uint8_t)key, (uint8_t)(key >> 8)};
 	fw_cfg_io(f, 0, d, 2, true);
 }
 
@@ -105,7 +105,7 @@ static void test_fw_cfg_items(void)
 	TAP_EQ_U64(fw.offset, 4, "10000 reads: the offset stops at the item's end");
 
 	/* Widths QEMU does not accept on the I/O ports. */
-	uint8_t d[4] = { 0x01, 0x00, 0x00, 0x00 };
+	uint8_t d[4] = {0x01, 0x00, 0x00, 0x00};
 	fw_sel(&fw, FW_CFG_SIGNATURE);
 	fw_cfg_io(&fw, 0, d, 1, true);
 	TAP_EQ_U64(fw.selector, FW_CFG_SIGNATURE, "an 8-bit write is a data write, not a select");
@@ -119,7 +119,8 @@ static void test_fw_cfg_items(void)
 	TAP_OK(le(d, 4) == 0 && fw.offset == 0, "a 32-bit read gives 0, moves nothing");
 	d[0] = 0x01, d[1] = 0x00;
 	fw_cfg_io(&fw, 1, d, 2, true);
-	TAP_EQ_U64(fw.selector, FW_CFG_ID, "a 16-bit write to 0x511 selects too (one register pair)");
+	TAP_EQ_U64(fw.selector, FW_CFG_ID,
+		   "a 16-bit write to 0x511 selects too (one register pair)");
 }
 
 static void test_fw_cfg_files(void)
@@ -201,14 +202,14 @@ static void test_fw_cfg_files(void)
 	TAP_EQ_INT(fw_cfg_add(&fw, 0x4025, "x", 1, why, sizeof(why)), -EINVAL,
 		   "... also with the write bit");
 	TAP_STR_CONTAINS(why, "fw_cfg_add_file", "... reason says what to use");
-	uint8_t addr[4] = { 0x00, 0x00, 0x10, 0x00 };
+	uint8_t addr[4] = {0x00, 0x00, 0x10, 0x00};
 	TAP_EQ_INT(fw_cfg_add(&fw, FW_CFG_KERNEL_ADDR, addr, 4, why, sizeof(why)), 0,
 		   "add kernel address 0x100000");
 	fw_sel(&fw, FW_CFG_KERNEL_ADDR);
 	fw_cfg_read_byte(&fw);
 	fw_cfg_read_byte(&fw);
-	TAP_EQ_INT(fw_cfg_add(&fw, FW_CFG_KERNEL_ADDR, "\x00\x00\x20\x00", 4, why, sizeof(why)),
-		   0, "replace it while the guest is reading it");
+	TAP_EQ_INT(fw_cfg_add(&fw, FW_CFG_KERNEL_ADDR, "\x00\x00\x20\x00", 4, why, sizeof(why)), 0,
+		   "replace it while the guest is reading it");
 	fw_read(&fw, b, 4);
 	TAP_EQ_U64(le(b, 4), 0x200000, "the reader starts again at offset 0 of the new data");
 	TAP_EQ_INT(fw_cfg_add(&fw, 0x8003, "abc", 3, why, sizeof(why)), 0, "an arch-local item");
@@ -268,7 +269,7 @@ static void test_cmos(void)
 	TAP_EQ_U64(cmos_rd(&c, 0x0c, t), 0, "status C: no interrupt flags");
 	TAP_EQ_U64(cmos_rd(&c, 0x0d, t), 0x80, "status D: valid RAM and time");
 	TAP_EQ_U64(cmos_rd(&c, 0x04, 1709164859) | cmos_rd(&c, 0x07, 1709164859) << 8 |
-			   cmos_rd(&c, 0x08, 1709164859) << 16,
+		       cmos_rd(&c, 0x08, 1709164859) << 16,
 		   0x022900, "2024-02-29 00:00:59: leap day, hour 00");
 	TAP_EQ_U64(cmos_rd(&c, 0x06, 1709164859), 5, "... a Thursday");
 	TAP_EQ_U64(cmos_rd(&c, 0x09, 4102444799) << 8 | cmos_rd(&c, 0x08, 4102444799), 0x9912,
@@ -336,21 +337,20 @@ static void test_cmos(void)
 
 static int pm_w(struct acpi_pm *p, enum acpi_pm_reg r, uint64_t off, uint32_t v, uint32_t len)
 {
-	uint8_t d[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
+	uint8_t d[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
 	return acpi_pm_io(p, r, off, d, len, true, 0);
 }
 
-static uint32_t pm_r(struct acpi_pm *p, enum acpi_pm_reg r, uint64_t off, uint32_t len,
-		     uint64_t ns)
+static uint32_t pm_r(struct acpi_pm *p, enum acpi_pm_reg r, uint64_t off, uint32_t len, uint64_t ns)
 {
-	uint8_t d[4] = { 0 };
+	uint8_t d[4] = {0};
 	acpi_pm_io(p, r, off, d, len, false, ns);
 	return (uint32_t)le(d, len);
 }
 
 static void test_acpi_pm(void)
 {
-	struct acpi_pm p = { 0 };
+	struct acpi_pm p = {0};
 	const uint32_t s5 = ACPI_S5_SLP_TYP << ACPI_PM1_CNT_SLP_TYP_SHIFT;
 
 	TAP_EQ_INT(pm_w(&p, ACPI_PM_CNT, 0, s5 | ACPI_PM1_CNT_SLP_EN, 2), (int)ACPI_S5_SLP_TYP,
@@ -385,7 +385,8 @@ static void test_acpi_pm(void)
 	TAP_EQ_U64(pm_r(&p, ACPI_PM_SLEEP_CTL, 0, 1, 0), 0, "SLEEP_CONTROL reads 0");
 	p.sleep_sts = 0x81;
 	pm_w(&p, ACPI_PM_SLEEP_STS, 0, ACPI_SLEEP_STS_WAK_STS, 1);
-	TAP_EQ_U64(pm_r(&p, ACPI_PM_SLEEP_STS, 0, 1, 0), 0x01, "SLEEP_STATUS: WAK_STS cleared by 1");
+	TAP_EQ_U64(pm_r(&p, ACPI_PM_SLEEP_STS, 0, 1, 0), 0x01,
+		   "SLEEP_STATUS: WAK_STS cleared by 1");
 
 	TAP_EQ_U64(acpi_pm_timer(1000000000ull, true), ACPI_PM_TMR_HZ, "1 s = 3579545 ticks");
 	TAP_EQ_U64(acpi_pm_timer(1000, true), 3, "1 us = 3 ticks");
@@ -409,7 +410,7 @@ static void test_acpi_pm(void)
 static void test_pc_testdev(void)
 {
 	uint32_t reg = 0;
-	uint8_t d[8] = { 0x78, 0x56, 0x34, 0x12 };
+	uint8_t d[8] = {0x78, 0x56, 0x34, 0x12};
 	static uint8_t win[KESTREL_TESTDEV_MMIO_SIZE];
 
 	pc_testdev_scratch(&reg, 0, d, 4, true);
@@ -438,7 +439,7 @@ static void test_pc_testdev(void)
 	d[0] = d[1] = d[2] = d[3] = 0xff;
 	TAP_EQ_U64(pc_testdev_flush_page(d, 4), 0xfffff000, "flush of 0xffffffff: page 0xfffff000");
 
-	uint8_t q[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	uint8_t q[8] = {1, 2, 3, 4, 5, 6, 7, 8};
 	TAP_OK(pc_testdev_mmio(win, 0x100, q, 8, true), "MMIO: 8-byte write inside");
 	memset(q, 0, sizeof(q));
 	TAP_OK(pc_testdev_mmio(win, 0x102, q, 2, false) && q[0] == 3 && q[1] == 4,
@@ -457,8 +458,8 @@ static void test_pc_testdev(void)
 
 static void test_pci(void)
 {
-	struct pci_conf p = { 0 };
-	uint8_t d[4] = { 0x00, 0x00, 0x00, 0x80 };
+	struct pci_conf p = {0};
+	uint8_t d[4] = {0x00, 0x00, 0x00, 0x80};
 
 	TAP_OK(!pci_conf_io(&p, 0, d, 4, true), "CONFIG_ADDRESS 0x80000000");
 	memset(d, 0, 4);
@@ -477,8 +478,8 @@ static void test_pci(void)
 	for (unsigned len = 1; len <= 4; len *= 2) {
 		memset(d, 0, 4);
 		pci_conf_io(&p, 4, d, len, false);
-		TAP_EQ_U64(le(d, len), (1ull << (8 * len)) - 1, "CONFIG_DATA %u-byte read: all ones",
-			   len);
+		TAP_EQ_U64(le(d, len), (1ull << (8 * len)) - 1,
+			   "CONFIG_DATA %u-byte read: all ones", len);
 	}
 	memset(d, 0, 4);
 	pci_conf_io(&p, 6, d, 2, false);
@@ -493,7 +494,8 @@ static void test_pci(void)
 	d[0] = 0x06;
 	TAP_OK(pci_conf_io(&p, 1, d, 1, true), "0xcf9 = 0x06 (RST_CPU): reset");
 	d[0] = 0x04, d[1] = 0;
-	TAP_OK(!pci_conf_io(&p, 1, d, 2, true), "a 2-byte write at 0xcf9 is not the reset register");
+	TAP_OK(!pci_conf_io(&p, 1, d, 2, true),
+	       "a 2-byte write at 0xcf9 is not the reset register");
 }
 
 /* ---- Bochs shutdown ---- */

@@ -65,8 +65,8 @@ static void test_buckets(void)
 
 static void test_timing(void)
 {
-	struct profile_timing t = { 0 };
-	uint64_t v[] = { 700, 7000, 7100, 7200, 65000 };
+	struct profile_timing t = {0};
+	uint64_t v[] = {700, 7000, 7100, 7200, 65000};
 
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
 		profile_timing_add(&t, v[i]);
@@ -265,7 +265,7 @@ static struct profile_cpu *sample_profile(void)
 
 static void capture_text(const struct profile_cpu *p, char **text, size_t *len)
 {
-	const struct profile_names names = { fake_pio_name, fake_mmio_name, NULL };
+	const struct profile_names names = {fake_pio_name, fake_mmio_name, NULL};
 	FILE *f = open_memstream(text, len);
 
 	profile_print(f, p, &names, "> ");
@@ -338,7 +338,7 @@ static void test_table(void)
 
 static void test_json(void)
 {
-	const struct profile_names names = { fake_pio_name, fake_mmio_name, NULL };
+	const struct profile_names names = {fake_pio_name, fake_mmio_name, NULL};
 	struct profile_cpu *p = sample_profile();
 	char *buf = NULL, why[128], s[64];
 	size_t len;
@@ -382,7 +382,7 @@ static void test_json(void)
 
 static void test_percentiles(void)
 {
-	double a[100], one[1] = { 42 }, odd[] = { 5, 1, 4, 2, 3 };
+	double a[100], one[1] = {42}, odd[] = {5, 1, 4, 2, 3};
 	struct summary s;
 
 	for (int i = 0; i < 100; i++)

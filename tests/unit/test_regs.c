@@ -1,4 +1,5 @@
-/* test_regs.c - unit tests for the register cache (regs.h) against a fake KVM backend and a fake kvm_run page. */
+/* test_regs.c - unit tests for the register cache (regs.h) against a fake KVM backend and a fake
+ * kvm_run page. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,9 +12,9 @@
 /* ---- the fake "KVM": vCPU state, call counters, and an MSR table ---------- */
 
 /* The MSRs the fake vCPU has, by architectural index (what regs.def must ask for). */
-static const uint32_t known_msrs[] = { 0x10,       0x174,      0x175,      0x176,
-				       0x277,      0xc0000081, 0xc0000082, 0xc0000083,
-				       0xc0000084, 0xc0000102, 0xc0000103 };
+static const uint32_t known_msrs[] = {0x10,	  0x174,      0x175,	  0x176,
+				      0x277,	  0xc0000081, 0xc0000082, 0xc0000083,
+				      0xc0000084, 0xc0000102, 0xc0000103};
 #define NKNOWN (sizeof(known_msrs) / sizeof(known_msrs[0]))
 #define MSR_LSTAR 0xc0000082u
 
@@ -29,7 +30,7 @@ struct vstate {
 struct fake {
 	struct vstate s;
 	unsigned gets[REGS_G_COUNT], sets[REGS_G_COUNT];
-	unsigned calls; /* gets + sets */
+	unsigned calls;		 /* gets + sets */
 	enum regs_group log[64]; /* order of set calls */
 	unsigned nlog;
 	int get_err[REGS_G_COUNT], set_err[REGS_G_COUNT];
@@ -178,7 +179,7 @@ static void guest_step(struct vstate *s)
 	s->fpu.last_ip += s->regs.rbx;
 	s->debug.dr6 ^= 1;
 	s->debug.db[1] += s->debug.dr7;
-	s->msr[0] += 1000; /* the TSC ticks */
+	s->msr[0] += 1000;	  /* the TSC ticks */
 	s->msr[6] ^= s->regs.rax; /* lstar */
 }
 
@@ -221,7 +222,7 @@ static int flush_run(struct fake *f, struct regs *c, struct kvm_run *run, bool g
 
 static struct regs_backend fake_backend(struct fake *f)
 {
-	return (struct regs_backend){ fake_get, fake_set, f };
+	return (struct regs_backend){fake_get, fake_set, f};
 }
 
 #define SYNC_ALL (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS)
@@ -259,14 +260,18 @@ static bool state_eq(const struct vstate *a, const struct vstate *b)
 
 static void diag_state_diff(const struct vstate *got, const struct vstate *want)
 {
-	static const char *const names[] = { "regs", "sregs", "events", "fpu", "debug", "msrs" };
-	const size_t offs[] = { offsetof(struct vstate, regs),   offsetof(struct vstate, sregs),
-				offsetof(struct vstate, events), offsetof(struct vstate, fpu),
-				offsetof(struct vstate, debug),  offsetof(struct vstate, msr),
-				sizeof(struct vstate) };
+	static const char *const names[] = {"regs", "sregs", "events", "fpu", "debug", "msrs"};
+	const size_t offs[] = {offsetof(struct vstate, regs),
+			       offsetof(struct vstate, sregs),
+			       offsetof(struct vstate, events),
+			       offsetof(struct vstate, fpu),
+			       offsetof(struct vstate, debug),
+			       offsetof(struct vstate, msr),
+			       sizeof(struct vstate)};
 
 	for (unsigned i = 0; i < 6; i++)
-		if (memcmp((const char *)got + offs[i], (const char *)want + offs[i], offs[i + 1] - offs[i]))
+		if (memcmp((const char *)got + offs[i], (const char *)want + offs[i],
+			   offs[i + 1] - offs[i]))
 			tap_diag("  group %s differs", names[i]);
 }
 
@@ -274,13 +279,13 @@ static void diag_state_diff(const struct vstate *got, const struct vstate *want)
 
 static void test_ioctl_mode(void)
 {
-	struct fake f = { 0 };
+	struct fake f = {0};
 	struct regs *c;
 
 	fill_state(&f.s, 1);
 	c = new_cache(&f, NULL, SYNC_ALL, KVM_SYNC_X86_REGS);
 	TAP_OK(c->valid == 0 && c->dirty == 0 && c->on_page == 0 && c->page_valid == 0 &&
-		       c->error == 0 && c->run == NULL,
+		   c->error == 0 && c->run == NULL,
 	       "ioctl: regs_init with run == NULL: nothing valid, dirty or on the page");
 	TAP_OK(c->n.ioctls == 0 && c->n.reads == 0 && c->n.writes == 0 && c->n.flushes == 0,
 	       "ioctl: counters start at 0");
@@ -316,7 +321,8 @@ static void test_ioctl_mode(void)
 	/* A run invalidates everything. */
 	sim_run(&f, c, NULL, true);
 	TAP_EQ_U64(c->valid, 0, "ioctl: regs_after_run leaves nothing valid");
-	TAP_EQ_U64(regs_get_rax(c), 42 * 3 + 0xd1d1, "ioctl: read after the run sees the guest's rax");
+	TAP_EQ_U64(regs_get_rax(c), 42 * 3 + 0xd1d1,
+		   "ioctl: read after the run sees the guest's rax");
 	TAP_EQ_INT(f.gets[REGS_G_REGS], 2, "ioctl: ... fetched again");
 
 	/* Writing a SREGS field: read-modify-write. */
@@ -331,7 +337,7 @@ static void test_ioctl_mode(void)
 	TAP_OK(f.nlog == 2 && f.log[0] == REGS_G_SREGS && f.log[1] == REGS_G_REGS,
 	       "ioctl: flush writes SREGS before REGS");
 	TAP_OK(f.s.sregs.cr0 == 0x80000011 && f.s.sregs.cr4 == cr4 && f.s.sregs.efer == efer &&
-		       memcmp(&f.s.sregs.cs, &cs, sizeof(cs)) == 0,
+		   memcmp(&f.s.sregs.cs, &cs, sizeof(cs)) == 0,
 	       "ioctl: new cr0 in KVM, cr4/efer/cs survive");
 	TAP_EQ_U64(f.s.regs.rip, 0x200000, "ioctl: new rip in KVM");
 
@@ -361,10 +367,10 @@ static void test_ioctl_mode(void)
 		if (f.log[i] == REGS_G_REGS)
 			pos_r = (int)i;
 	}
-	TAP_OK(pos_s >= 0 && pos_r >= 0 && pos_s < pos_r, "ioctl: SREGS (%d) before REGS (%d)", pos_s,
-	       pos_r);
+	TAP_OK(pos_s >= 0 && pos_r >= 0 && pos_s < pos_r, "ioctl: SREGS (%d) before REGS (%d)",
+	       pos_s, pos_r);
 	TAP_OK(f.s.fpu.fcw == 0x37f && f.s.debug.dr7 == 0x400 && f.s.sregs.efer == 0x500 &&
-		       f.s.msr[msr_pos(0xc0000081)] == 0x0023001000000000ull,
+		   f.s.msr[msr_pos(0xc0000081)] == 0x0023001000000000ull,
 	       "ioctl: FPU, DEBUG, SREGS and MSR values reached KVM");
 
 	/* A failed run trusts nothing either. */
@@ -374,7 +380,7 @@ static void test_ioctl_mode(void)
 
 	/* run != NULL but no sync caps: the pure ioctl fallback. */
 	struct kvm_run *run = new_run();
-	struct fake f2 = { 0 };
+	struct fake f2 = {0};
 	fill_state(&f2.s, 2);
 	free(c);
 	c = new_cache(&f2, run, 0, KVM_SYNC_X86_REGS);
@@ -395,19 +401,21 @@ static void test_ioctl_mode(void)
 
 static void test_page_mode(void)
 {
-	struct fake f = { 0 };
+	struct fake f = {0};
 	struct kvm_run *run = new_run();
 	struct regs *c;
 
 	fill_state(&f.s, 3);
 	c = new_cache(&f, run, SYNC_ALL, KVM_SYNC_X86_REGS);
-	TAP_EQ_U64(run->kvm_valid_regs, KVM_SYNC_X86_REGS, "page: regs_init sets kvm_valid_regs = REGS");
+	TAP_EQ_U64(run->kvm_valid_regs, KVM_SYNC_X86_REGS,
+		   "page: regs_init sets kvm_valid_regs = REGS");
 	TAP_EQ_U64(run->kvm_dirty_regs, 0, "page: regs_init clears kvm_dirty_regs");
-	TAP_EQ_U64(c->on_page, REGS_BIT(REGS_G_REGS) | REGS_BIT(REGS_G_SREGS) | REGS_BIT(REGS_G_EVENTS),
+	TAP_EQ_U64(c->on_page,
+		   REGS_BIT(REGS_G_REGS) | REGS_BIT(REGS_G_SREGS) | REGS_BIT(REGS_G_EVENTS),
 		   "page: REGS, SREGS, EVENTS on the page");
 	TAP_EQ_U64(c->page_valid, REGS_BIT(REGS_G_REGS), "page: only REGS valid after every run");
 	TAP_OK(c->REGS == &run->s.regs.regs && c->SREGS == &run->s.regs.sregs &&
-		       c->EVENTS == &run->s.regs.events,
+		   c->EVENTS == &run->s.regs.events,
 	       "page: page groups point into kvm_run");
 	TAP_OK(c->FPU == &c->own_FPU && c->DEBUG == &c->own_DEBUG && c->MSRS == &c->own_MSRS,
 	       "page: FPU, DEBUG, MSRS in own storage");
@@ -420,8 +428,8 @@ static void test_page_mode(void)
 	f.s.regs.rcx = 4;
 	sim_run(&f, c, run, false);
 	reset_counts(&f);
-	uint64_t sum = regs_get_rdi(c) + 10 * regs_get_rsi(c) + 100 * regs_get_rdx(c) +
-		       1000 * regs_get_rcx(c);
+	uint64_t sum =
+	    regs_get_rdi(c) + 10 * regs_get_rsi(c) + 100 * regs_get_rdx(c) + 1000 * regs_get_rcx(c);
 	TAP_EQ_U64(sum, 4321, "page: rdi/rsi/rdx/rcx read from the page");
 	TAP_EQ_INT(f.calls, 0, "page: ... with zero backend calls");
 	TAP_EQ_U64(c->n.ioctls, 0, "page: ... and zero counted ioctls");
@@ -429,7 +437,8 @@ static void test_page_mode(void)
 	regs_set_rax(c, 0x55);
 	TAP_EQ_INT(regs_flush(c), 0, "page: flush after writing rax");
 	TAP_EQ_INT(f.calls, 0, "page: writing rax + flush: zero backend calls");
-	TAP_OK(run->kvm_dirty_regs & KVM_SYNC_X86_REGS, "page: flush set KVM_SYNC_X86_REGS in kvm_dirty_regs");
+	TAP_OK(run->kvm_dirty_regs & KVM_SYNC_X86_REGS,
+	       "page: flush set KVM_SYNC_X86_REGS in kvm_dirty_regs");
 	TAP_EQ_U64(run->kvm_dirty_regs, KVM_SYNC_X86_REGS, "page: ... and nothing else");
 	TAP_EQ_U64(run->s.regs.regs.rax, 0x55, "page: the new rax is on the page");
 	TAP_EQ_U64(c->n.flushes, 1, "page: the flush counted");
@@ -442,7 +451,8 @@ static void test_page_mode(void)
 	TAP_EQ_U64(run->s.regs.sregs.cr0, f.s.sregs.cr0, "page: SREGS fetched into the page");
 	regs_set_cr0(c, cr0 | 0x4);
 	regs_flush(c);
-	TAP_OK(run->kvm_dirty_regs & KVM_SYNC_X86_SREGS, "page: writing cr0 sets KVM_SYNC_X86_SREGS dirty");
+	TAP_OK(run->kvm_dirty_regs & KVM_SYNC_X86_SREGS,
+	       "page: writing cr0 sets KVM_SYNC_X86_SREGS dirty");
 	TAP_EQ_INT(f.sets[REGS_G_SREGS] + f.sets[REGS_G_REGS], 0, "page: ... with zero sets");
 	TAP_EQ_INT(f.calls, 1, "page: still just the one get");
 
@@ -461,11 +471,12 @@ static void test_page_mode(void)
 	TAP_OK(f.sets[REGS_G_FPU] == 1 && f.sets[REGS_G_DEBUG] == 1 && f.sets[REGS_G_MSRS] == 1,
 	       "page: FPU, DEBUG, MSRS written by backend set");
 	TAP_OK(f.s.fpu.fcw == 0x27f && f.s.debug.dr7 == 0x401 &&
-		       f.s.msr[msr_pos(MSR_LSTAR)] == lstar + 1,
+		   f.s.msr[msr_pos(MSR_LSTAR)] == lstar + 1,
 	       "page: their values reached KVM at the flush");
 
 	/* The run applies the page groups. */
-	TAP_OK(f.s.regs.rax != 0x55 && f.s.sregs.cr0 == cr0, "page: KVM state unchanged before the run");
+	TAP_OK(f.s.regs.rax != 0x55 && f.s.sregs.cr0 == cr0,
+	       "page: KVM state unchanged before the run");
 	sim_run(&f, c, run, false);
 	TAP_OK(f.s.regs.rax == 0x55 && f.s.sregs.cr0 == (cr0 | 0x4),
 	       "page: KVM applied rax and cr0 from the page at KVM_RUN");
@@ -492,20 +503,22 @@ static void test_page_mode(void)
 	regs_set_efer(c, 0xd00);
 	regs_flush(c);
 	TAP_EQ_INT(f.calls, 0, "page: all-valid page: SREGS/EVENTS read + write cost no call");
-	TAP_EQ_U64(run->kvm_dirty_regs, KVM_SYNC_X86_SREGS, "page: ... SREGS marked dirty on the page");
+	TAP_EQ_U64(run->kvm_dirty_regs, KVM_SYNC_X86_SREGS,
+		   "page: ... SREGS marked dirty on the page");
 	free(c);
 
 	/* Only REGS supported by this KVM: SREGS by ioctl. */
 	c = new_cache(&f, run, KVM_SYNC_X86_REGS, SYNC_ALL);
 	TAP_EQ_U64(c->on_page, REGS_BIT(REGS_G_REGS), "page: caps = REGS: only REGS on the page");
-	TAP_EQ_U64(run->kvm_valid_regs, KVM_SYNC_X86_REGS, "page: caps = REGS: kvm_valid_regs = REGS");
+	TAP_EQ_U64(run->kvm_valid_regs, KVM_SYNC_X86_REGS,
+		   "page: caps = REGS: kvm_valid_regs = REGS");
 	sim_run(&f, c, run, false);
 	reset_counts(&f);
 	regs_set_cr3(c, 0x3000);
 	regs_set_rax(c, 9);
 	regs_flush(c);
 	TAP_OK(f.gets[REGS_G_SREGS] == 1 && f.sets[REGS_G_SREGS] == 1 && f.sets[REGS_G_REGS] == 0 &&
-		       run->kvm_dirty_regs == KVM_SYNC_X86_REGS,
+		   run->kvm_dirty_regs == KVM_SYNC_X86_REGS,
 	       "page: caps = REGS: SREGS by get+set, REGS by the page");
 	free(c);
 	free(run);
@@ -520,11 +533,11 @@ struct gpr_acc {
 	size_t off;
 };
 static const struct gpr_acc gprs[] = {
-#define REG_GPR(n) { #n, regs_get_##n, regs_set_##n, offsetof(struct kvm_regs, n) },
+#define REG_GPR(n) {#n, regs_get_##n, regs_set_##n, offsetof(struct kvm_regs, n)},
 #include "core/regs.def"
 };
 static const struct gpr_acc ctls[] = {
-#define REG_CTL(n) { #n, regs_get_##n, regs_set_##n, offsetof(struct kvm_sregs, n) },
+#define REG_CTL(n) {#n, regs_get_##n, regs_set_##n, offsetof(struct kvm_sregs, n)},
 #include "core/regs.def"
 };
 struct seg_acc {
@@ -534,7 +547,7 @@ struct seg_acc {
 	size_t off;
 };
 static const struct seg_acc segs[] = {
-#define REG_SEG(n) { #n, regs_get_##n, regs_set_##n, offsetof(struct kvm_sregs, n) },
+#define REG_SEG(n) {#n, regs_get_##n, regs_set_##n, offsetof(struct kvm_sregs, n)},
 #include "core/regs.def"
 };
 struct dt_acc {
@@ -544,7 +557,7 @@ struct dt_acc {
 	size_t off;
 };
 static const struct dt_acc dts[] = {
-#define REG_DT(n) { #n, regs_get_##n, regs_set_##n, offsetof(struct kvm_sregs, n) },
+#define REG_DT(n) {#n, regs_get_##n, regs_set_##n, offsetof(struct kvm_sregs, n)},
 #include "core/regs.def"
 };
 struct msr_acc {
@@ -554,7 +567,7 @@ struct msr_acc {
 	uint32_t index;
 };
 static const struct msr_acc msrs[] = {
-#define REG_MSR(n, i) { #n, regs_get_msr_##n, regs_set_msr_##n, i },
+#define REG_MSR(n, i) {#n, regs_get_msr_##n, regs_set_msr_##n, i},
 #include "core/regs.def"
 };
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -589,7 +602,7 @@ struct mode_result {
 static void run_script(struct kvm_run *run, uint32_t caps, uint32_t valid, uint64_t seed,
 		       unsigned steps, struct mode_result *res)
 {
-	struct fake f = { 0 };
+	struct fake f = {0};
 	struct vstate model;
 	struct regs *c;
 
@@ -631,7 +644,8 @@ static void run_script(struct kvm_run *run, uint32_t caps, uint32_t valid, uint6
 		case 6: {
 			const struct seg_acc *a = &segs[v % N(segs)];
 			struct kvm_segment s = a->get(c);
-			res->read_mismatch += memcmp(&s, (char *)&model.sregs + a->off, sizeof(s)) != 0;
+			res->read_mismatch +=
+			    memcmp(&s, (char *)&model.sregs + a->off, sizeof(s)) != 0;
 			break;
 		}
 		case 7: {
@@ -650,7 +664,7 @@ static void run_script(struct kvm_run *run, uint32_t caps, uint32_t valid, uint6
 			struct kvm_dtable d = a->get(c);
 			if (v & 1) {
 				res->read_mismatch +=
-					memcmp(&d, (char *)&model.sregs + a->off, sizeof(d)) != 0;
+				    memcmp(&d, (char *)&model.sregs + a->off, sizeof(d)) != 0;
 			} else {
 				d.base = v;
 				d.limit = (uint16_t)(v >> 40);
@@ -677,19 +691,24 @@ static void run_script(struct kvm_run *run, uint32_t caps, uint32_t valid, uint6
 		case 10: { /* whole-group reads */
 			switch (v % 5) {
 			case 0:
-				res->read_mismatch += memcmp(regs_group_REGS(c), &model.regs, sizeof(model.regs)) != 0;
+				res->read_mismatch += memcmp(regs_group_REGS(c), &model.regs,
+							     sizeof(model.regs)) != 0;
 				break;
 			case 1:
-				res->read_mismatch += memcmp(regs_group_SREGS(c), &model.sregs, sizeof(model.sregs)) != 0;
+				res->read_mismatch += memcmp(regs_group_SREGS(c), &model.sregs,
+							     sizeof(model.sregs)) != 0;
 				break;
 			case 2:
-				res->read_mismatch += memcmp(regs_group_EVENTS(c), &model.events, sizeof(model.events)) != 0;
+				res->read_mismatch += memcmp(regs_group_EVENTS(c), &model.events,
+							     sizeof(model.events)) != 0;
 				break;
 			case 3:
-				res->read_mismatch += memcmp(regs_group_FPU(c), &model.fpu, sizeof(model.fpu)) != 0;
+				res->read_mismatch +=
+				    memcmp(regs_group_FPU(c), &model.fpu, sizeof(model.fpu)) != 0;
 				break;
 			default:
-				res->read_mismatch += memcmp(regs_group_DEBUG(c), &model.debug, sizeof(model.debug)) != 0;
+				res->read_mismatch += memcmp(regs_group_DEBUG(c), &model.debug,
+							     sizeof(model.debug)) != 0;
 				break;
 			}
 			break;
@@ -723,8 +742,9 @@ static void run_script(struct kvm_run *run, uint32_t caps, uint32_t valid, uint6
 			res->runs++;
 			if (!state_eq(&f.s, &model)) {
 				if (res->state_mismatch++ < 3) {
-					tap_diag("  step %u (caps %#x valid %#x): KVM state != model", k, caps,
-						 valid);
+					tap_diag(
+					    "  step %u (caps %#x valid %#x): KVM state != model", k,
+					    caps, valid);
 					diag_state_diff(&f.s, &model);
 				}
 			}
@@ -739,7 +759,8 @@ static void run_script(struct kvm_run *run, uint32_t caps, uint32_t valid, uint6
 	memcpy(res->sets, f.sets, sizeof(f.sets));
 	res->n = c->n;
 	TAP_EQ_INT(c->error, 0, "script (caps %#x valid %#x): no backend error", caps, valid);
-	TAP_EQ_INT(f.msr_unknown, 0, "script (caps %#x valid %#x): no unknown MSR index", caps, valid);
+	TAP_EQ_INT(f.msr_unknown, 0, "script (caps %#x valid %#x): no unknown MSR index", caps,
+		   valid);
 	free(c);
 }
 
@@ -751,12 +772,13 @@ static void test_equivalence(void)
 		uint32_t caps, valid;
 		const char *what;
 	} modes[] = {
-		{ false, 0, 0, "ioctl (run == NULL)" },
-		{ true, 0, KVM_SYNC_X86_REGS, "ioctl (sync_caps 0)" },
-		{ true, SYNC_ALL, KVM_SYNC_X86_REGS, "page, REGS valid" },
-		{ true, SYNC_ALL, SYNC_ALL, "page, all valid" },
-		{ true, SYNC_ALL, 0, "page, nothing valid" },
-		{ true, KVM_SYNC_X86_REGS | KVM_SYNC_X86_EVENTS, KVM_SYNC_X86_EVENTS, "page, REGS+EVENTS caps" },
+	    {false, 0, 0, "ioctl (run == NULL)"},
+	    {true, 0, KVM_SYNC_X86_REGS, "ioctl (sync_caps 0)"},
+	    {true, SYNC_ALL, KVM_SYNC_X86_REGS, "page, REGS valid"},
+	    {true, SYNC_ALL, SYNC_ALL, "page, all valid"},
+	    {true, SYNC_ALL, 0, "page, nothing valid"},
+	    {true, KVM_SYNC_X86_REGS | KVM_SYNC_X86_EVENTS, KVM_SYNC_X86_EVENTS,
+	     "page, REGS+EVENTS caps"},
 	};
 	static struct mode_result res[N(modes)];
 
@@ -764,31 +786,37 @@ static void test_equivalence(void)
 		for (unsigned m = 0; m < N(modes); m++) {
 			run_script(modes[m].page ? run : NULL, modes[m].caps, modes[m].valid,
 				   0x9e3779b97f4a7c15ull * seed, 20000, &res[m]);
-			TAP_EQ_INT(res[m].read_mismatch, 0, "model, seed %u, %s: every read right", seed,
-				   modes[m].what);
-			TAP_EQ_INT(res[m].state_mismatch, 0,
-				   "model, seed %u, %s: KVM state equals the model after all %u runs", seed,
-				   modes[m].what, res[m].runs);
+			TAP_EQ_INT(res[m].read_mismatch, 0, "model, seed %u, %s: every read right",
+				   seed, modes[m].what);
+			TAP_EQ_INT(
+			    res[m].state_mismatch, 0,
+			    "model, seed %u, %s: KVM state equals the model after all %u runs",
+			    seed, modes[m].what, res[m].runs);
 		}
 		bool same = true;
 		for (unsigned m = 1; m < N(modes); m++)
-			same &= state_eq(&res[m].final, &res[0].final) && res[m].runs == res[0].runs;
+			same &=
+			    state_eq(&res[m].final, &res[0].final) && res[m].runs == res[0].runs;
 		TAP_OK(same, "model, seed %u: every mode ends with the same KVM state", seed);
 		/* Page mode with REGS valid: REGS never travels by ioctl after the first exit. */
 		TAP_OK(res[2].gets[REGS_G_REGS] == 0 && res[2].sets[REGS_G_REGS] == 0,
 		       "model, seed %u: page mode moved REGS with no get/set (%u/%u)", seed,
 		       res[2].gets[REGS_G_REGS], res[2].sets[REGS_G_REGS]);
-		TAP_OK(res[3].gets[REGS_G_SREGS] + res[3].sets[REGS_G_SREGS] + res[3].gets[REGS_G_EVENTS] +
-				       res[3].sets[REGS_G_EVENTS] ==
-			       0,
-		       "model, seed %u: all-valid page mode moved SREGS/EVENTS with no get/set", seed);
+		TAP_OK(res[3].gets[REGS_G_SREGS] + res[3].sets[REGS_G_SREGS] +
+			       res[3].gets[REGS_G_EVENTS] + res[3].sets[REGS_G_EVENTS] ==
+			   0,
+		       "model, seed %u: all-valid page mode moved SREGS/EVENTS with no get/set",
+		       seed);
 		TAP_OK(res[0].n.ioctls > res[2].n.ioctls && res[2].n.ioctls > res[3].n.ioctls,
-		       "model, seed %u: ioctls ioctl %" PRIu64 " > page %" PRIu64 " > all-valid %" PRIu64,
+		       "model, seed %u: ioctls ioctl %" PRIu64 " > page %" PRIu64
+		       " > all-valid %" PRIu64,
 		       seed, res[0].n.ioctls, res[2].n.ioctls, res[3].n.ioctls);
 		bool same_acc = true;
 		for (unsigned m = 1; m < N(modes); m++)
-			same_acc &= res[m].n.reads == res[0].n.reads && res[m].n.writes == res[0].n.writes;
-		TAP_OK(same_acc, "model, seed %u: reads/writes counters identical across modes", seed);
+			same_acc &=
+			    res[m].n.reads == res[0].n.reads && res[m].n.writes == res[0].n.writes;
+		TAP_OK(same_acc, "model, seed %u: reads/writes counters identical across modes",
+		       seed);
 	}
 	free(run);
 }
@@ -797,34 +825,34 @@ static void test_equivalence(void)
 
 static void test_counters(void)
 {
-	struct fake f = { 0 };
+	struct fake f = {0};
 	struct kvm_run *run = new_run();
 	struct regs *c;
 
 	fill_state(&f.s, 4);
 	c = new_cache(&f, NULL, 0, 0);
-	regs_get_rax(c);                       /* get REGS: ioctl 1, read 1 */
-	regs_get_rbx(c);                       /* read 2 */
-	regs_set_rcx(c, 1);                    /* write 1 */
-	regs_set_cr3(c, 0x1000);               /* get SREGS: ioctl 2, write 2 */
-	regs_get_cs(c);                        /* read 3 */
-	regs_flush(c);                         /* set SREGS + set REGS: ioctls 4, flush 1 */
-	regs_flush(c);                         /* clean: nothing */
-	struct kvm_fpu fpu = { 0 };
-	regs_put_FPU(c, &fpu);                 /* write 3, no ioctl */
-	regs_group_FPU(c);                     /* read 4, no ioctl (valid after put) */
-	regs_flush(c);                         /* set FPU: ioctls 5, flush 2 */
+	regs_get_rax(c);	 /* get REGS: ioctl 1, read 1 */
+	regs_get_rbx(c);	 /* read 2 */
+	regs_set_rcx(c, 1);	 /* write 1 */
+	regs_set_cr3(c, 0x1000); /* get SREGS: ioctl 2, write 2 */
+	regs_get_cs(c);		 /* read 3 */
+	regs_flush(c);		 /* set SREGS + set REGS: ioctls 4, flush 1 */
+	regs_flush(c);		 /* clean: nothing */
+	struct kvm_fpu fpu = {0};
+	regs_put_FPU(c, &fpu); /* write 3, no ioctl */
+	regs_group_FPU(c);     /* read 4, no ioctl (valid after put) */
+	regs_flush(c);	       /* set FPU: ioctls 5, flush 2 */
 	regs_after_run(c, true);
-	regs_get_msr_tsc(c);                   /* get MSRS: ioctls 6, read 5 */
+	regs_get_msr_tsc(c); /* get MSRS: ioctls 6, read 5 */
 	TAP_EQ_U64(c->n.ioctls, 6, "counters, ioctl mode: ioctls");
 	TAP_EQ_U64(c->n.reads, 5, "counters, ioctl mode: reads");
 	TAP_EQ_U64(c->n.writes, 3, "counters, ioctl mode: writes");
 	TAP_EQ_U64(c->n.flushes, 2, "counters, ioctl mode: flushes");
 	TAP_EQ_U64(c->n.ioctls, f.calls, "counters, ioctl mode: ioctls == backend calls");
 	struct regs_snapshot snap;
-	regs_save(c, &snap);                   /* 4 reads; REGS/SREGS/FPU/EVENTS fetched: ioctls 10 */
-	regs_restore(c, &snap);                /* 4 writes */
-	regs_flush(c);                         /* 4 sets: ioctls 14, flush 3 */
+	regs_save(c, &snap);	/* 4 reads; REGS/SREGS/FPU/EVENTS fetched: ioctls 10 */
+	regs_restore(c, &snap); /* 4 writes */
+	regs_flush(c);		/* 4 sets: ioctls 14, flush 3 */
 	TAP_EQ_U64(c->n.ioctls, 14, "counters, ioctl mode: ioctls after save/restore");
 	TAP_EQ_U64(c->n.reads, 9, "counters, ioctl mode: regs_save counts 4 reads");
 	TAP_EQ_U64(c->n.writes, 7, "counters, ioctl mode: regs_restore counts 4 writes");
@@ -834,16 +862,16 @@ static void test_counters(void)
 	reset_counts(&f);
 	c = new_cache(&f, run, SYNC_ALL, KVM_SYNC_X86_REGS);
 	sim_run(&f, c, run, false);
-	regs_get_rdi(c);                       /* read 1, free */
-	regs_get_rsi(c);                       /* read 2, free */
-	regs_set_rax(c, 5);                    /* write 1 */
-	regs_flush(c);                         /* page only: flush 1, no ioctl */
-	regs_get_cr0(c);                       /* get SREGS: ioctl 1, read 3 */
-	regs_set_cr0(c, 0x11);                 /* write 2 */
-	regs_set_msr_pat(c, 0x7);              /* get MSRS: ioctl 2, write 3 */
-	regs_flush(c);                         /* page SREGS + set MSRS: ioctl 3, flush 2 */
+	regs_get_rdi(c);	  /* read 1, free */
+	regs_get_rsi(c);	  /* read 2, free */
+	regs_set_rax(c, 5);	  /* write 1 */
+	regs_flush(c);		  /* page only: flush 1, no ioctl */
+	regs_get_cr0(c);	  /* get SREGS: ioctl 1, read 3 */
+	regs_set_cr0(c, 0x11);	  /* write 2 */
+	regs_set_msr_pat(c, 0x7); /* get MSRS: ioctl 2, write 3 */
+	regs_flush(c);		  /* page SREGS + set MSRS: ioctl 3, flush 2 */
 	sim_run(&f, c, run, true);
-	regs_flush(c);                         /* clean */
+	regs_flush(c); /* clean */
 	TAP_EQ_U64(c->n.ioctls, 3, "counters, page mode: ioctls");
 	TAP_EQ_U64(c->n.reads, 3, "counters, page mode: reads");
 	TAP_EQ_U64(c->n.writes, 3, "counters, page mode: writes");
@@ -857,7 +885,7 @@ static void test_counters(void)
 
 static void test_errors(void)
 {
-	struct fake f = { 0 };
+	struct fake f = {0};
 	struct kvm_run *run = new_run();
 	struct regs *c;
 
@@ -897,7 +925,7 @@ static void test_errors(void)
 	regs_set_msr_lstar(c, 0xabc);
 	regs_flush(c);
 	TAP_OK(f.msr_nmsrs_seen == REGS_MSR_COUNT && f.msr_unknown == 0 &&
-		       f.s.msr[msr_pos(MSR_LSTAR)] == 0xabc,
+		   f.s.msr[msr_pos(MSR_LSTAR)] == 0xabc,
 	       "errors: a later MSR set still sends a valid list");
 	free(c);
 
@@ -931,7 +959,7 @@ static void test_snapshot(void)
 
 	for (int page = 0; page < 2; page++) {
 		const char *mode = page ? "page" : "ioctl";
-		struct fake f = { 0 };
+		struct fake f = {0};
 		struct kvm_run *run = page ? new_run() : NULL;
 		struct regs *c;
 		struct regs_snapshot snap;
@@ -943,9 +971,9 @@ static void test_snapshot(void)
 		struct vstate at_save = f.s;
 		TAP_EQ_INT(regs_save(c, &snap), 0, "snapshot, %s: regs_save returns 0", mode);
 		TAP_OK(memcmp(&snap.regs, &f.s.regs, sizeof(snap.regs)) == 0 &&
-			       memcmp(&snap.sregs, &f.s.sregs, sizeof(snap.sregs)) == 0 &&
-			       memcmp(&snap.fpu, &f.s.fpu, sizeof(snap.fpu)) == 0 &&
-			       memcmp(&snap.events, &f.s.events, sizeof(snap.events)) == 0,
+			   memcmp(&snap.sregs, &f.s.sregs, sizeof(snap.sregs)) == 0 &&
+			   memcmp(&snap.fpu, &f.s.fpu, sizeof(snap.fpu)) == 0 &&
+			   memcmp(&snap.events, &f.s.events, sizeof(snap.events)) == 0,
 		       "snapshot, %s: the snapshot holds KVM's state", mode);
 
 		/* The guest runs on and kestrel changes things. */
@@ -963,30 +991,34 @@ static void test_snapshot(void)
 		TAP_EQ_INT(f.calls, 0, "snapshot, %s: regs_restore makes no backend call", mode);
 		TAP_EQ_U64(c->dirty,
 			   REGS_BIT(REGS_G_REGS) | REGS_BIT(REGS_G_SREGS) | REGS_BIT(REGS_G_FPU) |
-				   REGS_BIT(REGS_G_EVENTS),
+			       REGS_BIT(REGS_G_EVENTS),
 			   "snapshot, %s: REGS, SREGS, FPU, EVENTS dirty", mode);
 		TAP_EQ_INT(regs_flush(c), 0, "snapshot, %s: one flush", mode);
 		if (!page) {
-			TAP_OK(f.nlog == 4 && f.sets[REGS_G_REGS] == 1 && f.sets[REGS_G_SREGS] == 1 &&
-				       f.sets[REGS_G_FPU] == 1 && f.sets[REGS_G_EVENTS] == 1,
+			TAP_OK(f.nlog == 4 && f.sets[REGS_G_REGS] == 1 &&
+				   f.sets[REGS_G_SREGS] == 1 && f.sets[REGS_G_FPU] == 1 &&
+				   f.sets[REGS_G_EVENTS] == 1,
 			       "snapshot, ioctl: the flush wrote REGS+SREGS+FPU+EVENTS once each");
 		} else {
 			TAP_OK(f.nlog == 1 && f.sets[REGS_G_FPU] == 1 &&
-				       run->kvm_dirty_regs == SYNC_ALL,
+				   run->kvm_dirty_regs == SYNC_ALL,
 			       "snapshot, page: FPU by set, REGS+SREGS+EVENTS via kvm_dirty_regs");
 		}
 		TAP_EQ_INT(f.gets[REGS_G_REGS] + f.gets[REGS_G_SREGS] + f.gets[REGS_G_FPU] +
-				   f.gets[REGS_G_EVENTS],
+			       f.gets[REGS_G_EVENTS],
 			   0, "snapshot, %s: nothing fetched for the restore", mode);
 		sim_run(&f, c, run, false); /* page mode: KVM applies the page */
 		struct vstate want = at_save;
-		want.events.flags |= ev_flags; /* regs_restore asks KVM to apply NMI and shadow state */
-		want.debug = f.s.debug;       /* not part of a snapshot */
+		want.events.flags |=
+		    ev_flags;		/* regs_restore asks KVM to apply NMI and shadow state */
+		want.debug = f.s.debug; /* not part of a snapshot */
 		memcpy(want.msr, f.s.msr, sizeof(want.msr));
-		TAP_OK(state_eq(&f.s, &want), "snapshot, %s: KVM state equals the snapshot again", mode);
+		TAP_OK(state_eq(&f.s, &want), "snapshot, %s: KVM state equals the snapshot again",
+		       mode);
 		if (!state_eq(&f.s, &want))
 			diag_state_diff(&f.s, &want);
-		TAP_EQ_U64(snap.events.flags, 0, "snapshot, %s: regs_restore left the snapshot alone", mode);
+		TAP_EQ_U64(snap.events.flags, 0,
+			   "snapshot, %s: regs_restore left the snapshot alone", mode);
 		free(c);
 		free(run);
 	}
@@ -996,7 +1028,7 @@ static void test_snapshot(void)
 
 static void test_msrs(void)
 {
-	struct fake f = { 0 };
+	struct fake f = {0};
 	struct regs *c;
 
 	fill_state(&f.s, 8);
@@ -1016,8 +1048,7 @@ static void test_msrs(void)
 	TAP_EQ_INT(f.calls, 1, "msrs: later MSR reads cost nothing");
 	bool names_ok = true;
 	for (unsigned i = 0; i < N(msrs); i++)
-		names_ok &= msr_pos(msrs[i].index) >= 0 &&
-			    c->MSRS->e[i].index == msrs[i].index;
+		names_ok &= msr_pos(msrs[i].index) >= 0 && c->MSRS->e[i].index == msrs[i].index;
 	TAP_OK(names_ok, "msrs: entry order matches regs.def");
 
 	struct vstate before = f.s;

@@ -25,14 +25,27 @@
  * a change to the filter has to be a change to this list too.
  */
 static const unsigned plain_allowed[] = {
-    SYS_futex,		 SYS_getpid,	    SYS_gettid,	    SYS_rt_sigprocmask, SYS_rt_sigreturn,
-    SYS_restart_syscall, SYS_clock_gettime, SYS_munmap,		SYS_brk,
-    SYS_sigaltstack,	 SYS_exit,	    SYS_exit_group, SYS_sched_yield,
+    SYS_futex,	      SYS_getpid,	   SYS_gettid,	      SYS_rt_sigprocmask,
+    SYS_rt_sigreturn, SYS_restart_syscall, SYS_clock_gettime, SYS_munmap,
+    SYS_brk,	      SYS_sigaltstack,	   SYS_exit,	      SYS_exit_group,
+    SYS_sched_yield,
 };
 static const unsigned ioctls_allowed[] = {
-    KVM_RUN,	       KVM_GET_REGS, KVM_SET_REGS,	  KVM_GET_SREGS,       KVM_SET_SREGS,
-    KVM_GET_FPU,       KVM_SET_FPU,  KVM_GET_VCPU_EVENTS, KVM_SET_VCPU_EVENTS, KVM_GET_DEBUGREGS,
-    KVM_SET_DEBUGREGS, KVM_GET_MSRS, KVM_SET_MSRS,	  KVM_TRANSLATE,       KVM_GET_XCRS,
+    KVM_RUN,
+    KVM_GET_REGS,
+    KVM_SET_REGS,
+    KVM_GET_SREGS,
+    KVM_SET_SREGS,
+    KVM_GET_FPU,
+    KVM_SET_FPU,
+    KVM_GET_VCPU_EVENTS,
+    KVM_SET_VCPU_EVENTS,
+    KVM_GET_DEBUGREGS,
+    KVM_SET_DEBUGREGS,
+    KVM_GET_MSRS,
+    KVM_SET_MSRS,
+    KVM_TRANSLATE,
+    KVM_GET_XCRS,
     KVM_SET_GUEST_DEBUG,
 };
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -201,14 +214,15 @@ static void test_program(void)
 	TAP_EQ_STR(act(verdict(SYS_tgkill, 1, 1, KICK)), "KILL_PROCESS",
 		   "tgkill of another process is refused");
 
-	TAP_EQ_STR(act(verdict4(SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE,
-				MAP_PRIVATE | MAP_ANONYMOUS)),
-		   "ALLOW", "mmap read/write, private anonymous");
+	TAP_EQ_STR(
+	    act(verdict4(SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS)),
+	    "ALLOW", "mmap read/write, private anonymous");
 	TAP_EQ_STR(act(verdict4(SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED)),
-		   "KILL_PROCESS", "mmap MAP_SHARED of an fd (a vCPU's kvm_run, the image) is refused");
-	TAP_EQ_STR(act(verdict4(SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE,
-				MAP_SHARED | MAP_ANONYMOUS)),
-		   "KILL_PROCESS", "mmap MAP_SHARED|MAP_ANONYMOUS is refused");
+		   "KILL_PROCESS",
+		   "mmap MAP_SHARED of an fd (a vCPU's kvm_run, the image) is refused");
+	TAP_EQ_STR(
+	    act(verdict4(SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS)),
+	    "KILL_PROCESS", "mmap MAP_SHARED|MAP_ANONYMOUS is refused");
 	TAP_EQ_STR(act(verdict4(SYS_mmap, 0, 4096, PROT_READ, MAP_PRIVATE)), "KILL_PROCESS",
 		   "mmap of a file, even private, is refused");
 	TAP_EQ_STR(act(verdict4(SYS_mmap, 0, 4096, PROT_READ, MAP_SHARED_VALIDATE | MAP_ANONYMOUS)),
@@ -223,12 +237,14 @@ static void test_program(void)
 		   "madvise MADV_DONTFORK is refused");
 	TAP_EQ_STR(act(verdict(SYS_madvise, 0, 4096, (1ull << 32) | MADV_DONTNEED)), "KILL_PROCESS",
 		   "madvise with high advice bits is refused");
-	TAP_EQ_STR(act(verdict4(SYS_mmap, 0, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS)), "KILL_PROCESS",
-		   "mmap PROT_EXEC is refused");
+	TAP_EQ_STR(
+	    act(verdict4(SYS_mmap, 0, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS)),
+	    "KILL_PROCESS", "mmap PROT_EXEC is refused");
 	TAP_EQ_STR(act(verdict(SYS_mprotect, 0, 4096, PROT_EXEC)), "KILL_PROCESS",
 		   "mprotect PROT_EXEC is refused");
-	TAP_EQ_STR(act(verdict4(SYS_mmap, 0, 4096, 1ull << 32 | PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS)), "KILL_PROCESS",
-		   "mmap with high prot bits is refused");
+	TAP_EQ_STR(
+	    act(verdict4(SYS_mmap, 0, 4096, 1ull << 32 | PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS)),
+	    "KILL_PROCESS", "mmap with high prot bits is refused");
 }
 
 /* ---- the real thing: install in a forked child, then make one call ---- */
@@ -414,12 +430,14 @@ static void test_installed(void)
 static void test_main_program(void)
 {
 	static const struct seccomp_main_ctx mc = {.pid = PID, .kick_signal = KICK};
-	static const unsigned kept[] = {SYS_read, SYS_write, SYS_poll, SYS_futex, SYS_close,
-					SYS_rt_sigaction, SYS_wait4, SYS_exit_group, SYS_pread64};
-	static const unsigned lost[] = {SYS_open, SYS_openat, SYS_execve, SYS_execveat, SYS_clone,
-					SYS_clone3, SYS_fork, SYS_socket, SYS_connect, SYS_rename,
-					SYS_renameat2, SYS_unlink, SYS_kill, SYS_ptrace,
-					SYS_process_vm_writev, SYS_prctl, SYS_seccomp, SYS_mount};
+	static const unsigned kept[] = {SYS_read,  SYS_write,	   SYS_poll,
+					SYS_futex, SYS_close,	   SYS_rt_sigaction,
+					SYS_wait4, SYS_exit_group, SYS_pread64};
+	static const unsigned lost[] = {
+	    SYS_open,	   SYS_openat,	SYS_execve, SYS_execveat, SYS_clone,
+	    SYS_clone3,	   SYS_fork,	SYS_socket, SYS_connect,  SYS_rename,
+	    SYS_renameat2, SYS_unlink,	SYS_kill,   SYS_ptrace,	  SYS_process_vm_writev,
+	    SYS_prctl,	   SYS_seccomp, SYS_mount};
 	unsigned wrong = 0;
 
 	TAP_EQ_INT(seccomp_main_filter(&mc, prog, 10), -E2BIG, "main filter: small buffer refused");
@@ -432,8 +450,9 @@ static void test_main_program(void)
 	for (size_t i = 0; i < N(lost); i++)
 		if (verdict(lost[i], 3, 0, 0) != SECCOMP_RET_KILL_PROCESS && !wrong++)
 			tap_diag("syscall %u allowed", lost[i]);
-	TAP_EQ_INT(wrong, 0, "main filter: open, exec, clone/fork, socket, rename, unlink, kill, "
-			     "ptrace, prctl, seccomp, mount are refused");
+	TAP_EQ_INT(wrong, 0,
+		   "main filter: open, exec, clone/fork, socket, rename, unlink, kill, "
+		   "ptrace, prctl, seccomp, mount are refused");
 	TAP_EQ_STR(act(verdict(SYS_ioctl, 5, KVM_GET_STATS_FD, 0)), "ALLOW",
 		   "main filter: KVM_GET_STATS_FD (reports)");
 	TAP_EQ_STR(act(verdict(SYS_ioctl, 5, KVM_RUN, 0)), "KILL_PROCESS",
@@ -443,9 +462,9 @@ static void test_main_program(void)
 	TAP_EQ_STR(act(verdict(SYS_tgkill, PID, 99, KICK)), "ALLOW", "main filter: the kick");
 	TAP_EQ_STR(act(verdict(SYS_tgkill, PID, 99, SIGKILL)), "KILL_PROCESS",
 		   "main filter: tgkill SIGKILL is refused");
-	TAP_EQ_STR(act(verdict4(SYS_mmap, 0, 4096, PROT_READ | PROT_EXEC,
-				MAP_PRIVATE | MAP_ANONYMOUS)),
-		   "KILL_PROCESS", "main filter: executable mmap is refused");
+	TAP_EQ_STR(
+	    act(verdict4(SYS_mmap, 0, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS)),
+	    "KILL_PROCESS", "main filter: executable mmap is refused");
 	TAP_EQ_STR(act(verdict4(SYS_mmap, 0, 4096, PROT_READ, MAP_SHARED)), "KILL_PROCESS",
 		   "main filter: mmap of a file is refused");
 }

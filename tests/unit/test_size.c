@@ -46,7 +46,8 @@ static void size_bad(const char *s, int err)
 	uint64_t v = 0x5a5a;
 	int rc = parse_size(s, &v);
 
-	TAP_EQ_INT(rc, err, "parse_size(\"%s\") refused with %s", show(s), err == -EINVAL ? "-EINVAL" : "-ERANGE");
+	TAP_EQ_INT(rc, err, "parse_size(\"%s\") refused with %s", show(s),
+		   err == -EINVAL ? "-EINVAL" : "-ERANGE");
 	TAP_EQ_U64(v, 0x5a5a, "parse_size(\"%s\") leaves *out alone", show(s));
 }
 
@@ -55,7 +56,8 @@ static void uint_ok(const char *s, uint64_t min, uint64_t max, uint64_t want)
 	uint64_t v = 0xdeadbeef;
 	int rc = parse_uint(s, min, max, &v);
 
-	if (TAP_EQ_INT(rc, 0, "parse_uint(\"%s\", %" PRIu64 ", %" PRIu64 ") succeeds", show(s), min, max))
+	if (TAP_EQ_INT(rc, 0, "parse_uint(\"%s\", %" PRIu64 ", %" PRIu64 ") succeeds", show(s), min,
+		       max))
 		TAP_EQ_U64(v, want, "parse_uint(\"%s\") value", show(s));
 }
 
@@ -64,8 +66,8 @@ static void uint_bad(const char *s, uint64_t min, uint64_t max, int err)
 	uint64_t v = 0x5a5a;
 	int rc = parse_uint(s, min, max, &v);
 
-	TAP_EQ_INT(rc, err, "parse_uint(\"%s\", %" PRIu64 ", %" PRIu64 ") refused with %s", show(s), min, max,
-		   err == -EINVAL ? "-EINVAL" : "-ERANGE");
+	TAP_EQ_INT(rc, err, "parse_uint(\"%s\", %" PRIu64 ", %" PRIu64 ") refused with %s", show(s),
+		   min, max, err == -EINVAL ? "-EINVAL" : "-ERANGE");
 	TAP_EQ_U64(v, 0x5a5a, "parse_uint(\"%s\") leaves *out alone", show(s));
 }
 
@@ -120,7 +122,7 @@ int main(void)
 	size_bad("64M\n", -EINVAL);
 	size_bad("64\tM", -EINVAL);
 	size_bad("99999999999999999999x", -EINVAL);
-	TAP_EQ_INT(parse_size(NULL, &(uint64_t){ 0 }), -EINVAL, "parse_size(NULL) is -EINVAL");
+	TAP_EQ_INT(parse_size(NULL, &(uint64_t){0}), -EINVAL, "parse_size(NULL) is -EINVAL");
 
 	/* parse_size: overflow. */
 	size_bad("18446744073709551616", -ERANGE);
@@ -158,7 +160,8 @@ int main(void)
 	fmt_is(GIB + 1, "1.0 GiB"); /* inexact values keep a decimal */
 	fmt_is(UINT64_MAX, "16.0 EiB");
 	fmt_is(15ull << 60, "15 EiB");
-	TAP_EQ_STR(format_size(64 * MIB, small, sizeof(small)), "64 ", "format_size truncates to buflen");
+	TAP_EQ_STR(format_size(64 * MIB, small, sizeof(small)), "64 ",
+		   "format_size truncates to buflen");
 	TAP_OK(format_size(1, NULL, 0) == NULL, "format_size(NULL, 0) is harmless");
 
 	return tap_done();

@@ -1,4 +1,5 @@
-/* acpi.c - build kestrel's minimal ACPI tables into a buffer (RSDP, RSDT/XSDT, FADT, FACS, MADT, DSDT with hand-assembled AML). */
+/* acpi.c - build kestrel's minimal ACPI tables into a buffer (RSDP, RSDT/XSDT, FADT, FACS, MADT,
+ * DSDT with hand-assembled AML). */
 #include "arch/x86/acpi.h"
 
 #include <errno.h>
@@ -137,10 +138,19 @@ static void acpi_dsdt_body(struct aml *a, const struct acpi_config *cfg)
 	{
 		/* IO(Decode16, 0x3f8, 0x3f8, 1, 8), IRQNoFlags() {4}, EndTag */
 		const uint8_t res[] = {
-			RES_IO, 0x01, COM1_PORT & 0xff, COM1_PORT >> 8, COM1_PORT & 0xff,
-			COM1_PORT >> 8, 0x01, 0x08,
-			RES_IRQ_NOFLAGS, (1u << COM1_IRQ) & 0xff, (1u << COM1_IRQ) >> 8,
-			RES_END, 0x00, /* checksum 0: "treated as valid" */
+		    RES_IO,
+		    0x01,
+		    COM1_PORT & 0xff,
+		    COM1_PORT >> 8,
+		    COM1_PORT & 0xff,
+		    COM1_PORT >> 8,
+		    0x01,
+		    0x08,
+		    RES_IRQ_NOFLAGS,
+		    (1u << COM1_IRQ) & 0xff,
+		    (1u << COM1_IRQ) >> 8,
+		    RES_END,
+		    0x00, /* checksum 0: "treated as valid" */
 		};
 		aml_int(a, sizeof(res)); /* BufferSize */
 		aml_bytes(a, res, sizeof(res));
@@ -173,7 +183,7 @@ static void acpi_gas_io(uint8_t *p, uint16_t port, unsigned bytes, uint8_t acces
 {
 	p[0] = GAS_SYSTEM_IO;
 	p[1] = (uint8_t)(bytes * 8); /* register bit width */
-	p[2] = 0; /* bit offset */
+	p[2] = 0;		     /* bit offset */
 	p[3] = access;
 	acpi_put64(p + 4, port);
 }
@@ -230,27 +240,30 @@ static int acpi_check_config(const struct acpi_config *cfg, char *why, size_t wh
 				 "ACPI: %u CPUs; the MADT describes 1 to %u (8-bit APIC IDs)",
 				 cfg->ncpus, ACPI_MAX_CPUS);
 	if (cfg->sci_irq == 0 || cfg->sci_irq == 2 || cfg->sci_irq > 15)
-		return acpi_fail(why, whylen, -EINVAL,
-				 "ACPI: SCI on IRQ %u; use an ISA IRQ 1-15 other than 2 (9 is usual)",
-				 cfg->sci_irq);
+		return acpi_fail(
+		    why, whylen, -EINVAL,
+		    "ACPI: SCI on IRQ %u; use an ISA IRQ 1-15 other than 2 (9 is usual)",
+		    cfg->sci_irq);
 	if (cfg->hw_reduced) {
 		if (!cfg->sleep_ctl_port || !cfg->sleep_sts_port)
-			return acpi_fail(why, whylen, -EINVAL,
-					 "ACPI: hardware-reduced FADT needs sleep control and status "
-					 "ports (got %#x, %#x); without them the guest cannot power off",
-					 cfg->sleep_ctl_port, cfg->sleep_sts_port);
-		blk[n++] = (struct acpi_blk){ cfg->sleep_ctl_port, 1, "sleep control" };
-		blk[n++] = (struct acpi_blk){ cfg->sleep_sts_port, 1, "sleep status" };
+			return acpi_fail(
+			    why, whylen, -EINVAL,
+			    "ACPI: hardware-reduced FADT needs sleep control and status "
+			    "ports (got %#x, %#x); without them the guest cannot power off",
+			    cfg->sleep_ctl_port, cfg->sleep_sts_port);
+		blk[n++] = (struct acpi_blk){cfg->sleep_ctl_port, 1, "sleep control"};
+		blk[n++] = (struct acpi_blk){cfg->sleep_sts_port, 1, "sleep status"};
 	} else {
 		if (!cfg->pm1a_evt_port || !cfg->pm1a_cnt_port)
-			return acpi_fail(why, whylen, -EINVAL,
-					 "ACPI: PM1a event and control ports are required (got %#x, "
-					 "%#x); set both, or use hardware-reduced ACPI",
-					 cfg->pm1a_evt_port, cfg->pm1a_cnt_port);
-		blk[n++] = (struct acpi_blk){ cfg->pm1a_evt_port, ACPI_PM1_EVT_LEN, "PM1a event" };
-		blk[n++] = (struct acpi_blk){ cfg->pm1a_cnt_port, ACPI_PM1_CNT_LEN, "PM1a control" };
+			return acpi_fail(
+			    why, whylen, -EINVAL,
+			    "ACPI: PM1a event and control ports are required (got %#x, "
+			    "%#x); set both, or use hardware-reduced ACPI",
+			    cfg->pm1a_evt_port, cfg->pm1a_cnt_port);
+		blk[n++] = (struct acpi_blk){cfg->pm1a_evt_port, ACPI_PM1_EVT_LEN, "PM1a event"};
+		blk[n++] = (struct acpi_blk){cfg->pm1a_cnt_port, ACPI_PM1_CNT_LEN, "PM1a control"};
 		if (cfg->pm_tmr_port)
-			blk[n++] = (struct acpi_blk){ cfg->pm_tmr_port, ACPI_PM_TMR_LEN, "PM timer" };
+			blk[n++] = (struct acpi_blk){cfg->pm_tmr_port, ACPI_PM_TMR_LEN, "PM timer"};
 	}
 	for (unsigned i = 0; i < n; i++) {
 		if (blk[i].port + blk[i].len > 0x10000u)
@@ -271,24 +284,24 @@ static int acpi_check_config(const struct acpi_config *cfg, char *why, size_t wh
 void acpi_config_default(struct acpi_config *cfg, unsigned ncpus)
 {
 	*cfg = (struct acpi_config){
-		.ncpus = ncpus,
-		.ioapic = true,
-		.i8042 = true,
-		.sci_irq = ACPI_SCI_IRQ,
-		.pm1a_evt_port = ACPI_PM1A_EVT_PORT,
-		.pm1a_cnt_port = ACPI_PM1A_CNT_PORT,
-		.pm_tmr_port = ACPI_PM_TMR_PORT,
-		.sleep_ctl_port = ACPI_SLEEP_CTL_PORT,
-		.sleep_sts_port = ACPI_SLEEP_STS_PORT,
-		.reset_port = 0x64,
-		.reset_value = 0xfe,
+	    .ncpus = ncpus,
+	    .ioapic = true,
+	    .i8042 = true,
+	    .sci_irq = ACPI_SCI_IRQ,
+	    .pm1a_evt_port = ACPI_PM1A_EVT_PORT,
+	    .pm1a_cnt_port = ACPI_PM1A_CNT_PORT,
+	    .pm_tmr_port = ACPI_PM_TMR_PORT,
+	    .sleep_ctl_port = ACPI_SLEEP_CTL_PORT,
+	    .sleep_sts_port = ACPI_SLEEP_STS_PORT,
+	    .reset_port = 0x64,
+	    .reset_value = 0xfe,
 	};
 }
 
 size_t acpi_size(const struct acpi_config *cfg, uint64_t base_gpa)
 {
 	struct acpi_layout l;
-	struct aml a = { .len = 0 };
+	struct aml a = {.len = 0};
 
 	if (base_gpa % 16 || acpi_check_config(cfg, NULL, 0))
 		return 0;
@@ -309,7 +322,7 @@ static void acpi_write_fadt(uint8_t *p, const struct acpi_config *cfg, uint64_t 
 	acpi_put64(p + FADT_X_DSDT, dsdt);
 	acpi_put16(p + FADT_SCI_INT, cfg->sci_irq);
 	/* SMI_CMD = 0: the platform is always in ACPI mode (nothing to enable). */
-	acpi_put16(p + FADT_P_LVL2_LAT, 101); /* > 100: no C2 */
+	acpi_put16(p + FADT_P_LVL2_LAT, 101);  /* > 100: no C2 */
 	acpi_put16(p + FADT_P_LVL3_LAT, 1001); /* > 1000: no C3 */
 	if (cfg->hw_reduced) {
 		/* 4.1: the fixed hardware blocks are absent; sleep via these two. */
@@ -400,7 +413,7 @@ int acpi_build(uint8_t *buf, size_t len, uint64_t base_gpa, const struct acpi_co
 	       uint64_t *rsdp_gpa, char *why, size_t whylen)
 {
 	struct acpi_layout l;
-	struct aml a = { .len = 0 };
+	struct aml a = {.len = 0};
 	uint64_t end;
 	uint8_t *p;
 	int r;
@@ -419,8 +432,8 @@ int acpi_build(uint8_t *buf, size_t len, uint64_t base_gpa, const struct acpi_co
 				 base_gpa, len, ACPI_WINDOW_GPA, ACPI_WINDOW_SIZE);
 	acpi_dsdt_body(&a, cfg);
 	if (a.overflow)
-		return acpi_fail(why, whylen, -EINVAL, "ACPI: DSDT body exceeds %u bytes (a kestrel bug)",
-				 AML_MAX);
+		return acpi_fail(why, whylen, -EINVAL,
+				 "ACPI: DSDT body exceeds %u bytes (a kestrel bug)", AML_MAX);
 	acpi_plan(cfg, base_gpa, ACPI_HDR_LEN + a.len, &l);
 	if (l.end > len)
 		return acpi_fail(why, whylen, -ENOSPC,

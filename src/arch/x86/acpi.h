@@ -1,4 +1,5 @@
-/* acpi.h - pure builder and checker for kestrel's minimal ACPI tables (RSDP, RSDT/XSDT, FADT, FACS, MADT, DSDT). */
+/* acpi.h - pure builder and checker for kestrel's minimal ACPI tables (RSDP, RSDT/XSDT, FADT, FACS,
+ * MADT, DSDT). */
 #ifndef KESTREL_ARCH_X86_ACPI_H
 #define KESTREL_ARCH_X86_ACPI_H
 
@@ -59,9 +60,9 @@
 #define ACPI_SLEEP_STS_WAK_STS (1u << 7)
 
 /* Default ports (the block sizes are fixed by the FADT). */
-#define ACPI_PM1A_EVT_PORT 0x600u /* 4 bytes */
-#define ACPI_PM1A_CNT_PORT 0x604u /* 2 bytes */
-#define ACPI_PM_TMR_PORT 0x608u /* 4 bytes */
+#define ACPI_PM1A_EVT_PORT 0x600u  /* 4 bytes */
+#define ACPI_PM1A_CNT_PORT 0x604u  /* 2 bytes */
+#define ACPI_PM_TMR_PORT 0x608u	   /* 4 bytes */
 #define ACPI_SLEEP_CTL_PORT 0x60cu /* 1 byte, hardware-reduced only */
 #define ACPI_SLEEP_STS_PORT 0x60du /* 1 byte, hardware-reduced only */
 #define ACPI_PM1_EVT_LEN 4u
@@ -76,20 +77,20 @@
 #define ACPI_SCI_IRQ 9u
 
 struct acpi_config {
-	unsigned ncpus; /* 1..ACPI_MAX_CPUS; CPU i has ACPI UID i and APIC ID i */
-	bool ioapic; /* an I/O APIC (ID ncpus, ACPI_IOAPIC_ADDR, GSI base 0) and
-		      * the ISA overrides IRQ0 -> GSI 2, SCI level/active-high */
-	bool hw_reduced; /* hardware-reduced ACPI (no PM1 blocks, no PM timer) */
-	bool i8042; /* IAPC_BOOT_ARCH: an 8042 keyboard controller is present */
-	bool msi_unsupported; /* IAPC_BOOT_ARCH: "MSI Not Supported" */
-	bool com1; /* DSDT: \_SB.COM1, PNP0501, I/O 0x3f8-0x3ff, IRQ 4 */
-	uint8_t sci_irq; /* ISA IRQ of the SCI: 1..15 but not 2 (the cascade) */
-	uint16_t pm1a_evt_port; /* not hw_reduced: nonzero */
-	uint16_t pm1a_cnt_port; /* not hw_reduced: nonzero */
-	uint16_t pm_tmr_port; /* not hw_reduced: 0 = no PM timer */
+	unsigned ncpus;		 /* 1..ACPI_MAX_CPUS; CPU i has ACPI UID i and APIC ID i */
+	bool ioapic;		 /* an I/O APIC (ID ncpus, ACPI_IOAPIC_ADDR, GSI base 0) and
+				  * the ISA overrides IRQ0 -> GSI 2, SCI level/active-high */
+	bool hw_reduced;	 /* hardware-reduced ACPI (no PM1 blocks, no PM timer) */
+	bool i8042;		 /* IAPC_BOOT_ARCH: an 8042 keyboard controller is present */
+	bool msi_unsupported;	 /* IAPC_BOOT_ARCH: "MSI Not Supported" */
+	bool com1;		 /* DSDT: \_SB.COM1, PNP0501, I/O 0x3f8-0x3ff, IRQ 4 */
+	uint8_t sci_irq;	 /* ISA IRQ of the SCI: 1..15 but not 2 (the cascade) */
+	uint16_t pm1a_evt_port;	 /* not hw_reduced: nonzero */
+	uint16_t pm1a_cnt_port;	 /* not hw_reduced: nonzero */
+	uint16_t pm_tmr_port;	 /* not hw_reduced: 0 = no PM timer */
 	uint16_t sleep_ctl_port; /* hw_reduced: nonzero */
 	uint16_t sleep_sts_port; /* hw_reduced: nonzero */
-	uint16_t reset_port; /* RESET_REG in I/O space; 0 = none */
+	uint16_t reset_port;	 /* RESET_REG in I/O space; 0 = none */
 	uint8_t reset_value;
 };
 
@@ -97,26 +98,26 @@ struct acpi_config {
 struct acpi_info {
 	uint64_t rsdp_gpa, rsdt_gpa, xsdt_gpa, fadt_gpa, facs_gpa, dsdt_gpa, madt_gpa;
 	uint8_t rsdp_rev, fadt_rev;
-	bool hw_reduced; /* FADT flag HW_REDUCED_ACPI */
+	bool hw_reduced;  /* FADT flag HW_REDUCED_ACPI */
 	bool tmr_val_ext; /* FADT flag TMR_VAL_EXT (32-bit PM timer) */
 	uint16_t iapc_boot_arch;
 	uint16_t sci_irq;
 	uint16_t pm1a_evt_port, pm1a_cnt_port, pm_tmr_port; /* 0 when absent */
-	uint16_t sleep_ctl_port, sleep_sts_port; /* hardware-reduced; 0 when absent */
+	uint16_t sleep_ctl_port, sleep_sts_port;	    /* hardware-reduced; 0 when absent */
 	uint16_t reset_port; /* 0 when the FADT has no reset register */
 	uint8_t reset_value;
 	uint32_t lapic_addr;
 	uint32_t madt_flags;
-	unsigned n_lapic; /* Processor Local APIC entries */
+	unsigned n_lapic;	  /* Processor Local APIC entries */
 	unsigned n_lapic_enabled; /* ... with the Enabled flag */
 	bool has_ioapic;
 	uint8_t ioapic_id;
 	uint32_t ioapic_addr, ioapic_gsi_base;
-	unsigned n_iso; /* Interrupt Source Overrides */
+	unsigned n_iso;	      /* Interrupt Source Overrides */
 	unsigned n_lapic_nmi; /* Local APIC NMI entries */
-	unsigned n_other; /* MADT entries of other types (skipped) */
-	int s5; /* SLP_TYPa of \_S5_, or -1 when the DSDT has none */
-	bool has_com1; /* the DSDT names a PNP0501 device */
+	unsigned n_other;     /* MADT entries of other types (skipped) */
+	int s5;		      /* SLP_TYPa of \_S5_, or -1 when the DSDT has none */
+	bool has_com1;	      /* the DSDT names a PNP0501 device */
 };
 
 /*
@@ -158,7 +159,7 @@ int acpi_build(uint8_t *buf, size_t len, uint64_t base_gpa, const struct acpi_co
  * tables. Fills *info (may be NULL) and returns 0; -ENOENT when no valid
  * RSDP is found; -EINVAL for anything malformed; with a one-line reason.
  */
-int acpi_check(const uint8_t *buf, size_t len, uint64_t base_gpa, struct acpi_info *info,
-	       char *why, size_t whylen);
+int acpi_check(const uint8_t *buf, size_t len, uint64_t base_gpa, struct acpi_info *info, char *why,
+	       size_t whylen);
 
 #endif

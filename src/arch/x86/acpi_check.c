@@ -1,4 +1,5 @@
-/* acpi_check.c - check an ACPI table set the way a guest reads it: find the RSDP, follow every pointer, trust no byte. */
+/* acpi_check.c - check an ACPI table set the way a guest reads it: find the RSDP, follow every
+ * pointer, trust no byte. */
 #include "arch/x86/acpi.h"
 
 #include <errno.h>
@@ -50,7 +51,8 @@ static int acpi_table(const struct acpi_win *w, const char *what, uint64_t gpa, 
 	p = w->buf + o;
 	if (sig && memcmp(p, sig, 4) != 0)
 		return acpi_fail(w->why, w->whylen, -EINVAL,
-				 "ACPI: %s at %#" PRIx64 " has signature %02x%02x%02x%02x, not \"%s\"",
+				 "ACPI: %s at %#" PRIx64
+				 " has signature %02x%02x%02x%02x, not \"%s\"",
 				 what, gpa, p[0], p[1], p[2], p[3], sig);
 	n = acpi_get32(p + 4);
 	if (n < min)
@@ -133,7 +135,8 @@ static int fadt_gas_port(const struct acpi_win *w, const uint8_t *f, uint32_t fl
 		return 0;
 	if (f[x] != GAS_SYSTEM_IO || a > 0xffff)
 		return acpi_fail(w->why, w->whylen, -EINVAL,
-				 "ACPI: FADT %s (space %u, address %#" PRIx64 ") is not an I/O port",
+				 "ACPI: FADT %s (space %u, address %#" PRIx64
+				 ") is not an I/O port",
 				 what, f[x], a);
 	*port = (uint16_t)a;
 	return 0;
@@ -165,8 +168,8 @@ static size_t aml_pkglen(const uint8_t *p, size_t n, size_t *value)
 /* An integer term at p[0..n): returns its size, 0 if not an integer. */
 static size_t aml_integer(const uint8_t *p, size_t n, uint64_t *v)
 {
-	static const unsigned width[] = { [AML_BYTE] = 1, [AML_WORD] = 2, [AML_DWORD] = 4,
-					  [AML_QWORD] = 8 };
+	static const unsigned width[] = {
+	    [AML_BYTE] = 1, [AML_WORD] = 2, [AML_DWORD] = 4, [AML_QWORD] = 8};
 	unsigned k;
 
 	if (n < 1)
@@ -210,11 +213,13 @@ static int dsdt_s5(const struct acpi_win *w, const uint8_t *aml, size_t n, int *
 		rest = plen - k; /* NumElements and the elements */
 		j += k;
 		if (aml[j] < 1 || !aml_integer(aml + j + 1, rest - 1, &v))
-			return acpi_fail(w->why, w->whylen, -EINVAL,
-					 "ACPI: DSDT \\_S5_ package does not start with an integer");
+			return acpi_fail(
+			    w->why, w->whylen, -EINVAL,
+			    "ACPI: DSDT \\_S5_ package does not start with an integer");
 		if (v > 7)
-			return acpi_fail(w->why, w->whylen, -EINVAL,
-					 "ACPI: DSDT \\_S5_ SLP_TYPa %#" PRIx64 " does not fit 3 bits", v);
+			return acpi_fail(
+			    w->why, w->whylen, -EINVAL,
+			    "ACPI: DSDT \\_S5_ SLP_TYPa %#" PRIx64 " does not fit 3 bits", v);
 		*s5 = (int)v;
 		return 0;
 	}
@@ -286,9 +291,10 @@ static int acpi_check_fadt(const struct acpi_win *w, uint64_t gpa, struct acpi_i
 				       &in->sleep_sts_port)))
 			return r;
 		if (!in->sleep_ctl_port || !in->sleep_sts_port)
-			return acpi_fail(w->why, w->whylen, -EINVAL,
-					 "ACPI: hardware-reduced FADT without SLEEP_CONTROL_REG and "
-					 "SLEEP_STATUS_REG: the guest cannot power off");
+			return acpi_fail(
+			    w->why, w->whylen, -EINVAL,
+			    "ACPI: hardware-reduced FADT without SLEEP_CONTROL_REG and "
+			    "SLEEP_STATUS_REG: the guest cannot power off");
 		return 0;
 	}
 	if ((r = fadt_block(w, f, flen, FADT_PM1A_EVT_BLK, FADT_X_PM1A_EVT_BLK, FADT_PM1_EVT_LEN,
@@ -307,11 +313,11 @@ static int acpi_check_fadt(const struct acpi_win *w, uint64_t gpa, struct acpi_i
 
 static int acpi_check_madt(const struct acpi_win *w, uint64_t gpa, struct acpi_info *in)
 {
-	static const uint8_t want[] = { [MADT_LAPIC] = MADT_LAPIC_LEN,
-					[MADT_IOAPIC] = MADT_IOAPIC_LEN,
-					[MADT_ISO] = MADT_ISO_LEN,
-					[MADT_LAPIC_NMI] = MADT_LAPIC_NMI_LEN };
-	uint8_t seen[256 / 8] = { 0 };
+	static const uint8_t want[] = {[MADT_LAPIC] = MADT_LAPIC_LEN,
+				       [MADT_IOAPIC] = MADT_IOAPIC_LEN,
+				       [MADT_ISO] = MADT_ISO_LEN,
+				       [MADT_LAPIC_NMI] = MADT_LAPIC_NMI_LEN};
+	uint8_t seen[256 / 8] = {0};
 	const uint8_t *m;
 	size_t off, i;
 	uint32_t mlen;
@@ -328,9 +334,10 @@ static int acpi_check_madt(const struct acpi_win *w, uint64_t gpa, struct acpi_i
 		uint8_t type, elen;
 
 		if (mlen - i < 2 || e[1] < 2 || e[1] > mlen - i)
-			return acpi_fail(w->why, w->whylen, -EINVAL,
-					 "ACPI: MADT entry at offset %zu runs past the table (%u bytes)",
-					 i, mlen);
+			return acpi_fail(
+			    w->why, w->whylen, -EINVAL,
+			    "ACPI: MADT entry at offset %zu runs past the table (%u bytes)", i,
+			    mlen);
 		type = e[0];
 		elen = e[1];
 		if (type < sizeof(want) && want[type] && elen != want[type])
@@ -395,12 +402,13 @@ static int acpi_check_sdt(const struct acpi_win *w, const char *sig, uint64_t gp
 		return r;
 	if ((len - ACPI_HDR_LEN) % esz)
 		return acpi_fail(w->why, w->whylen, -EINVAL,
-				 "ACPI: %s length %u is not a header plus %u-byte entries", sig, len,
-				 esz);
+				 "ACPI: %s length %u is not a header plus %u-byte entries", sig,
+				 len, esz);
 	n = (len - ACPI_HDR_LEN) / esz;
 	if (n > ACPI_MAX_ENTRIES)
 		return acpi_fail(w->why, w->whylen, -EINVAL,
-				 "ACPI: %s lists %u tables, more than %u", sig, n, ACPI_MAX_ENTRIES);
+				 "ACPI: %s lists %u tables, more than %u", sig, n,
+				 ACPI_MAX_ENTRIES);
 	tab[0] = tab[1] = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		const uint8_t *e = w->buf + off + ACPI_HDR_LEN + (size_t)i * esz;
@@ -478,16 +486,17 @@ static int acpi_find_rsdp(const struct acpi_win *w, size_t *at)
 				 "(the one at %#" PRIx64 " has a %s)",
 				 w->base, w->len, bad_gpa, bad);
 	return acpi_fail(w->why, w->whylen, -ENOENT,
-			 "ACPI: no \"RSD PTR \" signature on a 16-byte boundary in %#" PRIx64 "+%#zx",
+			 "ACPI: no \"RSD PTR \" signature on a 16-byte boundary in %#" PRIx64
+			 "+%#zx",
 			 w->base, w->len);
 }
 
-int acpi_check(const uint8_t *buf, size_t len, uint64_t base_gpa, struct acpi_info *info,
-	       char *why, size_t whylen)
+int acpi_check(const uint8_t *buf, size_t len, uint64_t base_gpa, struct acpi_info *info, char *why,
+	       size_t whylen)
 {
-	struct acpi_win w = { buf, len, base_gpa, why, whylen };
-	struct acpi_info in = { .s5 = -1 };
-	uint64_t rt[2] = { 0, 0 }, xt[2] = { 0, 0 }, *t;
+	struct acpi_win w = {buf, len, base_gpa, why, whylen};
+	struct acpi_info in = {.s5 = -1};
+	uint64_t rt[2] = {0, 0}, xt[2] = {0, 0}, *t;
 	uint64_t end;
 	size_t at = 0;
 	int r;
@@ -503,7 +512,8 @@ int acpi_check(const uint8_t *buf, size_t len, uint64_t base_gpa, struct acpi_in
 	if (in.rsdp_rev >= 2)
 		in.xsdt_gpa = acpi_get64(buf + at + 24);
 	if (!in.rsdt_gpa && !in.xsdt_gpa)
-		return acpi_fail(why, whylen, -EINVAL, "ACPI: RSDP names neither an RSDT nor an XSDT");
+		return acpi_fail(why, whylen, -EINVAL,
+				 "ACPI: RSDP names neither an RSDT nor an XSDT");
 	if (in.rsdt_gpa && (r = acpi_check_sdt(&w, "RSDT", in.rsdt_gpa, 4, rt)))
 		return r;
 	if (in.xsdt_gpa && (r = acpi_check_sdt(&w, "XSDT", in.xsdt_gpa, 8, xt)))

@@ -1,4 +1,5 @@
-/* acpi_tables.h - ACPI table layouts and byte helpers shared by the builder (acpi.c) and the checker (acpi_check.c); internal. */
+/* acpi_tables.h - ACPI table layouts and byte helpers shared by the builder (acpi.c) and the
+ * checker (acpi_check.c); internal. */
 #ifndef KESTREL_ARCH_X86_ACPI_TABLES_H
 #define KESTREL_ARCH_X86_ACPI_TABLES_H
 
@@ -14,11 +15,11 @@
 #define ACPI_RSDP_V1_LEN 20u /* the part the first checksum covers */
 #define ACPI_RSDP_LEN 36u
 #define ACPI_FACS_LEN 64u
-#define ACPI_FADT_LEN 276u /* revision 6 (5.2.9) */
+#define ACPI_FADT_LEN 276u    /* revision 6 (5.2.9) */
 #define ACPI_MADT_HDR_LEN 44u /* header, local APIC address, flags */
-#define ACPI_MAX_ENTRIES 32u /* RSDT/XSDT entries acpi_check follows */
+#define ACPI_MAX_ENTRIES 32u  /* RSDT/XSDT entries acpi_check follows */
 
-#define ACPI_OEM_ID "KESTRL" /* 6 bytes */
+#define ACPI_OEM_ID "KESTRL"	     /* 6 bytes */
 #define ACPI_OEM_TABLE_ID "KESTREL " /* 8 bytes */
 #define ACPI_CREATOR_ID "KSTR"
 
@@ -101,17 +102,17 @@
 #define AML_DEVICE 0x82 /* after AML_EXT */
 #define AML_ROOT '\\'
 #define AML_ONES 0xff
-#define RES_IO 0x47 /* small item, type 8, 7 bytes */
+#define RES_IO 0x47	     /* small item, type 8, 7 bytes */
 #define RES_IRQ_NOFLAGS 0x22 /* small item, type 4, 2 bytes */
-#define RES_END 0x79 /* small item, type 15, 1 byte */
+#define RES_END 0x79	     /* small item, type 15, 1 byte */
 #define COM1_PORT 0x3f8u
 #define COM1_IRQ 4u
 #define EISA_PNP0501 "\x41\xd0\x05\x01" /* EisaId("PNP0501") as stored */
 
 #define AML_MAX 160u /* room for the DSDT body */
 
-__attribute__((format(printf, 4, 5)))
-static inline int acpi_fail(char *why, size_t whylen, int err, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static inline int acpi_fail(char *why, size_t whylen, int err,
+								  const char *fmt, ...)
 {
 	va_list ap;
 

@@ -1,4 +1,5 @@
-/* arch.h - x86 hooks of the vCPU: start state, exits the generic loop does not know, crash reports. */
+/* arch.h - x86 hooks of the vCPU: start state, exits the generic loop does not know, crash reports.
+ */
 #ifndef KESTREL_ARCH_X86_ARCH_H
 #define KESTREL_ARCH_X86_ARCH_H
 

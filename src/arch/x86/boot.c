@@ -1,4 +1,5 @@
-/* boot.c - build the GDT, TSS, identity page tables, long-mode sregs, start regs and boot info for guests. */
+/* boot.c - build the GDT, TSS, identity page tables, long-mode sregs, start regs and boot info for
+ * guests. */
 #include "arch/x86/boot.h"
 
 #include <errno.h>
@@ -9,17 +10,17 @@
 #define X86_PAGE 4096u
 
 /* CR0 / CR4 / EFER bits (Intel SDM vol. 3A, 2.5 and 2.2.1). */
-#define X86_CR0_PE (1ull << 0) /* protected mode */
-#define X86_CR0_MP (1ull << 1) /* WAIT/FWAIT honour TS */
-#define X86_CR0_ET (1ull << 4) /* hardwired 1 since the 486 */
-#define X86_CR0_NE (1ull << 5) /* native x87 error reporting (#MF) */
-#define X86_CR0_WP (1ull << 16) /* supervisor writes honour read-only pages */
-#define X86_CR0_PG (1ull << 31) /* paging */
-#define X86_CR4_PAE (1ull << 5) /* required for long mode */
-#define X86_CR4_OSFXSR (1ull << 9) /* FXSAVE/FXRSTOR and SSE enabled */
+#define X86_CR0_PE (1ull << 0)		/* protected mode */
+#define X86_CR0_MP (1ull << 1)		/* WAIT/FWAIT honour TS */
+#define X86_CR0_ET (1ull << 4)		/* hardwired 1 since the 486 */
+#define X86_CR0_NE (1ull << 5)		/* native x87 error reporting (#MF) */
+#define X86_CR0_WP (1ull << 16)		/* supervisor writes honour read-only pages */
+#define X86_CR0_PG (1ull << 31)		/* paging */
+#define X86_CR4_PAE (1ull << 5)		/* required for long mode */
+#define X86_CR4_OSFXSR (1ull << 9)	/* FXSAVE/FXRSTOR and SSE enabled */
 #define X86_CR4_OSXMMEXCPT (1ull << 10) /* SIMD FP exceptions raise #XM */
-#define X86_EFER_LME (1ull << 8) /* long mode enable */
-#define X86_EFER_LMA (1ull << 10) /* long mode active */
+#define X86_EFER_LME (1ull << 8)	/* long mode enable */
+#define X86_EFER_LMA (1ull << 10)	/* long mode active */
 
 /* Paging-structure entry bits (SDM vol. 3A, 4.5). */
 #define X86_PTE_P (1ull << 0)
@@ -34,11 +35,11 @@
 #define X86_TSS_IOMAP_OFF 102u /* offset of the I/O map base field */
 
 /* Descriptor access bytes and flag nibbles (SDM vol. 3A, 3.4.5 and 8.2.3). */
-#define X86_ACC_CODE 0x9b /* P, DPL0, S, type 0xb: execute/read, accessed */
-#define X86_ACC_DATA 0x93 /* P, DPL0, S, type 0x3: read/write, accessed */
-#define X86_ACC_TSS 0x89 /* P, DPL0, system, type 0x9: available 64-bit TSS */
-#define X86_FLAGS_CODE 0xa /* G, L (64-bit code; D must be 0 when L = 1) */
-#define X86_FLAGS_DATA 0xc /* G, D/B */
+#define X86_ACC_CODE 0x9b    /* P, DPL0, S, type 0xb: execute/read, accessed */
+#define X86_ACC_DATA 0x93    /* P, DPL0, S, type 0x3: read/write, accessed */
+#define X86_ACC_TSS 0x89     /* P, DPL0, system, type 0x9: available 64-bit TSS */
+#define X86_FLAGS_CODE 0xa   /* G, L (64-bit code; D must be 0 when L = 1) */
+#define X86_FLAGS_DATA 0xc   /* G, D/B */
 #define X86_TYPE_TSS_BUSY 11 /* what TR must hold on VM entry (SDM vol. 3C, 27.3.1.2) */
 
 static void x86_put64(uint8_t *p, uint64_t v)
@@ -50,12 +51,9 @@ static void x86_put64(uint8_t *p, uint64_t v)
 /* An 8-byte code/data or low half of a system descriptor. */
 static uint64_t x86_desc(uint32_t base, uint32_t limit, uint8_t access, uint8_t flags)
 {
-	return (uint64_t)(limit & 0xffff) |
-	       (uint64_t)(base & 0xffffff) << 16 |
-	       (uint64_t)access << 40 |
-	       (uint64_t)((limit >> 16) & 0xf) << 48 |
-	       (uint64_t)(flags & 0xf) << 52 |
-	       (uint64_t)(base >> 24) << 56;
+	return (uint64_t)(limit & 0xffff) | (uint64_t)(base & 0xffffff) << 16 |
+	       (uint64_t)access << 40 | (uint64_t)((limit >> 16) & 0xf) << 48 |
+	       (uint64_t)(flags & 0xf) << 52 | (uint64_t)(base >> 24) << 56;
 }
 
 uint64_t x86_map_end(uint64_t ram_end)
@@ -124,18 +122,18 @@ int x86_build_tables(uint8_t *low, uint64_t map_end, enum x86_gdt_layout layout)
 static struct kvm_segment x86_flat_seg(uint16_t sel, uint8_t type, uint8_t db, uint8_t l)
 {
 	return (struct kvm_segment){
-		.base = 0,
-		.limit = 0xffffffff,
-		.selector = sel,
-		.type = type,
-		.present = 1,
-		.dpl = 0,
-		.db = db,
-		.s = 1,
-		.l = l,
-		.g = 1,
-		.avl = 0,
-		.unusable = 0,
+	    .base = 0,
+	    .limit = 0xffffffff,
+	    .selector = sel,
+	    .type = type,
+	    .present = 1,
+	    .dpl = 0,
+	    .db = db,
+	    .s = 1,
+	    .l = l,
+	    .g = 1,
+	    .avl = 0,
+	    .unusable = 0,
 	};
 }
 
@@ -145,7 +143,8 @@ void x86_long_mode_sregs(struct kvm_sregs *s, enum x86_gdt_layout layout)
 	struct kvm_segment data = x86_flat_seg(is_linux ? X86_LINUX_SEL_DATA : KESTREL_SEL_DATA,
 					       X86_ACC_DATA & 0xf, 1, 0);
 
-	s->cs = x86_flat_seg(is_linux ? X86_LINUX_SEL_CODE : KESTREL_SEL_CODE, X86_ACC_CODE & 0xf, 0, 1);
+	s->cs = x86_flat_seg(is_linux ? X86_LINUX_SEL_CODE : KESTREL_SEL_CODE, X86_ACC_CODE & 0xf,
+			     0, 1);
 	s->ds = data;
 	s->es = data;
 	s->ss = data;
@@ -155,22 +154,22 @@ void x86_long_mode_sregs(struct kvm_sregs *s, enum x86_gdt_layout layout)
 	 * VM entry requires TR to be a busy TSS. LDT stays as KVM reset it:
 	 * a valid, empty one, which long mode never consults. */
 	s->tr = (struct kvm_segment){
-		.base = KESTREL_TSS_ADDR,
-		.limit = X86_TSS_LIMIT,
-		.selector = is_linux ? X86_LINUX_SEL_TSS : KESTREL_SEL_TSS,
-		.type = X86_TYPE_TSS_BUSY,
-		.present = 1,
-		.dpl = 0,
-		.db = 0,
-		.s = 0,
-		.l = 0,
-		.g = 0,
-		.avl = 0,
-		.unusable = 0,
+	    .base = KESTREL_TSS_ADDR,
+	    .limit = X86_TSS_LIMIT,
+	    .selector = is_linux ? X86_LINUX_SEL_TSS : KESTREL_SEL_TSS,
+	    .type = X86_TYPE_TSS_BUSY,
+	    .present = 1,
+	    .dpl = 0,
+	    .db = 0,
+	    .s = 0,
+	    .l = 0,
+	    .g = 0,
+	    .avl = 0,
+	    .unusable = 0,
 	};
-	s->gdt = (struct kvm_dtable){ .base = KESTREL_GDT_ADDR,
-				      .limit = is_linux ? X86_GDT_LIMIT + 8 : X86_GDT_LIMIT };
-	s->idt = (struct kvm_dtable){ .base = 0, .limit = 0 };
+	s->gdt = (struct kvm_dtable){.base = KESTREL_GDT_ADDR,
+				     .limit = is_linux ? X86_GDT_LIMIT + 8 : X86_GDT_LIMIT};
+	s->idt = (struct kvm_dtable){.base = 0, .limit = 0};
 
 	s->cr0 = X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE | X86_CR0_WP | X86_CR0_PG;
 	s->cr3 = KESTREL_PML4_ADDR;
@@ -190,10 +189,13 @@ void x86_protected_mode_sregs(struct kvm_sregs *s)
 	s->gs = data;
 	/* VM entry wants a usable busy TSS in TR even though the guest never
 	 * uses it before loading its own; base 0 is harmless (never read). */
-	s->tr = (struct kvm_segment){ .base = 0, .limit = X86_TSS_LIMIT, .selector = 0,
-				      .type = X86_TYPE_TSS_BUSY, .present = 1 };
-	s->gdt = (struct kvm_dtable){ .base = 0, .limit = 0 };
-	s->idt = (struct kvm_dtable){ .base = 0, .limit = 0 };
+	s->tr = (struct kvm_segment){.base = 0,
+				     .limit = X86_TSS_LIMIT,
+				     .selector = 0,
+				     .type = X86_TYPE_TSS_BUSY,
+				     .present = 1};
+	s->gdt = (struct kvm_dtable){.base = 0, .limit = 0};
+	s->idt = (struct kvm_dtable){.base = 0, .limit = 0};
 	s->cr0 = X86_CR0_PE | X86_CR0_ET;
 	s->cr3 = 0;
 	s->cr4 = 0;
@@ -211,8 +213,8 @@ void x86_start_regs(struct kvm_regs *r, uint64_t entry, uint64_t stack_top, unsi
 	r->rflags = 0x2; /* bit 1 is reserved and reads as 1; IF clear */
 }
 
-int x86_build_boot_info(struct kestrel_boot_info *bi, const struct guest_mem *mem,
-			unsigned ncpus, uint64_t tsc_khz, const char *cmdline)
+int x86_build_boot_info(struct kestrel_boot_info *bi, const struct guest_mem *mem, unsigned ncpus,
+			uint64_t tsc_khz, const char *cmdline)
 {
 	size_t len = 0;
 

@@ -57,7 +57,7 @@ void x86_start_regs(struct kvm_regs *r, uint64_t entry, uint64_t stack_top, unsi
  * x86_build_boot_info - fill the boot info page. cmdline may be NULL.
  * Returns 0, or -E2BIG if cmdline (plus its NUL) exceeds KESTREL_CMDLINE_MAX.
  */
-int x86_build_boot_info(struct kestrel_boot_info *bi, const struct guest_mem *mem,
-			unsigned ncpus, uint64_t tsc_khz, const char *cmdline);
+int x86_build_boot_info(struct kestrel_boot_info *bi, const struct guest_mem *mem, unsigned ncpus,
+			uint64_t tsc_khz, const char *cmdline);
 
 #endif

@@ -1,11 +1,12 @@
-/* cpuid.c - the CPUID table a vCPU sees: KVM's supported table plus kestrel's timing, APIC, PV and topology leaves (pure code). */
+/* cpuid.c - the CPUID table a vCPU sees: KVM's supported table plus kestrel's timing, APIC, PV and
+ * topology leaves (pure code). */
 #include "arch/x86/cpuid.h"
 
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
 
-#define CPUID_SIG_AMD 0x68747541u /* "Auth" of AuthenticAMD, leaf 0 EBX */
+#define CPUID_SIG_AMD 0x68747541u   /* "Auth" of AuthenticAMD, leaf 0 EBX */
 #define CPUID_SIG_HYGON 0x6f677948u /* "Hygo" of HygonGenuine */
 
 #define LEAF1_EDX_HTT (1u << 28)
@@ -31,8 +32,8 @@ struct kvm_cpuid_entry2 *x86_cpuid_entry(struct kvm_cpuid2 *t, uint32_t function
 }
 
 /* The entry for (function, index), appended (zeroed, with `flags`) if missing. */
-static struct kvm_cpuid_entry2 *cpuid_get_or_add(struct kvm_cpuid2 *t, uint32_t max, uint32_t function,
-						 uint32_t index, uint32_t flags)
+static struct kvm_cpuid_entry2 *cpuid_get_or_add(struct kvm_cpuid2 *t, uint32_t max,
+						 uint32_t function, uint32_t index, uint32_t flags)
 {
 	struct kvm_cpuid_entry2 *e = x86_cpuid_entry(t, function, index);
 
@@ -41,7 +42,7 @@ static struct kvm_cpuid_entry2 *cpuid_get_or_add(struct kvm_cpuid2 *t, uint32_t 
 	if (t->nent >= max)
 		return NULL;
 	e = &t->entries[t->nent++];
-	*e = (struct kvm_cpuid_entry2){ .function = function, .index = index, .flags = flags };
+	*e = (struct kvm_cpuid_entry2){.function = function, .index = index, .flags = flags};
 	return e;
 }
 
@@ -103,7 +104,7 @@ int x86_tsc_ratio(uint32_t tsc_khz, uint32_t crystal_khz, uint32_t *num, uint32_
 			uint64_t t = (limit - p2) / p1, sp = t * p1 + p2, sq = t * q1 + q2;
 			/* Compare |a/b - sp/sq| with |a/b - p1/q1| without dividing. */
 			if (t && (unsigned __int128)ratio_err(a, b, sp, sq) * q1 <
-					 (unsigned __int128)ratio_err(a, b, p1, q1) * sq) {
+				     (unsigned __int128)ratio_err(a, b, p1, q1) * sq) {
 				p1 = sp;
 				q1 = sq;
 			}
@@ -212,16 +213,23 @@ static int cpuid_topo_leaf(struct kvm_cpuid2 *t, uint32_t max, uint32_t leaf, un
 	}
 	if (!(e = cpuid_get_or_add(t, max, leaf, 0, fl)))
 		return -E2BIG;
-	*e = (struct kvm_cpuid_entry2){ .function = leaf, .index = 0, .flags = fl, .eax = 0, .ebx = 1,
-					.ecx = TOPO_TYPE_SMT << 8 };
+	*e = (struct kvm_cpuid_entry2){.function = leaf,
+				       .index = 0,
+				       .flags = fl,
+				       .eax = 0,
+				       .ebx = 1,
+				       .ecx = TOPO_TYPE_SMT << 8};
 	if (!(e = cpuid_get_or_add(t, max, leaf, 1, fl)))
 		return -E2BIG;
-	*e = (struct kvm_cpuid_entry2){ .function = leaf, .index = 1, .flags = fl, .eax = shift,
-					.ebx = min_u32(ncpus, 0xffff),
-					.ecx = 1 | (TOPO_TYPE_CORE << 8) };
+	*e = (struct kvm_cpuid_entry2){.function = leaf,
+				       .index = 1,
+				       .flags = fl,
+				       .eax = shift,
+				       .ebx = min_u32(ncpus, 0xffff),
+				       .ecx = 1 | (TOPO_TYPE_CORE << 8)};
 	if (!(e = cpuid_get_or_add(t, max, leaf, 2, fl)))
 		return -E2BIG;
-	*e = (struct kvm_cpuid_entry2){ .function = leaf, .index = 2, .flags = fl, .ecx = 2 };
+	*e = (struct kvm_cpuid_entry2){.function = leaf, .index = 2, .flags = fl, .ecx = 2};
 	return 0;
 }
 
@@ -323,7 +331,8 @@ static void cpuid_sort(struct kvm_cpuid2 *t)
 		struct kvm_cpuid_entry2 e = t->entries[i];
 		uint32_t j = i;
 		while (j > 0 && (t->entries[j - 1].function > e.function ||
-				 (t->entries[j - 1].function == e.function && t->entries[j - 1].index > e.index))) {
+				 (t->entries[j - 1].function == e.function &&
+				  t->entries[j - 1].index > e.index))) {
 			t->entries[j] = t->entries[j - 1];
 			j--;
 		}
@@ -331,8 +340,8 @@ static void cpuid_sort(struct kvm_cpuid2 *t)
 	}
 }
 
-int x86_cpuid_build(struct kvm_cpuid2 *out, uint32_t max_entries, const struct kvm_cpuid2 *supported,
-		    const struct x86_cpuid_opts *o)
+int x86_cpuid_build(struct kvm_cpuid2 *out, uint32_t max_entries,
+		    const struct kvm_cpuid2 *supported, const struct x86_cpuid_opts *o)
 {
 	int r;
 

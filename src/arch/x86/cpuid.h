@@ -34,11 +34,11 @@
  * MSI routing, HC_MAP_GPA_RANGE a KVM_EXIT_HYPERCALL handler,
  * MIGRATION_CONTROL a migration), which kestrel does not provide.
  */
-#define X86_KVM_PV_FEATURES                                                                     \
-	((1u << 0) /* CLOCKSOURCE */ | (1u << 1) /* NOP_IO_DELAY */ | (1u << 3) /* CLOCKSOURCE2 */ | \
-	 (1u << 5) /* STEAL_TIME */ | (1u << 6) /* PV_EOI */ | (1u << 7) /* PV_UNHALT */ |          \
-	 (1u << 9) /* PV_TLB_FLUSH */ | (1u << 11) /* PV_SEND_IPI */ |                            \
-	 (1u << 12) /* POLL_CONTROL */ | (1u << 13) /* PV_SCHED_YIELD */ |                        \
+#define X86_KVM_PV_FEATURES                                                                        \
+	((1u << 0) /* CLOCKSOURCE */ | (1u << 1) /* NOP_IO_DELAY */ |                              \
+	 (1u << 3) /* CLOCKSOURCE2 */ | (1u << 5) /* STEAL_TIME */ | (1u << 6) /* PV_EOI */ |      \
+	 (1u << 7) /* PV_UNHALT */ | (1u << 9) /* PV_TLB_FLUSH */ | (1u << 11) /* PV_SEND_IPI */ | \
+	 (1u << 12) /* POLL_CONTROL */ | (1u << 13) /* PV_SCHED_YIELD */ |                         \
 	 (1u << 24) /* CLOCKSOURCE_STABLE_BIT */)
 
 /* Leaf 1 ECX bits that describe the local APIC rather than the CPU. */
@@ -47,13 +47,13 @@
 
 /* What kestrel decides about the CPUID table, on top of what KVM supports. */
 struct x86_cpuid_opts {
-	unsigned ncpus; /* vCPUs: one core each, one package */
-	uint32_t tsc_khz; /* guest TSC rate (KVM_GET_TSC_KHZ); 0: unknown */
+	unsigned ncpus;	       /* vCPUs: one core each, one package */
+	uint32_t tsc_khz;      /* guest TSC rate (KVM_GET_TSC_KHZ); 0: unknown */
 	uint32_t apic_bus_khz; /* LAPIC timer clock (X86_KVM_APIC_BUS_KHZ) */
-	bool no_tsc_leaves; /* --no-cpuid-tsc: timing leaves exactly as KVM gives them */
-	bool x2apic; /* the in-kernel LAPIC emulates x2APIC (KVM_CREATE_IRQCHIP) */
-	bool tsc_deadline; /* ... and its TSC-deadline timer (KVM_CAP_TSC_DEADLINE_TIMER) */
-	bool no_pv; /* --no-pv: no KVM paravirtual feature at all */
+	bool no_tsc_leaves;    /* --no-cpuid-tsc: timing leaves exactly as KVM gives them */
+	bool x2apic;	       /* the in-kernel LAPIC emulates x2APIC (KVM_CREATE_IRQCHIP) */
+	bool tsc_deadline;     /* ... and its TSC-deadline timer (KVM_CAP_TSC_DEADLINE_TIMER) */
+	bool no_pv;	       /* --no-pv: no KVM paravirtual feature at all */
 };
 
 /* x86_cpuid_entry - the entry for (function, index) in t, or NULL. */
@@ -92,8 +92,8 @@ struct kvm_cpuid_entry2 *x86_cpuid_entry(struct kvm_cpuid2 *t, uint32_t function
  * Returns 0, -EINVAL (no leaf 0, or ncpus == 0) or -E2BIG (out is too small;
  * supported->nent + X86_CPUID_EXTRA_ENTRIES always suffices).
  */
-int x86_cpuid_build(struct kvm_cpuid2 *out, uint32_t max_entries, const struct kvm_cpuid2 *supported,
-		    const struct x86_cpuid_opts *o);
+int x86_cpuid_build(struct kvm_cpuid2 *out, uint32_t max_entries,
+		    const struct kvm_cpuid2 *supported, const struct x86_cpuid_opts *o);
 
 /*
  * x86_cpuid_for_vcpu - adapt a table from x86_cpuid_build (in place) for

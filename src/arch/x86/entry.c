@@ -1,4 +1,5 @@
-/* entry.c - apply a boot plan: kestrel's low tables per protocol, and the registers each vCPU starts with. */
+/* entry.c - apply a boot plan: kestrel's low tables per protocol, and the registers each vCPU
+ * starts with. */
 #include "arch/x86/entry.h"
 
 #include <errno.h>

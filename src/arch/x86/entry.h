@@ -1,4 +1,5 @@
-/* entry.h - a boot plan turned into x86 state: kestrel's tables in guest memory and each vCPU's start registers (pure). */
+/* entry.h - a boot plan turned into x86 state: kestrel's tables in guest memory and each vCPU's
+ * start registers (pure). */
 #ifndef KESTREL_ARCH_X86_ENTRY_H
 #define KESTREL_ARCH_X86_ENTRY_H
 

@@ -1,4 +1,5 @@
-/* insn.c - table-driven x86 decoder and executor for the instructions this host's KVM cannot emulate. */
+/* insn.c - table-driven x86 decoder and executor for the instructions this host's KVM cannot
+ * emulate. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,7 +9,7 @@
 /* Which mandatory prefix a row wants (insn.h: the last of F2/F3, else 66). */
 enum row_pfx {
 	PFX_ANY, /* one-byte opcodes: prefixes have no meaning and are ignored */
-	PFX_NP, /* none of 66 (unless ROW_OPSIZE66), F2, F3 */
+	PFX_NP,	 /* none of 66 (unless ROW_OPSIZE66), F2, F3 */
 	PFX_66,
 	PFX_F3,
 };
@@ -16,8 +17,8 @@ enum row_pfx {
 /* What a row wants of ModRM. */
 enum row_mod {
 	MOD_NONE, /* no ModRM byte */
-	MOD_MEM, /* mod != 3 */
-	MOD_REG, /* mod == 3 */
+	MOD_MEM,  /* mod != 3 */
+	MOD_REG,  /* mod == 3 */
 	MOD_ANY,
 };
 
@@ -32,13 +33,13 @@ typedef enum insn_outcome (*insn_handler)(struct exec *x);
 /* One supported instruction. */
 struct insn_row {
 	uint8_t map, opcode;
-	uint8_t pfx; /* enum row_pfx */
-	uint8_t mod; /* enum row_mod */
-	int8_t reg; /* ModRM.reg (without REX.R), -1: any */
-	int8_t rm; /* ModRM.rm (without REX.B) when mod == 3, -1: any */
-	uint8_t w; /* enum row_w; REX.W exists only in 64-bit mode */
-	uint8_t imm; /* immediate bytes */
-	uint8_t flags; /* ROW_* */
+	uint8_t pfx;	  /* enum row_pfx */
+	uint8_t mod;	  /* enum row_mod */
+	int8_t reg;	  /* ModRM.reg (without REX.R), -1: any */
+	int8_t rm;	  /* ModRM.rm (without REX.B) when mod == 3, -1: any */
+	uint8_t w;	  /* enum row_w; REX.W exists only in 64-bit mode */
+	uint8_t imm;	  /* immediate bytes */
+	uint8_t flags;	  /* ROW_* */
 	uint32_t feature; /* INSN_F_* the instruction needs (#UD without it) */
 	const char *name;
 	insn_handler run;
@@ -76,8 +77,7 @@ static void put_reg(struct insn_cpu *cpu, unsigned r, unsigned bytes, uint64_t v
 static enum insn_outcome fault(struct exec *x, uint8_t vector, bool has_ec, uint32_t ec)
 {
 	x->res->exc = (struct insn_exception){
-		.kind = INSN_EXC_FAULT, .vector = vector, .has_error_code = has_ec, .error_code = ec
-	};
+	    .kind = INSN_EXC_FAULT, .vector = vector, .has_error_code = has_ec, .error_code = ec};
 	return INSN_EXCEPTION;
 }
 
@@ -94,7 +94,7 @@ static enum insn_outcome gp0(struct exec *x)
 /* A trap-like event: RIP moves past the instruction before delivery. */
 static enum insn_outcome trap(struct exec *x, enum insn_exc_kind kind, uint8_t vector)
 {
-	x->res->exc = (struct insn_exception){ .kind = kind, .vector = vector };
+	x->res->exc = (struct insn_exception){.kind = kind, .vector = vector};
 	x->cpu->rip = x->next_rip;
 	return INSN_EXCEPTION;
 }
@@ -152,11 +152,11 @@ static enum insn_outcome op_result(struct exec *x, int r, const struct insn_faul
 		return INSN_DONE;
 	if (r == INSN_OPS_FAULT) {
 		x->res->exc = (struct insn_exception){
-			.kind = INSN_EXC_FAULT,
-			.vector = f->vector,
-			.has_error_code = f->has_error_code,
-			.error_code = f->error_code,
-			.cr2 = f->vector == INSN_VEC_PF ? f->addr : 0,
+		    .kind = INSN_EXC_FAULT,
+		    .vector = f->vector,
+		    .has_error_code = f->has_error_code,
+		    .error_code = f->error_code,
+		    .cr2 = f->vector == INSN_VEC_PF ? f->addr : 0,
 		};
 		return INSN_EXCEPTION;
 	}
@@ -169,14 +169,14 @@ static enum insn_outcome op_result(struct exec *x, int r, const struct insn_faul
 
 static enum insn_outcome mem_read(struct exec *x, uint64_t linear, void *buf, unsigned len)
 {
-	struct insn_fault f = { 0 };
+	struct insn_fault f = {0};
 
 	return op_result(x, x->ops->read(x->ctx, linear, buf, len, &f), &f, "read", linear);
 }
 
 static enum insn_outcome mem_write(struct exec *x, uint64_t linear, const void *buf, unsigned len)
 {
-	struct insn_fault f = { 0 };
+	struct insn_fault f = {0};
 
 	return op_result(x, x->ops->write(x->ctx, linear, buf, len, &f), &f, "write", linear);
 }
@@ -319,10 +319,10 @@ static enum insn_outcome run_cmpxchg(struct exec *x)
 	struct insn_cpu *cpu = x->cpu;
 	unsigned half = x->d->id == INSN_ID_CMPXCHG16B ? 8 : 4;
 	uint64_t hm = size_mask(half);
-	uint64_t expect[2] = { cpu->gpr[INSN_RAX] & hm, cpu->gpr[INSN_RDX] & hm };
-	uint64_t want[2] = { cpu->gpr[INSN_RBX] & hm, cpu->gpr[INSN_RCX] & hm };
+	uint64_t expect[2] = {cpu->gpr[INSN_RAX] & hm, cpu->gpr[INSN_RDX] & hm};
+	uint64_t want[2] = {cpu->gpr[INSN_RBX] & hm, cpu->gpr[INSN_RCX] & hm};
 	uint8_t old[16], new[16], exp[16];
-	struct insn_fault f = { 0 };
+	struct insn_fault f = {0};
 	uint64_t a, lo = 0, hi = 0;
 	enum insn_outcome o;
 
@@ -376,7 +376,7 @@ static enum insn_outcome run_fence(struct exec *x)
 static enum insn_outcome run_invpcid(struct exec *x)
 {
 	struct insn_cpu *cpu = x->cpu;
-	uint64_t type = cpu->gpr[x->d->reg], desc[2] = { 0, 0 }, a;
+	uint64_t type = cpu->gpr[x->d->reg], desc[2] = {0, 0}, a;
 	enum insn_outcome o;
 
 	if (x->d->mode != 64)
@@ -429,49 +429,58 @@ static enum insn_outcome run_rdpru(struct exec *x)
 
 /* ---- the table: one row per instruction, indexed by enum insn_id ---- */
 
-#define ROW(id_, map_, op_, pfx_, mod_, reg_, rm_, w_, imm_, fl_, feat_, name_, run_)             \
-	[id_] = { .map = map_, .opcode = op_, .pfx = pfx_, .mod = mod_, .reg = reg_, .rm = rm_,    \
-		  .w = w_, .imm = imm_, .flags = fl_, .feature = feat_, .name = name_, .run = run_ }
+#define ROW(id_, map_, op_, pfx_, mod_, reg_, rm_, w_, imm_, fl_, feat_, name_, run_)              \
+	[id_] = {.map = map_,                                                                      \
+		 .opcode = op_,                                                                    \
+		 .pfx = pfx_,                                                                      \
+		 .mod = mod_,                                                                      \
+		 .reg = reg_,                                                                      \
+		 .rm = rm_,                                                                        \
+		 .w = w_,                                                                          \
+		 .imm = imm_,                                                                      \
+		 .flags = fl_,                                                                     \
+		 .feature = feat_,                                                                 \
+		 .name = name_,                                                                    \
+		 .run = run_}
 
 static const struct insn_row insn_table[INSN_ID_COUNT] = {
-	ROW(INSN_ID_CLAC, 1, 0x01, PFX_NP, MOD_REG, 1, 2, W_ANY, 0, 0, INSN_F_SMAP, "clac",
-	    run_clac_stac),
-	ROW(INSN_ID_STAC, 1, 0x01, PFX_NP, MOD_REG, 1, 3, W_ANY, 0, 0, INSN_F_SMAP, "stac",
-	    run_clac_stac),
-	ROW(INSN_ID_POPCNT, 1, 0xb8, PFX_F3, MOD_ANY, -1, -1, W_ANY, 0, ROW_OPSIZE66, INSN_F_POPCNT,
-	    "popcnt", run_popcnt),
-	ROW(INSN_ID_FWAIT, 0, 0x9b, PFX_ANY, MOD_NONE, -1, -1, W_ANY, 0, 0, 0, "fwait", run_fwait),
-	ROW(INSN_ID_INT3, 0, 0xcc, PFX_ANY, MOD_NONE, -1, -1, W_ANY, 0, 0, 0, "int3", run_int3),
-	ROW(INSN_ID_INT, 0, 0xcd, PFX_ANY, MOD_NONE, -1, -1, W_ANY, 1, 0, 0, "int", run_int),
-	ROW(INSN_ID_INTO, 0, 0xce, PFX_ANY, MOD_NONE, -1, -1, W_ANY, 0, 0, 0, "into", run_into),
-	ROW(INSN_ID_LDMXCSR, 1, 0xae, PFX_NP, MOD_MEM, 2, -1, W_ANY, 0, 0, INSN_F_SSE, "ldmxcsr",
-	    run_ldmxcsr),
-	ROW(INSN_ID_STMXCSR, 1, 0xae, PFX_NP, MOD_MEM, 3, -1, W_ANY, 0, 0, INSN_F_SSE, "stmxcsr",
-	    run_stmxcsr),
-	ROW(INSN_ID_XGETBV, 1, 0x01, PFX_NP, MOD_REG, 2, 0, W_ANY, 0, 0, INSN_F_XSAVE, "xgetbv",
-	    run_xgetbv),
-	ROW(INSN_ID_CMPXCHG8B, 1, 0xc7, PFX_NP, MOD_MEM, 1, -1, W0, 0, ROW_LOCKABLE | ROW_OPSIZE66,
-	    INSN_F_CX8, "cmpxchg8b", run_cmpxchg),
-	ROW(INSN_ID_CMPXCHG16B, 1, 0xc7, PFX_NP, MOD_MEM, 1, -1, W1, 0, ROW_LOCKABLE | ROW_OPSIZE66,
-	    INSN_F_CX16, "cmpxchg16b", run_cmpxchg),
-	ROW(INSN_ID_CLFLUSH, 1, 0xae, PFX_NP, MOD_MEM, 7, -1, W_ANY, 0, 0, INSN_F_CLFLUSH, "clflush",
-	    run_flush),
-	ROW(INSN_ID_CLFLUSHOPT, 1, 0xae, PFX_66, MOD_MEM, 7, -1, W_ANY, 0, 0, INSN_F_CLFLUSHOPT,
-	    "clflushopt", run_flush),
-	ROW(INSN_ID_CLWB, 1, 0xae, PFX_66, MOD_MEM, 6, -1, W_ANY, 0, 0, INSN_F_CLWB, "clwb",
-	    run_flush),
-	ROW(INSN_ID_LFENCE, 1, 0xae, PFX_NP, MOD_REG, 5, -1, W_ANY, 0, 0, INSN_F_SSE2, "lfence",
-	    run_fence),
-	ROW(INSN_ID_MFENCE, 1, 0xae, PFX_NP, MOD_REG, 6, -1, W_ANY, 0, 0, INSN_F_SSE2, "mfence",
-	    run_fence),
-	ROW(INSN_ID_SFENCE, 1, 0xae, PFX_NP, MOD_REG, 7, -1, W_ANY, 0, 0, INSN_F_SSE, "sfence",
-	    run_fence),
-	ROW(INSN_ID_INVPCID, 2, 0x82, PFX_66, MOD_MEM, -1, -1, W_ANY, 0, 0, INSN_F_INVPCID,
-	    "invpcid", run_invpcid),
-	ROW(INSN_ID_RDPID, 1, 0xc7, PFX_F3, MOD_REG, 7, -1, W_ANY, 0, 0, INSN_F_RDPID, "rdpid",
-	    run_rdpid),
-	ROW(INSN_ID_RDPRU, 1, 0x01, PFX_NP, MOD_REG, 7, 5, W_ANY, 0, 0, INSN_F_RDPRU, "rdpru",
-	    run_rdpru),
+    ROW(INSN_ID_CLAC, 1, 0x01, PFX_NP, MOD_REG, 1, 2, W_ANY, 0, 0, INSN_F_SMAP, "clac",
+	run_clac_stac),
+    ROW(INSN_ID_STAC, 1, 0x01, PFX_NP, MOD_REG, 1, 3, W_ANY, 0, 0, INSN_F_SMAP, "stac",
+	run_clac_stac),
+    ROW(INSN_ID_POPCNT, 1, 0xb8, PFX_F3, MOD_ANY, -1, -1, W_ANY, 0, ROW_OPSIZE66, INSN_F_POPCNT,
+	"popcnt", run_popcnt),
+    ROW(INSN_ID_FWAIT, 0, 0x9b, PFX_ANY, MOD_NONE, -1, -1, W_ANY, 0, 0, 0, "fwait", run_fwait),
+    ROW(INSN_ID_INT3, 0, 0xcc, PFX_ANY, MOD_NONE, -1, -1, W_ANY, 0, 0, 0, "int3", run_int3),
+    ROW(INSN_ID_INT, 0, 0xcd, PFX_ANY, MOD_NONE, -1, -1, W_ANY, 1, 0, 0, "int", run_int),
+    ROW(INSN_ID_INTO, 0, 0xce, PFX_ANY, MOD_NONE, -1, -1, W_ANY, 0, 0, 0, "into", run_into),
+    ROW(INSN_ID_LDMXCSR, 1, 0xae, PFX_NP, MOD_MEM, 2, -1, W_ANY, 0, 0, INSN_F_SSE, "ldmxcsr",
+	run_ldmxcsr),
+    ROW(INSN_ID_STMXCSR, 1, 0xae, PFX_NP, MOD_MEM, 3, -1, W_ANY, 0, 0, INSN_F_SSE, "stmxcsr",
+	run_stmxcsr),
+    ROW(INSN_ID_XGETBV, 1, 0x01, PFX_NP, MOD_REG, 2, 0, W_ANY, 0, 0, INSN_F_XSAVE, "xgetbv",
+	run_xgetbv),
+    ROW(INSN_ID_CMPXCHG8B, 1, 0xc7, PFX_NP, MOD_MEM, 1, -1, W0, 0, ROW_LOCKABLE | ROW_OPSIZE66,
+	INSN_F_CX8, "cmpxchg8b", run_cmpxchg),
+    ROW(INSN_ID_CMPXCHG16B, 1, 0xc7, PFX_NP, MOD_MEM, 1, -1, W1, 0, ROW_LOCKABLE | ROW_OPSIZE66,
+	INSN_F_CX16, "cmpxchg16b", run_cmpxchg),
+    ROW(INSN_ID_CLFLUSH, 1, 0xae, PFX_NP, MOD_MEM, 7, -1, W_ANY, 0, 0, INSN_F_CLFLUSH, "clflush",
+	run_flush),
+    ROW(INSN_ID_CLFLUSHOPT, 1, 0xae, PFX_66, MOD_MEM, 7, -1, W_ANY, 0, 0, INSN_F_CLFLUSHOPT,
+	"clflushopt", run_flush),
+    ROW(INSN_ID_CLWB, 1, 0xae, PFX_66, MOD_MEM, 6, -1, W_ANY, 0, 0, INSN_F_CLWB, "clwb", run_flush),
+    ROW(INSN_ID_LFENCE, 1, 0xae, PFX_NP, MOD_REG, 5, -1, W_ANY, 0, 0, INSN_F_SSE2, "lfence",
+	run_fence),
+    ROW(INSN_ID_MFENCE, 1, 0xae, PFX_NP, MOD_REG, 6, -1, W_ANY, 0, 0, INSN_F_SSE2, "mfence",
+	run_fence),
+    ROW(INSN_ID_SFENCE, 1, 0xae, PFX_NP, MOD_REG, 7, -1, W_ANY, 0, 0, INSN_F_SSE, "sfence",
+	run_fence),
+    ROW(INSN_ID_INVPCID, 2, 0x82, PFX_66, MOD_MEM, -1, -1, W_ANY, 0, 0, INSN_F_INVPCID, "invpcid",
+	run_invpcid),
+    ROW(INSN_ID_RDPID, 1, 0xc7, PFX_F3, MOD_REG, 7, -1, W_ANY, 0, 0, INSN_F_RDPID, "rdpid",
+	run_rdpid),
+    ROW(INSN_ID_RDPRU, 1, 0x01, PFX_NP, MOD_REG, 7, 5, W_ANY, 0, 0, INSN_F_RDPRU, "rdpru",
+	run_rdpru),
 };
 
 const char *insn_name(enum insn_id id)
@@ -524,9 +533,9 @@ static bool row_fits(const struct insn_row *r, const struct insn *d, uint8_t las
 }
 
 /* The 16-bit ModRM forms (SDM vol. 2, table 2-1). */
-static const int8_t modrm16_base[8] = { INSN_RBX, INSN_RBX, INSN_RBP, INSN_RBP,
-					INSN_RSI, INSN_RDI, INSN_RBP, INSN_RBX };
-static const int8_t modrm16_index[8] = { INSN_RSI, INSN_RDI, INSN_RSI, INSN_RDI, -1, -1, -1, -1 };
+static const int8_t modrm16_base[8] = {INSN_RBX, INSN_RBX, INSN_RBP, INSN_RBP,
+				       INSN_RSI, INSN_RDI, INSN_RBP, INSN_RBX};
+static const int8_t modrm16_index[8] = {INSN_RSI, INSN_RDI, INSN_RSI, INSN_RDI, -1, -1, -1, -1};
 
 int insn_decode(const uint8_t *bytes, unsigned n, const struct insn_cpu *cpu, struct insn *d)
 {
@@ -688,8 +697,8 @@ static void hex_bytes(char *out, size_t size, const uint8_t *b, unsigned n)
 }
 
 /* res->why, truncated to fit: a reason line, not data. */
-__attribute__((format(printf, 2, 3))) static void insn_why(struct insn_result *res,
-							   const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void insn_why(struct insn_result *res, const char *fmt,
+							   ...)
 {
 	va_list ap;
 
@@ -703,7 +712,7 @@ enum insn_outcome insn_emulate(struct insn_cpu *cpu, const struct insn_ops *ops,
 {
 	struct insn d;
 	struct insn_cpu saved = *cpu;
-	struct exec x = { .cpu = cpu, .ops = ops, .ctx = ctx, .d = &d, .res = res };
+	struct exec x = {.cpu = cpu, .ops = ops, .ctx = ctx, .d = &d, .res = res};
 	const struct insn_row *r;
 	char hex[3 * INSN_MAX_LEN + 1];
 	enum insn_outcome o;
@@ -723,8 +732,9 @@ enum insn_outcome insn_emulate(struct insn_cpu *cpu, const struct insn_ops *ops,
 		return res->outcome = INSN_EXCEPTION;
 	}
 	if (rc == INSN_DEC_TRUNCATED) {
-		insn_why(res, "the %u instruction bytes end inside the instruction (%s): cannot decode", n,
-			 n ? hex : "none");
+		insn_why(res,
+			 "the %u instruction bytes end inside the instruction (%s): cannot decode",
+			 n, n ? hex : "none");
 		return res->outcome = INSN_UNKNOWN;
 	}
 	if (rc != 0) {

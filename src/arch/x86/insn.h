@@ -1,4 +1,5 @@
-/* insn.h - decoder and executor for the few instructions this host's KVM cannot emulate (pure code). */
+/* insn.h - decoder and executor for the few instructions this host's KVM cannot emulate (pure
+ * code). */
 #ifndef KESTREL_ARCH_X86_INSN_H
 #define KESTREL_ARCH_X86_INSN_H
 
@@ -66,10 +67,10 @@
 
 /* What an insn_emulate() call came to. */
 enum insn_outcome {
-	INSN_DONE = 0, /* registers updated, RIP advanced by res->len; see res->side */
+	INSN_DONE = 0,	/* registers updated, RIP advanced by res->len; see res->side */
 	INSN_EXCEPTION, /* inject res->exc; cpu state as res->exc.kind says */
-	INSN_UNKNOWN, /* not an instruction kestrel carries out (res->why): report as before */
-	INSN_ERROR, /* an op refused (res->err, a negative errno, and res->why): nothing done */
+	INSN_UNKNOWN,	/* not an instruction kestrel carries out (res->why): report as before */
+	INSN_ERROR,	/* an op refused (res->err, a negative errno, and res->why): nothing done */
 };
 
 /* The instructions in the table; insn_name() gives their names (for the profiler). */
@@ -101,8 +102,22 @@ enum insn_id {
 
 /* General-purpose register numbers (gpr[] index, ModRM/REX encoding). */
 enum insn_reg {
-	INSN_RAX, INSN_RCX, INSN_RDX, INSN_RBX, INSN_RSP, INSN_RBP, INSN_RSI, INSN_RDI,
-	INSN_R8, INSN_R9, INSN_R10, INSN_R11, INSN_R12, INSN_R13, INSN_R14, INSN_R15,
+	INSN_RAX,
+	INSN_RCX,
+	INSN_RDX,
+	INSN_RBX,
+	INSN_RSP,
+	INSN_RBP,
+	INSN_RSI,
+	INSN_RDI,
+	INSN_R8,
+	INSN_R9,
+	INSN_R10,
+	INSN_R11,
+	INSN_R12,
+	INSN_R13,
+	INSN_R14,
+	INSN_R15,
 };
 
 /* Segment numbers (seg_base[] index, the order of the segment-register encoding). */
@@ -110,20 +125,20 @@ enum insn_seg { INSN_ES, INSN_CS, INSN_SS, INSN_DS, INSN_FS, INSN_GS, INSN_NSEG 
 
 /* CPU features the guest was told about (CPUID as the guest executes it: on
  * the quirky host that is the host's native CPUID). A missing one is #UD. */
-#define INSN_F_SMAP (1u << 0) /* CPUID.7.0:EBX[20]: clac, stac */
-#define INSN_F_POPCNT (1u << 1) /* CPUID.1:ECX[23] */
-#define INSN_F_SSE (1u << 2) /* CPUID.1:EDX[25]: ldmxcsr, stmxcsr */
-#define INSN_F_XSAVE (1u << 3) /* CPUID.1:ECX[26]: xgetbv */
-#define INSN_F_XGETBV1 (1u << 4) /* CPUID.0xD.1:EAX[2]: xgetbv with ECX = 1 */
-#define INSN_F_CX8 (1u << 5) /* CPUID.1:EDX[8]: cmpxchg8b */
-#define INSN_F_CX16 (1u << 6) /* CPUID.1:ECX[13]: cmpxchg16b */
-#define INSN_F_CLFLUSH (1u << 7) /* CPUID.1:EDX[19] */
+#define INSN_F_SMAP (1u << 0)	    /* CPUID.7.0:EBX[20]: clac, stac */
+#define INSN_F_POPCNT (1u << 1)	    /* CPUID.1:ECX[23] */
+#define INSN_F_SSE (1u << 2)	    /* CPUID.1:EDX[25]: ldmxcsr, stmxcsr */
+#define INSN_F_XSAVE (1u << 3)	    /* CPUID.1:ECX[26]: xgetbv */
+#define INSN_F_XGETBV1 (1u << 4)    /* CPUID.0xD.1:EAX[2]: xgetbv with ECX = 1 */
+#define INSN_F_CX8 (1u << 5)	    /* CPUID.1:EDX[8]: cmpxchg8b */
+#define INSN_F_CX16 (1u << 6)	    /* CPUID.1:ECX[13]: cmpxchg16b */
+#define INSN_F_CLFLUSH (1u << 7)    /* CPUID.1:EDX[19] */
 #define INSN_F_CLFLUSHOPT (1u << 8) /* CPUID.7.0:EBX[23] */
-#define INSN_F_CLWB (1u << 9) /* CPUID.7.0:EBX[24] */
-#define INSN_F_SSE2 (1u << 10) /* CPUID.1:EDX[26]: lfence, mfence */
-#define INSN_F_INVPCID (1u << 11) /* CPUID.7.0:EBX[10] */
-#define INSN_F_RDPID (1u << 12) /* CPUID.7.0:ECX[22] */
-#define INSN_F_RDPRU (1u << 13) /* CPUID.0x80000008:EBX[4] (AMD) */
+#define INSN_F_CLWB (1u << 9)	    /* CPUID.7.0:EBX[24] */
+#define INSN_F_SSE2 (1u << 10)	    /* CPUID.1:EDX[26]: lfence, mfence */
+#define INSN_F_INVPCID (1u << 11)   /* CPUID.7.0:EBX[10] */
+#define INSN_F_RDPID (1u << 12)	    /* CPUID.7.0:ECX[22] */
+#define INSN_F_RDPRU (1u << 13)	    /* CPUID.0x80000008:EBX[4] (AMD) */
 #define INSN_F_ALL ((1u << 14) - 1)
 
 /* Architectural bits the executor reads or writes. */
@@ -169,14 +184,14 @@ struct insn_cpu {
 	uint64_t rip, rflags;
 	uint64_t cr0, cr2, cr3, cr4, efer, xcr0;
 	uint64_t seg_base[INSN_NSEG]; /* only FS and GS are used in 64-bit mode */
-	unsigned cpl; /* 0-3 */
-	bool long_mode; /* EFER.LMA */
-	bool cs_l, cs_db; /* the code segment's L and D/B bits */
-	uint32_t mxcsr; /* in and out: after ldmxcsr the caller sets it in the FPU state */
-	uint32_t mxcsr_mask; /* FXSAVE's MXCSR_MASK; 0 means the default 0x0000ffbf */
-	uint32_t features; /* INSN_F_* */
-	uint64_t xinuse; /* xgetbv ECX = 1 (XINUSE), with INSN_F_XGETBV1 */
-	uint64_t tsc_aux; /* IA32_TSC_AUX, for rdpid */
+	unsigned cpl;		      /* 0-3 */
+	bool long_mode;		      /* EFER.LMA */
+	bool cs_l, cs_db;	      /* the code segment's L and D/B bits */
+	uint32_t mxcsr;	       /* in and out: after ldmxcsr the caller sets it in the FPU state */
+	uint32_t mxcsr_mask;   /* FXSAVE's MXCSR_MASK; 0 means the default 0x0000ffbf */
+	uint32_t features;     /* INSN_F_* */
+	uint64_t xinuse;       /* xgetbv ECX = 1 (XINUSE), with INSN_F_XGETBV1 */
+	uint64_t tsc_aux;      /* IA32_TSC_AUX, for rdpid */
 	uint64_t mperf, aperf; /* rdpru ECX = 0 / 1, with INSN_F_RDPRU */
 };
 
@@ -227,8 +242,8 @@ struct insn_ops {
 
 /* How an exception is delivered (KVM_SET_VCPU_EVENTS wants to know). */
 enum insn_exc_kind {
-	INSN_EXC_FAULT, /* cpu->rip is the instruction's own: it restarts after the handler */
-	INSN_EXC_SOFT, /* int3 (#BP), into (#OF): software exception, cpu->rip after the insn */
+	INSN_EXC_FAULT,	   /* cpu->rip is the instruction's own: it restarts after the handler */
+	INSN_EXC_SOFT,	   /* int3 (#BP), into (#OF): software exception, cpu->rip after the insn */
 	INSN_EXC_SOFT_INT, /* int n: software interrupt n, cpu->rip after the instruction */
 };
 
@@ -241,44 +256,44 @@ struct insn_exception {
 };
 
 /* Side effects the caller carries out after INSN_DONE (res->side bits). */
-#define INSN_SIDE_TLB_FLUSH (1u << 0) /* invpcid: flush as res->invpcid says */
-#define INSN_SIDE_MXCSR (1u << 1) /* ldmxcsr: put cpu->mxcsr into the FPU state */
+#define INSN_SIDE_TLB_FLUSH (1u << 0)	/* invpcid: flush as res->invpcid says */
+#define INSN_SIDE_MXCSR (1u << 1)	/* ldmxcsr: put cpu->mxcsr into the FPU state */
 #define INSN_SIDE_SINGLE_STEP (1u << 2) /* RFLAGS.TF was set: deliver a single-step #DB now */
 
 /* invpcid types (SDM vol. 2, INVPCID). */
 enum insn_invpcid_type {
-	INSN_INVPCID_ADDR = 0, /* one address, one PCID */
-	INSN_INVPCID_PCID = 1, /* all addresses of one PCID, except global ones */
+	INSN_INVPCID_ADDR = 0,	     /* one address, one PCID */
+	INSN_INVPCID_PCID = 1,	     /* all addresses of one PCID, except global ones */
 	INSN_INVPCID_ALL_GLOBAL = 2, /* everything, global translations included */
-	INSN_INVPCID_ALL = 3, /* everything except global translations */
+	INSN_INVPCID_ALL = 3,	     /* everything except global translations */
 };
 
 /* A decoded instruction (insn_decode). */
 struct insn {
-	enum insn_id id; /* INSN_ID_NONE if no table row fits */
-	unsigned len; /* bytes, prefixes included */
-	unsigned mode; /* 16, 32, 64 */
+	enum insn_id id;	   /* INSN_ID_NONE if no table row fits */
+	unsigned len;		   /* bytes, prefixes included */
+	unsigned mode;		   /* 16, 32, 64 */
 	unsigned opsize, addrsize; /* bytes: 2, 4, 8 */
-	uint8_t rex; /* 0 if none */
+	uint8_t rex;		   /* 0 if none */
 	bool lock, rep, repne, opsize_pfx, addr_pfx;
 	int seg_override; /* enum insn_seg, -1 if none (or ignored in 64-bit mode) */
-	uint8_t map; /* 0: one-byte, 1: 0F, 2: 0F 38, 3: 0F 3A */
+	uint8_t map;	  /* 0: one-byte, 1: 0F, 2: 0F 38, 3: 0F 3A */
 	uint8_t opcode;
 	bool has_modrm;
 	uint8_t modrm, mod, reg, rm; /* reg and rm with REX.R / REX.B */
 	bool has_sib;
 	uint8_t sib;
 	int base, index; /* enum insn_reg, -1 for none; only when mod != 3 */
-	unsigned scale; /* 1, 2, 4, 8 */
+	unsigned scale;	 /* 1, 2, 4, 8 */
 	bool rip_rel;
 	int64_t disp;
 	uint64_t imm;
 };
 
 /* Decoder results besides 0. */
-#define INSN_DEC_NOROW (-1) /* prefixes and opcode read, but no table row fits */
+#define INSN_DEC_NOROW (-1)	/* prefixes and opcode read, but no table row fits */
 #define INSN_DEC_TRUNCATED (-2) /* the bytes end before the instruction does */
-#define INSN_DEC_TOO_LONG (-3) /* more than 15 bytes: #GP(0) on the CPU */
+#define INSN_DEC_TOO_LONG (-3)	/* more than 15 bytes: #GP(0) on the CPU */
 
 /*
  * insn_decode - decode the instruction in bytes[0, n) for the mode cpu is in
@@ -291,15 +306,15 @@ int insn_decode(const uint8_t *bytes, unsigned n, const struct insn_cpu *cpu, st
 /* What insn_emulate() reports. */
 struct insn_result {
 	enum insn_outcome outcome;
-	enum insn_id id; /* the instruction, when decoded (INSN_ID_NONE otherwise) */
-	unsigned len; /* its length in bytes (0 if not decoded) */
+	enum insn_id id;	   /* the instruction, when decoded (INSN_ID_NONE otherwise) */
+	unsigned len;		   /* its length in bytes (0 if not decoded) */
 	struct insn_exception exc; /* INSN_EXCEPTION */
-	unsigned side; /* INSN_DONE: INSN_SIDE_* */
+	unsigned side;		   /* INSN_DONE: INSN_SIDE_* */
 	struct {
 		enum insn_invpcid_type type;
 		uint64_t pcid, addr;
-	} invpcid; /* with INSN_SIDE_TLB_FLUSH */
-	int err; /* INSN_ERROR: the op's negative errno */
+	} invpcid;     /* with INSN_SIDE_TLB_FLUSH */
+	int err;       /* INSN_ERROR: the op's negative errno */
 	char why[112]; /* INSN_UNKNOWN / INSN_ERROR: one line, what and what to do */
 };
 

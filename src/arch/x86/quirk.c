@@ -1,4 +1,5 @@
-/* quirk.c - the host-quirk fallback: instructions KVM failed to emulate, carried out through the register cache. */
+/* quirk.c - the host-quirk fallback: instructions KVM failed to emulate, carried out through the
+ * register cache. */
 #include "arch/x86/quirk.h"
 
 #include <cpuid.h>
@@ -31,8 +32,10 @@ static int quirk_translate(struct quirk_ctx *c, uint64_t linear, unsigned len, b
 		uint64_t la = i ? (linear + n1) : linear;
 		int r = walk_data(&c->v->vm->mem, &c->mode, la, write, &wr[i]);
 		if (r == WALK_FAULT) {
-			*f = (struct insn_fault){ .vector = INSN_VEC_PF, .has_error_code = true,
-						  .error_code = wr[i].pf_error, .addr = la };
+			*f = (struct insn_fault){.vector = INSN_VEC_PF,
+						 .has_error_code = true,
+						 .error_code = wr[i].pf_error,
+						 .addr = la};
 			return INSN_OPS_FAULT;
 		}
 		if (r < 0)
@@ -119,7 +122,7 @@ static int quirk_cmpxchg(void *ctx, uint64_t linear, void *old, const void *new,
 	return -EINVAL;
 }
 
-static const struct insn_ops quirk_ops = { quirk_read, quirk_write, quirk_cmpxchg };
+static const struct insn_ops quirk_ops = {quirk_read, quirk_write, quirk_cmpxchg};
 
 /* What the guest was told: on these hosts the guest executes the host's
  * native CPUID for the basic leaves (see docs/), so ask the CPU. */
@@ -151,10 +154,11 @@ static void quirk_cpu(struct vcpu *v, struct insn_cpu *cpu)
 	const struct kvm_regs *r = regs_group_REGS(&v->regs);
 	const struct kvm_sregs *s = regs_group_SREGS(&v->regs);
 	const __u64 *g = &r->rax;
-	static const uint8_t order[16] = { 0, 2, 3, 1, 6, 7, 4, 5, 8, 9, 10, 11, 12, 13, 14, 15 };
-	struct kvm_xcrs xcrs = { 0 };
+	static const uint8_t order[16] = {0, 2, 3, 1, 6, 7, 4, 5, 8, 9, 10, 11, 12, 13, 14, 15};
+	struct kvm_xcrs xcrs = {0};
 
-	/* struct kvm_regs: rax rbx rcx rdx rsi rdi rsp rbp r8..r15; insn: rax rcx rdx rbx rsp rbp rsi rdi. */
+	/* struct kvm_regs: rax rbx rcx rdx rsi rdi rsp rbp r8..r15; insn: rax rcx rdx rbx rsp rbp
+	 * rsi rdi. */
 	memset(cpu, 0, sizeof(*cpu));
 	for (unsigned i = 0; i < 16; i++)
 		cpu->gpr[i] = g[order[i]];
@@ -187,7 +191,7 @@ static void quirk_put_regs(struct vcpu *v, const struct insn_cpu *cpu)
 {
 	struct kvm_regs r = *regs_group_REGS(&v->regs);
 	__u64 *g = &r.rax;
-	static const uint8_t order[16] = { 0, 2, 3, 1, 6, 7, 4, 5, 8, 9, 10, 11, 12, 13, 14, 15 };
+	static const uint8_t order[16] = {0, 2, 3, 1, 6, 7, 4, 5, 8, 9, 10, 11, 12, 13, 14, 15};
 
 	for (unsigned i = 0; i < 16; i++)
 		g[order[i]] = cpu->gpr[i];
@@ -230,18 +234,18 @@ const char *x86_quirk_name(unsigned i)
 int x86_quirk_read(struct vcpu *v, uint64_t la, void *buf, unsigned len)
 {
 	const struct kvm_sregs *s = regs_group_SREGS(&v->regs);
-	struct quirk_ctx c = { .v = v };
+	struct quirk_ctx c = {.v = v};
 	struct insn_fault f;
 
-	c.mode = (struct walk_mode){ s->cr0, s->cr3, s->cr4, s->efer, regs_get_rflags(&v->regs),
-				     s->cs.dpl & 3u };
+	c.mode = (struct walk_mode){
+	    s->cr0, s->cr3, s->cr4, s->efer, regs_get_rflags(&v->regs), s->cs.dpl & 3u};
 	return quirk_read(&c, la, buf, len, &f) ? -1 : 0;
 }
 
 int x86_quirk_emulation_failure(struct vcpu *v)
 {
 	const struct kvm_run *run = v->run;
-	struct quirk_ctx c = { .v = v };
+	struct quirk_ctx c = {.v = v};
 	struct insn_cpu cpu;
 	struct insn_result res;
 
@@ -250,7 +254,8 @@ int x86_quirk_emulation_failure(struct vcpu *v)
 	    !(run->emulation_failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES))
 		return -1;
 	if (run->emulation_failure.insn_size >= 3 && run->emulation_failure.insn_bytes[0] == 0x0f &&
-	    run->emulation_failure.insn_bytes[1] == 0x01 && run->emulation_failure.insn_bytes[2] == 0xca) {
+	    run->emulation_failure.insn_bytes[1] == 0x01 &&
+	    run->emulation_failure.insn_bytes[2] == 0xca) {
 		int q = x86_quirk_syscall_pf(v);
 		if (q != 0)
 			return q < 0 ? q : 0;
@@ -258,7 +263,7 @@ int x86_quirk_emulation_failure(struct vcpu *v)
 	quirk_cpu(v, &cpu);
 	if (v->regs.error)
 		return v->regs.error;
-	c.mode = (struct walk_mode){ cpu.cr0, cpu.cr3, cpu.cr4, cpu.efer, cpu.rflags, cpu.cpl };
+	c.mode = (struct walk_mode){cpu.cr0, cpu.cr3, cpu.cr4, cpu.efer, cpu.rflags, cpu.cpl};
 	switch (insn_emulate(&cpu, &quirk_ops, &c, run->emulation_failure.insn_bytes,
 			     run->emulation_failure.insn_size, &res)) {
 	case INSN_DONE:
@@ -278,13 +283,15 @@ int x86_quirk_emulation_failure(struct vcpu *v)
 	case INSN_UNKNOWN:
 	case INSN_ERROR:
 	default:
-		vm_log(v->vm, "cpu %u: host quirk: cannot carry out the instruction KVM failed on: %s",
+		vm_log(v->vm,
+		       "cpu %u: host quirk: cannot carry out the instruction KVM failed on: %s",
 		       v->index, res.why);
 		return -1;
 	}
 	if (res.id < X86_QUIRK_SLOTS && v->quirk_done[res.id]++ == 0)
-		vm_log(v->vm, "cpu %u: host quirk: KVM could not emulate %s at RIP 0x%llx; kestrel "
-			      "carried it out (counted in --stats; --no-host-quirks turns this off)",
+		vm_log(v->vm,
+		       "cpu %u: host quirk: KVM could not emulate %s at RIP 0x%llx; kestrel "
+		       "carried it out (counted in --stats; --no-host-quirks turns this off)",
 		       v->index, insn_name(res.id), (unsigned long long)regs_get_rip(&v->regs));
 	return v->regs.error;
 }
@@ -297,13 +304,13 @@ int x86_quirk_emulation_failure(struct vcpu *v)
  */
 bool x86_quirk_probe(int kvm_fd)
 {
-	static const uint8_t code[] = { 0xf3, 0x0f, 0xb8, 0xc0, 0xf4 };
+	static const uint8_t code[] = {0xf3, 0x0f, 0xb8, 0xc0, 0xf4};
 	int vm = -1, cpu = -1, size;
 	struct kvm_run *run = MAP_FAILED;
 	void *mem = MAP_FAILED;
 	bool quirky = false;
 	struct kvm_sregs s;
-	struct kvm_regs r = { .rip = 0, .rflags = 2 };
+	struct kvm_regs r = {.rip = 0, .rflags = 2};
 
 	vm = ioctl(kvm_fd, KVM_CREATE_VM, 0);
 	size = ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
@@ -311,8 +318,8 @@ bool x86_quirk_probe(int kvm_fd)
 	if (vm < 0 || size <= 0 || mem == MAP_FAILED)
 		goto out;
 	memcpy(mem, code, sizeof(code));
-	struct kvm_userspace_memory_region slot = { .memory_size = 4096,
-						    .userspace_addr = (uintptr_t)mem };
+	struct kvm_userspace_memory_region slot = {.memory_size = 4096,
+						   .userspace_addr = (uintptr_t)mem};
 	if (ioctl(vm, KVM_SET_TSS_ADDR, 0xfffbd000u) < 0 ||
 	    ioctl(vm, KVM_SET_USER_MEMORY_REGION, &slot) < 0 ||
 	    (cpu = ioctl(vm, KVM_CREATE_VCPU, 0)) < 0)

@@ -73,9 +73,9 @@ bool x86_quirk_probe(int kvm_fd);
  * Only on a host the probe found quirky, for vCPUs whose guest set LSTAR.
  */
 struct x86_quirk_syscall {
-	uint64_t lstar; /* where the breakpoint is armed, 0 while none */
-	uint32_t look; /* exits until the next look at LSTAR, 0 never */
-	bool stepping; /* breakpoint off for one single-stepped instruction */
+	uint64_t lstar;	 /* where the breakpoint is armed, 0 while none */
+	uint32_t look;	 /* exits until the next look at LSTAR, 0 never */
+	bool stepping;	 /* breakpoint off for one single-stepped instruction */
 	bool rf_ignored; /* this KVM stops on the breakpoint despite RFLAGS.RF */
 };
 
@@ -98,8 +98,8 @@ int x86_quirk_syscall_debug(struct vcpu *v);
  * entry instead (1), else 0 (carry out the clac), or a negative errno. */
 int x86_quirk_syscall_pf(struct vcpu *v);
 
-#define X86_QUIRK_LINUX_CMDLINE                                                              \
-	"noxsave clearcpuid=137 no_timer_check tsc=reliable mitigations=off nopti "          \
+#define X86_QUIRK_LINUX_CMDLINE                                                                    \
+	"noxsave clearcpuid=137 no_timer_check tsc=reliable mitigations=off nopti "                \
 	"cryptomgr.notests init_on_alloc=0 initcall_blacklist=tracer_init_tracefs"
 
 #endif

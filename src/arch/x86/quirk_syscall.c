@@ -98,10 +98,20 @@ static void sysq_cpl0(struct kvm_sregs *s, uint64_t star)
 {
 	uint16_t sel = (uint16_t)(star >> 32) & 0xfffc;
 
-	s->cs = (struct kvm_segment){ .limit = 0xffffffff, .selector = sel, .type = 0xb,
-				      .present = 1, .s = 1, .l = 1, .g = 1 };
-	s->ss = (struct kvm_segment){ .limit = 0xffffffff, .selector = (uint16_t)(sel + 8),
-				      .type = 0x3, .present = 1, .db = 1, .s = 1, .g = 1 };
+	s->cs = (struct kvm_segment){.limit = 0xffffffff,
+				     .selector = sel,
+				     .type = 0xb,
+				     .present = 1,
+				     .s = 1,
+				     .l = 1,
+				     .g = 1};
+	s->ss = (struct kvm_segment){.limit = 0xffffffff,
+				     .selector = (uint16_t)(sel + 8),
+				     .type = 0x3,
+				     .present = 1,
+				     .db = 1,
+				     .s = 1,
+				     .g = 1};
 }
 
 /* Is this the broken entry: at LSTAR, still CPL3, RCX just past a `syscall`

@@ -39,7 +39,7 @@ int arch_vcpu_init(struct vcpu *v)
 	 * hypercall of any other is refused (#GP, -KVM_ENOSYS), so --no-pv
 	 * really is "no PV" and not just "not advertised". */
 	if (vm->cap_enforce_pv) {
-		struct kvm_enable_cap ec = { .cap = KVM_CAP_ENFORCE_PV_FEATURE_CPUID, .args = { 1 } };
+		struct kvm_enable_cap ec = {.cap = KVM_CAP_ENFORCE_PV_FEATURE_CPUID, .args = {1}};
 		if (ioctl(v->fd, KVM_ENABLE_CAP, &ec) < 0)
 			return -errno;
 	}
@@ -58,7 +58,7 @@ int arch_vcpu_reset(struct vcpu *v)
 	/* With the in-kernel LAPIC every vCPU but the BSP waits for INIT/SIPI;
 	 * kestrel's own ABI starts them all at the entry point instead. */
 	if (v->index > 0) {
-		struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+		struct kvm_mp_state mp = {.mp_state = KVM_MP_STATE_RUNNABLE};
 		if (ioctl(v->fd, KVM_SET_MP_STATE, &mp) < 0)
 			return -errno;
 	}
@@ -71,7 +71,8 @@ static const char *arch_internal_name(uint32_t sub)
 {
 	switch (sub) {
 	case KVM_INTERNAL_ERROR_EMULATION:
-		return "instruction emulation failed (an instruction KVM cannot emulate, or code outside RAM)";
+		return "instruction emulation failed (an instruction KVM cannot emulate, or code "
+		       "outside RAM)";
 	case KVM_INTERNAL_ERROR_SIMUL_EX:
 		return "exception while delivering an exception";
 	case KVM_INTERNAL_ERROR_DELIVERY_EV:
@@ -84,10 +85,10 @@ static const char *arch_internal_name(uint32_t sub)
 }
 
 static int arch_stop(struct vcpu *v, enum kestrel_exit_kind kind, int status, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static int arch_stop(struct vcpu *v, enum kestrel_exit_kind kind, int status, const char *fmt, ...)
 {
-	struct kestrel_exit e = { .kind = kind, .status = status, .cpu = (int)v->index };
+	struct kestrel_exit e = {.kind = kind, .status = status, .cpu = (int)v->index};
 	va_list ap;
 
 	e.rip = regs_get_rip(&v->regs);
@@ -137,15 +138,15 @@ int arch_vcpu_exit(struct vcpu *v)
 		if (q != -1)
 			return q; /* the syscall quirk's breakpoint (0) or a host failure */
 		return arch_stop(v, KESTREL_EXIT_GUEST_ERROR, KESTREL_STATUS_GUEST_ERROR,
-				 "cpu %u: debug exit (KVM_EXIT_DEBUG) at 0x%llx, dr6 0x%llx", v->index,
-				 (unsigned long long)run->debug.arch.pc,
+				 "cpu %u: debug exit (KVM_EXIT_DEBUG) at 0x%llx, dr6 0x%llx",
+				 v->index, (unsigned long long)run->debug.arch.pc,
 				 (unsigned long long)run->debug.arch.dr6);
 	}
 	case KVM_EXIT_FAIL_ENTRY:
-		return arch_stop(v, KESTREL_EXIT_GUEST_ERROR, KESTREL_STATUS_GUEST_ERROR,
-				 "cpu %u: VM entry failed, hardware reason 0x%llx (invalid guest state)",
-				 v->index,
-				 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		return arch_stop(
+		    v, KESTREL_EXIT_GUEST_ERROR, KESTREL_STATUS_GUEST_ERROR,
+		    "cpu %u: VM entry failed, hardware reason 0x%llx (invalid guest state)",
+		    v->index, (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
 	default:
 		return arch_stop(v, KESTREL_EXIT_GUEST_ERROR, KESTREL_STATUS_GUEST_ERROR,
 				 "cpu %u: unhandled exit reason %u (KVM_EXIT_%s)", v->index,
@@ -155,22 +156,23 @@ int arch_vcpu_exit(struct vcpu *v)
 
 static int arch_fmt_seg(char *b, size_t len, const char *name, const struct kvm_segment *s)
 {
-	return snprintf(b, len, "%-3s sel=%04x base=%016llx limit=%08x type=%x p=%u dpl=%u db=%u l=%u\n",
-			name, s->selector, (unsigned long long)s->base, s->limit, s->type, s->present,
-			s->dpl, s->db, s->l);
+	return snprintf(b, len,
+			"%-3s sel=%04x base=%016llx limit=%08x type=%x p=%u dpl=%u db=%u l=%u\n",
+			name, s->selector, (unsigned long long)s->base, s->limit, s->type,
+			s->present, s->dpl, s->db, s->l);
 }
 
 void arch_vcpu_dump(struct vcpu *v, char *buf, size_t len)
 {
 	const struct kvm_regs *r = regs_group_REGS(&v->regs);
 	const struct kvm_sregs *s = regs_group_SREGS(&v->regs);
-	struct kvm_translation tr = { .linear_address = r->rip };
+	struct kvm_translation tr = {.linear_address = r->rip};
 	size_t n = 0;
 
-#define DUMP(...)                                                                              \
-	do {                                                                                   \
-		if (n < len)                                                                   \
-			n += (size_t)snprintf(buf + n, len - n, __VA_ARGS__);                  \
+#define DUMP(...)                                                                                  \
+	do {                                                                                       \
+		if (n < len)                                                                       \
+			n += (size_t)snprintf(buf + n, len - n, __VA_ARGS__);                      \
 	} while (0)
 	DUMP("rax=%016llx rbx=%016llx rcx=%016llx rdx=%016llx\n", r->rax, r->rbx, r->rcx, r->rdx);
 	DUMP("rsi=%016llx rdi=%016llx rsp=%016llx rbp=%016llx\n", r->rsi, r->rdi, r->rsp, r->rbp);

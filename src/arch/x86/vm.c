@@ -1,4 +1,5 @@
-/* vm.c (x86) - the x86 side of a VM's life: TSS and identity map, the CPUID table, the interrupt controller and timer a boot plan asks for. */
+/* vm.c (x86) - the x86 side of a VM's life: TSS and identity map, the CPUID table, the interrupt
+ * controller and timer a boot plan asks for. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,13 +101,13 @@ static int x86_vm_setup_cpuid(struct kestrel_vm *vm, struct kestrel_error *err)
 		return vm_err(err, -ENOMEM, "out of memory");
 	}
 	co = (struct x86_cpuid_opts){
-		.ncpus = vm->ncpus,
-		.tsc_khz = vm->tsc_khz <= UINT32_MAX ? (uint32_t)vm->tsc_khz : 0,
-		.apic_bus_khz = X86_KVM_APIC_BUS_KHZ,
-		.no_tsc_leaves = vm->cfg.no_cpuid_tsc,
-		.x2apic = true, /* the LAPIC is KVM's, split irqchip or full: x2APIC included */
-		.tsc_deadline = vm->cap_tsc_deadline,
-		.no_pv = vm->cfg.no_pv,
+	    .ncpus = vm->ncpus,
+	    .tsc_khz = vm->tsc_khz <= UINT32_MAX ? (uint32_t)vm->tsc_khz : 0,
+	    .apic_bus_khz = X86_KVM_APIC_BUS_KHZ,
+	    .no_tsc_leaves = vm->cfg.no_cpuid_tsc,
+	    .x2apic = true, /* the LAPIC is KVM's, split irqchip or full: x2APIC included */
+	    .tsc_deadline = vm->cap_tsc_deadline,
+	    .no_pv = vm->cfg.no_pv,
 	};
 	r = x86_cpuid_build(vm->cpuid, cap, supported, &co);
 	free(supported);
@@ -148,14 +149,14 @@ int arch_vm_platform(struct kestrel_vm *vm, struct kestrel_error *err)
 	} else {
 		/* 24 routes reserved for a userspace IOAPIC's pins, as QEMU's
 		 * split irqchip; kestrel has none, so none are ever set up. */
-		struct kvm_enable_cap c = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args = { 24 } };
+		struct kvm_enable_cap c = {.cap = KVM_CAP_SPLIT_IRQCHIP, .args = {24}};
 		if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &c) < 0)
 			return vm_err(err, -errno, "KVM_ENABLE_CAP(KVM_CAP_SPLIT_IRQCHIP): %s",
 				      strerror(errno));
 		vm->split_irqchip = true;
 	}
 	if (pit) {
-		struct kvm_pit_config pc = { .flags = KVM_PIT_SPEAKER_DUMMY };
+		struct kvm_pit_config pc = {.flags = KVM_PIT_SPEAKER_DUMMY};
 		if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pc) < 0)
 			return vm_err(err, -errno, "KVM_CREATE_PIT2: %s", strerror(errno));
 		vm->has_pit = true;

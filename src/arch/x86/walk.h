@@ -14,7 +14,7 @@ struct walk_mode {
 };
 
 struct walk_result {
-	gpa_t gpa; /* the translation, when ok */
+	gpa_t gpa;	 /* the translation, when ok */
 	gpa_t tables[4]; /* guest-physical pages of the paging structures read */
 	unsigned ntables;
 	/* On a fault: #PF error code (P, W/R, U/S, RSVD) and the linear address. */
@@ -23,8 +23,9 @@ struct walk_result {
 
 /* Results besides 0 (translated). */
 #define WALK_FAULT 1 /* #PF: pf_error filled */
-#define WALK_UNSUPPORTED (-95) /* -EOPNOTSUPP: 5-level paging, 32-bit paging, or paging off with
-				* long mode: the caller reports instead of guessing */
+#define WALK_UNSUPPORTED                                                                           \
+	(-95) /* -EOPNOTSUPP: 5-level paging, 32-bit paging, or paging off with                    \
+	       * long mode: the caller reports instead of guessing */
 
 /*
  * walk_data - translate `linear` for a data access (write or read) at
