@@ -357,11 +357,17 @@ if [ "$have_kvm" -eq 1 ]; then
 	for _ in $(seq 50); do
 		sleep 0.1
 		modes=$(for t in /proc/$kpid/task/*; do awk '/^Seccomp:/ {print $2}' "$t/status" 2>/dev/null; done | sort | uniq -c | tr -s ' ' | tr '\n' ';')
-		case $modes in " "[4-9]" 2;") break ;; esac # main + writer + 2 vCPUs (+ KVM's own tasks)
+		case $modes in " "[4-9]" 2;" | " 1 0; "[3-9]" 2;") break ;; esac # main + writer + 2 vCPUs (+ KVM's own tasks)
 	done
 	kill -TERM "$kpid" 2>/dev/null; wait "$kpid"; st=$?
 	self=$(awk '/^Seccomp:/ {print $2}' /proc/self/status)
-	tf "while a VM runs every kestrel thread (main, console writer, 2 vCPUs) is under seccomp, none is free" "$(case $modes in " "[4-9]" 2;") ;; *) echo "seccomp modes (count mode): '$modes'" ;; esac)"
+	# Under ASan the CLI leaves the main thread free (LeakSanitizer's exit
+	# check clones and ptraces): there the other three must be confined.
+	if [ -n "${ASAN_OPTIONS:-}" ]; then
+		tf "ASan build: every kestrel thread but main (writer, 2 vCPUs) is under seccomp" "$(case $modes in " 1 0; "[3-9]" 2;") ;; *) echo "seccomp modes (count mode): '$modes'" ;; esac)"
+	else
+		tf "while a VM runs every kestrel thread (main, console writer, 2 vCPUs) is under seccomp, none is free" "$(case $modes in " "[4-9]" 2;") ;; *) echo "seccomp modes (count mode): '$modes'" ;; esac)"
+	fi
 	tf "... and SIGTERM still stops it cleanly (143)" "$([ "$st" -eq 143 ] || echo "status $st")"
 	"$K" run --no-seccomp "$G/spin.elf" >/dev/null 2>&1 &
 	kpid=$!
