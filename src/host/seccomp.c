@@ -175,18 +175,24 @@ static int emit_memory_rules(struct bpf_out *o)
 	return r;
 }
 
+/* Every filter starts here: only the x86-64 ABI (the same number means
+ * another call under i386, and x32 numbers are refused), then A = nr. */
+static void abi_prologue(struct bpf_out *o)
+{
+	ld(o, SC_ARCH);
+	kill_unless(o, AUDIT_ARCH_X86_64);
+	ld(o, SC_NR);
+	emit(o, BPF_JMP | BPF_JGE | BPF_K, 0, 1, SC_X32_BIT);
+	ret(o, SC_KILL);
+}
+
 int seccomp_vcpu_filter(const struct seccomp_vcpu_ctx *c, struct sock_filter *prog, unsigned cap)
 {
 	struct bpf_out o = {prog, 0, cap};
 	unsigned at;
 	int r = 0;
 
-	/* Only the x86-64 ABI: the same number means another call under i386. */
-	ld(&o, SC_ARCH);
-	kill_unless(&o, AUDIT_ARCH_X86_64);
-	ld(&o, SC_NR);
-	emit(&o, BPF_JMP | BPF_JGE | BPF_K, 0, 1, SC_X32_BIT);
-	ret(&o, SC_KILL);
+	abi_prologue(&o);
 
 	for (unsigned i = 0; i < ARRAY_LEN(seccomp_plain); i++)
 		allow_if(&o, seccomp_plain[i]);
@@ -274,11 +280,7 @@ int seccomp_main_filter(const struct seccomp_main_ctx *c, struct sock_filter *pr
 	unsigned at;
 	int r = 0;
 
-	ld(&o, SC_ARCH);
-	kill_unless(&o, AUDIT_ARCH_X86_64);
-	ld(&o, SC_NR);
-	emit(&o, BPF_JMP | BPF_JGE | BPF_K, 0, 1, SC_X32_BIT);
-	ret(&o, SC_KILL);
+	abi_prologue(&o);
 	for (unsigned i = 0; i < ARRAY_LEN(seccomp_main_plain); i++)
 		allow_if(&o, seccomp_main_plain[i]);
 
