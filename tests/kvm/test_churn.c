@@ -156,6 +156,14 @@ int main(int argc, char **argv)
 		}
 		fds = count_fds();
 		thr = proc_status("Threads");
+		/* pthread_join() returns once the kernel has cleared the thread's
+		 * tid, a moment before the task leaves the thread group that
+		 * /proc counts: give an exiting thread up to 1 s to go, so only a
+		 * thread that stays is reported as left behind. */
+		for (int wait = 0; thr != 1 && wait < 1000; wait++) {
+			usleep(1000);
+			thr = proc_status("Threads");
+		}
 		if (fds != fds0 && !fd_bad++)
 			tap_diag("after VM %ld: %ld fds open, %ld before the first", i, fds, fds0);
 		if (thr != 1 && !thr_bad++)
