@@ -39,7 +39,7 @@ extern "C" {
  * New fields are only ever added at the end, with 0 meaning "as before". */
 struct kestrel_config {
 	size_t size;	   /* sizeof(struct kestrel_config), set by kestrel_config_init() */
-	uint64_t mem_size; /* guest RAM in bytes (KESTREL_DEFAULT_MEM) */
+	uint64_t mem_size; /* guest RAM in bytes, a multiple of 4 KiB (KESTREL_DEFAULT_MEM) */
 	unsigned ncpus;	   /* vCPUs (1) */
 	bool strict;	   /* unhandled port/MMIO access ends the VM (false: reads return 0) */
 	bool no_sync_regs; /* keep registers out of the shared kvm_run page (A/B runs) */

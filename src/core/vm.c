@@ -31,6 +31,9 @@
  * what it can load anyway; this bounds the host memory a bad path costs). */
 static const uint64_t vm_max_file = 4ull << 30;
 
+/* The page KVM maps guest RAM in: mem_size must be a multiple. */
+#define VM_PAGE 4096u
+
 void kestrel_config_init(struct kestrel_config *cfg)
 {
 	*cfg = (struct kestrel_config){
@@ -164,6 +167,17 @@ static int vm_check_config(struct kestrel_vm *vm, struct kestrel_error *err)
 				  vm_name(vm, "mem_size"),
 				  format_size(vm->cfg.mem_size, a, sizeof(a)),
 				  format_size(KESTREL_MIN_MEM, b, sizeof(b)));
+	/* KVM maps guest RAM in pages (KVM_SET_USER_MEMORY_REGION says only
+	 * EINVAL): refused, not rounded, so the guest gets exactly what was asked. */
+	if (vm->cfg.mem_size & (VM_PAGE - 1)) {
+		uint64_t down = vm->cfg.mem_size & ~(uint64_t)(VM_PAGE - 1);
+		return vm_cfg_err(err, -EINVAL,
+				  "%s is %llu bytes, not a whole number of 4 KiB pages; use %llu "
+				  "KiB or %llu KiB",
+				  vm_name(vm, "mem_size"), (unsigned long long)vm->cfg.mem_size,
+				  (unsigned long long)(down >> 10),
+				  (unsigned long long)((down + VM_PAGE) >> 10));
+	}
 	if (sysinfo(&si) == 0) {
 		host_ram = (uint64_t)si.totalram * si.mem_unit;
 		if (vm->cfg.mem_size > host_ram)

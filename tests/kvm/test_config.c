@@ -66,6 +66,17 @@ static void test_create_messages(void)
 			 err.msg);
 
 	config(&cfg);
+	cfg.mem_size = (64 << 20) + 1;
+	TAP_OK(create(&cfg, &err) < 0 && err.cls == KESTREL_ERR_CONFIG,
+	       "mem_size 64 MiB + 1 byte refused (not rounded)");
+	TAP_STR_CONTAINS(err.msg,
+			 "mem_size is 67108865 bytes, not a whole number of 4 KiB pages; use "
+			 "65536 KiB or 65540 KiB",
+			 "says what is wrong and what to use (%s)", err.msg);
+	cfg.mem_size = 64 << 20;
+	TAP_EQ_INT(create(&cfg, &err), 0, "64 MiB, a whole number of pages: fine (%s)", err.msg);
+
+	config(&cfg);
 	cfg.ncpus = 100000;
 	TAP_OK(create(&cfg, &err) < 0 && err.cls == KESTREL_ERR_CONFIG, "ncpus 100000 refused");
 	TAP_STR_CONTAINS(err.msg, "ncpus 100000: this KVM allows", "names ncpus (%s)", err.msg);
