@@ -102,6 +102,13 @@ expect "bench --rusn: did you mean --runs" $USAGE --err "did you mean --runs\?" 
 # Usage errors, configurations the host refuses and bad images live in the
 # bad-input catalogue: tests/bad-input/cases.txt (run by tests/check.sh).
 
+# --- a real 3.8 KB path (15 directories of 250 bytes): shortened in its middle, the reason whole ---
+deep=$tmp
+for i in $(seq 15); do deep=$deep/$(printf "d%.0s" $(seq 250)); done
+mkdir -p "$deep" && cp "$0" "$deep/not-an-image.sh"
+expect "a 3.8 KB path to a text file: the reason survives" $IMAGE --err '^kestrel: /.*d\.\.\.[d/]+/not-an-image\.sh: not an ELF file \(bad magic\)' -- $K run "$deep/not-an-image.sh"
+expect "a 3.8 KB path to a missing initrd: the reason survives" $IMAGE --err '\.\.\.[d/]+/none: No such file or directory$' -- $K run --initrd "$deep/none" $G/bzimage-test.bzImage
+
 # --- no usable KVM: one clear line, status 122 (root only: a private mount namespace hides /dev/kvm) ---
 if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null && unshare -m true 2>/dev/null; then
 	expect "no /dev/kvm" $HOST --err '/dev/kvm does not exist: this host has no KVM' -- \
