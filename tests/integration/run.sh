@@ -162,6 +162,7 @@ kvm_expect "smp-hello on 4 vCPUs" 0 --out 'cpu 3 of 4 reporting' --out 'KESTREL-
 
 # --- negative guests ---
 kvm_expect "bad-port passes without --strict (reads 0, logged once)" 0 --out 'KESTREL-BAD-PORT-OK read=0x00' --err 'unhandled read from port 0x6666' -- $K run $G/bad-port.elf
+kvm_expect "bad-port reading all 65,536 ports: 9 log lines (8 ports, 1 summary), not one a port" 0 --out '^9$' -- sh -c "$K run $G/bad-port.elf -- all 2>&1 >/dev/null | grep -c unhandled"
 kvm_expect "bad-port fails under --strict" $STRICT --err 'strict: unhandled read from port 0x6666 .* at RIP 0x' --no-err 'KESTREL-BAD-PORT-OK' -- $K run --strict $G/bad-port.elf
 kvm_expect "mmio-fetch: KVM internal error with suberror, RIP and code report" $GUESTERR --out 'jumping to 0xd0000000' --err 'KVM internal error, suberror 1: instruction emulation failed' --err 'rip=00000000d0000000' --err 'gpa 0xd0000000 is not RAM' -- $K run $G/mmio-fetch.elf
 kvm_expect "triple-fault ends with its status and a register dump" $TRIPLE --out 'about to fault' --err 'triple fault' --err 'rip=' --err 'code at rip' -- $K run $G/triple-fault.elf
