@@ -165,6 +165,7 @@ kvm_expect "bad-port passes without --strict (reads 0, logged once)" 0 --out 'KE
 kvm_expect "bad-port reading all 65,536 ports: 9 log lines (8 ports, 1 summary), not one a port" 0 --out '^9$' -- sh -c "$K run $G/bad-port.elf -- all 2>&1 >/dev/null | grep -c unhandled"
 kvm_expect "bad-port fails under --strict" $STRICT --err 'strict: unhandled read from port 0x6666 .* at RIP 0x' --no-err 'KESTREL-BAD-PORT-OK' -- $K run --strict $G/bad-port.elf
 kvm_expect "mmio-fetch: KVM internal error with suberror, RIP and code report" $GUESTERR --out 'jumping to 0xd0000000' --err 'KVM internal error, suberror 1: instruction emulation failed' --err 'rip=00000000d0000000' --err 'gpa 0xd0000000 is not RAM' -- $K run $G/mmio-fetch.elf
+kvm_expect "a fault in the last 3 bytes of RAM: the dump shows those 3, not 'is not RAM'" $TRIPLE --out 'the last 3 bytes of RAM' --err '^kestrel: code at rip \(gpa 0x3fffffd; RAM ends after 3 bytes\): 48 8b 00$' --no-err 'is not RAM' -- $K run $G/triple-fault.elf -- end
 kvm_expect "triple-fault ends with its status and a register dump" $TRIPLE --out 'about to fault' --err 'triple fault' --err 'rip=' --err 'code at rip' -- $K run $G/triple-fault.elf
 kvm_expect "debug-exit default 0x10 gives status 33" 33 --out 'writing 0x10 to port 0xf4' --err 'isa-debug-exit' --no-err 'still running' -- $K run $G/debug-exit.elf
 kvm_expect "debug-exit 3 gives status 7" 7 --out 'writing 0x3 to port 0xf4' -- $K run $G/debug-exit.elf -- 3
