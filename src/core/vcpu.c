@@ -66,8 +66,8 @@ int vcpu_unhandled(struct vcpu *v, enum bus_space space, uint64_t addr, uint8_t 
 	atomic_fetch_add(&vm->unhandled, 1);
 	if (vm->cfg.strict)
 		return vm_stop_fmt(vm, v, KESTREL_EXIT_STRICT, KESTREL_STATUS_STRICT,
-				   "--strict: unhandled %s %s 0x%llx (%u bytes) at RIP 0x%llx",
-				   is_write ? "write to" : "read from", what,
+				   "%s: unhandled %s %s 0x%llx (%u bytes) at RIP 0x%llx",
+				   vm_name(vm, "strict"), is_write ? "write to" : "read from", what,
 				   (unsigned long long)addr, len,
 				   (unsigned long long)regs_get_rip(&v->regs));
 	if (space == BUS_PIO) {
@@ -240,6 +240,7 @@ void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
 	sigset_t kick;
+	char what[96];
 	int r;
 
 	/* Publish our handle before unblocking the kick: a kick sent from
@@ -252,11 +253,15 @@ void *vcpu_thread(void *arg)
 	r = arch_vcpu_reset(v);
 	if (r < 0)
 		vcpu_host_error(v, "setting the start state", r);
-	else if ((r = dedicated_pin_self(v)) < 0)
-		vcpu_host_error(v, "--pin: pinning its thread to a host CPU", r);
-	else if ((r = vcpu_confine(v)) < 0)
-		vcpu_host_error(v, "installing the seccomp filter (--no-seccomp runs without)", r);
-	else
+	else if ((r = dedicated_pin_self(v)) < 0) {
+		snprintf(what, sizeof(what), "%s: pinning its thread to a host CPU",
+			 vm_name(v->vm, "pin"));
+		vcpu_host_error(v, what, r);
+	} else if ((r = vcpu_confine(v)) < 0) {
+		snprintf(what, sizeof(what), "installing the seccomp filter (%s runs without)",
+			 vm_name(v->vm, "no_seccomp"));
+		vcpu_host_error(v, what, r);
+	} else
 		vcpu_run(v);
 	profile_finish(&v->prof);
 	return NULL;

@@ -157,6 +157,10 @@ int vm_stop_fmt(struct kestrel_vm *vm, struct vcpu *v, enum kestrel_exit_kind ki
 #define vm_cfg_err(err, e, ...) error_set(err, KESTREL_ERR_CONFIG, e, __VA_ARGS__)
 #define vm_img_err(err, e, ...) error_set(err, KESTREL_ERR_IMAGE, e, __VA_ARGS__)
 
+/* vm_name - how messages name a kestrel_config field or libkestrel call
+ * (cfg.field_name, util/error.h's error_name). */
+#define vm_name(vm, field) error_name((vm)->cfg.field_name, field)
+
 /* vm_log - a warning: one line to the configured log fd ("kestrel: ..."),
  * unless cfg.verbosity < 0. Cold paths only. */
 void vm_log(const struct kestrel_vm *vm, const char *fmt, ...)
