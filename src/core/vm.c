@@ -254,7 +254,7 @@ static int vm_setup_platform(struct kestrel_vm *vm, struct kestrel_error *err)
 		vm->has_irqchip ? "full in-kernel irqchip (PIC, IOAPIC, LAPIC)"
 				: "split irqchip (LAPIC in KVM, no PIC or IOAPIC)",
 		vm->has_pit ? "PIT" : "no PIT", vm->ncpus, vm->ncpus == 1 ? "" : "s",
-		vm->cons.ring ? "on (coalesced PIO)" : "off");
+		vm->cons.ring ? "ready (coalesced PIO, armed on the UART's first exit)" : "off");
 	return 0;
 }
 
@@ -299,6 +299,7 @@ int kestrel_vm_create(const struct kestrel_config *cfg, struct kestrel_vm **out,
 	vm->kvm_fd = vm->vm_fd = vm->stop_fd = vm->proc_status_fd = -1;
 	vm->ncpus = cfg->ncpus;
 	pthread_mutex_init(&vm->exit_lock, NULL);
+	pthread_mutex_init(&vm->fast_lock, NULL);
 	console_init(&vm->cons);
 	guest_mem_layout(&vm->mem, cfg->mem_size);
 
@@ -359,6 +360,7 @@ void kestrel_vm_destroy(struct kestrel_vm *vm)
 		close(vm->proc_status_fd);
 	vm_devices_fini(vm);
 	pthread_mutex_destroy(&vm->exit_lock);
+	pthread_mutex_destroy(&vm->fast_lock);
 	console_destroy(&vm->cons);
 	free(vm);
 }
