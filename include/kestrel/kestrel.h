@@ -105,6 +105,17 @@ struct kestrel_config {
 	 * it returns must outlive the VM.
 	 */
 	const char *(*field_name)(const char *field);
+	/*
+	 * Guest RAM and the host's memory. RAM is reserved, not allocated: the
+	 * host gives each page when the guest first touches it. So by default
+	 * kestrel_vm_create refuses a mem_size above what the host has
+	 * available now (MemAvailable, or the memory cgroup's room if smaller),
+	 * since a host that runs out later answers with the OOM killer.
+	 */
+	bool mem_overcommit; /* allow more than is available (sparse guests; the risk is yours) */
+	bool mem_prefault;   /* allocate all of RAM in kestrel_vm_create: running out is an
+			      * error then (or the OOM killer, before the guest runs), never
+			      * mid-run; costs the time and the memory up front */
 };
 
 /* A multiboot module: a file, and the string the kernel sees for it (NULL: the path). */
