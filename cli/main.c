@@ -13,6 +13,7 @@
 #include "bench.h"
 #include "guard.h"
 #include "options.h"
+#include "tty.h"
 
 static struct kestrel_vm *running_vm;
 static bool report_written; /* the --stats-json report is complete */
@@ -132,7 +133,8 @@ static int write_json_status(struct guard_report *rep, const struct run_outcome 
 	return guard_report_commit(rep, !ferror(f));
 }
 
-static int run_vm(const struct cli_options *o, FILE *json, struct run_outcome *out)
+static int run_vm(const struct cli_options *o, struct tty_input *in, FILE *json,
+		  struct run_outcome *out)
 {
 	static struct kestrel_exit ex; /* outlives the call: out->reason points into it */
 	struct kestrel_error err = {0};
@@ -153,6 +155,11 @@ static int run_vm(const struct cli_options *o, FILE *json, struct run_outcome *o
 	cfg.confine_caller = true;
 #endif
 
+	/* Standard input is the guest's console input (cli/tty.h). */
+	cfg.console_in = in->fd >= 0;
+	cfg.console_in_fd = in->fd;
+	cfg.console_escape = in->terminal ? 0x01 : 0; /* Ctrl-A */
+
 	memset(&ex, 0, sizeof(ex));
 	r = kestrel_vm_create(&cfg, &vm, &err);
 	if (r < 0) {
@@ -169,7 +176,13 @@ static int run_vm(const struct cli_options *o, FILE *json, struct run_outcome *o
 	sigemptyset(&sa.sa_mask);
 	for (unsigned i = 0; i < sizeof(guard_stop_signals) / sizeof(guard_stop_signals[0]); i++)
 		sigaction(guard_stop_signals[i], &sa, NULL);
+	if (in->terminal && (r = tty_raw(in)) < 0)
+		fprintf(stderr,
+			"kestrel: cannot put the terminal in raw mode (%s): input is line by "
+			"line, with echo\n",
+			strerror(-r));
 	r = kestrel_vm_run(vm, o->timeout_ms, &ex, &err);
+	tty_restore(in);
 	for (unsigned i = 0; i < sizeof(guard_stop_signals) / sizeof(guard_stop_signals[0]); i++)
 		signal(guard_stop_signals[i], SIG_DFL);
 	running_vm = NULL;
@@ -226,7 +239,15 @@ static int run(const struct cli_options *o)
 		guard_report_commit(&rep, false);
 		return KESTREL_STATUS_USAGE;
 	}
-	status = run_vm(o, rep.f, &out);
+	struct tty_input in;
+	if ((r = tty_open(&in, o->no_stdin, why, sizeof(why))) < 0) {
+		fprintf(stderr, "kestrel: %s (--no-stdin runs without input)\n", why);
+		guard_report_commit(&rep, false);
+		guard_report_commit(&st, false);
+		return KESTREL_STATUS_HOST;
+	}
+	status = run_vm(o, &in, rep.f, &out);
+	tty_close(&in);
 	if ((r = guard_report_commit(&rep, report_written)) < 0) {
 		fprintf(stderr, "kestrel: --stats-json %s: %s\n", o->stats_json, strerror(-r));
 		if (status == 0)

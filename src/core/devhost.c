@@ -146,6 +146,11 @@ void dev_console_write(struct dev_host *h, const void *buf, size_t len)
 	console_write(h->vm, buf, len);
 }
 
+size_t dev_console_read(struct dev_host *h, uint8_t *buf, size_t len)
+{
+	return console_in_take(h->vm, buf, len);
+}
+
 void dev_log(struct dev_host *h, const char *fmt, ...)
 {
 	char line[400];
@@ -224,6 +229,13 @@ void vm_devices_finish(struct kestrel_vm *vm)
 	for (unsigned i = 0; i < vm->ndevs; i++)
 		if (vm->devs[i].ops->finish)
 			vm->devs[i].ops->finish(vm->devs[i].state);
+}
+
+void vm_devices_input(struct kestrel_vm *vm)
+{
+	for (unsigned i = 0; i < vm->ndevs; i++)
+		if (vm->devs[i].ops->input)
+			vm->devs[i].ops->input(vm->devs[i].state);
 }
 
 void *vm_device_state(const struct kestrel_vm *vm, const struct dev_ops *ops)

@@ -11,6 +11,7 @@
 
 #include "core/bus.h"
 #include "core/console.h"
+#include "core/console_in.h"
 #include "core/guestmem.h"
 #include "load/plan.h"
 #include "arch/x86/quirk.h"
@@ -103,8 +104,9 @@ struct kestrel_vm {
 	unsigned ncoalesced, nioeventfd;
 	struct kvm_coalesced_mmio_zone coalesced[VM_MAX_FASTIO];
 	struct kvm_ioeventfd ioeventfd[VM_MAX_FASTIO]; /* .fd owned by the VM */
-	uint64_t fast_ns;    /* when the last fast path was registered (vm_now_ns) */
-	struct console cons; /* console output and the coalesced ring (console.h) */
+	uint64_t fast_ns;      /* when the last fast path was registered (vm_now_ns) */
+	struct console cons;   /* console output and the coalesced ring (console.h) */
+	struct console_in cin; /* console input for the UART (console_in.h) */
 
 	/* Unhandled accesses: counted always, logged once per port (and once for MMIO). */
 	atomic_uint_fast64_t unhandled;
@@ -163,6 +165,9 @@ void vm_fast_undo(struct kestrel_vm *vm);
 
 /* vm_devices_finish - after the run: each device's finish hook. */
 void vm_devices_finish(struct kestrel_vm *vm);
+
+/* vm_devices_input - console input is waiting: each device's input hook. */
+void vm_devices_input(struct kestrel_vm *vm);
 
 /* vm_device_state - the instance of `ops` in this VM, or NULL. */
 void *vm_device_state(const struct kestrel_vm *vm, const struct dev_ops *ops);
