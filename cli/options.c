@@ -138,7 +138,11 @@ static int cli_err(char *why, size_t len, const char *fmt, ...)
 	return -EINVAL;
 }
 
-/* "1", "0.5", "2.25": seconds with up to 3 decimals, to milliseconds. */
+/* The longest --timeout: 10^9 s (about 31.7 years; 10^12 ms fits 64 bits with room). */
+#define CLI_TIMEOUT_MAX_S 1000000000u
+
+/* "1", "0.5", "2.25": seconds with up to 3 decimals, to milliseconds.
+ * -EINVAL for what is no such number (or is 0), -ERANGE for one above CLI_TIMEOUT_MAX_S. */
 static int cli_parse_seconds(const char *s, uint64_t *ms)
 {
 	char whole[32];
@@ -148,12 +152,11 @@ static int cli_parse_seconds(const char *s, uint64_t *ms)
 
 	if (wl == 0 && !dot)
 		return -EINVAL;
-	if (wl >= sizeof(whole))
-		return -ERANGE;
-	memcpy(whole, s, wl);
-	whole[wl] = '\0';
-	if (wl && kestrel_parse_uint(whole, 0, 1000000000, &sec) < 0)
-		return -EINVAL;
+	for (size_t i = 0; i < wl; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+	while (wl > 1 && *s == '0') /* "007": leading zeros do not make it large */
+		s++, wl--;
 	if (dot) {
 		const char *f = dot + 1;
 		size_t fl = strlen(f);
@@ -166,6 +169,14 @@ static int cli_parse_seconds(const char *s, uint64_t *ms)
 			frac = frac * 10 + (uint64_t)(c - '0');
 		}
 	}
+	if (wl >= sizeof(whole))
+		return -ERANGE; /* digits only, more than 31 of them */
+	memcpy(whole, s, wl);
+	whole[wl] = '\0';
+	if (wl && kestrel_parse_uint(whole, 0, CLI_TIMEOUT_MAX_S, &sec) < 0)
+		return -ERANGE;
+	if (sec == CLI_TIMEOUT_MAX_S && frac)
+		return -ERANGE;
 	*ms = sec * 1000 + frac;
 	return *ms ? 0 : -EINVAL;
 }
@@ -304,6 +315,60 @@ void cli_unknown_command(const char *word, char *why, size_t whylen)
 		 "unknown command '%s'%s%s%s; the commands are run, bench, help, version "
 		 "(or give a guest image)",
 		 word, s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
+}
+
+/* struct kestrel_config's fields (and the one library call) the library's
+ * messages name, and the options that set them here. */
+static const struct {
+	const char *field, *option;
+} cli_fields[] = {
+    {"mem_size", "--mem"},
+    {"ncpus", "--cpus"},
+    {"strict", "--strict"},
+    {"no_sync_regs", "--no-sync-regs"},
+    {"no_seccomp", "--no-seccomp"},
+    {"no_profile", "--no-profile"},
+    {"no_cpuid_tsc", "--no-cpuid-tsc"},
+    {"no_pv", "--no-pv"},
+    {"pit", "--pit"},
+    {"pin", "--pin"},
+    {"no_halt_exits", "--no-halt-exits"},
+    {"no_pause_exits", "--no-pause-exits"},
+    {"halt_poll_ns", "--halt-poll"},
+    {"no_fast_io", "--no-fast-io"},
+    {"no_host_quirks", "--no-host-quirks"},
+    {"no_host_decompress", "--no-host-decompress"},
+    {"cmdline", "--cmdline"},
+    {"initrd", "--initrd"},
+    {"modules", "--module"},
+    {"kestrel_vm_print_stats", "--stats"},
+    {"kestrel_vm_write_stats_json", "--stats-json"},
+};
+
+const char *cli_field_name(const char *field)
+{
+	for (size_t i = 0; i < sizeof(cli_fields) / sizeof(cli_fields[0]); i++)
+		if (!strcmp(field, cli_fields[i].field))
+			return cli_fields[i].option;
+	return NULL;
+}
+
+const char *cli_field_at(size_t i, const char **option)
+{
+	if (i >= sizeof(cli_fields) / sizeof(cli_fields[0]))
+		return NULL;
+	*option = cli_fields[i].option;
+	return cli_fields[i].field;
+}
+
+bool cli_is_option(const char *name)
+{
+	if (strncmp(name, "--", 2) != 0)
+		return false;
+	for (size_t k = 0; k < CLI_NOPTS; k++)
+		if (!strcmp(name + 2, cli_opts[k].name))
+			return true;
+	return false;
 }
 
 /* Find a long option by its name or an unambiguous prefix of it. Returns
@@ -539,7 +604,13 @@ static int cli_apply(struct cli_options *o, const struct cli_opt *op, const char
 	case OPT_TIMEOUT:
 		if (!val)
 			return cli_err(why, whylen, "%s needs a number of seconds", shown);
-		if (cli_parse_seconds(val, &o->timeout_ms) < 0)
+		r = cli_parse_seconds(val, &o->timeout_ms);
+		if (r == -ERANGE)
+			return cli_err(why, whylen,
+				       "--timeout %s: too large; the most is %u seconds (about 31 "
+				       "years)",
+				       val, CLI_TIMEOUT_MAX_S);
+		if (r < 0)
 			return cli_err(why, whylen,
 				       "--timeout %s: give seconds greater than 0, e.g. 10 or 0.5",
 				       val);
@@ -632,6 +703,7 @@ int cli_parse(int argc, char *const argv[], struct cli_options *o, char *why, si
 
 	memset(o, 0, sizeof(*o));
 	kestrel_config_init(&o->cfg);
+	o->cfg.field_name = cli_field_name; /* the library's messages name our options */
 	o->command = CLI_RUN;
 	why[0] = '\0';
 	if (argc < 2)

@@ -63,6 +63,18 @@ const char *cli_suggest(const char *word, const char *const *cands, size_t n);
  */
 void cli_unknown_command(const char *word, char *why, size_t whylen);
 
+/*
+ * cli_field_name - the option that sets struct kestrel_config's `field`
+ * ("mem_size" -> "--mem"; "kestrel_vm_print_stats" -> "--stats"), or NULL:
+ * cli_parse puts it in cfg.field_name, so the library's messages, which
+ * name fields, reach the user in the command's own terms.
+ * cli_field_at - row i of that table (the field; *option its option), NULL past the end.
+ * cli_is_option - whether "--name" is one of run's long options.
+ */
+const char *cli_field_name(const char *field);
+const char *cli_field_at(size_t i, const char **option);
+bool cli_is_option(const char *name);
+
 /* cli_usage - `kestrel --help`: the commands and the common options.
  * cli_run_usage - `kestrel run --help`: every option and every exit status.
  * cli_short_usage - what a bare `kestrel` prints. */

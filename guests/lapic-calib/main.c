@@ -370,27 +370,25 @@ static const char *bp_str(int64_t bp, char *buf, size_t len)
  * (last - first) / periods rests on two expiries alone, and one late count
  * read at either end (hundreds of microseconds on a busy nested host) moves
  * a 20-tick average by over 1%; the fit spreads each point's error over all
- * of them. Centred sums stay within 64 bits: |x - mx| <= MAX_TICKS periods
- * and |y - my| under a few seconds of TSC cycles. */
+ * of them. In integers, exactly: with X = n*x - sum(x) (n times x's distance
+ * from its mean), slope = sum(X * (y - my)) / (n*sum(x^2) - sum(x)^2) for any
+ * my, since sum(X) = 0. Within 64 bits for MAX_TICKS ticks of a few ms. */
 static uint64_t fit_period(const uint64_t *x, const int64_t *y, uint64_t n)
 {
-	uint64_t sx = 0;
-	int64_t sy = 0, mx, my, sxx = 0, sxy = 0;
+	int64_t sx = 0, sxx = 0, sy = 0, my, num = 0, den;
 
 	if (n < 2)
 		return 0;
 	for (uint64_t i = 0; i < n; i++) {
-		sx += x[i];
+		sx += (int64_t)x[i];
+		sxx += (int64_t)(x[i] * x[i]);
 		sy += y[i];
 	}
-	mx = (int64_t)(sx / n);
 	my = sy / (int64_t)n;
-	for (uint64_t i = 0; i < n; i++) {
-		int64_t dx = (int64_t)x[i] - mx, dy = y[i] - my;
-		sxx += dx * dx;
-		sxy += dx * dy;
-	}
-	return sxx > 0 && sxy > 0 ? (uint64_t)(sxy / sxx) : 0;
+	for (uint64_t i = 0; i < n; i++)
+		num += ((int64_t)n * (int64_t)x[i] - sx) * (y[i] - my);
+	den = (int64_t)n * sxx - sx * sx;
+	return den > 0 && num > 0 ? (uint64_t)(num / den) : 0;
 }
 
 static int check_ticks(const struct calib *c, unsigned nticks)

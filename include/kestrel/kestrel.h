@@ -39,7 +39,7 @@ extern "C" {
  * New fields are only ever added at the end, with 0 meaning "as before". */
 struct kestrel_config {
 	size_t size;	   /* sizeof(struct kestrel_config), set by kestrel_config_init() */
-	uint64_t mem_size; /* guest RAM in bytes (KESTREL_DEFAULT_MEM) */
+	uint64_t mem_size; /* guest RAM in bytes, a multiple of 4 KiB (KESTREL_DEFAULT_MEM) */
 	unsigned ncpus;	   /* vCPUs (1) */
 	bool strict;	   /* unhandled port/MMIO access ends the VM (false: reads return 0) */
 	bool no_sync_regs; /* keep registers out of the shared kvm_run page (A/B runs) */
@@ -94,6 +94,17 @@ struct kestrel_config {
 			       * kestrel_error), 0 warnings (default), 1 also the set-up steps */
 	int kick_signal;      /* the signal that stops vCPU threads (0: SIGRTMIN+1); a real-time
 			       * signal the program does not otherwise use */
+	/*
+	 * field_name - how kestrel's messages (struct kestrel_error, exit
+	 * reasons, warnings on log_fd) name a setting. They speak of this
+	 * struct's fields ("mem_size 1 MiB is too small") and of libkestrel's
+	 * calls ("counted in kestrel_vm_print_stats"); when field_name is set,
+	 * each such name is passed to it first, and what it returns (not NULL)
+	 * is printed instead. The kestrel command maps them to its options
+	 * ("--mem", "--stats"). Called from any of kestrel's threads; the string
+	 * it returns must outlive the VM.
+	 */
+	const char *(*field_name)(const char *field);
 	/*
 	 * Guest console input: what the guest's UART (0x3f8, IRQ 4) receives.
 	 * With console_in, the thread in kestrel_vm_run reads console_in_fd
@@ -258,11 +269,13 @@ int kestrel_vm_vcpu_stats(const struct kestrel_vm *vm, unsigned cpu,
 
 /* kestrel's exit fast paths over a run (kestrel_vm_fastpath_stats). */
 struct kestrel_fastpath_stats {
-	bool console_coalesced;	       /* UART THR writes go through KVM's coalesced-PIO ring */
+	bool console_coalesced;	       /* UART THR writes go through KVM's coalesced-PIO ring
+					* (set up on the UART's first exit) */
 	uint64_t console_ring_entries; /* ring entries drained: THR writes that did not exit */
 	uint64_t console_drains;       /* drains that found the ring non-empty */
 	uint64_t console_writes;       /* write(2) calls for guest console output, every path */
-	bool doorbell_ioeventfd; /* KESTREL_PORT_DOORBELL is an ioeventfd: rings do not exit */
+	bool doorbell_ioeventfd; /* KESTREL_PORT_DOORBELL is an ioeventfd: rings after the first
+				  * (which sets it up) do not exit */
 	uint64_t doorbell_rings; /* rings counted, through the eventfd and as exits */
 	uint64_t doorbell_exits; /* of those, rings that reached kestrel as exits */
 };

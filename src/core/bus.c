@@ -46,7 +46,7 @@ static int bus_register_mmio(struct bus *b, const struct bus_dev *d)
 int bus_register(struct bus *b, enum bus_space space, uint64_t base, uint64_t len, bus_handler fn,
 		 void *opaque, const char *name)
 {
-	struct bus_dev d = {base, len, fn, opaque, name};
+	struct bus_dev d = {base, len, fn, opaque, name, 0};
 	uint64_t end;
 
 	if (len == 0 || !fn || __builtin_add_overflow(base, len, &end))

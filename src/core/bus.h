@@ -13,6 +13,10 @@ struct bus_dev {
 	bus_handler fn;
 	void *opaque;
 	const char *name;
+	/* The core's (devhost.c), not the bus's: 1 while the device that owns
+	 * this range has exit fast paths not yet set up with KVM. Read with
+	 * __atomic_load_n on the exit path, cleared by vm_fast_arm. */
+	uint8_t arm;
 };
 
 #define BUS_MAX_PIO 64

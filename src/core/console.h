@@ -123,8 +123,9 @@ void console_finish(struct kestrel_vm *vm);
 
 /*
  * console_setup_ring - find the coalesced ring in vCPU 0's mmap, when a device
- * registered a coalesced zone (vm->ncoalesced; devhost.c registers one only
- * when the vCPU mmap has the ring page). Call after the vCPUs exist.
+ * asked for a coalesced zone (vm->ncoalesced; devhost.c takes one only when
+ * the vCPU mmap has the ring page; KVM fills the ring once the zone is armed
+ * on the device's first exit). Call after the vCPUs exist.
  */
 void console_setup_ring(struct kestrel_vm *vm);
 

@@ -25,10 +25,40 @@ _Static_assert(VM_NDEVICES <= VM_MAX_DEVS, "raise VM_MAX_DEVS");
 
 /* ---- fast paths ---- */
 
+/*
+ * A fast path is made ready when the device registers (what can fail
+ * early fails there: the capability, room, the eventfd) and set up with KVM
+ * only on the first exit that reaches one of the device's ranges
+ * (vm_fast_arm). Why not at registration: KVM frees the I/O bus each
+ * registration replaces with call_srcu(), and kvm_destroy_vm's srcu_barrier()
+ * waits for that normal SRCU grace period, 1-3 jiffies (4-12 ms here,
+ * more when the timer softirq runs late on a busy nested host) unless it
+ * has passed. A guest that ends before it touches the device (an
+ * exit-at-once guest, one that prints through the PUTS hypercall only)
+ * thus puts nothing on the buses and its close() waits for nothing. The
+ * cost: a guest whose very first access to the device is the fast-pathed
+ * write itself takes that one access as an exit (a polled UART's first LSR
+ * read arms the THR zone before the first byte; docs/fastpath.md).
+ */
+
+/* The device's ranges on the bus: arm = 1 while it has a fast path still ready, else 0. */
+static void vm_fast_mark(struct kestrel_vm *vm, const void *owner)
+{
+	uint8_t arm = 0;
+
+	for (unsigned i = 0; i < vm->nfast; i++)
+		arm |= vm->fast[i].owner == owner && vm->fast[i].state == VM_FAST_READY;
+	for (unsigned i = 0; i < vm->bus.npio; i++)
+		if (vm->bus.pio[i].opaque == owner)
+			__atomic_store_n(&vm->bus.pio[i].arm, arm, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < vm->bus.nmmio; i++)
+		if (vm->bus.mmio[i].opaque == owner)
+			__atomic_store_n(&vm->bus.mmio[i].arm, arm, __ATOMIC_RELEASE);
+}
+
 /* KVM queues 1-byte writes to the port in the coalesced ring (console.c drains it). */
 static int vm_fast_coalesce(struct kestrel_vm *vm, const struct dev_region *r)
 {
-	struct kvm_coalesced_mmio_zone z = {.addr = r->base, .size = 1, .pio = r->space == BUS_PIO};
 	long page = sysconf(_SC_PAGESIZE);
 
 	/* No such KVM, or a vCPU mmap without the ring page: the writes exit,
@@ -37,12 +67,14 @@ static int vm_fast_coalesce(struct kestrel_vm *vm, const struct dev_region *r)
 		  r->space == BUS_PIO ? KVM_CAP_COALESCED_PIO : KVM_CAP_COALESCED_MMIO) <= 0 ||
 	    page <= 0 || vm->run_size < (KVM_COALESCED_MMIO_PAGE_OFFSET + 1) * page)
 		return 0;
-	if (vm->ncoalesced == VM_MAX_FASTIO)
+	if (vm->nfast == VM_MAX_FASTIO)
 		return -ENOSPC;
-	if (ioctl(vm->vm_fd, KVM_REGISTER_COALESCED_MMIO, &z) < 0)
-		return -errno;
-	vm->coalesced[vm->ncoalesced++] = z;
-	vm->fast_ns = vm_now_ns();
+	vm->fast[vm->nfast++] = (struct vm_fast){
+	    .owner = r->opaque,
+	    .zone = {.addr = r->base, .size = 1, .pio = r->space == BUS_PIO},
+	    .name = r->name,
+	};
+	vm->ncoalesced++;
 	return 0;
 }
 
@@ -51,38 +83,61 @@ static int vm_fast_ioeventfd(struct kestrel_vm *vm, const struct dev_region *r)
 {
 	struct kvm_ioeventfd io = {.addr = r->base,
 				   .flags = r->space == BUS_PIO ? KVM_IOEVENTFD_FLAG_PIO : 0};
-	int e;
 
 	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD) <= 0)
 		return 0;
-	if (vm->nioeventfd == VM_MAX_FASTIO)
+	if (vm->nfast == VM_MAX_FASTIO)
 		return -ENOSPC;
 	/* len 0 matches every access size; older KVMs need one size. */
 	io.len = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD_ANY_LENGTH) > 0 ? 0 : 1;
 	io.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (io.fd < 0)
 		return -errno;
-	if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0) {
-		e = -errno;
-		close(io.fd);
-		return e;
-	}
-	vm->ioeventfd[vm->nioeventfd++] = io;
-	vm->fast_ns = vm_now_ns();
+	vm->fast[vm->nfast++] = (struct vm_fast){
+	    .owner = r->opaque, .ioeventfd = true, .io = io, .efd = r->efd, .name = r->name};
 	*r->efd = io.fd;
 	return 0;
 }
 
+void vm_fast_arm(struct kestrel_vm *vm, const struct bus_dev *d)
+{
+	pthread_mutex_lock(&vm->fast_lock);
+	for (unsigned i = 0; i < vm->nfast; i++) {
+		struct vm_fast *f = &vm->fast[i];
+		int r;
+
+		if (f->owner != d->opaque || f->state != VM_FAST_READY)
+			continue;
+		r = f->ioeventfd ? ioctl(vm->vm_fd, KVM_IOEVENTFD, &f->io)
+				 : ioctl(vm->vm_fd, KVM_REGISTER_COALESCED_MMIO, &f->zone);
+		if (r < 0) {
+			/* The device works as before, one exit per access. */
+			vm_log(vm, "%s: KVM refused its %s at 0x%llx (%s); those accesses exit",
+			       f->name, f->ioeventfd ? "ioeventfd" : "coalesced zone",
+			       (unsigned long long)(f->ioeventfd ? f->io.addr : f->zone.addr),
+			       strerror(errno));
+			f->state = VM_FAST_REFUSED;
+			if (f->efd)
+				*f->efd = -1;
+			continue;
+		}
+		f->state = VM_FAST_ARMED;
+		vm->fast_ns = vm_now_ns();
+		vm_info(vm, "%s: %s at 0x%llx armed on the device's first exit", f->name,
+			f->ioeventfd ? "ioeventfd" : "coalesced zone",
+			(unsigned long long)(f->ioeventfd ? f->io.addr : f->zone.addr));
+	}
+	vm_fast_mark(vm, d->opaque);
+	pthread_mutex_unlock(&vm->fast_lock);
+}
+
 /*
- * Each registration above puts a device on a KVM I/O bus, and KVM frees the
- * bus it replaced with call_srcu(): kvm_destroy_vm's srcu_barrier() then
- * waits for that normal SRCU grace period (~13 ms on this host, a few
- * jiffies anywhere) unless it has passed. Undoing a registration waits for
- * an expedited one, which completes the pending one with it: measured on
- * raw KVM with a split irqchip, 0.4 ms left in close() and ~4-8 ms in the
- * undo instead of ~14 ms in close() (docs/coldstart.md). A VM that ran
- * longer than the grace period has nothing pending, and undoing would only
- * add expedited grace periods: then nothing is done.
+ * Undoing a registration waits for an expedited SRCU grace period, which
+ * completes the pending normal one with it: measured on raw KVM with a split
+ * irqchip, 0.4 ms left in close() and ~4-8 ms in the undo instead of ~14 ms
+ * in close() (docs/coldstart.md). A VM that ran longer than the grace period
+ * since its last arming has nothing pending, and undoing would only add
+ * expedited grace periods: then nothing is done. After the vCPUs stopped.
  */
 #define VM_FAST_RECENT_NS (100ull * 1000 * 1000)
 
@@ -90,17 +145,18 @@ void vm_fast_undo(struct kestrel_vm *vm)
 {
 	if (!vm->fast_ns || vm_now_ns() - vm->fast_ns > VM_FAST_RECENT_NS)
 		return;
-	for (unsigned i = 0; i < vm->nioeventfd; i++) {
-		struct kvm_ioeventfd io = vm->ioeventfd[i];
+	for (unsigned i = 0; i < vm->nfast; i++) {
+		struct vm_fast *f = &vm->fast[i];
+		struct kvm_ioeventfd io = f->io;
+
+		if (f->state != VM_FAST_ARMED)
+			continue;
 		io.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
-		if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0) {
+		if (f->ioeventfd ? ioctl(vm->vm_fd, KVM_IOEVENTFD, &io)
+				 : ioctl(vm->vm_fd, KVM_UNREGISTER_COALESCED_MMIO, &f->zone)) {
 			/* close() frees it anyway, only later */
 		}
 	}
-	for (unsigned i = 0; i < vm->ncoalesced; i++)
-		if (ioctl(vm->vm_fd, KVM_UNREGISTER_COALESCED_MMIO, &vm->coalesced[i]) < 0) {
-			/* as above */
-		}
 	vm->fast_ns = 0;
 }
 
@@ -120,6 +176,8 @@ int dev_register(struct dev_host *h, const struct dev_region *r)
 		e = vm_fast_coalesce(vm, r);
 	if (e == 0 && (r->flags & DEV_IOEVENTFD))
 		e = vm_fast_ioeventfd(vm, r);
+	/* This range and the device's earlier ones arm its fast paths. */
+	vm_fast_mark(vm, r->opaque);
 	return e;
 }
 
@@ -219,9 +277,10 @@ void vm_devices_fini(struct kestrel_vm *vm)
 		d->ops->fini(d->state);
 		free(d->state);
 	}
-	for (unsigned i = 0; i < vm->nioeventfd; i++)
-		close(vm->ioeventfd[i].fd);
-	vm->nioeventfd = 0;
+	for (unsigned i = 0; i < vm->nfast; i++)
+		if (vm->fast[i].ioeventfd)
+			close(vm->fast[i].io.fd);
+	vm->nfast = vm->ncoalesced = 0;
 }
 
 void vm_devices_finish(struct kestrel_vm *vm)

@@ -167,9 +167,8 @@ int kestrel_vm_run(struct kestrel_vm *vm, uint64_t timeout_ms, struct kestrel_ex
 		vm_stop_fmt(vm, NULL, KESTREL_EXIT_HOST_ERROR, KESTREL_STATUS_HOST,
 			    "confining the calling thread with seccomp failed: %s", strerror(-r));
 		vm_err(err, r,
-		       "cannot confine the calling thread with seccomp: %s (--no-seccomp runs "
-		       "without)",
-		       strerror(-r));
+		       "cannot confine the calling thread with seccomp: %s (%s runs without)",
+		       strerror(-r), vm_name(vm, "no_seccomp"));
 	}
 	while (r == 0 && !atomic_load(&vm->stopping)) {
 		int wait = -1;

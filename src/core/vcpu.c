@@ -66,8 +66,8 @@ int vcpu_unhandled(struct vcpu *v, enum bus_space space, uint64_t addr, uint8_t 
 	atomic_fetch_add(&vm->unhandled, 1);
 	if (vm->cfg.strict)
 		return vm_stop_fmt(vm, v, KESTREL_EXIT_STRICT, KESTREL_STATUS_STRICT,
-				   "--strict: unhandled %s %s 0x%llx (%u bytes) at RIP 0x%llx",
-				   is_write ? "write to" : "read from", what,
+				   "%s: unhandled %s %s 0x%llx (%u bytes) at RIP 0x%llx",
+				   vm_name(vm, "strict"), is_write ? "write to" : "read from", what,
 				   (unsigned long long)addr, len,
 				   (unsigned long long)regs_get_rip(&v->regs));
 	if (space == BUS_PIO) {
@@ -102,6 +102,9 @@ static int vcpu_pio(struct vcpu *v)
 	if (nr < KESTREL_HC_COUNT && run->io.count == 1 && is_write)
 		return hypercall_dispatch(v, nr);
 	d = bus_find_pio(&v->vm->bus, run->io.port);
+	/* A device's first exit sets up its fast paths (devhost.c). */
+	if (d && __builtin_expect(vm_fast_pending(d), 0))
+		vm_fast_arm(v->vm, d);
 	/* `rep ins/outs` arrive as one exit with count > 1 elements. */
 	for (uint32_t i = 0; i < run->io.count; i++, data += size) {
 		int r;
@@ -133,6 +136,8 @@ static int vcpu_mmio(struct vcpu *v)
 	profile_mmio_dev(&v->prof, d ? (unsigned)(d - v->vm->bus.mmio) : PROFILE_MMIO_UNCLAIMED);
 	if (!d)
 		return vcpu_unhandled(v, BUS_MMIO, addr, run->mmio.data, len, run->mmio.is_write);
+	if (__builtin_expect(vm_fast_pending(d), 0))
+		vm_fast_arm(v->vm, d);
 	if (!run->mmio.is_write)
 		memset(run->mmio.data, 0, len);
 	return d->fn(v, d->opaque, addr - d->base, run->mmio.data, len, run->mmio.is_write);
@@ -205,13 +210,28 @@ static void vcpu_run(struct vcpu *v)
 static int vcpu_confine(struct vcpu *v)
 {
 	const struct kestrel_config *cfg = &v->vm->cfg;
+	struct kestrel_vm *vm = v->vm;
 	struct seccomp_vcpu_ctx c = {
 	    .vcpu_fd = v->fd,
-	    .vm_fd = v->vm->has_irqchip ? v->vm->vm_fd : -1,
-	    .write_fds = {cfg->console_fd, cfg->log_fd, v->vm->stop_fd, 2},
+	    .vm_fd = vm->vm_fd,
+	    .write_fds = {cfg->console_fd, cfg->log_fd, vm->stop_fd, 2},
 	    .pid = getpid(),
-	    .kick_signal = vm_kick_signal(v->vm),
+	    .kick_signal = vm_kick_signal(vm),
 	};
+	unsigned n = 0;
+
+	/* On the VM fd: devices' interrupt lines, and arming the fast paths on
+	 * a device's first exit (vm_fast_arm). */
+	if (vm->has_irqchip)
+		c.vm_ioctls[n++] = KVM_IRQ_LINE;
+	for (unsigned i = 0; i < vm->nfast; i++)
+		if (vm->fast[i].state == VM_FAST_READY) {
+			c.vm_ioctls[n++] = KVM_REGISTER_COALESCED_MMIO;
+			c.vm_ioctls[n++] = KVM_IOEVENTFD;
+			break;
+		}
+	if (n == 0)
+		c.vm_fd = -1;
 
 	return cfg->no_seccomp ? 0 : seccomp_install_vcpu(&c);
 }
@@ -220,6 +240,7 @@ void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
 	sigset_t kick;
+	char what[96];
 	int r;
 
 	/* Publish our handle before unblocking the kick: a kick sent from
@@ -232,11 +253,15 @@ void *vcpu_thread(void *arg)
 	r = arch_vcpu_reset(v);
 	if (r < 0)
 		vcpu_host_error(v, "setting the start state", r);
-	else if ((r = dedicated_pin_self(v)) < 0)
-		vcpu_host_error(v, "--pin: pinning its thread to a host CPU", r);
-	else if ((r = vcpu_confine(v)) < 0)
-		vcpu_host_error(v, "installing the seccomp filter (--no-seccomp runs without)", r);
-	else
+	else if ((r = dedicated_pin_self(v)) < 0) {
+		snprintf(what, sizeof(what), "%s: pinning its thread to a host CPU",
+			 vm_name(v->vm, "pin"));
+		vcpu_host_error(v, what, r);
+	} else if ((r = vcpu_confine(v)) < 0) {
+		snprintf(what, sizeof(what), "installing the seccomp filter (%s runs without)",
+			 vm_name(v->vm, "no_seccomp"));
+		vcpu_host_error(v, what, r);
+	} else
 		vcpu_run(v);
 	profile_finish(&v->prof);
 	return NULL;

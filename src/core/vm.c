@@ -31,6 +31,9 @@
  * what it can load anyway; this bounds the host memory a bad path costs). */
 static const uint64_t vm_max_file = 4ull << 30;
 
+/* The page KVM maps guest RAM in: mem_size must be a multiple. */
+#define VM_PAGE 4096u
+
 void kestrel_config_init(struct kestrel_config *cfg)
 {
 	*cfg = (struct kestrel_config){
@@ -160,16 +163,27 @@ static int vm_check_config(struct kestrel_vm *vm, struct kestrel_error *err)
 	uint64_t host_ram;
 
 	if (vm->cfg.mem_size < KESTREL_MIN_MEM)
-		return vm_cfg_err(err, -EINVAL, "--mem %s is too small: kestrel needs at least %s",
+		return vm_cfg_err(err, -EINVAL, "%s %s is too small: kestrel needs at least %s",
+				  vm_name(vm, "mem_size"),
 				  format_size(vm->cfg.mem_size, a, sizeof(a)),
 				  format_size(KESTREL_MIN_MEM, b, sizeof(b)));
+	/* KVM maps guest RAM in pages (KVM_SET_USER_MEMORY_REGION says only
+	 * EINVAL): refused, not rounded, so the guest gets exactly what was asked. */
+	if (vm->cfg.mem_size & (VM_PAGE - 1)) {
+		uint64_t down = vm->cfg.mem_size & ~(uint64_t)(VM_PAGE - 1);
+		return vm_cfg_err(err, -EINVAL,
+				  "%s is %llu bytes, not a whole number of 4 KiB pages; use %llu "
+				  "KiB or %llu KiB",
+				  vm_name(vm, "mem_size"), (unsigned long long)vm->cfg.mem_size,
+				  (unsigned long long)(down >> 10),
+				  (unsigned long long)((down + VM_PAGE) >> 10));
+	}
 	if (sysinfo(&si) == 0) {
 		host_ram = (uint64_t)si.totalram * si.mem_unit;
 		if (vm->cfg.mem_size > host_ram)
 			return vm_cfg_err(
-			    err, -ENOMEM,
-			    "--mem %s is more than this host's %s of RAM; choose less",
-			    format_size(vm->cfg.mem_size, a, sizeof(a)),
+			    err, -ENOMEM, "%s %s is more than this host's %s of RAM; choose less",
+			    vm_name(vm, "mem_size"), format_size(vm->cfg.mem_size, a, sizeof(a)),
 			    format_size(host_ram, b, sizeof(b)));
 	}
 	int max = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
@@ -178,8 +192,8 @@ static int vm_check_config(struct kestrel_vm *vm, struct kestrel_error *err)
 	if (max <= 0)
 		max = 1;
 	if (vm->cfg.ncpus < 1 || vm->cfg.ncpus > (unsigned)max)
-		return vm_cfg_err(err, -EINVAL, "--cpus %u: this KVM allows 1 to %d vCPUs",
-				  vm->cfg.ncpus, max);
+		return vm_cfg_err(err, -EINVAL, "%s %u: this KVM allows 1 to %d vCPUs",
+				  vm_name(vm, "ncpus"), vm->cfg.ncpus, max);
 	long nproc = sysconf(_SC_NPROCESSORS_ONLN);
 	if (nproc > 0 && vm->cfg.ncpus > (unsigned long)nproc)
 		vm_log(vm,
@@ -189,11 +203,12 @@ static int vm_check_config(struct kestrel_vm *vm, struct kestrel_error *err)
 	uint64_t low = vm->mem.r[0].size, stacks = (uint64_t)vm->cfg.ncpus * KESTREL_STACK_SIZE;
 	if (stacks + KESTREL_LOW_RESERVED >= low)
 		return vm_cfg_err(err, -EINVAL,
-				  "--mem %s leaves no room for %u vCPU stacks; give more memory",
+				  "%s %s leaves no room for %u vCPU stacks; give more memory",
+				  vm_name(vm, "mem_size"),
 				  format_size(vm->cfg.mem_size, a, sizeof(a)), vm->cfg.ncpus);
 	if (x86_map_end(guest_mem_end(&vm->mem)) > (uint64_t)KESTREL_PD_MAX_PAGES << 30)
-		return vm_cfg_err(err, -E2BIG,
-				  "--mem %s is more than kestrel's page tables can map",
+		return vm_cfg_err(err, -E2BIG, "%s %s is more than kestrel's page tables can map",
+				  vm_name(vm, "mem_size"),
 				  format_size(vm->cfg.mem_size, a, sizeof(a)));
 	return 0;
 }
@@ -239,7 +254,7 @@ static int vm_setup_platform(struct kestrel_vm *vm, struct kestrel_error *err)
 		vm->has_irqchip ? "full in-kernel irqchip (PIC, IOAPIC, LAPIC)"
 				: "split irqchip (LAPIC in KVM, no PIC or IOAPIC)",
 		vm->has_pit ? "PIT" : "no PIT", vm->ncpus, vm->ncpus == 1 ? "" : "s",
-		vm->cons.ring ? "on (coalesced PIO)" : "off");
+		vm->cons.ring ? "ready (coalesced PIO, armed on the UART's first exit)" : "off");
 	return 0;
 }
 
@@ -289,6 +304,7 @@ int kestrel_vm_create(const struct kestrel_config *cfg, struct kestrel_vm **out,
 	vm->kvm_fd = vm->vm_fd = vm->stop_fd = vm->proc_status_fd = -1;
 	vm->ncpus = cfg->ncpus;
 	pthread_mutex_init(&vm->exit_lock, NULL);
+	pthread_mutex_init(&vm->fast_lock, NULL);
 	console_init(&vm->cons);
 	console_in_init(&vm->cin, cfg);
 	guest_mem_layout(&vm->mem, cfg->mem_size);
@@ -350,6 +366,7 @@ void kestrel_vm_destroy(struct kestrel_vm *vm)
 		close(vm->proc_status_fd);
 	vm_devices_fini(vm);
 	pthread_mutex_destroy(&vm->exit_lock);
+	pthread_mutex_destroy(&vm->fast_lock);
 	console_destroy(&vm->cons);
 	console_in_destroy(&vm->cin);
 	free(vm);
@@ -396,6 +413,7 @@ static int vm_load(struct kestrel_vm *vm, struct boot_input *in, struct kestrel_
 	in->tsc_khz = vm->tsc_khz;
 	in->no_cpuid_tsc = vm->cfg.no_cpuid_tsc;
 	in->cmdline = vm->cmdline;
+	in->field_name = vm->cfg.field_name;
 	/* A Linux kernel on a KVM that cannot run all of it (quirk.h): detected
 	 * by a probe, never assumed, and said so. */
 	if (proto == BOOT_LINUX64 && !vm->cfg.no_host_quirks && x86_quirk_probe(vm->kvm_fd)) {
@@ -403,15 +421,16 @@ static int vm_load(struct kestrel_vm *vm, struct boot_input *in, struct kestrel_
 		if (l + 1 + sizeof(X86_QUIRK_LINUX_CMDLINE) > sizeof(vm->cmdline))
 			return vm_cfg_err(err, -E2BIG,
 					  "the kernel command line leaves no room for "
-					  "what this host needs (--no-host-quirks: add none)");
+					  "what this host needs (%s: add none)",
+					  vm_name(vm, "no_host_quirks"));
 		snprintf(vm->cmdline + l, sizeof(vm->cmdline) - l, "%s%s", l ? " " : "",
 			 X86_QUIRK_LINUX_CMDLINE);
 		vm->host_quirk = true;
 		vm_log(vm,
 		       "host quirk: this KVM emulates guest kernel code and lacks some "
 		       "instructions; kestrel carries those out and adds '%s' to the kernel "
-		       "command line (--no-host-quirks: neither)",
-		       X86_QUIRK_LINUX_CMDLINE);
+		       "command line (%s: neither)",
+		       X86_QUIRK_LINUX_CMDLINE, vm_name(vm, "no_host_quirks"));
 	}
 	in->no_host_decompress = vm->cfg.no_host_decompress;
 	if (load_wants_acpi(proto) && (r = vm_build_acpi(vm, &rsdp, err)) < 0)

@@ -63,6 +63,24 @@ static inline uint64_t vm_now_ns(void)
 #define VM_MAX_DEVS 32
 #define VM_MAX_FASTIO 8
 
+/*
+ * An exit fast path a device asked for (DEV_COALESCED, DEV_IOEVENTFD). Made
+ * ready at registration (capability checked, eventfd made) and set up with
+ * KVM only when the first exit reaches the device (vm_fast_arm): every KVM
+ * I/O-bus registration leaves an SRCU grace period for close() to wait for,
+ * so a guest that never touches the device must not pay one
+ * (docs/coldstart.md).
+ */
+struct vm_fast {
+	const void *owner; /* the device's handler opaque: an exit to any of its ranges arms it */
+	enum { VM_FAST_READY, VM_FAST_ARMED, VM_FAST_REFUSED } state; /* under fast_lock */
+	bool ioeventfd;						      /* else a coalesced zone */
+	struct kvm_coalesced_mmio_zone zone;
+	struct kvm_ioeventfd io; /* .fd made at registration, owned by the VM */
+	int *efd;		 /* the device's copy of io.fd: -1 if KVM refuses it */
+	const char *name;
+};
+
 /* The VM as its devices see it (device.h keeps it opaque). */
 struct dev_host {
 	struct kestrel_vm *vm;
@@ -100,13 +118,13 @@ struct kestrel_vm {
 		const struct dev_ops *ops;
 		void *state;
 	} devs[VM_MAX_DEVS];
-	/* Exit fast paths the devices asked for (DEV_COALESCED, DEV_IOEVENTFD). */
-	unsigned ncoalesced, nioeventfd;
-	struct kvm_coalesced_mmio_zone coalesced[VM_MAX_FASTIO];
-	struct kvm_ioeventfd ioeventfd[VM_MAX_FASTIO]; /* .fd owned by the VM */
-	uint64_t fast_ns;      /* when the last fast path was registered (vm_now_ns) */
-	struct console cons;   /* console output and the coalesced ring (console.h) */
-	struct console_in cin; /* console input for the UART (console_in.h) */
+	/* Exit fast paths the devices asked for, armed on first use (vm_fast). */
+	unsigned nfast, ncoalesced; /* ncoalesced: how many of them are coalesced zones */
+	struct vm_fast fast[VM_MAX_FASTIO];
+	pthread_mutex_t fast_lock; /* vm_fast_arm: any vCPU thread */
+	uint64_t fast_ns;	   /* when the last one was armed (vm_now_ns; 0: none) */
+	struct console cons;	   /* console output and the coalesced ring (console.h) */
+	struct console_in cin;	   /* console input for the UART (console_in.h) */
 
 	/* Unhandled accesses: counted always, logged once per port (and once for MMIO). */
 	atomic_uint_fast64_t unhandled;
@@ -141,6 +159,10 @@ int vm_stop_fmt(struct kestrel_vm *vm, struct vcpu *v, enum kestrel_exit_kind ki
 #define vm_cfg_err(err, e, ...) error_set(err, KESTREL_ERR_CONFIG, e, __VA_ARGS__)
 #define vm_img_err(err, e, ...) error_set(err, KESTREL_ERR_IMAGE, e, __VA_ARGS__)
 
+/* vm_name - how messages name a kestrel_config field or libkestrel call
+ * (cfg.field_name, util/error.h's error_name). */
+#define vm_name(vm, field) error_name((vm)->cfg.field_name, field)
+
 /* vm_log - a warning: one line to the configured log fd ("kestrel: ..."),
  * unless cfg.verbosity < 0. Cold paths only. */
 void vm_log(const struct kestrel_vm *vm, const char *fmt, ...)
@@ -157,10 +179,23 @@ int vm_devices_init(struct kestrel_vm *vm, struct kestrel_error *err);
 /* vm_devices_fini - fini in reverse order; close the fast paths' eventfds. */
 void vm_devices_fini(struct kestrel_vm *vm);
 
+/* vm_fast_pending - does an exit to d have to arm its device's fast paths
+ * first? One load: the exit path asks it for every device access. */
+static inline bool vm_fast_pending(const struct bus_dev *d)
+{
+	return __atomic_load_n(&d->arm, __ATOMIC_ACQUIRE) != 0;
+}
+
+/* vm_fast_arm - the first exit reached d's device: set up all of that
+ * device's fast paths with KVM, once (any vCPU thread; the others wait on
+ * fast_lock). A refusal is logged and leaves those accesses as exits. Called
+ * before the exit is handled, so every later access takes the fast path. */
+void vm_fast_arm(struct kestrel_vm *vm, const struct bus_dev *d);
+
 /* vm_fast_undo - before the VM fd is closed: unregister the coalesced zones
- * and deassign the ioeventfds registered less than VM_FAST_RECENT_NS ago
- * (their registrations' SRCU callbacks may still be pending, which close()
- * would wait a full grace period for; undoing them expedites it). */
+ * and deassign the ioeventfds if one was armed less than VM_FAST_RECENT_NS
+ * ago (their registrations' SRCU callbacks may still be pending, which
+ * close() would wait a full grace period for; undoing them expedites it). */
 void vm_fast_undo(struct kestrel_vm *vm);
 
 /* vm_devices_finish - after the run: each device's finish hook. */

@@ -39,7 +39,12 @@ typedef int (*bus_handler)(struct vcpu *vcpu, void *opaque, uint64_t offset, uin
 enum bus_space { BUS_PIO, BUS_MMIO };
 
 /* Registration flags: exit fast paths, taken where KVM offers them (and not
- * with kestrel_config.no_fast_io); without them the handler sees every access. */
+ * with kestrel_config.no_fast_io); without them the handler sees every access.
+ * The core sets them up with KVM on the first exit that reaches any of the
+ * device's ranges (the same `opaque`), before that exit is handled: a guest
+ * that never touches the device leaves nothing on KVM's I/O buses for close()
+ * to wait for, and one whose first access is the fast-pathed write takes that
+ * one write as an exit. */
 #define DEV_COALESCED                                                                              \
 	(1u << 0) /* 1-byte writes to `base` are queued in KVM's coalesced                         \
 		   * ring and reach the handler later, in order, before                            \

@@ -13,7 +13,8 @@
 
 #include "core/vm.h"
 
-int dedicated_exits_mask(int allowed, bool no_hlt, bool no_pause, char *why, size_t len)
+int dedicated_exits_mask(int allowed, bool no_hlt, bool no_pause,
+			 const char *(*field_name)(const char *), char *why, size_t len)
 {
 	int want =
 	    (no_hlt ? KVM_X86_DISABLE_EXITS_HLT : 0) | (no_pause ? KVM_X86_DISABLE_EXITS_PAUSE : 0);
@@ -25,7 +26,8 @@ int dedicated_exits_mask(int allowed, bool no_hlt, bool no_pause, char *why, siz
 		snprintf(why, len,
 			 "%s: this KVM lacks KVM_CAP_X86_DISABLE_EXITS (Linux 4.16+): it cannot "
 			 "leave %s to the guest",
-			 no_hlt ? "--no-halt-exits" : "--no-pause-exits", no_hlt ? "HLT" : "PAUSE");
+			 error_name(field_name, no_hlt ? "no_halt_exits" : "no_pause_exits"),
+			 no_hlt ? "HLT" : "PAUSE");
 		return -ENOTSUP;
 	}
 	missing = want & ~allowed;
@@ -38,7 +40,8 @@ int dedicated_exits_mask(int allowed, bool no_hlt, bool no_pause, char *why, siz
 		    why, len,
 		    "%s: this KVM does not allow disabling %s exits (KVM_CAP_X86_DISABLE_EXITS "
 		    "offers 0x%x:%s%s%s%s)%s",
-		    hlt ? "--no-halt-exits" : "--no-pause-exits", hlt ? "HLT" : "PAUSE", allowed,
+		    error_name(field_name, hlt ? "no_halt_exits" : "no_pause_exits"),
+		    hlt ? "HLT" : "PAUSE", allowed,
 		    allowed & KVM_X86_DISABLE_EXITS_MWAIT ? " MWAIT" : "",
 		    allowed & KVM_X86_DISABLE_EXITS_HLT ? " HLT" : "",
 		    allowed & KVM_X86_DISABLE_EXITS_PAUSE ? " PAUSE" : "",
@@ -71,9 +74,9 @@ int dedicated_vm_setup(struct kestrel_vm *vm, struct kestrel_error *err)
 	char why[sizeof(err->msg)];
 	int mask;
 
-	mask =
-	    dedicated_exits_mask(ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_X86_DISABLE_EXITS),
-				 cfg->no_halt_exits, cfg->no_pause_exits, why, sizeof(why));
+	mask = dedicated_exits_mask(
+	    ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_X86_DISABLE_EXITS), cfg->no_halt_exits,
+	    cfg->no_pause_exits, cfg->field_name, why, sizeof(why));
 	if (mask < 0)
 		return dedicated_fail(err, mask, "%s", why);
 	if (mask) {
@@ -84,34 +87,37 @@ int dedicated_vm_setup(struct kestrel_vm *vm, struct kestrel_error *err)
 			return error_set(
 			    err, KESTREL_ERR_HOST, -errno,
 			    "%s%s%s: KVM_ENABLE_CAP(KVM_CAP_X86_DISABLE_EXITS, 0x%x): %s",
-			    cfg->no_halt_exits ? "--no-halt-exits" : "",
+			    cfg->no_halt_exits ? vm_name(vm, "no_halt_exits") : "",
 			    cfg->no_halt_exits && cfg->no_pause_exits ? " " : "",
-			    cfg->no_pause_exits ? "--no-pause-exits" : "", mask, strerror(errno));
+			    cfg->no_pause_exits ? vm_name(vm, "no_pause_exits") : "", mask,
+			    strerror(errno));
 	}
 	if (cfg->set_halt_poll) {
 		struct kvm_enable_cap c = {.cap = KVM_CAP_HALT_POLL, .args = {cfg->halt_poll_ns}};
 		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_HALT_POLL) <= 0)
 			return dedicated_fail(
 			    err, -ENOTSUP,
-			    "--halt-poll: this KVM lacks KVM_CAP_HALT_POLL (Linux 5.17+); "
-			    "only the host-wide kvm.halt_poll_ns sets halt polling here");
+			    "%s: this KVM lacks KVM_CAP_HALT_POLL (Linux 5.17+); "
+			    "only the host-wide kvm.halt_poll_ns sets halt polling here",
+			    vm_name(vm, "halt_poll_ns"));
 		if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &c) < 0)
 			return error_set(err, KESTREL_ERR_HOST, -errno,
-					 "--halt-poll %u: KVM_ENABLE_CAP(KVM_CAP_HALT_POLL): %s",
-					 cfg->halt_poll_ns, strerror(errno));
+					 "%s %u: KVM_ENABLE_CAP(KVM_CAP_HALT_POLL): %s",
+					 vm_name(vm, "halt_poll_ns"), cfg->halt_poll_ns,
+					 strerror(errno));
 	}
 	if (cfg->pin) {
 		cpu_set_t allowed;
 		if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
 			return error_set(err, KESTREL_ERR_HOST, -errno,
-					 "--pin: cannot read the CPUs kestrel may run on: %s",
-					 strerror(errno));
+					 "%s: cannot read the CPUs kestrel may run on: %s",
+					 vm_name(vm, "pin"), strerror(errno));
 		if (CPU_COUNT(&allowed) < (int)vm->ncpus)
 			vm_log(vm,
-			       "--pin: %u vCPUs on %d host CPU%s: some share one (vCPU i on the "
+			       "%s: %u vCPUs on %d host CPU%s: some share one (vCPU i on the "
 			       "(i mod %d)-th), so this is not dedicated-CPU mode",
-			       vm->ncpus, CPU_COUNT(&allowed), CPU_COUNT(&allowed) == 1 ? "" : "s",
-			       CPU_COUNT(&allowed));
+			       vm_name(vm, "pin"), vm->ncpus, CPU_COUNT(&allowed),
+			       CPU_COUNT(&allowed) == 1 ? "" : "s", CPU_COUNT(&allowed));
 	}
 	return 0;
 }

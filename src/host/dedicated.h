@@ -16,10 +16,12 @@ struct vcpu;
  * dedicated_exits_mask - which KVM_X86_DISABLE_EXITS_* bits to ask for, given
  * what KVM_CHECK_EXTENSION(KVM_CAP_X86_DISABLE_EXITS) returned (`allowed`,
  * <= 0: no such capability) and the options. Pure. Returns the mask (0 when
- * nothing was asked), or -ENOTSUP with one line in `why` naming the option,
- * what the host allows and the likely reason (kvm.mitigate_smt_rsb).
+ * nothing was asked), or -ENOTSUP with one line in `why` naming the setting
+ * (no_halt_exits, or what field_name calls it: kestrel.h), what the host
+ * allows and the likely reason (kvm.mitigate_smt_rsb).
  */
-int dedicated_exits_mask(int allowed, bool no_hlt, bool no_pause, char *why, size_t len);
+int dedicated_exits_mask(int allowed, bool no_hlt, bool no_pause,
+			 const char *(*field_name)(const char *), char *why, size_t len);
 
 /*
  * dedicated_host_cpu - the host CPU vCPU `index` is pinned to: the

@@ -198,16 +198,24 @@ int seccomp_vcpu_filter(const struct seccomp_vcpu_ctx *c, struct sock_filter *pr
 		allow_if(&o, seccomp_plain[i]);
 
 	/* ioctl(own vCPU fd, one of the listed requests), or ioctl(the VM fd,
-	 * KVM_IRQ_LINE) for devices that drive an interrupt line. The kernel
-	 * takes both as 32-bit values, so the low words are what it acts on. */
+	 * one of c->vm_ioctls): devices' interrupt lines, fast paths armed on
+	 * first use. The kernel takes both as 32-bit values, so the low words
+	 * are what it acts on. */
 	at = block_begin(&o, __NR_ioctl, __NR_ioctl);
 	ld(&o, SC_ARG_LO(0));
 	if (c->vm_fd > 0) {
-		/* if fd != vm_fd skip the 4 instructions below */
-		emit(&o, BPF_JMP | BPF_JEQ | BPF_K, 0, 4, (uint32_t)c->vm_fd);
+		unsigned nvm = 0, skip;
+		for (unsigned i = 0; i < ARRAY_LEN(c->vm_ioctls); i++)
+			nvm += c->vm_ioctls[i] != 0;
+		/* if fd != vm_fd skip the VM block: ld, 2 per request, ret */
+		skip = emit(&o, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, (uint32_t)c->vm_fd);
 		ld(&o, SC_ARG_LO(1));
-		kill_unless(&o, (uint32_t)KVM_IRQ_LINE);
-		ret(&o, SC_ALLOW);
+		for (unsigned i = 0; i < ARRAY_LEN(c->vm_ioctls); i++)
+			if (c->vm_ioctls[i])
+				allow_if(&o, c->vm_ioctls[i]);
+		ret(&o, SC_KILL);
+		if (skip < o.cap)
+			o.prog[skip].jf = (uint8_t)(2 + 2 * nvm);
 	}
 	kill_unless(&o, (uint32_t)c->vcpu_fd);
 	ld(&o, SC_ARG_LO(1));

@@ -21,7 +21,10 @@
  * is compromised or has a bug, and continuing is not safe):
  *   ioctl        only on its own vCPU fd, only KVM_RUN, KVM_{GET,SET}_{REGS,
  *                SREGS,FPU,VCPU_EVENTS,DEBUGREGS,MSRS}, KVM_TRANSLATE,
- *                KVM_GET_XCRS and KVM_SET_GUEST_DEBUG (the host quirks, quirk.h)
+ *                KVM_GET_XCRS and KVM_SET_GUEST_DEBUG (the host quirks, quirk.h);
+ *                on the VM fd only what vm_ioctls lists: KVM_IRQ_LINE (a
+ *                full irqchip), KVM_REGISTER_COALESCED_MMIO and KVM_IOEVENTFD
+ *                (while fast paths wait for their device's first exit)
  *   write/writev only to the console, log and stop (eventfd) fds and stderr
  *   tgkill       only to this process, only the kick signal (vm_stop)
  *   mmap/mprotect only without PROT_EXEC; mmap only MAP_PRIVATE|MAP_ANONYMOUS
@@ -38,11 +41,14 @@
 
 /* What a vCPU thread's filter is built from. */
 struct seccomp_vcpu_ctx {
-	int vcpu_fd;	  /* the fd the listed ioctls may use */
-	int vm_fd;	  /* KVM_IRQ_LINE only (0 or -1: none) */
-	int write_fds[4]; /* console, log, stop eventfd, stderr; -1 = unused */
-	pid_t pid;	  /* tgkill's only target process */
-	int kick_signal;  /* tgkill's only signal */
+	int vcpu_fd;	       /* the fd the listed ioctls may use */
+	int vm_fd;	       /* the fd vm_ioctls may use (0 or -1: none) */
+	unsigned vm_ioctls[3]; /* on vm_fd: KVM_IRQ_LINE, KVM_REGISTER_COALESCED_MMIO,
+				* KVM_IOEVENTFD (a device's first exit arms its fast
+				* paths); 0 = unused */
+	int write_fds[4];      /* console, log, stop eventfd, stderr; -1 = unused */
+	pid_t pid;	       /* tgkill's only target process */
+	int kick_signal;       /* tgkill's only signal */
 };
 
 #define SECCOMP_VCPU_MAX_INSNS 160u

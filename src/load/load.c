@@ -59,7 +59,8 @@ static int load_kestrel(const struct boot_input *in, const struct guest_mem *mem
 	if (in->nmodules) {
 		snprintf(why, whylen,
 			 "kestrel's bare-metal ELF guests take no initrd or modules "
-			 "(--initrd/--module are for Linux and multiboot kernels)");
+			 "(%s and %s are for Linux and multiboot kernels)",
+			 boot_name(in, "initrd"), boot_name(in, "modules"));
 		return -EINVAL;
 	}
 	/* A PIT only for a guest with no TSC rate in CPUID: guests/lib calibrates

@@ -175,10 +175,12 @@ static int mb_check_range(struct mb_boot *b, const char *what, gpa_t start, gpa_
 	if (end > r0->gpa + r0->size || !guest_mem_ptr(b->mem, start, end - start))
 		return mb_fail(end > KESTREL_HOLE_START ? -ENOEXEC : -ENOSPC, b->why, b->whylen,
 			       "%s [%#" PRIx64 ", %#" PRIx64 ") is not inside guest RAM, which "
-			       "ends at %#" PRIx64 "%s",
+			       "ends at %#" PRIx64 "%s%s%s",
 			       what, start, end, r0->gpa + r0->size,
 			       end > KESTREL_HOLE_START ? ", it reaches into the MMIO hole"
-							: "; give the VM more memory (--mem)");
+							: "; give the VM more memory (",
+			       end > KESTREL_HOLE_START ? "" : boot_name(b->in, "mem_size"),
+			       end > KESTREL_HOLE_START ? "" : ")");
 	return 0;
 }
 
@@ -411,8 +413,8 @@ static int mb_place(struct mb_boot *b)
 			       "no room for the multiboot information (%#" PRIx64
 			       " bytes at %#" PRIx64
 			       ", after the image) in guest RAM ending at %#" PRIx64
-			       "; give the VM more memory (--mem)",
-			       b->info_size, b->info_gpa, r0_end);
+			       "; give the VM more memory (%s)",
+			       b->info_size, b->info_gpa, r0_end, boot_name(b->in, "mem_size"));
 	cursor = b->info_gpa + b->info_size;
 	for (unsigned i = 0; i < in->nmodules; i++) {
 		const struct boot_module *m = &in->modules[i];
@@ -420,13 +422,14 @@ static int mb_place(struct mb_boot *b)
 
 		if ((uint64_t)m->len > r0_end || at > r0_end - m->len ||
 		    !guest_mem_ptr(b->mem, at, m->len))
-			return mb_fail(
-			    -ENOSPC, b->why, b->whylen,
-			    "module %u (\"%.64s\", %zu bytes) does not fit in guest RAM "
-			    "below 4 GiB: it would go at %#" PRIx64 " and RAM region 0 ends "
-			    "at %#" PRIx64 "; give the VM more memory (--mem) or a smaller "
-			    "module",
-			    i + 1, mb_mod_string(m), m->len, at, r0_end);
+			return mb_fail(-ENOSPC, b->why, b->whylen,
+				       "module %u (\"%.64s\", %zu bytes) does not fit in guest RAM "
+				       "below 4 GiB: it would go at %#" PRIx64
+				       " and RAM region 0 ends "
+				       "at %#" PRIx64 "; give the VM more memory (%s) or a smaller "
+				       "module",
+				       i + 1, mb_mod_string(m), m->len, at, r0_end,
+				       boot_name(b->in, "mem_size"));
 		b->mod_gpa[i] = at;
 		cursor = at + m->len;
 	}

@@ -101,6 +101,17 @@ struct boot_input {
 	unsigned nmodules; /* modules[0] is the initrd (Linux) or the first module (multiboot) */
 	struct boot_module modules[BOOT_MAX_MODULES];
 	bool no_host_decompress; /* Linux: boot the bzImage's own decompressor */
+	/* kestrel_config.field_name: how messages name a setting (util/error.h's error_name) */
+	const char *(*field_name)(const char *field);
 };
+
+/* boot_name - how a loader's message names a setting: "mem_size", or what
+ * in->field_name makes of it ("--mem" for the kestrel command). */
+static inline const char *boot_name(const struct boot_input *in, const char *field)
+{
+	const char *n = in && in->field_name ? in->field_name(field) : NULL;
+
+	return n ? n : field;
+}
 
 #endif

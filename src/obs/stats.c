@@ -524,7 +524,7 @@ void kestrel_vm_print_stats(struct kestrel_vm *vm, FILE *f)
 	struct stats_mem mem;
 
 	if (vm->cfg.no_profile) {
-		fprintf(f, "kestrel: exit profile: off (--no-profile)\n");
+		fprintf(f, "kestrel: exit profile: off (%s)\n", vm_name(vm, "no_profile"));
 	} else if (!all) {
 		fprintf(f, "kestrel: exit profile: out of memory\n");
 	} else {

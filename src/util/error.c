@@ -27,3 +27,10 @@ void error_prefix(struct kestrel_error *err, const char *prefix)
 	snprintf(msg, sizeof(msg), "%s", err->msg);
 	error_set(err, err->cls, err->err, "%s: %s", prefix, msg);
 }
+
+const char *error_name(const char *(*fn)(const char *), const char *field)
+{
+	const char *n = fn ? fn(field) : NULL;
+
+	return n ? n : field;
+}

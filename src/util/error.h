@@ -12,4 +12,9 @@ int error_set(struct kestrel_error *err, enum kestrel_error_class cls, int e, co
 /* error_prefix - put "prefix: " before err's message (a file name, say). */
 void error_prefix(struct kestrel_error *err, const char *prefix);
 
+/* error_name - how a message names `field` (a struct kestrel_config field or a
+ * libkestrel call): what the caller's kestrel_config.field_name says, else the
+ * name itself. `fn` may be NULL. */
+const char *error_name(const char *(*fn)(const char *), const char *field);
+
 #endif

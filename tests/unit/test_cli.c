@@ -302,10 +302,23 @@ static void test_timeout(void)
 	BAD("--timeout 1.5s", "--timeout 1.5s", "run", "--timeout", "1.5s", "g.elf");
 	BAD("--timeout 1.-5", "--timeout 1.-5", "run", "--timeout", "1.-5", "g.elf");
 	BAD("--timeout +1", "--timeout +1", "run", "--timeout", "+1", "g.elf");
-	BAD("--timeout 1000000001", "--timeout 1000000001", "run", "--timeout", "1000000001",
-	    "g.elf");
-	BAD("--timeout with a 40-digit whole part", "--timeout", "run", "--timeout",
+	BAD("--timeout 1000000001",
+	    "--timeout 1000000001: too large; the most is 1000000000 "
+	    "seconds",
+	    "run", "--timeout", "1000000001", "g.elf");
+	BAD("--timeout 18446744073709551 (issue 13)", "too large; the most is 1000000000 seconds",
+	    "run", "--timeout", "18446744073709551", "g.elf");
+	BAD("--timeout 2^64 (wraps 64 bits)", "too large", "run", "--timeout",
+	    "18446744073709551616", "g.elf");
+	BAD("--timeout 1000000000.5", "too large", "run", "--timeout", "1000000000.5", "g.elf");
+	BAD("--timeout with a 40-digit whole part", "too large", "run", "--timeout",
 	    "1234567890123456789012345678901234567890", "g.elf");
+	timeout_ok("0000000000000000000000000000000000000002.5", 2500);
+	BAD("--timeout 99999999999999999999999.x: not a number, not 'too large'",
+	    "give seconds greater than 0", "run", "--timeout", "99999999999999999999999.x",
+	    "g.elf");
+	BAD("--timeout 1e30: not a number", "give seconds greater than 0", "run", "--timeout",
+	    "1e30", "g.elf");
 	BAD("--timeout without a value", "--timeout needs a number of seconds", "run", "g.elf",
 	    "--timeout");
 	BAD("-t without a value", "-t needs", "run", "g.elf", "-t");
@@ -451,6 +464,35 @@ static void test_help_version(void)
 }
 
 /* A tiny `why` buffer: truncated, NUL-terminated, nothing written past it. */
+/* The library's messages name kestrel_config fields; cfg.field_name maps them to options. */
+static void test_field_names(void)
+{
+	const char *field, *option;
+	size_t i, bad = 0;
+
+	TAP_EQ_INT(parse("g.elf", NULL), 0, "a plain run");
+	TAP_OK(o.cfg.field_name == cli_field_name, "cli_parse sets cfg.field_name");
+	TAP_EQ_STR(cli_field_name("mem_size"), "--mem", "mem_size is --mem");
+	TAP_EQ_STR(cli_field_name("ncpus"), "--cpus", "ncpus is --cpus");
+	TAP_EQ_STR(cli_field_name("strict"), "--strict", "strict is --strict");
+	TAP_EQ_STR(cli_field_name("halt_poll_ns"), "--halt-poll", "halt_poll_ns is --halt-poll");
+	TAP_EQ_STR(cli_field_name("modules"), "--module", "modules is --module");
+	TAP_EQ_STR(cli_field_name("kestrel_vm_print_stats"), "--stats",
+		   "kestrel_vm_print_stats is --stats");
+	TAP_OK(cli_field_name("console_fd") == NULL, "a field with no option: NULL");
+	TAP_OK(cli_field_name("mem") == NULL && cli_field_name("") == NULL,
+	       "only whole field names");
+	for (i = 0; (field = cli_field_at(i, &option)) != NULL; i++)
+		if (!cli_is_option(option)) {
+			bad++;
+			tap_diag("%s maps to %s, which is no option", field, option);
+		}
+	TAP_OK(i >= 20, "the table has every field the library names (%zu rows)", i);
+	TAP_EQ_U64(bad, 0, "every row names a real option of run");
+	TAP_OK(!cli_is_option("--bogus") && !cli_is_option("mem") && cli_is_option("--mem"),
+	       "cli_is_option: whole long names only");
+}
+
 static void test_small_why(void)
 {
 	char buf[16];
@@ -475,6 +517,7 @@ int main(void)
 	test_guest_args();
 	test_order();
 	test_help_version();
+	test_field_names();
 	test_small_why();
 	return tap_done();
 }

@@ -74,39 +74,47 @@ static void test_exits_mask(void)
 	const int hlt = KVM_X86_DISABLE_EXITS_HLT, pause = KVM_X86_DISABLE_EXITS_PAUSE;
 	const int host = hlt | pause | KVM_X86_DISABLE_EXITS_CSTATE; /* this project's hosts: 14 */
 
-	TAP_EQ_INT(dedicated_exits_mask(host, false, false, why, sizeof(why)), 0,
+	TAP_EQ_INT(dedicated_exits_mask(host, false, false, NULL, why, sizeof(why)), 0,
 		   "nothing asked: 0");
-	TAP_EQ_INT(dedicated_exits_mask(-1, false, false, why, sizeof(why)), 0,
+	TAP_EQ_INT(dedicated_exits_mask(-1, false, false, NULL, why, sizeof(why)), 0,
 		   "nothing asked, no capability: still 0 (not refused)");
-	TAP_EQ_INT(dedicated_exits_mask(host, true, false, why, sizeof(why)), hlt,
+	TAP_EQ_INT(dedicated_exits_mask(host, true, false, NULL, why, sizeof(why)), hlt,
 		   "--no-halt-exits: HLT only");
-	TAP_EQ_INT(dedicated_exits_mask(host, false, true, why, sizeof(why)), pause,
+	TAP_EQ_INT(dedicated_exits_mask(host, false, true, NULL, why, sizeof(why)), pause,
 		   "--no-pause-exits: PAUSE only");
-	TAP_EQ_INT(dedicated_exits_mask(host, true, true, why, sizeof(why)), hlt | pause, "both");
+	TAP_EQ_INT(dedicated_exits_mask(host, true, true, NULL, why, sizeof(why)), hlt | pause,
+		   "both");
 
 	/* kvm.mitigate_smt_rsb=1: KVM offers PAUSE alone. */
-	TAP_EQ_INT(dedicated_exits_mask(pause, true, false, why, sizeof(why)), -ENOTSUP,
+	TAP_EQ_INT(dedicated_exits_mask(pause, true, false, NULL, why, sizeof(why)), -ENOTSUP,
 		   "HLT on a PAUSE-only host: refused");
-	TAP_STR_CONTAINS(why, "--no-halt-exits: this KVM does not allow disabling HLT exits",
+	TAP_STR_CONTAINS(why, "no_halt_exits: this KVM does not allow disabling HLT exits",
 			 "names the option and the exit");
 	TAP_STR_CONTAINS(why, "offers 0x4: PAUSE", "says what the host offers");
 	TAP_STR_CONTAINS(why, "mitigate_smt_rsb", "names the likely reason");
-	TAP_EQ_INT(dedicated_exits_mask(pause, false, true, why, sizeof(why)), pause,
+	TAP_EQ_INT(dedicated_exits_mask(pause, false, true, NULL, why, sizeof(why)), pause,
 		   "PAUSE on a PAUSE-only host: fine");
-	TAP_EQ_INT(dedicated_exits_mask(pause, true, true, why, sizeof(why)), -ENOTSUP,
+	TAP_EQ_INT(dedicated_exits_mask(pause, true, true, NULL, why, sizeof(why)), -ENOTSUP,
 		   "both on a PAUSE-only host: refused");
 
-	TAP_EQ_INT(dedicated_exits_mask(hlt, false, true, why, sizeof(why)), -ENOTSUP,
+	TAP_EQ_INT(dedicated_exits_mask(hlt, false, true, NULL, why, sizeof(why)), -ENOTSUP,
 		   "PAUSE on a host offering HLT only: refused");
-	TAP_STR_CONTAINS(why, "--no-pause-exits: this KVM does not allow disabling PAUSE exits",
+	TAP_STR_CONTAINS(why, "no_pause_exits: this KVM does not allow disabling PAUSE exits",
 			 "names --no-pause-exits");
 
-	TAP_EQ_INT(dedicated_exits_mask(0, true, false, why, sizeof(why)), -ENOTSUP,
+	TAP_EQ_INT(dedicated_exits_mask(0, true, false, NULL, why, sizeof(why)), -ENOTSUP,
 		   "no capability: refused");
 	TAP_STR_CONTAINS(why, "lacks KVM_CAP_X86_DISABLE_EXITS", "says the capability is missing");
-	TAP_EQ_INT(dedicated_exits_mask(-1, false, true, why, sizeof(why)), -ENOTSUP,
+	TAP_EQ_INT(dedicated_exits_mask(-1, false, true, NULL, why, sizeof(why)), -ENOTSUP,
 		   "failed check: refused");
-	TAP_STR_CONTAINS(why, "--no-pause-exits", "names the option asked for");
+	TAP_STR_CONTAINS(why, "no_pause_exits", "names the setting asked for");
+	TAP_OK(strstr(why, "--no-pause") == NULL, "in library terms: no option name");
+
+	/* The kestrel command's mapping (cfg.field_name): its option names instead. */
+	TAP_EQ_INT(dedicated_exits_mask(pause, true, false, cli_field_name, why, sizeof(why)),
+		   -ENOTSUP, "HLT on a PAUSE-only host, through the CLI's names: refused");
+	TAP_STR_CONTAINS(why, "--no-halt-exits: this KVM does not allow disabling HLT exits",
+			 "the CLI's message names --no-halt-exits");
 }
 
 static void test_host_cpu(void)

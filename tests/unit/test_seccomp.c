@@ -58,6 +58,7 @@ static const unsigned ioctls_allowed[] = {
 static const struct seccomp_vcpu_ctx ctx = {
     .vcpu_fd = VCPU_FD,
     .vm_fd = VM_FD,
+    .vm_ioctls = {KVM_IRQ_LINE, KVM_REGISTER_COALESCED_MMIO, KVM_IOEVENTFD},
     .write_fds = {1, -1, 9, 2},
     .pid = PID,
     .kick_signal = KICK,
@@ -190,6 +191,16 @@ static void test_program(void)
 		   "KVM_IRQ_LINE on the VM fd (devices' interrupt lines)");
 	TAP_EQ_STR(act(verdict(SYS_ioctl, VM_FD, KVM_CREATE_VCPU, 0)), "KILL_PROCESS",
 		   "any other ioctl on the VM fd is refused");
+	TAP_EQ_STR(act(verdict(SYS_ioctl, VM_FD, KVM_REGISTER_COALESCED_MMIO, 0)), "ALLOW",
+		   "KVM_REGISTER_COALESCED_MMIO on the VM fd (a device's first exit arms it)");
+	TAP_EQ_STR(act(verdict(SYS_ioctl, VM_FD, KVM_IOEVENTFD, 0)), "ALLOW",
+		   "KVM_IOEVENTFD on the VM fd (a device's first exit arms it)");
+	TAP_EQ_STR(act(verdict(SYS_ioctl, VM_FD, KVM_UNREGISTER_COALESCED_MMIO, 0)), "KILL_PROCESS",
+		   "KVM_UNREGISTER_COALESCED_MMIO on the VM fd is refused");
+	TAP_EQ_STR(act(verdict(SYS_ioctl, VM_FD, KVM_SET_USER_MEMORY_REGION, 0)), "KILL_PROCESS",
+		   "KVM_SET_USER_MEMORY_REGION on the VM fd is refused");
+	TAP_EQ_STR(act(verdict(SYS_ioctl, VCPU_FD, KVM_IOEVENTFD, 0)), "KILL_PROCESS",
+		   "KVM_IOEVENTFD on another fd is refused");
 	TAP_EQ_STR(act(verdict(SYS_ioctl, VCPU_FD, KVM_IRQ_LINE, 0)), "KILL_PROCESS",
 		   "KVM_IRQ_LINE on another fd is refused");
 	TAP_EQ_STR(act(verdict(SYS_ioctl, VCPU_FD, KVM_CREATE_VCPU, 0)), "KILL_PROCESS",
@@ -481,9 +492,39 @@ static void test_main_program(void)
 		   "main filter: mmap of a file is refused");
 }
 
+/* The VM fd's requests follow vm_ioctls: without fast paths to arm (--no-fast-io) or an
+ * irqchip, a filter allows none of them, and only the listed ones otherwise. */
+static void test_vm_ioctls(void)
+{
+	struct sock_filter p[SECCOMP_VCPU_MAX_INSNS];
+	struct seccomp_vcpu_ctx c = ctx;
+	struct seccomp_data irq = {
+	    .nr = SYS_ioctl, .arch = AUDIT_ARCH_X86_64, .args = {VM_FD, KVM_IRQ_LINE}};
+	struct seccomp_data efd = irq, run = irq;
+	int n;
+
+	efd.args[1] = KVM_IOEVENTFD;
+	run.args[0] = VCPU_FD;
+	run.args[1] = KVM_RUN;
+	memset(c.vm_ioctls, 0, sizeof(c.vm_ioctls));
+	c.vm_ioctls[0] = KVM_IRQ_LINE;
+	n = seccomp_vcpu_filter(&c, p, SECCOMP_VCPU_MAX_INSNS);
+	TAP_OK(n > 0 && act(bpf_run(p, n, &irq))[0] == 'A' &&
+		   strcmp(act(bpf_run(p, n, &efd)), "KILL_PROCESS") == 0 &&
+		   act(bpf_run(p, n, &run))[0] == 'A',
+	       "vm_ioctls = {KVM_IRQ_LINE}: KVM_IOEVENTFD on the VM fd is refused, KVM_RUN still "
+	       "allowed");
+	c.vm_fd = -1;
+	n = seccomp_vcpu_filter(&c, p, SECCOMP_VCPU_MAX_INSNS);
+	TAP_OK(n > 0 && strcmp(act(bpf_run(p, n, &irq)), "KILL_PROCESS") == 0 &&
+		   act(bpf_run(p, n, &run))[0] == 'A',
+	       "no VM fd: KVM_IRQ_LINE refused, KVM_RUN allowed");
+}
+
 int main(void)
 {
 	test_program();
+	test_vm_ioctls();
 	test_main_program();
 	test_installed();
 	return tap_done();

@@ -291,8 +291,9 @@ int x86_quirk_emulation_failure(struct vcpu *v)
 	if (res.id < X86_QUIRK_SLOTS && v->quirk_done[res.id]++ == 0)
 		vm_log(v->vm,
 		       "cpu %u: host quirk: KVM could not emulate %s at RIP 0x%llx; kestrel "
-		       "carried it out (counted in --stats; --no-host-quirks turns this off)",
-		       v->index, insn_name(res.id), (unsigned long long)regs_get_rip(&v->regs));
+		       "carried it out (counted in %s; %s turns this off)",
+		       v->index, insn_name(res.id), (unsigned long long)regs_get_rip(&v->regs),
+		       vm_name(v->vm, "kestrel_vm_print_stats"), vm_name(v->vm, "no_host_quirks"));
 	return v->regs.error;
 }
 

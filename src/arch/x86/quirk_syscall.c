@@ -86,8 +86,8 @@ int x86_quirk_syscall_look(struct vcpu *v)
 	if (!v->sysq.lstar)
 		vm_log(v->vm,
 		       "cpu %u: host quirk: watching the syscall entry (LSTAR 0x%llx) for "
-		       "user-mode syscalls this KVM leaves at CPL3 (--no-host-quirks: off)",
-		       v->index, (unsigned long long)lstar);
+		       "user-mode syscalls this KVM leaves at CPL3 (%s: off)",
+		       v->index, (unsigned long long)lstar, vm_name(v->vm, "no_host_quirks"));
 	v->sysq.lstar = lstar;
 	return 0;
 }
@@ -188,9 +188,10 @@ int x86_quirk_syscall_debug(struct vcpu *v)
 			vm_log(v->vm,
 			       "cpu %u: host quirk: a user-mode syscall reached LSTAR at CPL3 "
 			       "(cs 0x%x ss 0x%x rflags 0x%llx r11 0x%llx); kestrel finished "
-			       "the entry at CPL0 (counted in --stats; --no-host-quirks: off)",
+			       "the entry at CPL0 (counted in %s; %s: off)",
 			       v->index, s.cs.selector, s.ss.selector, (unsigned long long)r.rflags,
-			       (unsigned long long)r.r11);
+			       (unsigned long long)r.r11, vm_name(v->vm, "kestrel_vm_print_stats"),
+			       vm_name(v->vm, "no_host_quirks"));
 		sysq_cpl0(&s, star);
 		regs_put_SREGS(&v->regs, &s);
 		r.rflags = ((r.rflags & ~fmask) & ~(RFLAGS_RF | RFLAGS_VM)) | RFLAGS_FIXED;
@@ -266,8 +267,8 @@ int x86_quirk_syscall_pf(struct vcpu *v)
 	if (v->quirk_done[X86_QUIRK_SYSCALL]++ == 0)
 		vm_log(v->vm,
 		       "cpu %u: host quirk: a user-mode syscall reached LSTAR 0x%llx at CPL3 and "
-		       "faulted; kestrel finished the entry at CPL0 (counted in --stats; "
-		       "--no-host-quirks: off)",
-		       v->index, (unsigned long long)lstar);
+		       "faulted; kestrel finished the entry at CPL0 (counted in %s; %s: off)",
+		       v->index, (unsigned long long)lstar,
+		       vm_name(v->vm, "kestrel_vm_print_stats"), vm_name(v->vm, "no_host_quirks"));
 	return v->regs.error ? v->regs.error : 1;
 }

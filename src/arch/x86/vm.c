@@ -56,16 +56,18 @@ static struct kvm_cpuid2 *vm_supported_cpuid(struct kestrel_vm *vm, struct kestr
 
 /*
  * The TSC rate KVM gives its vCPUs, before any exists (CPUID's timing leaves
- * and the boot info carry it): the VM's (KVM_CAP_VM_TSC_CONTROL, Linux 6.0).
- * An older KVM tells only a vCPU's: ask one in a throwaway VM with nothing
- * in it (its teardown waits for no grace period). 0 if KVM cannot tell.
+ * and the boot info carry it): the VM's default rate, KVM_GET_TSC_KHZ on the
+ * VM fd (Linux 6.0). That ioctl answers whether or not KVM_CAP_VM_TSC_CONTROL
+ * is offered: the capability says the rate can be *set* (TSC scaling), which
+ * this nested host lacks (cap 0, the VM ioctl still answers, and with the
+ * rate its vCPUs get). An older KVM (ENOTTY) tells only a vCPU's: ask one in
+ * a throwaway VM with nothing in it, which costs a VM create and destroy
+ * (~1 ms, and kvm_destroy_vm's mmu-notifier grace period). 0 if KVM cannot tell.
  */
 static uint64_t vm_tsc_khz(const struct kestrel_vm *vm)
 {
-	int khz = -1, tvm, tcpu;
+	int khz = ioctl(vm->vm_fd, KVM_GET_TSC_KHZ, 0), tvm, tcpu;
 
-	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_VM_TSC_CONTROL) > 0)
-		khz = ioctl(vm->vm_fd, KVM_GET_TSC_KHZ, 0);
 	if (khz <= 0 && (tvm = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0)) >= 0) {
 		if ((tcpu = ioctl(tvm, KVM_CREATE_VCPU, 0)) >= 0) {
 			khz = ioctl(tcpu, KVM_GET_TSC_KHZ, 0);
