@@ -234,6 +234,11 @@ int dev_irq_line(struct dev_host *h, unsigned gsi, bool level)
 	return ioctl(h->vm->vm_fd, KVM_IRQ_LINE, &l) < 0 ? -errno : 0;
 }
 
+const char *dev_config_name(const struct dev_host *h, const char *field)
+{
+	return vm_name(h->vm, field);
+}
+
 const struct dev_machine *dev_machine(const struct dev_host *h)
 {
 	return &h->machine;

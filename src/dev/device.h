@@ -92,6 +92,10 @@ void *dev_guest_ptr(struct dev_host *h, uint64_t gpa, uint64_t len);
  * 0, -ENODEV when the VM has no irqchip for it, or KVM's errno. */
 int dev_irq_line(struct dev_host *h, unsigned gsi, bool level);
 
+/* dev_config_name - how messages name struct kestrel_config's `field` ("pit"):
+ * what the embedder's field_name makes of it (the kestrel command: "--pit"). */
+const char *dev_config_name(const struct dev_host *h, const char *field);
+
 /* What a device may know of the machine it is in. */
 struct dev_machine {
 	unsigned ncpus;

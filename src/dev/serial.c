@@ -177,13 +177,15 @@ static void serial_update_irq(struct serial *s)
 	int r = dev_irq_line(s->h, SERIAL_IRQ, level);
 	if (r < 0 && level && !s->irq_warned) {
 		s->irq_warned = true;
-		dev_log(s->h,
-			r == -ENODEV
-			    ? "serial: the guest enabled UART interrupts, but this VM has no "
-			      "in-kernel PIC/IOAPIC for IRQ %u (kestrel_config.pit adds one): "
-			      "they are not delivered"
-			    : "serial: raising IRQ %u failed: %s",
-			SERIAL_IRQ, strerror(-r));
+		if (r == -ENODEV)
+			dev_log(
+			    s->h,
+			    "serial: the guest enabled UART interrupts, but this VM has no "
+			    "in-kernel PIC/IOAPIC for IRQ %u (%s adds one): they are not delivered",
+			    SERIAL_IRQ, dev_config_name(s->h, "pit"));
+		else
+			dev_log(s->h, "serial: raising IRQ %u failed: %s", SERIAL_IRQ,
+				strerror(-r));
 	}
 }
 

@@ -367,6 +367,7 @@ kvm_expect "IRQ 4 through the in-kernel IOAPIC (--pit): interrupt-driven input" 
 kvm_expect "20037 bytes interrupt-driven, none lost" 37 --in "$tmp/bulk.in" --out "mode=irq bytes=20037 fnv=$(fnv32 "$tmp/bulk.in") irqs=[1-9][0-9]* timeouts=[0-9]+ throttled=[1-9]" -- $K run --pit $E -- irq n=20037 quiet
 kvm_expect "input in 3 bursts: 3 edges, 3 interrupts (below the trigger level: timeouts)" 7 --out 'mode=irq bytes=7 .*irqs=([3-9]|[1-9][0-9]+) timeouts=([3-9]|[1-9][0-9]+)' -- sh -c "(printf abc; sleep 0.4; printf def; sleep 0.4; printf 'g.') | $K run --pit $E -- irq"
 kvm_expect "irq mode without an IOAPIC: the guest says so (status 4)" 4 --in "$tmp/hello.in" --out 'no IOAPIC at 0xfec00000' -- $K run $E -- irq
+kvm_expect "no irqchip: kestrel says where IRQ 4 went, the guest's watchdog sees it lost (2)" 2 --in "$tmp/hello.in" --out 'IRQ 4 lost' --err 'serial: the guest enabled UART interrupts, but this VM has no in-kernel PIC/IOAPIC for IRQ 4 \(--pit adds one\)' -- $K run $E -- irq force
 kvm_expect "piped Ctrl-A is data, not an escape (no terminal)" 4 --out 'bytes=4 ' -- sh -c "printf 'a\001xb.' | $K run $E"
 kvm_expect "--no-stdin: the UART receives nothing" $TIMEOUT --in "$tmp/hello.in" --no-out 'HELLO' --out 'mode=poll ready' -- $K run --no-stdin --timeout 1 $E
 kvm_expect "-v: end of the input is noted" 1 --out 'bytes=1 ' --err 'console input: end of file on fd' -- sh -c "printf 'x.' | $K run -v $E"
