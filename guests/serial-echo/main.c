@@ -8,12 +8,11 @@
  * Command line: `poll` (default) or `irq`; `n=N` reads exactly N bytes
  * (any values), else it reads up to a '.' (not counted); `quiet` does not
  * echo; `force` (with `irq`) goes on without an IOAPIC, to see what kestrel
- * says when the UART's interrupt has nowhere to go. `irq` needs the in-kernel IOAPIC (kestrel --pit for an ELF guest):
- * the guest programs IOAPIC pin 4 to a vector on this CPU, enables the UART's
- * RX interrupt (IER bit 0, MCR OUT2) and only ever reads the UART in its
- * handler, which takes bytes while LSR.DR says so; the main loop waits in
- * `sti; hlt`. When its buffer is full the handler throttles as Linux's 8250
- * driver does (RX interrupt off: IRQ 4 is edge-triggered, so leaving data
+ * says when the UART's interrupt has nowhere to go. `irq` needs the in-kernel IOAPIC (kestrel --pit
+ * for an ELF guest): the guest programs IOAPIC pin 4 to a vector on this CPU, enables the UART's RX
+ * interrupt (IER bit 0, MCR OUT2) and only ever reads the UART in its handler, which takes bytes
+ * while LSR.DR says so; the main loop waits in `sti; hlt`. When its buffer is full the handler
+ * throttles as Linux's 8250 driver does (RX interrupt off: IRQ 4 is edge-triggered, so leaving data
  * behind with it on would never interrupt again) and the main loop turns it
  * back on at half full. A TSC-deadline watchdog checks every 250 ms that data
  * is not left waiting with no interrupt (a lost edge).
@@ -130,9 +129,10 @@ static int irq_setup(const struct kestrel_boot_info *bi)
 		       IOAPIC_BASE, ver);
 		return STATUS_NO_IOAPIC;
 	}
-	/* Pin 4: fixed delivery, physical, edge, active high, unmasked, to this CPU. */
-	ioapic_write(0x10 + 2 * 4 + 1, apic_id() << 24);
-	ioapic_write(0x10 + 2 * 4, UART_VECTOR);
+	/* Pin 4 (ISA IRQ 4, no override): fixed delivery, physical, edge, active high, unmasked, to
+	 * this CPU. */
+	ioapic_write(0x10 + 2 * KESTREL_IRQ_COM1 + 1, apic_id() << 24);
+	ioapic_write(0x10 + 2 * KESTREL_IRQ_COM1, UART_VECTOR);
 	if (cpu_has_tsc_deadline() && bi->tsc_khz) {
 		trap_set(WATCHDOG_VECTOR, watchdog_isr);
 		watchdog_period = bi->tsc_khz * 250;

@@ -16,6 +16,6 @@
 extern const struct dev_ops serial_dev;
 
 #define SERIAL_FIFO_SIZE 16u
-#define SERIAL_IRQ 4u
+#define SERIAL_IRQ KESTREL_IRQ_COM1
 
 #endif
