@@ -46,6 +46,24 @@ static inline void *guest_mem_ptr(const struct guest_mem *m, gpa_t gpa, uint64_t
 }
 
 /*
+ * guest_mem_room - how many bytes of RAM follow gpa in its region (gpa
+ * itself included), at most `want`; 0 when gpa is not RAM. What a caller
+ * that may read less than it would like (a crash dump's code window) asks
+ * before guest_mem_ptr().
+ */
+static inline uint64_t guest_mem_room(const struct guest_mem *m, gpa_t gpa, uint64_t want)
+{
+	for (unsigned i = 0; i < m->nregions; i++) {
+		const struct guest_mem_region *r = &m->r[i];
+		if (gpa >= r->gpa && gpa - r->gpa < r->size) {
+			uint64_t left = r->size - (gpa - r->gpa);
+			return left < want ? left : want;
+		}
+	}
+	return 0;
+}
+
+/*
  * guest_mem_layout - split `size` bytes of RAM into kestrel's regions: below
  * KESTREL_HOLE_START, and the rest from KESTREL_HIGH_START. Fills gpa/size
  * (host pointers left NULL) and returns the number of regions.

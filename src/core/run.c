@@ -215,6 +215,12 @@ int kestrel_vm_run(struct kestrel_vm *vm, uint64_t timeout_ms, struct kestrel_ex
 	console_finish(vm);
 	console_in_finish(vm);
 	vm_devices_finish(vm);
+	unsigned missed = atomic_load(&vm->pio_missed);
+	if (missed > VM_PIO_LOG_MAX)
+		vm_log(vm,
+		       "unhandled ports: the guest touched %u that no device claims, the first "
+		       "%u logged above; %llu unhandled accesses in all (ports and MMIO)",
+		       missed, VM_PIO_LOG_MAX, (unsigned long long)atomic_load(&vm->unhandled));
 	vm->tl.run_end = vm_now_ns();
 	*exit = vm->exit;
 	return r;

@@ -57,7 +57,7 @@ int vcpu_unhandled(struct vcpu *v, enum bus_space space, uint64_t addr, uint8_t 
 		   bool is_write)
 {
 	struct kestrel_vm *vm = v->vm;
-	const char *what = space == BUS_PIO ? "port" : "MMIO address";
+	const char *what = space == BUS_PIO ? "port" : "MMIO address", *more = "";
 	bool first;
 
 	if (!is_write)
@@ -73,15 +73,23 @@ int vcpu_unhandled(struct vcpu *v, enum bus_space space, uint64_t addr, uint8_t 
 	if (space == BUS_PIO) {
 		unsigned char bit = (unsigned char)(1u << (addr & 7));
 		first = !(atomic_fetch_or(&vm->pio_logged[addr >> 3], bit) & bit);
+		/* Once per port, and only for the first few ports. */
+		if (first) {
+			unsigned n = atomic_fetch_add(&vm->pio_missed, 1);
+			first = n < VM_PIO_LOG_MAX;
+			if (n + 1 == VM_PIO_LOG_MAX)
+				more =
+				    " (further unhandled ports not logged: a count after the run)";
+		}
 	} else {
 		first = !atomic_exchange(&vm->mmio_logged, true);
+		more = " (further MMIO misses not logged)";
 	}
 	if (first)
 		vm_log(vm, "cpu %u: unhandled %s %s 0x%llx (%u bytes) at RIP 0x%llx%s; %s",
 		       v->index, is_write ? "write to" : "read from", what,
 		       (unsigned long long)addr, len, (unsigned long long)regs_get_rip(&v->regs),
-		       space == BUS_PIO ? "" : " (further MMIO misses not logged)",
-		       is_write ? "ignored" : "reads as 0");
+		       more, is_write ? "ignored" : "reads as 0");
 	return 0;
 }
 

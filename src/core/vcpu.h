@@ -19,7 +19,8 @@ void vcpu_release(struct kestrel_vm *vm, struct vcpu *v);
 void *vcpu_thread(void *arg);
 
 /* vcpu_unhandled - an access nobody claimed: zero the read data, count it, log
- * it once; under --strict stop the VM. Returns 0 or BUS_STOP. */
+ * it (once per port for the first VM_PIO_LOG_MAX ports, once for all MMIO);
+ * under cfg.strict stop the VM. Returns 0 or BUS_STOP. */
 int vcpu_unhandled(struct vcpu *v, enum bus_space space, uint64_t addr, uint8_t *data, uint32_t len,
 		   bool is_write);
 

@@ -478,9 +478,11 @@ static enum kestrel_error_class vm_file_errno_class(int e)
 	return e == EMFILE || e == ENFILE || e == ENOMEM ? KESTREL_ERR_HOST : KESTREL_ERR_IMAGE;
 }
 
-static int vm_read_file(const char *path, const char *what, uint8_t **buf, size_t *len,
+static int vm_read_file(const char *full_path, const char *what, uint8_t **buf, size_t *len,
 			struct kestrel_error *err)
 {
+	char shown[ERROR_PATH_MAX];
+	const char *path = error_path(full_path, shown, sizeof(shown)); /* for messages */
 	struct stat st;
 	size_t got = 0;
 	int fd, r = 0;
@@ -488,7 +490,7 @@ static int vm_read_file(const char *path, const char *what, uint8_t **buf, size_
 	*buf = NULL;
 	*len = 0;
 	/* O_NONBLOCK: a FIFO must not block the open; fstat below refuses it. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	fd = open(full_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return error_set(err, vm_file_errno_class(errno), -errno, "%s: %s", path,
 				 strerror(errno));

@@ -129,6 +129,8 @@ struct kestrel_vm {
 	/* Unhandled accesses: counted always, logged once per port (and once for MMIO). */
 	atomic_uint_fast64_t unhandled;
 	atomic_uchar pio_logged[65536 / 8];
+	atomic_uint
+	    pio_missed; /* distinct unhandled ports seen (the first VM_PIO_LOG_MAX logged) */
 	atomic_bool mmio_logged;
 
 	/* How the run ends: the first vm_stop() wins. */
@@ -158,6 +160,10 @@ int vm_stop_fmt(struct kestrel_vm *vm, struct vcpu *v, enum kestrel_exit_kind ki
 #define vm_err(err, e, ...) error_set(err, KESTREL_ERR_HOST, e, __VA_ARGS__)
 #define vm_cfg_err(err, e, ...) error_set(err, KESTREL_ERR_CONFIG, e, __VA_ARGS__)
 #define vm_img_err(err, e, ...) error_set(err, KESTREL_ERR_IMAGE, e, __VA_ARGS__)
+
+/* How many distinct unhandled ports get a line each; a guest that probes
+ * all 65,536 gets these and one summary after the run (kestrel_vm_run). */
+#define VM_PIO_LOG_MAX 8u
 
 /* vm_name - how messages name a kestrel_config field or libkestrel call
  * (cfg.field_name, util/error.h's error_name). */

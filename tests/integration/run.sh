@@ -111,6 +111,13 @@ expect "bench --rusn: did you mean --runs" $USAGE --err "did you mean --runs\?" 
 # Usage errors, configurations the host refuses and bad images live in the
 # bad-input catalogue: tests/bad-input/cases.txt (run by tests/check.sh).
 
+# --- a real 3.8 KB path (15 directories of 250 bytes): shortened in its middle, the reason whole ---
+deep=$tmp
+for i in $(seq 15); do deep=$deep/$(printf "d%.0s" $(seq 250)); done
+mkdir -p "$deep" && cp "$0" "$deep/not-an-image.sh"
+expect "a 3.8 KB path to a text file: the reason survives" $IMAGE --err '^kestrel: /.*d\.\.\.[d/]+/not-an-image\.sh: not an ELF file \(bad magic\)' -- $K run "$deep/not-an-image.sh"
+expect "a 3.8 KB path to a missing initrd: the reason survives" $IMAGE --err '\.\.\.[d/]+/none: No such file or directory$' -- $K run --initrd "$deep/none" $G/bzimage-test.bzImage
+
 # --- no usable KVM: one clear line, status 122 (root only: a private mount namespace hides /dev/kvm) ---
 if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null && unshare -m true 2>/dev/null; then
 	expect "no /dev/kvm" $HOST --err '/dev/kvm does not exist: this host has no KVM' -- \
@@ -164,8 +171,10 @@ kvm_expect "smp-hello on 4 vCPUs" 0 --out 'cpu 3 of 4 reporting' --out 'KESTREL-
 
 # --- negative guests ---
 kvm_expect "bad-port passes without --strict (reads 0, logged once)" 0 --out 'KESTREL-BAD-PORT-OK read=0x00' --err 'unhandled read from port 0x6666' -- $K run $G/bad-port.elf
+kvm_expect "bad-port reading all 65,536 ports: 9 log lines (8 ports, 1 summary), not one a port" 0 --out '^9$' -- sh -c "$K run $G/bad-port.elf -- all 2>&1 >/dev/null | grep -c unhandled"
 kvm_expect "bad-port fails under --strict" $STRICT --err 'strict: unhandled read from port 0x6666 .* at RIP 0x' --no-err 'KESTREL-BAD-PORT-OK' -- $K run --strict $G/bad-port.elf
 kvm_expect "mmio-fetch: KVM internal error with suberror, RIP and code report" $GUESTERR --out 'jumping to 0xd0000000' --err 'KVM internal error, suberror 1: instruction emulation failed' --err 'rip=00000000d0000000' --err 'gpa 0xd0000000 is not RAM' -- $K run $G/mmio-fetch.elf
+kvm_expect "a fault in the last 3 bytes of RAM: the dump shows those 3, not 'is not RAM'" $TRIPLE --out 'the last 3 bytes of RAM' --err '^kestrel: code at rip \(gpa 0x3fffffd; RAM ends after 3 bytes\): 48 8b 00$' --no-err 'is not RAM' -- $K run $G/triple-fault.elf -- end
 kvm_expect "triple-fault ends with its status and a register dump" $TRIPLE --out 'about to fault' --err 'triple fault' --err 'rip=' --err 'code at rip' -- $K run $G/triple-fault.elf
 kvm_expect "debug-exit default 0x10 gives status 33" 33 --out 'writing 0x10 to port 0xf4' --err 'isa-debug-exit' --no-err 'still running' -- $K run $G/debug-exit.elf
 kvm_expect "debug-exit 3 gives status 7" 7 --out 'writing 0x3 to port 0xf4' -- $K run $G/debug-exit.elf -- 3

@@ -32,6 +32,23 @@ static void gm_unback(struct guest_mem *m)
 		munmap(m->r[i].host, m->r[i].size);
 }
 
+/* guest_mem_room: what a reader that may take less (the crash dump's code window) gets. */
+static void test_room(void)
+{
+	struct guest_mem m;
+
+	guest_mem_layout(&m, 5 * GIB); /* [0, 3 GiB) and [4 GiB, 6 GiB) */
+	TAP_EQ_U64(guest_mem_room(&m, 0x1000, 16), 16, "inside RAM: all 16");
+	TAP_EQ_U64(guest_mem_room(&m, 3 * GIB - 3, 16), 3, "3 bytes before region 0 ends: 3");
+	TAP_EQ_U64(guest_mem_room(&m, 3 * GIB - 1, 16), 1, "the last byte: 1");
+	TAP_EQ_U64(guest_mem_room(&m, 3 * GIB, 16), 0, "the hole: 0");
+	TAP_EQ_U64(guest_mem_room(&m, 4 * GIB, 16), 16, "region 1's first byte: 16");
+	TAP_EQ_U64(guest_mem_room(&m, 6 * GIB - 5, 16), 5, "5 bytes before region 1 ends: 5");
+	TAP_EQ_U64(guest_mem_room(&m, 6 * GIB, 16), 0, "past the end: 0");
+	TAP_EQ_U64(guest_mem_room(&m, UINT64_MAX, 16), 0, "2^64 - 1: 0");
+	TAP_EQ_U64(guest_mem_room(&m, 3 * GIB - 3, 0), 0, "want 0: 0");
+}
+
 int main(void)
 {
 	struct guest_mem m;
@@ -112,5 +129,6 @@ int main(void)
 		gm_unback(&m);
 	}
 
+	test_room();
 	return tap_done();
 }

@@ -192,10 +192,16 @@ void arch_vcpu_dump(struct vcpu *v, char *buf, size_t len)
 	/* The code bytes: RIP is virtual, so ask KVM to walk the guest's own page
 	 * tables, then read through the checked helper. */
 	if (ioctl(v->fd, KVM_TRANSLATE, &tr) == 0 && tr.valid) {
-		const uint8_t *code = guest_mem_ptr(&v->vm->mem, tr.physical_address, 16);
-		if (code) {
-			DUMP("code at rip (gpa 0x%llx):", tr.physical_address);
-			for (int i = 0; i < 16; i++)
+		/* Up to 16 bytes: fewer where RAM ends (the last bytes of a region). */
+		uint64_t have = guest_mem_room(&v->vm->mem, tr.physical_address, 16);
+		const uint8_t *code = guest_mem_ptr(&v->vm->mem, tr.physical_address, have);
+		if (code && have) {
+			if (have < 16)
+				DUMP("code at rip (gpa 0x%llx; RAM ends after %u byte%s):",
+				     tr.physical_address, (unsigned)have, have == 1 ? "" : "s");
+			else
+				DUMP("code at rip (gpa 0x%llx):", tr.physical_address);
+			for (uint64_t i = 0; i < have; i++)
 				DUMP(" %02x", code[i]);
 			DUMP("\n");
 		} else {
