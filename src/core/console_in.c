@@ -30,6 +30,8 @@ static size_t console_in_put_locked(struct console_in *ci, const uint8_t *p, siz
 	size_t tail = (ci->head + ci->len) % sizeof(ci->buf);
 	size_t first = k < sizeof(ci->buf) - tail ? k : sizeof(ci->buf) - tail;
 
+	if (!k)
+		return 0; /* p may be NULL then */
 	memcpy(ci->buf + tail, p, first);
 	memcpy(ci->buf, p + first, k - first);
 	ci->len += k;
