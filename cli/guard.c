@@ -130,7 +130,7 @@ int guard_report_open(struct guard_report *r, const char *path, FILE *dash, char
 	return 0;
 }
 
-int guard_report_commit(struct guard_report *r, bool ok)
+int guard_report_send(struct guard_report *r, bool ok)
 {
 	int e = 0;
 
@@ -147,14 +147,29 @@ int guard_report_commit(struct guard_report *r, bool ok)
 		e = -errno;
 	r->f = NULL;
 	/* The helper renames or removes (see report_helper). */
-	char cmd = ok && !e ? 'c' : 'a';
-	int st = 0;
-	if (write(r->helper_fd, &cmd, 1) != 1 && !e)
+	r->cmd = ok && !e ? 'c' : 'a';
+	if (write(r->helper_fd, &r->cmd, 1) != 1 && !e)
 		e = -EIO;
 	close(r->helper_fd);
+	r->helper_fd = -1;
+	return e;
+}
+
+int guard_report_wait(struct guard_report *r, int sent)
+{
+	int st = 0;
+
+	if (!r->cmd)
+		return sent; /* nothing sent: stdout, or never opened */
 	while (waitpid(r->helper, &st, 0) < 0 && errno == EINTR)
 		;
-	if (!e && cmd == 'c' && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
-		e = WIFEXITED(st) ? -WEXITSTATUS(st) : -EIO;
-	return e;
+	if (!sent && r->cmd == 'c' && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+		sent = WIFEXITED(st) ? -WEXITSTATUS(st) : -EIO;
+	r->cmd = 0;
+	return sent;
+}
+
+int guard_report_commit(struct guard_report *r, bool ok)
+{
+	return guard_report_wait(r, guard_report_send(r, ok));
 }

@@ -35,7 +35,10 @@ extern const int guard_stop_signals[6];
  * folder and returns it; "-" is the stream `dash` (stdout for --stats-json). guard_report_commit()
  * closes it and has it renamed onto the target (ok) or removed (!ok, or a failed write) by a helper
  * process forked at open time, so that it works from a thread under seccomp (no rename there).
- * Returns 0 or -errno; *why says what was wrong.
+ * Returns 0 or -errno; *why says what was wrong. guard_report_send() + guard_report_wait() are
+ * its two halves, for a caller with other work to do while the helper renames (the VM's
+ * teardown): send closes the file and tells the helper, wait collects its answer; wait gets
+ * send's result and returns the first error of the two.
  */
 struct guard_report {
 	FILE *f;
@@ -44,8 +47,11 @@ struct guard_report {
 	bool is_stdout;
 	int helper;    /* pid of the process that renames at the end (guard.c) */
 	int helper_fd; /* its command pipe */
+	char cmd;      /* what guard_report_send told it ('c' rename, 'a' remove); 0: not yet */
 };
 int guard_report_open(struct guard_report *r, const char *path, FILE *dash, char *why, size_t len);
 int guard_report_commit(struct guard_report *r, bool ok);
+int guard_report_send(struct guard_report *r, bool ok);
+int guard_report_wait(struct guard_report *r, int sent);
 
 #endif

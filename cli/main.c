@@ -114,7 +114,8 @@ static void run_failed(struct run_outcome *out, const struct kestrel_error *err,
 	snprintf(out->reason, sizeof(out->reason), "%s", err->msg);
 }
 
-/* --json-status: one line, {"schema":1,...}, documented in docs/stats-json.md. */
+/* --json-status: one line, {"schema":1,...}, documented in docs/stats-json.md; handed to its
+ * helper (guard_report_send): the caller collects the answer with guard_report_wait. */
 static int write_json_status(struct guard_report *rep, const struct run_outcome *r)
 {
 	FILE *f = rep->f; /* "-": standard error, appended to (guard_report_open) */
@@ -130,11 +131,14 @@ static int write_json_status(struct guard_report *rep, const struct run_outcome 
 	fprintf(f, ",\"cpu\":%d,\"reason\":", r->cpu);
 	kestrel_json_write_str(f, r->reason);
 	fputs("}\n", f);
-	return guard_report_commit(rep, !ferror(f));
+	return guard_report_send(rep, !ferror(f));
 }
 
+/* run_vm - create, load, run, report. A VM that ran is left in *keep for the caller to destroy
+ * once the reports are on their way; one that failed earlier is destroyed here. `in` is the
+ * console's input (cli/tty.h). */
 static int run_vm(const struct cli_options *o, struct tty_input *in, FILE *json,
-		  struct run_outcome *out)
+		  struct run_outcome *out, struct kestrel_vm **keep)
 {
 	static struct kestrel_exit ex; /* outlives the call: out->reason points into it */
 	struct kestrel_error err = {0};
@@ -215,7 +219,7 @@ static int run_vm(const struct cli_options *o, struct tty_input *in, FILE *json,
 		if (ex.report[0])
 			print_prefixed(ex.report);
 	}
-	kestrel_vm_destroy(vm);
+	*keep = vm;
 	return status;
 }
 
@@ -224,8 +228,9 @@ static int run(const struct cli_options *o)
 {
 	struct run_outcome out = {0};
 	struct guard_report rep = {0}, st = {0};
+	struct kestrel_vm *vm = NULL;
 	char why[128];
-	int status, r;
+	int status, r, js = 0;
 
 	/* Whole or absent: a temporary file renamed at the end (guard.h). */
 	if (o->stats_json && guard_report_open(&rep, o->stats_json, stdout, why, sizeof(why)) < 0) {
@@ -246,14 +251,20 @@ static int run(const struct cli_options *o)
 		guard_report_commit(&st, false);
 		return KESTREL_STATUS_HOST;
 	}
-	status = run_vm(o, &in, rep.f, &out);
+	status = run_vm(o, &in, rep.f, &out, &vm);
+	/* Status and reports are complete: their helpers rename them into
+	 * place while the VM is torn down (docs/coldstart.md). */
+	r = guard_report_send(&rep, report_written);
+	if (o->json_status)
+		js = write_json_status(&st, &out);
+	kestrel_vm_destroy(vm);
 	tty_close(&in);
-	if ((r = guard_report_commit(&rep, report_written)) < 0) {
+	if ((r = guard_report_wait(&rep, r)) < 0) {
 		fprintf(stderr, "kestrel: --stats-json %s: %s\n", o->stats_json, strerror(-r));
 		if (status == 0)
 			status = KESTREL_STATUS_HOST;
 	}
-	if (o->json_status && (r = write_json_status(&st, &out)) < 0) {
+	if (o->json_status && (r = guard_report_wait(&st, js)) < 0) {
 		fprintf(stderr, "kestrel: --json-status %s: %s\n", o->json_status, strerror(-r));
 		if (status == 0)
 			status = KESTREL_STATUS_HOST;
