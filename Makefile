@@ -101,6 +101,12 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/cli/options.o $(BUILD
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# test_serial drives the UART through its own fakes of the dev_*() calls a
+# device makes (tests/unit/test_serial.c): it links the device alone.
+$(BUILD)/tests/test_serial: $(BUILD)/obj/tests/unit/test_serial.o $(BUILD)/obj/src/dev/serial.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^
+
 include guests/guests.mk
 include fuzz/fuzz.mk
 include tests/kvm/kvm.mk

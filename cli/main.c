@@ -13,6 +13,7 @@
 #include "bench.h"
 #include "guard.h"
 #include "options.h"
+#include "tty.h"
 
 static struct kestrel_vm *running_vm;
 static bool report_written; /* the --stats-json report is complete */
@@ -134,9 +135,10 @@ static int write_json_status(struct guard_report *rep, const struct run_outcome 
 }
 
 /* run_vm - create, load, run, report. A VM that ran is left in *keep for the caller to destroy
- * once the reports are on their way; one that failed earlier is destroyed here. */
-static int run_vm(const struct cli_options *o, FILE *json, struct run_outcome *out,
-		  struct kestrel_vm **keep)
+ * once the reports are on their way; one that failed earlier is destroyed here. `in` is the
+ * console's input (cli/tty.h). */
+static int run_vm(const struct cli_options *o, struct tty_input *in, FILE *json,
+		  struct run_outcome *out, struct kestrel_vm **keep)
 {
 	static struct kestrel_exit ex; /* outlives the call: out->reason points into it */
 	struct kestrel_error err = {0};
@@ -157,6 +159,11 @@ static int run_vm(const struct cli_options *o, FILE *json, struct run_outcome *o
 	cfg.confine_caller = true;
 #endif
 
+	/* Standard input is the guest's console input (cli/tty.h). */
+	cfg.console_in = in->fd >= 0;
+	cfg.console_in_fd = in->fd;
+	cfg.console_escape = in->terminal ? 0x01 : 0; /* Ctrl-A */
+
 	memset(&ex, 0, sizeof(ex));
 	r = kestrel_vm_create(&cfg, &vm, &err);
 	if (r < 0) {
@@ -173,7 +180,13 @@ static int run_vm(const struct cli_options *o, FILE *json, struct run_outcome *o
 	sigemptyset(&sa.sa_mask);
 	for (unsigned i = 0; i < sizeof(guard_stop_signals) / sizeof(guard_stop_signals[0]); i++)
 		sigaction(guard_stop_signals[i], &sa, NULL);
+	if (in->terminal && (r = tty_raw(in)) < 0)
+		fprintf(stderr,
+			"kestrel: cannot put the terminal in raw mode (%s): input is line by "
+			"line, with echo\n",
+			strerror(-r));
 	r = kestrel_vm_run(vm, o->timeout_ms, &ex, &err);
+	tty_restore(in);
 	for (unsigned i = 0; i < sizeof(guard_stop_signals) / sizeof(guard_stop_signals[0]); i++)
 		signal(guard_stop_signals[i], SIG_DFL);
 	running_vm = NULL;
@@ -231,13 +244,21 @@ static int run(const struct cli_options *o)
 		guard_report_commit(&rep, false);
 		return KESTREL_STATUS_USAGE;
 	}
-	status = run_vm(o, rep.f, &out, &vm);
+	struct tty_input in;
+	if ((r = tty_open(&in, o->no_stdin, why, sizeof(why))) < 0) {
+		fprintf(stderr, "kestrel: %s (--no-stdin runs without input)\n", why);
+		guard_report_commit(&rep, false);
+		guard_report_commit(&st, false);
+		return KESTREL_STATUS_HOST;
+	}
+	status = run_vm(o, &in, rep.f, &out, &vm);
 	/* Status and reports are complete: their helpers rename them into
 	 * place while the VM is torn down (docs/coldstart.md). */
 	r = guard_report_send(&rep, report_written);
 	if (o->json_status)
 		js = write_json_status(&st, &out);
 	kestrel_vm_destroy(vm);
+	tty_close(&in);
 	if ((r = guard_report_wait(&rep, r)) < 0) {
 		fprintf(stderr, "kestrel: --stats-json %s: %s\n", o->stats_json, strerror(-r));
 		if (status == 0)

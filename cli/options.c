@@ -83,6 +83,10 @@ const char cli_run_usage[] =
     "  -q, --quiet          print only errors (no warnings)\n"
     "  -v, --verbose        also print the set-up steps: KVM capabilities, objects\n"
     "                       created, memory layout, the boot protocol recognised\n"
+    "      --no-stdin       the guest's UART receives nothing (by default it receives\n"
+    "                       standard input; a terminal is in raw mode for the run:\n"
+    "                       Ctrl-A x quits (status 130), Ctrl-A Ctrl-A sends Ctrl-A,\n"
+    "                       Ctrl-A h lists these)\n"
     "      --json-status FILE  at the end, write the outcome as one JSON line to FILE\n"
     "                       ({\"schema\":1,\"kind\":...,\"status\":...,\"reason\":...};\n"
     "                       docs/stats-json.md); FILE '-' is standard error\n"
@@ -212,6 +216,7 @@ enum cli_opt_id {
 	OPT_NO_PAUSE_EXITS,
 	OPT_HALT_POLL,
 	OPT_CPUID,
+	OPT_NO_STDIN,
 };
 
 static const struct cli_opt {
@@ -250,6 +255,7 @@ static const struct cli_opt {
     {"no-pause-exits", 0, false, false, OPT_NO_PAUSE_EXITS},
     {"halt-poll", 0, true, false, OPT_HALT_POLL},
     {"cpuid", 0, false, false, OPT_CPUID},
+    {"no-stdin", 0, false, false, OPT_NO_STDIN},
 };
 #define CLI_NOPTS (sizeof(cli_opts) / sizeof(cli_opts[0]))
 
@@ -479,6 +485,9 @@ static int cli_apply(struct cli_options *o, const struct cli_opt *op, const char
 		return 0;
 	case OPT_PIT:
 		o->cfg.pit = true;
+		return 0;
+	case OPT_NO_STDIN:
+		o->no_stdin = true;
 		return 0;
 	case OPT_NO_FAST_IO:
 		o->cfg.no_fast_io = true;

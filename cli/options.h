@@ -26,6 +26,7 @@ struct cli_options {
 	struct kestrel_config cfg;
 	uint64_t timeout_ms;	/* 0: none */
 	bool stats;		/* print the exit profile and counters to stderr after the run */
+	bool no_stdin;		/* --no-stdin: the guest gets no console input (cli/tty.h) */
 	const char *stats_json; /* write the same as JSON to this file (NULL: don't) */
 	const char *guest;	/* image path (CLI_CPUID: optional, not run) */
 	bool guest_first; /* the guest was argv[1] itself (no "run"): maybe a mistyped command */

@@ -75,7 +75,10 @@ struct kestrel_boot_info {
  * Ports.
  *
  * Serial console: a 16550A UART at KESTREL_PORT_COM1 (8 ports); bytes written
- * to THR go to kestrel's standard output.
+ * to THR go to kestrel's standard output, and RBR receives its standard input
+ * (LSR bit 0 says a byte is there). Its interrupt is ISA IRQ
+ * KESTREL_IRQ_COM1, which reaches a guest only through KVM's full irqchip (a
+ * kestrel ELF guest gets it with --pit: IOAPIC pin 4, edge, active high).
  *
  * isa-debug-exit (QEMU compatible): writing v (1, 2 or 4 bytes) to
  * KESTREL_PORT_DEBUG_EXIT..+3 ends kestrel with status ((v << 1) | 1) & 0xff.
@@ -93,6 +96,7 @@ struct kestrel_boot_info {
  * (and do exit).
  */
 #define KESTREL_PORT_COM1 0x3f8u
+#define KESTREL_IRQ_COM1 4u
 #define KESTREL_PORT_DEBUG_EXIT 0xf4u
 #define KESTREL_PORT_I8042_DATA 0x60u
 #define KESTREL_PORT_I8042_CMD 0x64u

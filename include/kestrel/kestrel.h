@@ -105,6 +105,30 @@ struct kestrel_config {
 	 * it returns must outlive the VM.
 	 */
 	const char *(*field_name)(const char *field);
+	/*
+	 * Guest console input: what the guest's UART (0x3f8, IRQ 4) receives.
+	 * With console_in, the thread in kestrel_vm_run reads console_in_fd
+	 * whenever poll(2) says it is readable (vCPUs never touch it). Up to
+	 * KESTREL_CONSOLE_IN_MAX bytes wait for the guest to read them; when
+	 * that many wait, kestrel stops reading the fd until the guest makes
+	 * room (back-pressure: nothing is lost, a pipe's writer blocks), or,
+	 * with console_escape, reads on and drops what does not fit (so that the
+	 * escape works whatever the guest does; the count is logged at the end).
+	 * End of file or a read error ends the input (the guest is not told).
+	 * Give an O_NONBLOCK fd if anything else may read the same file: a
+	 * blocking read after another reader took the bytes would hold up the
+	 * run's stop. kestrel_vm_console_input() feeds the same buffer.
+	 */
+	bool console_in;
+	int console_in_fd;
+	/*
+	 * console_escape - with console_in, this byte (the kestrel CLI uses 0x01,
+	 * Ctrl-A, when stdin is a terminal) starts a two-byte command, as QEMU's
+	 * -nographic: ESC 'x' stops the VM (exit kind STOPPED, status SIGINT),
+	 * ESC ESC sends one ESC to the guest, ESC 'h' writes the list to log_fd;
+	 * ESC and any other byte are dropped. 0: no escape, every byte is the guest's.
+	 */
+	unsigned char console_escape;
 };
 
 /* A multiboot module: a file, and the string the kernel sees for it (NULL: the path). */
@@ -203,6 +227,21 @@ int kestrel_vm_load_elf_file(struct kestrel_vm *vm, const char *path, struct kes
  */
 int kestrel_vm_run(struct kestrel_vm *vm, uint64_t timeout_ms, struct kestrel_exit *exit,
 		   struct kestrel_error *err);
+
+/* The most console input kestrel holds for the guest (console_in_fd and
+ * kestrel_vm_console_input together), besides the UART's own 16-byte FIFO. */
+#define KESTREL_CONSOLE_IN_MAX 4096u
+
+/*
+ * kestrel_vm_console_input - give the guest's console (the UART's receiver)
+ * up to len bytes, as console_in_fd would but with no escape. Any thread but
+ * a signal handler, from kestrel_vm_create() until the run ends (bytes given
+ * before kestrel_vm_run wait for it). Returns how many bytes were taken: all
+ * that fit in the KESTREL_CONSOLE_IN_MAX bytes that may wait, 0 when that
+ * many already wait (the guest is not reading: try again later); or -EINVAL
+ * (vm NULL, or buf NULL with len > 0), -EPIPE once kestrel_vm_run has returned.
+ */
+int kestrel_vm_console_input(struct kestrel_vm *vm, const void *buf, size_t len);
 
 /* kestrel_vm_stop - ask a running VM to stop (exit kind STOPPED, status signo).
  * Async-signal-safe: meant for SIGINT/SIGTERM handlers. */

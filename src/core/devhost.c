@@ -204,6 +204,11 @@ void dev_console_write(struct dev_host *h, const void *buf, size_t len)
 	console_write(h->vm, buf, len);
 }
 
+size_t dev_console_read(struct dev_host *h, uint8_t *buf, size_t len)
+{
+	return console_in_take(h->vm, buf, len);
+}
+
 void dev_log(struct dev_host *h, const char *fmt, ...)
 {
 	char line[400];
@@ -227,6 +232,11 @@ int dev_irq_line(struct dev_host *h, unsigned gsi, bool level)
 	if (!h->vm->has_irqchip)
 		return -ENODEV;
 	return ioctl(h->vm->vm_fd, KVM_IRQ_LINE, &l) < 0 ? -errno : 0;
+}
+
+const char *dev_config_name(const struct dev_host *h, const char *field)
+{
+	return vm_name(h->vm, field);
 }
 
 const struct dev_machine *dev_machine(const struct dev_host *h)
@@ -283,6 +293,13 @@ void vm_devices_finish(struct kestrel_vm *vm)
 	for (unsigned i = 0; i < vm->ndevs; i++)
 		if (vm->devs[i].ops->finish)
 			vm->devs[i].ops->finish(vm->devs[i].state);
+}
+
+void vm_devices_input(struct kestrel_vm *vm)
+{
+	for (unsigned i = 0; i < vm->ndevs; i++)
+		if (vm->devs[i].ops->input)
+			vm->devs[i].ops->input(vm->devs[i].state);
 }
 
 void *vm_device_state(const struct kestrel_vm *vm, const struct dev_ops *ops)

@@ -141,7 +141,8 @@ static void vm_join_vcpu(struct kestrel_vm *vm, struct vcpu *v)
 int kestrel_vm_run(struct kestrel_vm *vm, uint64_t timeout_ms, struct kestrel_exit *exit,
 		   struct kestrel_error *err)
 {
-	struct pollfd pfd = {.fd = vm->stop_fd, .events = POLLIN};
+	struct pollfd pfd[2] = {{.fd = vm->stop_fd, .events = POLLIN},
+				{.fd = -1, .events = POLLIN}};
 	struct timespec start, now;
 	int r;
 
@@ -161,8 +162,8 @@ int kestrel_vm_run(struct kestrel_vm *vm, uint64_t timeout_ms, struct kestrel_ex
 	if (r == 0 && vm->cfg.confine_caller && !vm->cfg.no_seccomp && vm->proc_status_fd < 0)
 		vm->proc_status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
 	if (r == 0 && vm->cfg.confine_caller && !vm->cfg.no_seccomp &&
-	    (r = seccomp_install_main(&(struct seccomp_main_ctx){getpid(), vm_kick_signal(vm)})) <
-		0) {
+	    (r = seccomp_install_main(&(struct seccomp_main_ctx){
+		 getpid(), vm_kick_signal(vm), vm->has_irqchip ? vm->vm_fd : -1})) < 0) {
 		vm_stop_fmt(vm, NULL, KESTREL_EXIT_HOST_ERROR, KESTREL_STATUS_HOST,
 			    "confining the calling thread with seccomp failed: %s", strerror(-r));
 		vm_err(err, r,
@@ -188,14 +189,20 @@ int kestrel_vm_run(struct kestrel_vm *vm, uint64_t timeout_ms, struct kestrel_ex
 		}
 		/* Console bytes KVM queued (coalesced PIO) must not wait for the
 		 * guest's next exit, which may never come: drain them here too. */
-		if (vm->cons.ring && (wait < 0 || wait > CONSOLE_TICK_MS))
+		/* Console input, unless there is none or it waits for the guest to
+		 * make room (then look again after a tick). */
+		bool in_full;
+		pfd[1].fd = console_in_wait_fd(vm, &in_full);
+		if ((vm->cons.ring || in_full) && (wait < 0 || wait > CONSOLE_TICK_MS))
 			wait = CONSOLE_TICK_MS;
 		console_tick(vm);
-		if (poll(&pfd, 1, wait) > 0) {
+		if (poll(pfd, 2, wait) > 0) {
 			uint64_t v;
-			if (read(vm->stop_fd, &v, sizeof(v)) < 0) {
+			if (pfd[0].revents && read(vm->stop_fd, &v, sizeof(v)) < 0) {
 				/* EAGAIN: already drained */
 			}
+			if (pfd[1].revents)
+				console_in_read(vm);
 		}
 		int sig = atomic_load(&vm->stop_signo);
 		if (sig)
@@ -206,6 +213,7 @@ int kestrel_vm_run(struct kestrel_vm *vm, uint64_t timeout_ms, struct kestrel_ex
 		vm_join_vcpu(vm, &vm->vcpus[i]);
 	console_tick(vm);
 	console_finish(vm);
+	console_in_finish(vm);
 	vm_devices_finish(vm);
 	unsigned missed = atomic_load(&vm->pio_missed);
 	if (missed > VM_PIO_LOG_MAX)

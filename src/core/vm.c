@@ -285,6 +285,11 @@ int kestrel_vm_create(const struct kestrel_config *cfg, struct kestrel_vm **out,
 		return vm_cfg_err(err, -EINVAL,
 				  "kick_signal %d is not a real-time signal (%d to %d)",
 				  cfg->kick_signal, SIGRTMIN, SIGRTMAX);
+	if (cfg->console_in && cfg->console_in_fd < 0)
+		return vm_cfg_err(err, -EBADF,
+				  "console_in is set but console_in_fd is %d: give the fd to read "
+				  "the guest's console input from",
+				  cfg->console_in_fd);
 	if (cfg->cmdline && strlen(cfg->cmdline) >= KESTREL_CMDLINE_MAX)
 		return vm_cfg_err(err, -E2BIG, "guest arguments are %zu bytes; the limit is %u",
 				  strlen(cfg->cmdline), KESTREL_CMDLINE_MAX - 1);
@@ -301,6 +306,7 @@ int kestrel_vm_create(const struct kestrel_config *cfg, struct kestrel_vm **out,
 	pthread_mutex_init(&vm->exit_lock, NULL);
 	pthread_mutex_init(&vm->fast_lock, NULL);
 	console_init(&vm->cons);
+	console_in_init(&vm->cin, cfg);
 	guest_mem_layout(&vm->mem, cfg->mem_size);
 
 	if ((r = vm_open_kvm(vm, err)) < 0 || (r = vm_check_config(vm, err)) < 0)
@@ -362,6 +368,7 @@ void kestrel_vm_destroy(struct kestrel_vm *vm)
 	pthread_mutex_destroy(&vm->exit_lock);
 	pthread_mutex_destroy(&vm->fast_lock);
 	console_destroy(&vm->cons);
+	console_in_destroy(&vm->cin);
 	free(vm);
 }
 

@@ -11,6 +11,7 @@
 
 #include "core/bus.h"
 #include "core/console.h"
+#include "core/console_in.h"
 #include "core/guestmem.h"
 #include "load/plan.h"
 #include "arch/x86/quirk.h"
@@ -123,6 +124,7 @@ struct kestrel_vm {
 	pthread_mutex_t fast_lock; /* vm_fast_arm: any vCPU thread */
 	uint64_t fast_ns;	   /* when the last one was armed (vm_now_ns; 0: none) */
 	struct console cons;	   /* console output and the coalesced ring (console.h) */
+	struct console_in cin;	   /* console input for the UART (console_in.h) */
 
 	/* Unhandled accesses: counted always, logged once per port (and once for MMIO). */
 	atomic_uint_fast64_t unhandled;
@@ -204,6 +206,9 @@ void vm_fast_undo(struct kestrel_vm *vm);
 
 /* vm_devices_finish - after the run: each device's finish hook. */
 void vm_devices_finish(struct kestrel_vm *vm);
+
+/* vm_devices_input - console input is waiting: each device's input hook. */
+void vm_devices_input(struct kestrel_vm *vm);
 
 /* vm_device_state - the instance of `ops` in this VM, or NULL. */
 void *vm_device_state(const struct kestrel_vm *vm, const struct dev_ops *ops);

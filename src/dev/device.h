@@ -75,6 +75,12 @@ int dev_stop(struct dev_host *h, struct vcpu *v, enum kestrel_exit_kind kind, in
 /* dev_console_write - guest console output (all of it, in order with the rest). */
 void dev_console_write(struct dev_host *h, const void *buf, size_t len);
 
+/* dev_console_read - take up to len bytes of the guest console's input (what
+ * the host gave: kestrel_config.console_in_fd, kestrel_vm_console_input) into
+ * buf, in order. Returns how many (0: nothing waiting). Never blocks; any
+ * thread; no system call (a vCPU may call it from its exit path). */
+size_t dev_console_read(struct dev_host *h, uint8_t *buf, size_t len);
+
 /* dev_log - one "kestrel: ..." line to the VM's log. Cold paths only. */
 void dev_log(struct dev_host *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -85,6 +91,10 @@ void *dev_guest_ptr(struct dev_host *h, uint64_t gpa, uint64_t len);
 /* dev_irq_line - drive interrupt line `gsi` (ISA IRQ / IOAPIC pin) high or low.
  * 0, -ENODEV when the VM has no irqchip for it, or KVM's errno. */
 int dev_irq_line(struct dev_host *h, unsigned gsi, bool level);
+
+/* dev_config_name - how messages name struct kestrel_config's `field` ("pit"):
+ * what the embedder's field_name makes of it (the kestrel command: "--pit"). */
+const char *dev_config_name(const struct dev_host *h, const char *field);
 
 /* What a device may know of the machine it is in. */
 struct dev_machine {
@@ -102,6 +112,10 @@ struct dev_ops {
 	int (*init)(struct dev_host *h, void *state); /* register ranges; 0 or -errno */
 	void (*fini)(void *state);   /* free what init made (only after a successful init) */
 	void (*finish)(void *state); /* after the vCPUs stopped: collect counters */
+	/* Console input is waiting (dev_console_read): called by the thread that
+	 * got it from the host (kestrel_vm_run's, or kestrel_vm_console_input's
+	 * caller), never a vCPU; the device takes what it has room for. */
+	void (*input)(void *state);
 	/* Slots for snapshots (not used yet). */
 	int (*save)(const void *state, void *buf, size_t len);
 	int (*restore)(void *state, const void *buf, size_t len);

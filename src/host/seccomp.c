@@ -292,9 +292,18 @@ int seccomp_main_filter(const struct seccomp_main_ctx *c, struct sock_filter *pr
 	for (unsigned i = 0; i < ARRAY_LEN(seccomp_main_plain); i++)
 		allow_if(&o, seccomp_main_plain[i]);
 
-	/* ioctl: only what the reports ask of KVM after a run. */
+	/* ioctl: only what the reports ask of KVM after a run, and the UART's
+	 * interrupt line on the VM fd (console input arrives on this thread; its
+	 * console tick drains THR writes, which may raise THRE). */
 	at = block_begin(&o, __NR_ioctl, __NR_ioctl);
 	ld(&o, SC_ARG_LO(1));
+	if (c->vm_fd > 0) {
+		/* if request != KVM_IRQ_LINE skip the 4 instructions below */
+		emit(&o, BPF_JMP | BPF_JEQ | BPF_K, 0, 4, (uint32_t)KVM_IRQ_LINE);
+		ld(&o, SC_ARG_LO(0));
+		kill_unless(&o, (uint32_t)c->vm_fd);
+		ret(&o, SC_ALLOW);
+	}
 	allow_if(&o, KVM_CHECK_EXTENSION);
 	allow_if(&o, KVM_GET_STATS_FD);
 	/* Teardown (kestrel_vm_destroy): the doorbell's ioeventfd and the

@@ -76,13 +76,16 @@ int seccomp_install_vcpu(const struct seccomp_vcpu_ctx *c);
  * signals, memory (as above: nothing executable, private anonymous mmap, the
  * allocators' madvise), close, fstat, lseek, pread (KVM's stats fds), wait4
  * (a helper the caller started earlier), mincore, ioctl KVM_CHECK_EXTENSION,
- * KVM_GET_STATS_FD, KVM_IOEVENTFD and KVM_UNREGISTER_COALESCED_MMIO (teardown) only, tgkill in this
+ * KVM_GET_STATS_FD, KVM_IOEVENTFD and KVM_UNREGISTER_COALESCED_MMIO (teardown) only, and
+ * KVM_IRQ_LINE on the VM fd (vm_fd), tgkill in this
  * process with the kick signal or SIGABRT, exit. No open, socket, execve, fork/clone, rename,
  * unlink, kill, ptrace, or any other ioctl.
  */
 struct seccomp_main_ctx {
 	pid_t pid;
 	int kick_signal;
+	int vm_fd; /* KVM_IRQ_LINE on this fd only (0 or -1: none): the UART's interrupt when
+		    * console input arrives or the console tick drains THR writes */
 };
 
 #define SECCOMP_MAIN_MAX_INSNS 192u

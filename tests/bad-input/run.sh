@@ -83,7 +83,7 @@ while IFS= read -r line || [ -n "$line" ]; do
 	IFS=$'\x1f' read -r name input args want errs opts <<<"${line// | /$'\x1f'}"
 	opts=${opts:-}
 	xfail="" limit=30 killspec="" stdout=file stderr=file outbytes="" outre="" nokvm=0
-	shpre="" shpost="" truncspec="" report=""
+	shpre="" shpost="" truncspec="" report="" stdin=""
 	read -ra optv <<<"$opts" # not `for o in $opts`: a regex would be globbed
 	for o in "${optv[@]+"${optv[@]}"}"; do
 		case $o in
@@ -100,6 +100,7 @@ while IFS= read -r line || [ -n "$line" ]; do
 		close=[0-2]) shpost+=" ${o#close=}>&-" ;;
 		truncate=*) truncspec=${o#truncate=} ;;
 		report=*) report=${o#report=} ;;
+		stdin=*) stdin=${o#stdin=} ;;
 		*) echo "# bad option '$o' in: $line" >&2; exit 2 ;;
 		esac
 	done
@@ -109,10 +110,16 @@ while IFS= read -r line || [ -n "$line" ]; do
 		continue
 	fi
 	want=${named[$want]:-$want}
-	rm -rf "$tmp/in" "$tmp/out" "$tmp/err" "$tmp/pipe" "$tmp/epipe"
+	rm -rf "$tmp/in" "$tmp/out" "$tmp/err" "$tmp/pipe" "$tmp/epipe" "$tmp/stdin"
 	if ! in=$(make_input "$input" "$tmp/in"); then
 		xfail="" cmd=()
 		result "$name" "cannot make input '$input'"
+		continue
+	fi
+	sin=/dev/null
+	if [ -n "$stdin" ] && ! sin=$(make_input "$stdin" "$tmp/stdin"); then
+		xfail="" cmd=()
+		result "$name" "cannot make stdin '$stdin'"
 		continue
 	fi
 	args=${args//@IN/$in}
@@ -149,20 +156,20 @@ while IFS= read -r line || [ -n "$line" ]; do
 		errto=$tmp/epipe
 	fi
 	case $stdout in
-	file) "${cmd[@]}" >"$tmp/out" 2>"$errto" </dev/null & ;;
-	null) "${cmd[@]}" >/dev/null 2>"$errto" </dev/null & ;;
+	file) "${cmd[@]}" >"$tmp/out" 2>"$errto" <"$sin" & ;;
+	null) "${cmd[@]}" >/dev/null 2>"$errto" <"$sin" & ;;
 	stalled)
 		# A reader that holds the pipe open and never reads: it fills.
 		mkfifo "$tmp/pipe"
 		{ exec 3<"$tmp/pipe"; exec sleep "$((limit + 5))"; } &
 		spid=$!
-		"${cmd[@]}" >"$tmp/pipe" 2>"$errto" </dev/null &
+		"${cmd[@]}" >"$tmp/pipe" 2>"$errto" <"$sin" &
 		;;
 	head:*)
 		mkfifo "$tmp/pipe"
 		head -c "${stdout#head:}" <"$tmp/pipe" >"$tmp/out" &
 		hpid=$!
-		"${cmd[@]}" >"$tmp/pipe" 2>"$errto" </dev/null &
+		"${cmd[@]}" >"$tmp/pipe" 2>"$errto" <"$sin" &
 		;;
 	esac
 	pid=$!

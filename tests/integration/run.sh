@@ -7,6 +7,9 @@
 # (CI=true) a missing /dev/kvm is a failure: these machines have KVM.
 
 set -u
+# Standard input is the guest's console input (a terminal would be put in raw
+# mode): no case reads the caller's; those that give input say so.
+exec </dev/null
 KESTREL=${KESTREL:-build/kestrel}
 GUESTS=${GUESTS:-build/guests}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kestrel-it.XXXXXX") || exit 2
@@ -16,15 +19,18 @@ n=0 passed=0 failed=0 skipped=0
 have_kvm=1
 if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then have_kvm=0; fi
 
-# expect NAME STATUS [--out REGEX]... [--err REGEX]... [--no-err REGEX]... -- CMD...
-# Runs CMD with a 60 s safety limit, then checks its exit status and that
-# stdout/stderr match every given extended regex.
+# expect NAME STATUS [--in FILE] [--out REGEX]... [--no-out REGEX]... [--err REGEX]... [--no-err REGEX]... -- CMD...
+# Runs CMD with a 60 s safety limit, standard input from FILE (default
+# /dev/null), then checks its exit status and that stdout/stderr match every
+# given extended regex.
 expect() {
 	local name=$1 want=$2; shift 2
-	local outs=() errs=() noerrs=()
+	local outs=() noouts=() errs=() noerrs=() in=/dev/null
 	while [ "$1" != "--" ]; do
 		case $1 in
+		--in) in=$2; shift 2 ;;
 		--out) outs+=("$2"); shift 2 ;;
+		--no-out) noouts+=("$2"); shift 2 ;;
 		--err) errs+=("$2"); shift 2 ;;
 		--no-err) noerrs+=("$2"); shift 2 ;;
 		*) echo "bad expect option $1" >&2; exit 2 ;;
@@ -32,11 +38,14 @@ expect() {
 	done
 	shift
 	n=$((n + 1))
-	timeout -k 5 60 "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+	timeout -k 5 60 "$@" >"$tmp/out" 2>"$tmp/err" <"$in"
 	local got=$? why=""
 	[ "$got" -eq "$want" ] || why="exit status $got, expected $want"
 	for re in "${outs[@]+"${outs[@]}"}"; do
 		grep -Eq -- "$re" "$tmp/out" || why="${why:+$why; }stdout lacks /$re/"
+	done
+	for re in "${noouts[@]+"${noouts[@]}"}"; do
+		! grep -Eq -- "$re" "$tmp/out" || why="${why:+$why; }stdout has /$re/"
 	done
 	for re in "${errs[@]+"${errs[@]}"}"; do
 		grep -Eq -- "$re" "$tmp/err" || why="${why:+$why; }stderr lacks /$re/"
@@ -348,6 +357,40 @@ if [ "$have_kvm" -eq 1 ]; then
 			failed=$((failed + 1)); echo "not ok $n - SIG$sig: status $got (want $want)"; cat "$tmp/err"
 		fi
 	done
+fi
+
+# --- console input: the UART's receiver (docs/console.md), checked by serial-echo's count and FNV-1a ---
+fnv32() { # fnv32 FILE: the guest's checksum of FILE's bytes
+	local h=2166136261 c
+	for c in $(od -An -v -tu1 "$1"); do h=$(( ((h ^ c) * 16777619) & 0xffffffff )); done
+	printf '0x%08x' "$h"
+}
+printf 'hello world.' >"$tmp/hello.in"
+printf 'hello world' >"$tmp/hello.sum"
+head -c 20037 /dev/urandom >"$tmp/bulk.in"
+E=$G/serial-echo.elf
+kvm_expect "stdin reaches the UART: LSR polling, echo, status = bytes read" 11 --in "$tmp/hello.in" --out '^HELLO WORLD$' --out "KESTREL-SERIAL-ECHO-OK mode=poll bytes=11 fnv=$(fnv32 "$tmp/hello.sum") " -- $K run $E
+kvm_expect "20037 random bytes from a file: back-pressure, none lost (poll)" 37 --in "$tmp/bulk.in" --out "bytes=20037 fnv=$(fnv32 "$tmp/bulk.in") " -- $K run $E -- n=20037 quiet
+kvm_expect "the same through a pipe" 37 --out "bytes=20037 fnv=$(fnv32 "$tmp/bulk.in") " -- sh -c "cat '$tmp/bulk.in' | $K run $E -- n=20037 quiet"
+kvm_expect "IRQ 4 through the in-kernel IOAPIC (--pit): interrupt-driven input" 11 --in "$tmp/hello.in" --out '^HELLO WORLD$' --out "mode=irq bytes=11 fnv=$(fnv32 "$tmp/hello.sum") irqs=[1-9]" -- $K run --pit $E -- irq
+kvm_expect "20037 bytes interrupt-driven, none lost" 37 --in "$tmp/bulk.in" --out "mode=irq bytes=20037 fnv=$(fnv32 "$tmp/bulk.in") irqs=[1-9][0-9]* timeouts=[0-9]+ throttled=[1-9]" -- $K run --pit $E -- irq n=20037 quiet
+kvm_expect "input in 3 bursts: 3 edges, 3 interrupts (below the trigger level: timeouts)" 7 --out 'mode=irq bytes=7 .*irqs=([3-9]|[1-9][0-9]+) timeouts=([3-9]|[1-9][0-9]+)' -- sh -c "(printf abc; sleep 0.4; printf def; sleep 0.4; printf 'g.') | $K run --pit $E -- irq"
+kvm_expect "irq mode without an IOAPIC: the guest says so (status 4)" 4 --in "$tmp/hello.in" --out 'no IOAPIC at 0xfec00000' -- $K run $E -- irq
+kvm_expect "no irqchip: kestrel says where IRQ 4 went, the guest's watchdog sees it lost (2)" 2 --in "$tmp/hello.in" --out 'IRQ 4 lost' --err 'serial: the guest enabled UART interrupts, but this VM has no in-kernel PIC/IOAPIC for IRQ 4 \(--pit adds one\)' -- $K run $E -- irq force
+kvm_expect "piped Ctrl-A is data, not an escape (no terminal)" 4 --out 'bytes=4 ' -- sh -c "printf 'a\001xb.' | $K run $E"
+kvm_expect "--no-stdin: the UART receives nothing" $TIMEOUT --in "$tmp/hello.in" --no-out 'HELLO' --out 'mode=poll ready' -- $K run --no-stdin --timeout 1 $E
+kvm_expect "-v: end of the input is noted" 1 --out 'bytes=1 ' --err 'console input: end of file on fd' -- sh -c "printf 'x.' | $K run -v $E"
+if [ "$have_kvm" -eq 1 ] && command -v python3 >/dev/null; then
+	# tests/integration/pty.py: raw mode on a terminal, Ctrl-A x/h/Ctrl-A, the
+	# terminal restored after every way out; its TAP lines are counted here.
+	while IFS= read -r line; do
+		case $line in
+		"ok "*) n=$((n + 1)); passed=$((passed + 1)); echo "ok $n - pty: ${line#ok * - }" ;;
+		"not ok "*) n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - pty: ${line#not ok * - }" ;;
+		1..*) ;;
+		*) echo "$line" ;;
+		esac
+	done < <(timeout -k 5 180 python3 "$(dirname "$0")/pty.py" "$K" "$G" 2>&1)
 fi
 
 # --- containment (docs/containment.md): full RELRO, and every thread under seccomp while a VM runs ---

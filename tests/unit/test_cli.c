@@ -338,6 +338,15 @@ static void test_flags_and_unknown(void)
 	TAP_OK(!o.cfg.no_host_decompress && !o.cfg.no_host_quirks,
 	       "host decompression and quirks on by default");
 	BAD("--pit takes no value", "unknown option '--pit=1'", "run", "--pit=1", "g.elf");
+	TAP_OK(!o.no_stdin, "standard input is the console's input by default");
+	TAP_EQ_INT(parse("run", "--no-stdin", "g.elf", NULL), 0, "--no-stdin");
+	TAP_OK(o.no_stdin && !o.cfg.console_in,
+	       "--no-stdin sets no_stdin (cfg.console_in is main's)");
+	TAP_EQ_INT(parse("run", "--no-std", "g.elf", NULL), 0,
+		   "--no-std: a prefix of --no-stdin only");
+	TAP_OK(o.no_stdin, "... and it is --no-stdin");
+	TAP_STR_CONTAINS(cli_run_usage, "--no-stdin", "kestrel run --help lists --no-stdin");
+	TAP_STR_CONTAINS(cli_run_usage, "Ctrl-A x quits", "and the escape");
 
 	BAD("unknown option --bogus", "unknown option '--bogus'", "run", "--bogus", "g.elf");
 	BAD("unknown short option -x", "unknown option '-x'", "run", "-x", "g.elf");

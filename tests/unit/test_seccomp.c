@@ -440,7 +440,8 @@ static void test_installed(void)
 /* The calling thread's filter (confine_caller): what it keeps and what it loses. */
 static void test_main_program(void)
 {
-	static const struct seccomp_main_ctx mc = {.pid = PID, .kick_signal = KICK};
+	static const struct seccomp_main_ctx mc = {.pid = PID, .kick_signal = KICK, .vm_fd = VM_FD};
+	static const struct seccomp_main_ctx split = {.pid = PID, .kick_signal = KICK, .vm_fd = -1};
 	static const unsigned kept[] = {SYS_read,  SYS_write,	   SYS_poll,
 					SYS_futex, SYS_close,	   SYS_rt_sigaction,
 					SYS_wait4, SYS_exit_group, SYS_pread64};
@@ -470,6 +471,17 @@ static void test_main_program(void)
 		   "main filter: KVM_RUN is refused");
 	TAP_EQ_STR(act(verdict(SYS_ioctl, 5, KVM_SET_USER_MEMORY_REGION, 0)), "KILL_PROCESS",
 		   "main filter: KVM_SET_USER_MEMORY_REGION is refused");
+	TAP_EQ_STR(act(verdict(SYS_ioctl, VM_FD, KVM_IRQ_LINE, 0)), "ALLOW",
+		   "main filter: KVM_IRQ_LINE on the VM fd (the UART's interrupt)");
+	TAP_EQ_STR(act(verdict(SYS_ioctl, VCPU_FD, KVM_IRQ_LINE, 0)), "KILL_PROCESS",
+		   "main filter: KVM_IRQ_LINE on another fd is refused");
+	TAP_EQ_STR(act(verdict(SYS_ioctl, VM_FD, KVM_CREATE_VCPU, 0)), "KILL_PROCESS",
+		   "main filter: another ioctl on the VM fd is refused");
+	nprog = seccomp_main_filter(&split, prog, SECCOMP_VCPU_MAX_INSNS);
+	TAP_OK(nprog > 0, "main filter without an irqchip fits");
+	TAP_EQ_STR(act(verdict(SYS_ioctl, VM_FD, KVM_IRQ_LINE, 0)), "KILL_PROCESS",
+		   "main filter without an irqchip: KVM_IRQ_LINE is refused on every fd");
+	nprog = seccomp_main_filter(&mc, prog, SECCOMP_VCPU_MAX_INSNS);
 	TAP_EQ_STR(act(verdict(SYS_tgkill, PID, 99, KICK)), "ALLOW", "main filter: the kick");
 	TAP_EQ_STR(act(verdict(SYS_tgkill, PID, 99, SIGKILL)), "KILL_PROCESS",
 		   "main filter: tgkill SIGKILL is refused");
