@@ -43,7 +43,8 @@ const char cli_usage[] =
     "  version  the version\n"
     "\n"
     "Common options of run (as lkvm and QEMU spell them):\n"
-    "  -m, --mem SIZE       guest RAM: a number of MiB (-m 256) or with K/M/G (-m 1G)\n"
+    "  -m, --mem SIZE       guest RAM: a bare number is MiB (-m 256), else K/M/G/T\n"
+    "                       (-m 1G); at most what the host has available\n"
     "  -c, --cpus N         number of vCPUs (default 1)\n"
     "  -k, --kernel IMAGE   the guest image (instead of the GUEST argument)\n"
     "  -i, --initrd FILE    Linux initramfs, or a multiboot kernel's first module\n"
@@ -70,7 +71,13 @@ const char cli_run_usage[] =
     "attached (-m256M, -c2); -kernel, -initrd and -append work with one dash):\n"
     "  -m, --mem SIZE       guest RAM: a bare number is MiB (-m 256, as lkvm, QEMU and\n"
     "                       Firecracker read it), else K/M/G/T suffixes (-m 1G,\n"
-    "                       --mem 65536K); default 64M, minimum 2M\n"
+    "                       --mem 65536K), a whole number of 4 KiB pages; default\n"
+    "                       64M, minimum 2M, at most what the host has available\n"
+    "      --mem-overcommit allow --mem beyond the host's available memory (RAM is\n"
+    "                       given as the guest touches it: a host that runs out\n"
+    "                       kills a process, the OOM killer)\n"
+    "      --mem-prefault   allocate all guest RAM before the guest starts: a host\n"
+    "                       that cannot give it fails then, not in mid-run\n"
     "  -c, --cpus N         number of vCPUs (default 1; more than the host's CPUs\n"
     "                       works, with a warning)\n"
     "  -k, --kernel IMAGE   the guest image (instead of the GUEST argument)\n"
@@ -78,7 +85,8 @@ const char cli_run_usage[] =
     "      --module FILE[,STRING]  a further multiboot module (repeatable)\n"
     "  -p, --cmdline STR    kernel command line (also --append); GUEST-ARGS follow it\n"
     "      --strict         an access to an unhandled port or MMIO address ends the VM\n"
-    "                       (default: reads return 0, writes are ignored, logged once)\n"
+    "                       (default: reads return 0, writes are ignored; the first\n"
+    "                       8 ports are logged, the rest counted after the run)\n"
     "  -t, --timeout SECS   stop a guest that runs longer than SECS (decimals allowed)\n"
     "  -q, --quiet          print only errors (no warnings)\n"
     "  -v, --verbose        also print the set-up steps: KVM capabilities, objects\n"
@@ -217,6 +225,8 @@ enum cli_opt_id {
 	OPT_HALT_POLL,
 	OPT_CPUID,
 	OPT_NO_STDIN,
+	OPT_MEM_OVERCOMMIT,
+	OPT_MEM_PREFAULT,
 };
 
 static const struct cli_opt {
@@ -256,6 +266,8 @@ static const struct cli_opt {
     {"halt-poll", 0, true, false, OPT_HALT_POLL},
     {"cpuid", 0, false, false, OPT_CPUID},
     {"no-stdin", 0, false, false, OPT_NO_STDIN},
+    {"mem-overcommit", 0, false, false, OPT_MEM_OVERCOMMIT},
+    {"mem-prefault", 0, false, false, OPT_MEM_PREFAULT},
 };
 #define CLI_NOPTS (sizeof(cli_opts) / sizeof(cli_opts[0]))
 
@@ -323,6 +335,8 @@ static const struct {
 	const char *field, *option;
 } cli_fields[] = {
     {"mem_size", "--mem"},
+    {"mem_overcommit", "--mem-overcommit"},
+    {"mem_prefault", "--mem-prefault"},
     {"ncpus", "--cpus"},
     {"strict", "--strict"},
     {"no_sync_regs", "--no-sync-regs"},
@@ -512,6 +526,12 @@ static int cli_apply(struct cli_options *o, const struct cli_opt *op, const char
 		return 0;
 	case OPT_NO_PROFILE:
 		o->cfg.no_profile = true;
+		return 0;
+	case OPT_MEM_OVERCOMMIT:
+		o->cfg.mem_overcommit = true;
+		return 0;
+	case OPT_MEM_PREFAULT:
+		o->cfg.mem_prefault = true;
 		return 0;
 	case OPT_HALT_POLL:
 		if (!val)

@@ -129,6 +129,17 @@ struct kestrel_config {
 	 * ESC and any other byte are dropped. 0: no escape, every byte is the guest's.
 	 */
 	unsigned char console_escape;
+	/*
+	 * Guest RAM and the host's memory. RAM is reserved, not allocated: the
+	 * host gives each page when the guest first touches it. So by default
+	 * kestrel_vm_create refuses a mem_size above what the host has
+	 * available now (MemAvailable, or the memory cgroup's room if smaller),
+	 * since a host that runs out later answers with the OOM killer.
+	 */
+	bool mem_overcommit; /* allow more than is available (sparse guests; the risk is yours) */
+	bool mem_prefault;   /* allocate all of RAM in kestrel_vm_create: running out is an
+			      * error then (or the OOM killer, before the guest runs), never
+			      * mid-run; costs the time and the memory up front */
 };
 
 /* A multiboot module: a file, and the string the kernel sees for it (NULL: the path). */

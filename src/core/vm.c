@@ -19,6 +19,7 @@
 #include "arch/x86/arch.h"
 #include "arch/x86/boot.h"
 #include "host/dedicated.h"
+#include "host/memory.h"
 #include "arch/x86/acpi.h"
 #include "arch/x86/entry.h"
 #include "arch/x86/quirk.h"
@@ -33,6 +34,13 @@ static const uint64_t vm_max_file = 4ull << 30;
 
 /* The page KVM maps guest RAM in: mem_size must be a multiple. */
 #define VM_PAGE 4096u
+
+/* <sys/mman.h> of older libcs lacks it (Linux 5.14's value). */
+#ifdef MADV_POPULATE_WRITE
+#define VM_MADV_POPULATE_WRITE MADV_POPULATE_WRITE
+#else
+#define VM_MADV_POPULATE_WRITE 23
+#endif
 
 void kestrel_config_init(struct kestrel_config *cfg)
 {
@@ -158,9 +166,8 @@ static int vm_open_kvm(struct kestrel_vm *vm, struct kestrel_error *err)
 
 static int vm_check_config(struct kestrel_vm *vm, struct kestrel_error *err)
 {
-	char a[32], b[32];
-	struct sysinfo si;
-	uint64_t host_ram;
+	char a[32], b[32], c[32];
+	struct host_mem hm;
 
 	if (vm->cfg.mem_size < KESTREL_MIN_MEM)
 		return vm_cfg_err(err, -EINVAL, "%s %s is too small: kestrel needs at least %s",
@@ -178,14 +185,27 @@ static int vm_check_config(struct kestrel_vm *vm, struct kestrel_error *err)
 				  (unsigned long long)(down >> 10),
 				  (unsigned long long)((down + VM_PAGE) >> 10));
 	}
-	if (sysinfo(&si) == 0) {
-		host_ram = (uint64_t)si.totalram * si.mem_unit;
-		if (vm->cfg.mem_size > host_ram)
-			return vm_cfg_err(
-			    err, -ENOMEM, "%s %s is more than this host's %s of RAM; choose less",
-			    vm_name(vm, "mem_size"), format_size(vm->cfg.mem_size, a, sizeof(a)),
-			    format_size(host_ram, b, sizeof(b)));
-	}
+	/* Guest RAM is MAP_NORESERVE: the host gives each page when the guest
+	 * first touches it, and one that has run out answers with the OOM
+	 * killer, mid-run. So ask for no more than it has available now, unless
+	 * the caller takes that risk (docs/robustness.md). */
+	host_mem_read(&hm);
+	if (!vm->cfg.mem_overcommit && hm.avail != UINT64_MAX && vm->cfg.mem_size > hm.avail)
+		return vm_cfg_err(
+		    err, -ENOMEM,
+		    "%s %s is more than this host has available: %s (%s%s%s); choose less, or "
+		    "allow it with %s (guest RAM is then given as the guest touches it, and a "
+		    "host that runs out kills a process: the OOM killer)",
+		    vm_name(vm, "mem_size"), format_size(vm->cfg.mem_size, a, sizeof(a)),
+		    format_size(hm.avail, b, sizeof(b)), hm.source, hm.total ? ", of " : "",
+		    hm.total ? format_size(hm.total, c, sizeof(c)) : "",
+		    vm_name(vm, "mem_overcommit"));
+	vm_info(vm, "host memory: %s available (%s); guest RAM %s%s",
+		hm.avail == UINT64_MAX ? "unknown" : format_size(hm.avail, b, sizeof(b)), hm.source,
+		format_size(vm->cfg.mem_size, a, sizeof(a)),
+		vm->cfg.mem_prefault	 ? ", allocated up front"
+		: vm->cfg.mem_overcommit ? ", overcommitted"
+					 : "");
 	int max = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
 	if (max <= 0)
 		max = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
@@ -226,6 +246,19 @@ static int vm_setup_memory(struct kestrel_vm *vm, struct kestrel_error *err)
 			return vm_err(err, -errno, "cannot map %llu MiB of guest RAM: %s",
 				      (unsigned long long)(r->size >> 20), strerror(errno));
 		r->host = p;
+		/* mem_prefault: the host gives every page now, so running out is
+		 * this error (or the OOM killer) before the guest runs, never in the
+		 * middle of it. MADV_POPULATE_WRITE: Linux 5.14. */
+		if (vm->cfg.mem_prefault && madvise(p, r->size, VM_MADV_POPULATE_WRITE) < 0) {
+			int e = errno;
+			return vm_err(
+			    err, -e,
+			    "%s: cannot allocate the %llu MiB of guest RAM slot %u up front: "
+			    "%s",
+			    vm_name(vm, "mem_prefault"), (unsigned long long)(r->size >> 20), i,
+			    e == EINVAL ? "this kernel lacks MADV_POPULATE_WRITE (Linux 5.14+)"
+					: strerror(e));
+		}
 		struct kvm_userspace_memory_region slot = {
 		    .slot = i,
 		    .guest_phys_addr = r->gpa,

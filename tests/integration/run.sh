@@ -196,6 +196,22 @@ kvm_expect "bad-hypercall, ioctl fallback" 0 --out 'KESTREL-BAD-HYPERCALL-OK' --
 kvm_expect "bad-hypercall with RAM above the 4 GiB hole" 0 --out 'KESTREL-BAD-HYPERCALL-OK' --out '2 RAM region' -- $K run --mem 5G $G/bad-hypercall.elf
 kvm_expect "--timeout stops a guest that runs too long" $TIMEOUT --err 'timeout' -- $K run --timeout 0.3 $G/pio-loop.elf -- 4000000000
 
+# --- host memory (docs/robustness.md): no more than MemAvailable unless --mem-overcommit; --mem-prefault ---
+avail_mib=$(( $(awk '/^MemAvailable:/ {print $2}' /proc/meminfo) / 1024 ))
+total_mib=$(( $(awk '/^MemTotal:/ {print $2}' /proc/meminfo) / 1024 ))
+kvm_expect "--mem MemAvailable + 1 GiB ($((avail_mib + 1024))M) is refused, naming --mem-overcommit" $USAGE --err "^kestrel: --mem .* is more than this host has available: .*MemAvailable.* allow it with --mem-overcommit" -- $K run --mem $((avail_mib + 1024))M $G/hello.elf
+kvm_expect "--mem MemAvailable + 1 GiB with --mem-overcommit boots" 0 --out 'KESTREL-HELLO-OK' -- $K run --mem $((avail_mib + 1024))M --mem-overcommit $G/hello.elf
+if [ $((total_mib - avail_mib)) -ge 64 ]; then
+	# Below all RAM (which main checked) but above what is available: main let it through.
+	kvm_expect "--mem between MemAvailable and MemTotal ($(((avail_mib + total_mib) / 2))M) is refused" $USAGE --err 'is more than this host has available' -- $K run --mem $(((avail_mib + total_mib) / 2))M $G/hello.elf
+else
+	n=$((n + 1)); skipped=$((skipped + 1)); echo "ok $n - --mem between MemAvailable and MemTotal # SKIP they are within 64 MiB"
+fi
+kvm_expect "mem-touch: a guest that writes all of its 1 GiB gets it (and the host gave it)" 0 --out 'KESTREL-MEM-TOUCH-OK pages=[0-9]+ touched_mib=102[0-9] ram_mib=1024' --err '^kestrel: memory: guest RAM touched 104[0-9]{4} KiB of 1024 MiB' -- $K run --mem 1G --stats $G/mem-touch.elf
+kvm_expect "--mem-prefault: all 256 MiB are the process's before a guest that touches none" 0 --out 'KESTREL-HELLO-OK' --err '^kestrel: memory: guest RAM touched 262144 KiB of 256 MiB' -- $K run --mem 256M --mem-prefault --stats $G/hello.elf
+kvm_expect "without --mem-prefault the same guest has the host give next to nothing" 0 --err '^kestrel: memory: guest RAM touched [0-9]{1,4} KiB of 256 MiB' -- $K run --mem 256M --stats $G/hello.elf
+kvm_expect "mem-touch with --mem-prefault" 0 --out 'KESTREL-MEM-TOUCH-OK .* ram_mib=256' -- $K run --mem 256M --mem-prefault $G/mem-touch.elf
+
 # --- register cache: same guest results under both backends, and the ioctl counts ---
 kvm_expect "snapshot-loop, shared register page" 0 --out 'snapshot-loop: 300 rounds, 299 restores, 0 wrong' --out 'KESTREL-SNAPSHOT-LOOP-OK' -- $K run $G/snapshot-loop.elf -- 300
 kvm_expect "snapshot-loop, ioctl fallback" 0 --out 'snapshot-loop: 300 rounds, 299 restores, 0 wrong' --out 'KESTREL-SNAPSHOT-LOOP-OK' -- $K run --no-sync-regs $G/snapshot-loop.elf -- 300

@@ -50,6 +50,8 @@ static void test_defaults(void)
 	TAP_EQ_U64(o.timeout_ms, 0, "no timeout by default");
 	TAP_OK(!o.cfg.strict && !o.cfg.no_sync_regs && !o.stats, "flags off by default");
 	TAP_OK(!o.cfg.pit, "no forced PIT by default");
+	TAP_OK(!o.cfg.mem_overcommit && !o.cfg.mem_prefault,
+	       "no overcommit, no prefault by default");
 	TAP_EQ_STR(o.cmdline, "", "empty guest command line");
 	TAP_OK(o.cfg.cmdline == o.cmdline, "cfg.cmdline points at the joined arguments");
 	TAP_EQ_STR(why, "", "why is empty on success");
@@ -123,6 +125,23 @@ static void test_mem(void)
 	    "g.elf");
 	mem_ok("-m", "17592186044415", 17592186044415ull * MIB);
 	BAD("-m with an attached bad value", "--mem 12Q", "run", "-m12Q", "g.elf");
+
+	/* The host-memory policy's two switches (docs/robustness.md). */
+	TAP_EQ_INT(parse("run", "--mem", "20G", "--mem-overcommit", "g.elf", NULL), 0,
+		   "--mem-overcommit");
+	TAP_OK(o.cfg.mem_overcommit && !o.cfg.mem_prefault, "--mem-overcommit sets mem_overcommit");
+	TAP_EQ_INT(parse("run", "--mem-prefault", "-m", "1G", "g.elf", NULL), 0, "--mem-prefault");
+	TAP_OK(o.cfg.mem_prefault && !o.cfg.mem_overcommit, "--mem-prefault sets mem_prefault");
+	TAP_EQ_INT(parse("run", "--mem-p", "g.elf", NULL), 0, "--mem-p is an unambiguous prefix");
+	TAP_OK(o.cfg.mem_prefault, "... of --mem-prefault");
+	BAD("--mem- (ambiguous)", "is ambiguous: --mem-overcommit, --mem-prefault", "run", "--mem-",
+	    "g.elf");
+	BAD("--mem-prefault=yes", "--mem-prefault takes no value", "run", "--mem-prefault=yes",
+	    "g.elf");
+	BAD("--me (--mem, --mem-overcommit, --mem-prefault)",
+	    "option '--me' is ambiguous: --mem, --mem-overcommit, --mem-prefault", "run", "--me",
+	    "8", "g.elf");
+	TAP_EQ_INT(parse("run", "--mem", "8", "g.elf", NULL), 0, "--mem itself stays exact");
 }
 
 static void test_cpus(void)
@@ -174,10 +193,11 @@ static void test_habits(void)
 	TAP_OK(o.guest && !strcmp(o.guest, "bz") && !strcmp(o.cfg.initrd, "rd"), "... taken");
 
 	/* Unambiguous prefixes. */
-	TAP_EQ_INT(parse("--time", "2", "--str", "--ha", "3", "--me=8M", "g.elf", NULL), 0,
-		   "prefixes --time --str --ha --me");
+	TAP_EQ_INT(parse("--time", "2", "--str", "--ha", "3", "--mem-o", "--init=x", "g.elf", NULL),
+		   0, "prefixes --time --str --ha --mem-o --init");
 	TAP_OK(o.timeout_ms == 2000 && o.cfg.strict && o.cfg.set_halt_poll &&
-		   o.cfg.halt_poll_ns == 3 && o.cfg.mem_size == 8 * MIB,
+		   o.cfg.halt_poll_ns == 3 && o.cfg.mem_overcommit && o.cfg.initrd &&
+		   !strcmp(o.cfg.initrd, "x"),
 	       "... each the option it starts");
 	TAP_EQ_INT(parse("--stats", "g.elf", NULL), 0,
 		   "--stats is exact, not a prefix of --stats-json");

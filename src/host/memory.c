@@ -1,0 +1,215 @@
+/* memory.c - how much memory the host can give a guest (the check behind mem_overcommit). */
+#include "host/memory.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+/* v1 writes "no limit" as PAGE_COUNTER_MAX pages (9223372036854771712 with 4 KiB pages). */
+#define HOST_NO_LIMIT (1ull << 62)
+
+int host_meminfo_field(const char *text, const char *key, uint64_t *bytes)
+{
+	size_t kl = strlen(key);
+
+	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		const char *p = l + kl;
+		uint64_t v = 0;
+		bool digits = false;
+
+		/* "Key:" (meminfo) or "key " (a cgroup's memory.stat). */
+		if (strncmp(l, key, kl) != 0 || (*p != ':' && *p != ' '))
+			continue;
+		if (*p == ':')
+			p++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		for (; *p >= '0' && *p <= '9'; p++, digits = true)
+			if (__builtin_mul_overflow(v, 10, &v) ||
+			    __builtin_add_overflow(v, (uint64_t)(*p - '0'), &v))
+				return -EINVAL;
+		if (!digits)
+			return -EINVAL;
+		if (!strncmp(p, " kB", 3) && __builtin_mul_overflow(v, 1024, &v))
+			return -EINVAL;
+		*bytes = v;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int host_cgroup_memory_path(const char *text, bool *v2, char *path, size_t len)
+{
+	const char *v2_path = NULL;
+	size_t v2_len = 0;
+
+	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		const char *c = strchr(l, ':'), *e = strchr(l, '\n'), *p;
+		size_t pl;
+
+		if (!e)
+			e = l + strlen(l);
+		if (!c || c >= e || !(p = memchr(c + 1, ':', (size_t)(e - c - 1))))
+			continue;
+		p++;
+		pl = (size_t)(e - p);
+		if (c - l == 1 && l[0] == '0' && p - c == 2) { /* "0::PATH" */
+			v2_path = p;
+			v2_len = pl;
+			continue;
+		}
+		/* "N:a,memory,b:PATH": look for "memory" as one of the list's items. */
+		for (const char *k = c + 1; k < p - 1;) {
+			const char *ke = memchr(k, ',', (size_t)(p - 1 - k));
+			if (!ke)
+				ke = p - 1;
+			if (ke - k == 6 && !strncmp(k, "memory", 6)) {
+				if (pl >= len)
+					return -ENOENT;
+				memcpy(path, p, pl);
+				path[pl] = '\0';
+				*v2 = false;
+				return 0;
+			}
+			k = ke + 1;
+		}
+	}
+	if (!v2_path || v2_len >= len)
+		return -ENOENT;
+	memcpy(path, v2_path, v2_len);
+	path[v2_len] = '\0';
+	*v2 = true;
+	return 0;
+}
+
+uint64_t host_cgroup_room(uint64_t limit, uint64_t usage, uint64_t inactive_file)
+{
+	uint64_t used = usage > inactive_file ? usage - inactive_file : 0;
+
+	if (limit >= HOST_NO_LIMIT)
+		return UINT64_MAX;
+	return limit > used ? limit - used : 0;
+}
+
+/* A small file (a /proc or cgroup file) into buf, NUL-terminated; -errno. */
+static int host_read(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -EIO;
+	buf[n] = '\0';
+	return 0;
+}
+
+/* A file holding one number ("max" for v2's no limit: UINT64_MAX). */
+static int host_read_number(const char *dir, const char *name, uint64_t *v)
+{
+	char path[4200], buf[64];
+	unsigned long long x;
+	char *end;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (host_read(path, buf, sizeof(buf)) < 0)
+		return -ENOENT;
+	if (!strncmp(buf, "max", 3)) {
+		*v = UINT64_MAX;
+		return 0;
+	}
+	errno = 0;
+	x = strtoull(buf, &end, 10);
+	if (errno || end == buf)
+		return -EINVAL;
+	*v = x;
+	return 0;
+}
+
+/* inactive_file (v2) or total_inactive_file (v1) from dir's memory.stat; 0 if absent. */
+static uint64_t host_inactive_file(const char *dir, const char *key)
+{
+	char path[4200], buf[8192];
+	uint64_t v = 0;
+
+	snprintf(path, sizeof(path), "%s/memory.stat", dir);
+	if (host_read(path, buf, sizeof(buf)) == 0 && host_meminfo_field(buf, key, &v) == 0)
+		return v;
+	return 0;
+}
+
+/* The room the memory cgroup leaves (UINT64_MAX: no limit found). */
+static uint64_t host_cgroup_avail(void)
+{
+	char buf[4096], rel[2048], dir[4200];
+	uint64_t room = UINT64_MAX, limit, usage;
+	bool v2;
+
+	if (host_read("/proc/self/cgroup", buf, sizeof(buf)) < 0 ||
+	    host_cgroup_memory_path(buf, &v2, rel, sizeof(rel)) < 0)
+		return UINT64_MAX;
+	if (!v2) {
+		/* Inside a cgroup namespace the mount's root is kestrel's own cgroup. */
+		snprintf(dir, sizeof(dir), "/sys/fs/cgroup/memory%s", rel);
+		if (access(dir, F_OK) != 0)
+			snprintf(dir, sizeof(dir), "/sys/fs/cgroup/memory");
+		char stat[8192], path[4300];
+		snprintf(path, sizeof(path), "%s/memory.stat", dir);
+		if (host_read(path, stat, sizeof(stat)) < 0 ||
+		    host_meminfo_field(stat, "hierarchical_memory_limit", &limit) < 0 ||
+		    host_read_number(dir, "memory.usage_in_bytes", &usage) < 0)
+			return UINT64_MAX;
+		return host_cgroup_room(limit, usage,
+					host_inactive_file(dir, "total_inactive_file"));
+	}
+	/* v2: a limit on any ancestor binds too; walk up to the mount. */
+	snprintf(dir, sizeof(dir), "/sys/fs/cgroup%s", strcmp(rel, "/") ? rel : "");
+	if (access(dir, F_OK) != 0)
+		snprintf(dir, sizeof(dir), "/sys/fs/cgroup");
+	for (;;) {
+		if (host_read_number(dir, "memory.max", &limit) == 0 &&
+		    host_read_number(dir, "memory.current", &usage) == 0) {
+			uint64_t r = host_cgroup_room(limit, usage,
+						      host_inactive_file(dir, "inactive_file"));
+			if (r < room)
+				room = r;
+		}
+		char *slash = strrchr(dir, '/');
+		if (!slash || strcmp(dir, "/sys/fs/cgroup") == 0)
+			break;
+		*slash = '\0';
+	}
+	return room;
+}
+
+void host_mem_read(struct host_mem *m)
+{
+	char buf[8192];
+	struct sysinfo si;
+	uint64_t cg;
+
+	*m = (struct host_mem){.avail = UINT64_MAX, .source = "MemAvailable in /proc/meminfo"};
+	if (host_read("/proc/meminfo", buf, sizeof(buf)) == 0) {
+		host_meminfo_field(buf, "MemTotal", &m->total);
+		if (host_meminfo_field(buf, "MemAvailable", &m->avail) < 0)
+			m->avail = UINT64_MAX;
+	}
+	if (m->avail == UINT64_MAX && sysinfo(&si) == 0) {
+		/* No MemAvailable (very old kernels, no /proc): the old bound, all RAM. */
+		m->total = (uint64_t)si.totalram * si.mem_unit;
+		m->avail = m->total;
+		m->source = "the host's RAM, from sysinfo";
+	}
+	cg = host_cgroup_avail();
+	if (cg < m->avail) {
+		m->avail = cg;
+		m->source = "the memory cgroup's limit";
+	}
+}

@@ -1,0 +1,45 @@
+/* memory.h - how much memory the host can give a guest: MemAvailable, capped by the memory
+ * cgroup kestrel runs in. */
+#ifndef KESTREL_HOST_MEMORY_H
+#define KESTREL_HOST_MEMORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct host_mem {
+	uint64_t avail;	    /* bytes a guest may count on; UINT64_MAX when nothing could be read */
+	uint64_t total;	    /* MemTotal (0: unknown) */
+	const char *source; /* what bounds avail, for messages: "MemAvailable in /proc/meminfo",
+			     * "the memory cgroup's limit" */
+};
+
+/*
+ * host_meminfo_field - the value of `key` ("MemAvailable") in /proc/meminfo
+ * text ("MemAvailable:   123456 kB" lines), in bytes. Pure. 0, -ENOENT (no
+ * such line) or -EINVAL (a line that does not parse, or overflows).
+ */
+int host_meminfo_field(const char *text, const char *key, uint64_t *bytes);
+
+/*
+ * host_cgroup_memory_path - the cgroup path of the memory controller in
+ * /proc/self/cgroup text: the v1 line whose controllers include "memory"
+ * ("4:memory:/a/b", "7:cpu,memory:/x"), else the v2 line ("0::/a/b"), with
+ * *v2 saying which. Pure. 0, or -ENOENT when there is none.
+ */
+int host_cgroup_memory_path(const char *text, bool *v2, char *path, size_t len);
+
+/*
+ * host_cgroup_room - what a cgroup's files leave: limit - (usage -
+ * inactive_file), the page cache it can drop counted as free, 0 when
+ * usage is above the limit. Pure. UINT64_MAX for no limit ("max", or v1's
+ * huge page-aligned "unlimited").
+ */
+uint64_t host_cgroup_room(uint64_t limit, uint64_t usage, uint64_t inactive_file);
+
+/* host_mem_read - *m for this process now: MemAvailable, capped by the
+ * memory cgroup's room (v2: every ancestor's memory.max; v1: its
+ * hierarchical_memory_limit), or MemTotal / sysinfo when that is all there is. */
+void host_mem_read(struct host_mem *m);
+
+#endif
