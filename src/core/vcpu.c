@@ -232,12 +232,14 @@ static int vcpu_confine(struct vcpu *v)
 	 * a device's first exit (vm_fast_arm). */
 	if (vm->has_irqchip)
 		c.vm_ioctls[n++] = KVM_IRQ_LINE;
+	pthread_mutex_lock(&vm->fast_lock); /* another vCPU may be arming them */
 	for (unsigned i = 0; i < vm->nfast; i++)
 		if (vm->fast[i].state == VM_FAST_READY) {
 			c.vm_ioctls[n++] = KVM_REGISTER_COALESCED_MMIO;
 			c.vm_ioctls[n++] = KVM_IOEVENTFD;
 			break;
 		}
+	pthread_mutex_unlock(&vm->fast_lock);
 	if (n == 0)
 		c.vm_fd = -1;
 

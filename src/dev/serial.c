@@ -57,9 +57,8 @@ enum {
 #define UART_MSR_RI 0x40
 #define UART_MSR_DCD 0x80
 #define UART_MSR_TERI 0x04 /* RI went from on to off */
-#define UART_MSR_IDLE                                                                              \
-	(UART_MSR_DCD | UART_MSR_DSR | UART_MSR_CTS) /* a peer is always there                     \
-						      */
+/* Outside loopback: a peer is always there. */
+#define UART_MSR_IDLE (UART_MSR_DCD | UART_MSR_DSR | UART_MSR_CTS)
 
 struct serial {
 	struct dev_host *h;

@@ -61,17 +61,18 @@ def tap(ok, name, why=""):
     failed += not ok
     print(f"{'ok' if ok else 'not ok'} {n} - {name}{'' if ok or not why else ': ' + why}", flush=True)
 
-def wait_for(needle, secs):
+def wait_for(needle, secs, start=0):
+    """Read until `needle` appears at or after out[start] (or secs pass)."""
     global out
     end = time.time() + secs
-    while needle not in out and time.time() < end:
+    while needle not in out[start:] and time.time() < end:
         r, _, _ = select.select([m], [], [], 0.5)
         if r:
             try:
                 out += os.read(m, 65536)
             except OSError:
                 break
-    return needle in out
+    return needle in out[start:]
 
 def tail():
     return out[-600:].decode(errors="replace")
@@ -81,15 +82,15 @@ tap(ok, f"the shell starts ({time.time() - t0:.0f} s)", tail())
 if ok:
     mode = termios.tcgetattr(s)
     tap(not (mode[3] & (termios.ICANON | termios.ECHO | termios.ISIG)), "the terminal is raw while it runs")
-    # A prompt, then a command whose answer the shell computes.
-    ok = wait_for(b"# ", 300)
+    # A prompt after the marker, then a command whose answer the shell computes.
+    ok = wait_for(b"# ", 300, out.index(b"KESTREL-LINUX-SHELL"))
     tap(ok, "a prompt", tail())
     start = len(out)
     for c in b"echo ANSWER-$((6*7))\r":
         os.write(m, bytes([c]))
         time.sleep(0.05)
     t1 = time.time()
-    ok = wait_for(b"ANSWER-42", 600) and b"ANSWER-42" in out[start:]
+    ok = wait_for(b"ANSWER-42", 600, start)
     tap(ok, f"echo ANSWER-$((6*7)) is answered ANSWER-42 ({time.time() - t1:.0f} s)", tail())
     os.write(m, b"exit\r")
 st = None
