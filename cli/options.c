@@ -15,10 +15,12 @@
 	"  0-119  the guest's own status (exit hypercall; isa-debug-exit gives (v<<1)|1)\n"        \
 	"  120    bad command line            124  --timeout expired\n"                            \
 	"  121    guest image unusable        125  guest error: KVM internal error,\n"             \
-	"  122    KVM or host failure              failed entry or unknown exit\n"                 \
-	"  123    guest triple fault          126  --strict: unhandled port/MMIO access\n"         \
-	"  127    guest reset (i8042/system)  130/143  stopped by SIGINT/SIGTERM\n"                \
-	"  159    a vCPU thread made a system call its seccomp filter forbids (SIGSYS)\n"
+	"  122    KVM or host failure              failed entry, unknown exit, or a\n"             \
+	"  123    guest triple fault               guest status over 119\n"                        \
+	"  127    guest reset (i8042/system)  126  --strict: unhandled port/MMIO access\n"         \
+	"  128+N  stopped by signal N, after a clean stop and the reports: 129 SIGHUP,\n"          \
+	"         130 SIGINT, 131 SIGQUIT, 138 SIGUSR1, 142 SIGALRM, 143 SIGTERM\n"                \
+	"  159    a kestrel thread made a system call its seccomp filter forbids (SIGSYS)\n"
 
 const char cli_short_usage[] =
     "Usage: kestrel [run] [OPTIONS] GUEST [-- GUEST-ARGS...]\n"

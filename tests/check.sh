@@ -80,6 +80,13 @@ inst "installed: headers, libkestrel.a, libkestrel.so with its soname, kestrel.p
 	test -f '$dest/usr/share/bash-completion/completions/kestrel' &&
 	readelf -d '$dest/usr/lib/libkestrel.so' | grep -q 'SONAME.*libkestrel.so.0' &&
 	! nm -D --defined-only '$dest/usr/lib/libkestrel.so' | grep -v ' kestrel_' | grep -q ' [TDB] '"
+# `ar x` of an archive with two members of one name (src/core/vcpu.o, src/arch/x86/vcpu.o)
+# silently keeps one: the installed archive is one sealed object, every name once.
+inst "libkestrel.a: no two members share a name (ar x keeps them all)" sh -c "
+	n=\$(ar t '$dest/usr/lib/libkestrel.a' | wc -l) && [ \"\$n\" -ge 1 ] &&
+	[ -z \"\$(ar t '$dest/usr/lib/libkestrel.a' | sort | uniq -d)\" ] &&
+	mkdir -p '$tmp/arx' && cd '$tmp/arx' && ar x '$dest/usr/lib/libkestrel.a' &&
+	[ \"\$(ls | wc -l)\" -eq \"\$n\" ]"
 inst "embed.c builds as C (cc, pkg-config)" sh -c "cc -std=c11 -Wall -Wextra -Werror examples/embed.c \$(pkg-config --cflags --libs kestrel) -o '$tmp/embed'"
 inst "embed.c builds as C++ (c++, pkg-config)" sh -c "c++ -x c++ -Wall -Wextra -Werror examples/embed.c \$(pkg-config --cflags --libs kestrel) -o '$tmp/embed++'"
 inst "embed.c links statically (pkg-config --static)" sh -c "cc -std=c11 examples/embed.c \$(pkg-config --cflags kestrel) '$dest/usr/lib/libkestrel.a' \$(pkg-config --static --libs-only-l kestrel | sed 's/-lkestrel//') -o '$tmp/embed-static'"

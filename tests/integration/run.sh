@@ -111,6 +111,40 @@ expect "bench --rusn: did you mean --runs" $USAGE --err "did you mean --runs\?" 
 # Usage errors, configurations the host refuses and bad images live in the
 # bad-input catalogue: tests/bad-input/cases.txt (run by tests/check.sh).
 
+# --- issue 14: what is documented is all there (derived from the sources, nothing listed here) ---
+root=$(cd "$(dirname "$0")/../.." && pwd)
+# Every status kestrel itself exits with: abi.h's KESTREL_STATUS_* (less GUEST_MAX, the
+# guest's top), 128 + each signal cli/guard.c stops cleanly on, and 159 (SIGSYS).
+statuses="$(cpp -dM "$root/include/kestrel/abi.h" | awk '$2 ~ /^KESTREL_STATUS_/ && $2 != "KESTREL_STATUS_GUEST_MAX" {print $3}' | sort -n | tr '\n' ' ')"
+for sig in $(sed -n 's/^const int guard_stop_signals.*{\(.*\)};/\1/p' "$root/cli/guard.c" | tr -d ' ' | tr ',' ' '); do
+	statuses="$statuses $((128 + $(kill -l "${sig#SIG}")))"
+done
+statuses="$statuses 159"
+"$K" help run >"$tmp/runhelp" 2>&1
+sed -n '/^### Exit statuses/,/^## /p' "$root/README.md" >"$tmp/readme-st"
+missing="" missing_readme=""
+for st in $statuses; do
+	grep -Eq "(^| |/)$st( |/|$)" <(sed -n '/^Exit status:/,$p' "$tmp/runhelp") || missing="$missing $st"
+	grep -Eq "(^\| |/ )$st( \||  *\|| /)" "$tmp/readme-st" || missing_readme="$missing_readme $st"
+done
+expect "kestrel help run lists every status kestrel exits with ($(echo $statuses | wc -w) of them)" 0 -- sh -c "[ -z '$missing' ] || { echo 'missing:$missing' >&2; exit 1; }"
+expect "the README's exit-status table lists every one" 0 -- sh -c "[ -z '$missing_readme' ] || { echo 'missing:$missing_readme' >&2; exit 1; }"
+# Every hypercall of abi.h's enum, by number and name, in the README's ABI list.
+hc_missing=""
+tr '\n' ' ' <"$root/README.md" | tr -s ' ' >"$tmp/readme-flat"
+for hc in $(tr '\n' ' ' <"$root/include/kestrel/abi.h" | grep -oE 'KESTREL_HC_[A-Z]+ *= *[0-9]+' | tr -d ' '); do
+	name=$(echo "${hc%%=*}" | sed 's/KESTREL_HC_//' | tr 'A-Z' 'a-z') nr=${hc##*=}
+	grep -q "\`$nr\` $name" "$tmp/readme-flat" || hc_missing="$hc_missing $nr:$name"
+done
+expect "the README lists every hypercall of abi.h (number and name)" 0 -- sh -c "[ -z '$hc_missing' ] || { echo 'missing:$hc_missing' >&2; exit 1; }"
+expect "a LICENSE, and the README names it" 0 -- sh -c "grep -q 'Apache License' '$root/LICENSE' && grep -q '(LICENSE)' '$root/README.md'"
+expect "kestrel.h documents the signal and the process-wide handler the library installs" 0 -- sh -c "grep -q 'SIGRTMIN+1' '$root/include/kestrel/kestrel.h' && grep -q 'process-wide' '$root/include/kestrel/kestrel.h' && grep -q 'kick_signal' '$root/include/kestrel/kestrel.h'"
+# kestrel bench: a counter on a terminal (script(1) gives it one), nothing off one.
+if command -v script >/dev/null; then
+	kvm_expect "bench on a terminal: a one-line counter on stderr" 0 --out 'kestrel: bench: run 4 of 4' -- sh -c "script -qec '$K bench --runs 3 $G/hello.elf' /dev/null </dev/null | tr '\r' '\n'"
+fi
+kvm_expect "bench off a terminal: no counter" 0 --no-err 'run [0-9]+ of' -- $K bench --runs 3 $G/hello.elf
+
 # --- a real 3.8 KB path (15 directories of 250 bytes): shortened in its middle, the reason whole ---
 deep=$tmp
 for i in $(seq 15); do deep=$deep/$(printf "d%.0s" $(seq 250)); done

@@ -2,6 +2,7 @@
  * embedder sees it: in the terms of struct kestrel_config (mem_size, ncpus, ...), never the
  * kestrel command's options, unless cfg.field_name renames them. */
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,21 @@ static void test_create_messages(void)
 {
 	struct kestrel_config cfg;
 	struct kestrel_error err;
+
+	/* The ABI can grow: a struct of another size is refused, not misread. */
+	TAP_EQ_STR(kestrel_version(), KESTREL_VERSION, "kestrel_version() is this header's");
+	config(&cfg);
+	TAP_EQ_U64(cfg.size, sizeof(cfg), "kestrel_config_init sets size");
+	cfg.size = sizeof(cfg) - 8;
+	TAP_OK(create(&cfg, &err) == -EINVAL && err.cls == KESTREL_ERR_CONFIG,
+	       "a kestrel_config of another size refused");
+	TAP_STR_CONTAINS(err.msg, "start from kestrel_config_init()", "says what to do (%s)",
+			 err.msg);
+	config(&cfg);
+	cfg.kick_signal = SIGUSR1;
+	TAP_OK(create(&cfg, &err) == -EINVAL && err.cls == KESTREL_ERR_CONFIG,
+	       "kick_signal SIGUSR1 refused");
+	TAP_STR_CONTAINS(err.msg, "kick_signal 10 is not a real-time signal", "(%s)", err.msg);
 
 	config(&cfg);
 	cfg.mem_size = 1 << 20;
@@ -113,6 +129,43 @@ static uint64_t proc_kib(const char *file, const char *key)
 	if (f)
 		fclose(f);
 	return v;
+}
+
+/* kick_signal: the caller's choice of stop signal is the one used, SIGRTMIN+1 left alone. */
+static int rt1_seen;
+static void on_rt1(int sig)
+{
+	(void)sig;
+	rt1_seen++;
+}
+
+static void test_kick_signal(void)
+{
+	struct kestrel_config cfg;
+	struct kestrel_error err = {0};
+	struct kestrel_exit ex = {0};
+	struct kestrel_vm *vm;
+	struct sigaction sa = {.sa_handler = on_rt1}, old;
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/spin.elf", guests);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGRTMIN + 1, &sa, &old);
+	config(&cfg);
+	cfg.kick_signal = SIGRTMIN + 4;
+	if (TAP_EQ_INT(kestrel_vm_create(&cfg, &vm, &err), 0,
+		       "create with kick_signal SIGRTMIN+4") &&
+	    TAP_EQ_INT(kestrel_vm_load_file(vm, path, &err), 0, "load spin (%s)", err.msg) &&
+	    TAP_EQ_INT(kestrel_vm_run(vm, 300, &ex, &err), 0, "run 300 ms (%s)", err.msg)) {
+		TAP_EQ_INT(ex.kind, KESTREL_EXIT_TIMEOUT,
+			   "a spinning guest is stopped by the timeout: the kick got through");
+		struct sigaction now;
+		sigaction(SIGRTMIN + 1, NULL, &now);
+		TAP_OK(now.sa_handler == on_rt1 && rt1_seen == 0,
+		       "SIGRTMIN+1 kept the program's own handler and was never sent");
+	}
+	kestrel_vm_destroy(vm);
+	sigaction(SIGRTMIN + 1, &old, NULL);
 }
 
 /* The host-memory policy: no more than MemAvailable unless mem_overcommit. */
@@ -235,6 +288,7 @@ int main(void)
 	test_create_messages();
 	test_load_and_run_messages();
 	test_host_memory();
+	test_kick_signal();
 	printf("1..%d\n", tap_count_);
 	return tap_failed_ ? 1 : 0;
 }
