@@ -464,6 +464,11 @@ static int vm_load(struct kestrel_vm *vm, struct boot_input *in, struct kestrel_
 		       "instructions; kestrel carries those out and adds '%s' to the kernel "
 		       "command line (%s: neither)",
 		       X86_QUIRK_LINUX_CMDLINE, vm_name(vm, "no_host_quirks"));
+		if (x86_quirk_cpuid(vm->cpuid))
+			vm_log(vm,
+			       "host quirk: a KVM hypercall never completes on this host, so the "
+			       "PV features that need one (PV spinlock kicks, PV IPIs, PV yield) "
+			       "are off in CPUID leaf 0x40000001");
 	}
 	in->no_host_decompress = vm->cfg.no_host_decompress;
 	if (load_wants_acpi(proto) && (r = vm_build_acpi(vm, &rsdp, err)) < 0)

@@ -450,6 +450,45 @@ static void test_pv(void)
 	TAP_OK(get(&out, 0x40000001, 0) == NULL, "no 0x40000001 invented");
 }
 
+/* The host quirk's cut (arch/x86/quirk.h): only the hypercall features go. */
+static void test_drop_pv(void)
+{
+	const uint32_t hc = 1u << KVM_FEATURE_PV_UNHALT | 1u << KVM_FEATURE_PV_SEND_IPI |
+			    1u << KVM_FEATURE_PV_SCHED_YIELD;
+	struct kvm_cpuid_entry2 *e;
+	uint32_t before;
+
+	TAP_EQ_U64(X86_KVM_PV_HYPERCALL_FEATURES, hc,
+		   "the hypercall features: PV unhalt, send-IPI, sched-yield");
+	amd_host(&in);
+	TAP_EQ_INT(build(&out, &in, opts_apic(true, true, false)), 0, "PV on: build succeeds");
+	e = get(&out, 0x40000001, 0);
+	before = e->eax;
+	TAP_EQ_U64(x86_cpuid_drop_pv(out.t, X86_KVM_PV_HYPERCALL_FEATURES), before & hc,
+		   "drop: returns the bits that were set (all three on this host)");
+	TAP_EQ_U64(e->eax, before & ~hc,
+		   "kvmclock, steal time, PV EOI, TLB flush, poll control stay; the three go");
+	TAP_EQ_U64(x86_cpuid_drop_pv(out.t, X86_KVM_PV_HYPERCALL_FEATURES), 0,
+		   "a second drop finds none (0: nothing said twice)");
+
+	/* --no-pv: nothing left to drop. */
+	TAP_EQ_INT(build(&out, &in, opts_apic(true, true, true)), 0, "--no-pv: build succeeds");
+	TAP_EQ_U64(x86_cpuid_drop_pv(out.t, X86_KVM_PV_HYPERCALL_FEATURES), 0,
+		   "--no-pv: no PV bit to drop");
+
+	/* Another hypervisor's 0x40000001 is not KVM's features: untouched. */
+	amd_host(&in);
+	get(&in, 0x40000000, 0)->ebx = 0x7263694d;
+	TAP_EQ_INT(build(&out, &in, opts_apic(true, true, false)), 0, "not KVM's signature");
+	TAP_EQ_U64(x86_cpuid_drop_pv(out.t, ~0u), 0, "not KVM's leaf: nothing dropped");
+	TAP_EQ_U64(get(&out, 0x40000001, 0)->eax, 0x01007efb, "... and left as it was");
+
+	/* No PV leaf at all. */
+	old_intel_host(&in);
+	TAP_EQ_INT(build(&out, &in, opts_apic(true, true, false)), 0, "KVM without 0x40000001");
+	TAP_EQ_U64(x86_cpuid_drop_pv(out.t, ~0u), 0, "no PV leaf: 0");
+}
+
 /* For any vCPU count: every topology leaf tells the same story, and the
  * per-vCPU APIC IDs are distinct and fit the ID space the leaves claim. */
 static void test_topology_consistent(void)
@@ -598,6 +637,7 @@ int main(void)
 	test_topology();
 	test_apic();
 	test_pv();
+	test_drop_pv();
 	test_topology_consistent();
 	test_errors();
 	test_ratio();

@@ -323,6 +323,20 @@ static void cpuid_pv(struct kvm_cpuid2 *t, const struct x86_cpuid_opts *o)
 		hv->eax = 0x40000001;
 }
 
+uint32_t x86_cpuid_drop_pv(struct kvm_cpuid2 *t, uint32_t bits)
+{
+	struct kvm_cpuid_entry2 *hv = x86_cpuid_entry(t, 0x40000000, 0), *e;
+	uint32_t had;
+
+	if (!hv || hv->ebx != KVM_SIG_EBX || hv->ecx != KVM_SIG_ECX || hv->edx != KVM_SIG_EDX)
+		return 0;
+	if (!(e = x86_cpuid_entry(t, 0x40000001, 0)))
+		return 0;
+	had = e->eax & bits;
+	e->eax &= ~bits;
+	return had;
+}
+
 /* Order by (function, index) so a printed table reads like a CPUID dump
  * (KVM itself does not care). Insertion sort: ~100 entries, cold path. */
 static void cpuid_sort(struct kvm_cpuid2 *t)

@@ -41,6 +41,12 @@
 	 (1u << 12) /* POLL_CONTROL */ | (1u << 13) /* PV_SCHED_YIELD */ |                         \
 	 (1u << 24) /* CLOCKSOURCE_STABLE_BIT */)
 
+/* The PV features a guest uses through a KVM hypercall (vmcall/vmmcall):
+ * kicking a halted vCPU (PV spinlocks), IPIs, yielding to a preempted vCPU. */
+#define X86_KVM_PV_HYPERCALL_FEATURES                                                              \
+	((1u << 7) /* PV_UNHALT */ | (1u << 11) /* PV_SEND_IPI */ | (1u << 13) /* PV_SCHED_YIELD   \
+										*/)
+
 /* Leaf 1 ECX bits that describe the local APIC rather than the CPU. */
 #define X86_LEAF1_ECX_X2APIC (1u << 21)
 #define X86_LEAF1_ECX_TSC_DEADLINE (1u << 24)
@@ -55,6 +61,11 @@ struct x86_cpuid_opts {
 	bool tsc_deadline;     /* ... and its TSC-deadline timer (KVM_CAP_TSC_DEADLINE_TIMER) */
 	bool no_pv;	       /* --no-pv: no KVM paravirtual feature at all */
 };
+
+/* x86_cpuid_drop_pv - clear `bits` of KVM's PV leaf 0x40000001 EAX in t (a
+ * table x86_cpuid_build made); returns the bits that were set, 0 when t has
+ * no KVM PV leaf. */
+uint32_t x86_cpuid_drop_pv(struct kvm_cpuid2 *t, uint32_t bits);
 
 /* x86_cpuid_entry - the entry for (function, index) in t, or NULL. */
 struct kvm_cpuid_entry2 *x86_cpuid_entry(struct kvm_cpuid2 *t, uint32_t function, uint32_t index);

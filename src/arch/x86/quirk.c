@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "arch/x86/cpuid.h"
 #include "arch/x86/walk.h"
 #include "core/vcpu.h"
 
@@ -120,6 +121,11 @@ static int quirk_cmpxchg(void *ctx, uint64_t linear, void *old, const void *new,
 		return 0;
 	}
 	return -EINVAL;
+}
+
+bool x86_quirk_cpuid(struct kvm_cpuid2 *t)
+{
+	return t && x86_cpuid_drop_pv(t, X86_KVM_PV_HYPERCALL_FEATURES) != 0;
 }
 
 static const struct insn_ops quirk_ops = {quirk_read, quirk_write, quirk_cmpxchg};

@@ -50,6 +50,15 @@ int x86_quirk_emulation_failure(struct vcpu *v);
  * it (the quirk above)? Runs a throwaway one-page VM; false on any error. */
 bool x86_quirk_probe(int kvm_fd);
 
+/* x86_quirk_cpuid - on such a host a KVM hypercall (vmcall or vmmcall at
+ * CPL0) never completes: the vCPU sits on the instruction, KVM's hypercall
+ * counter stays 0 (docs/host-quirks.md). A 2-vCPU Linux then livelocks in a
+ * PV spinlock kick. Clear the PV features a guest uses one for
+ * (X86_KVM_PV_HYPERCALL_FEATURES) from the table; true when any were set.
+ * Linux takes its native paths instead: spinning qspinlocks, APIC IPIs. */
+struct kvm_cpuid2;
+bool x86_quirk_cpuid(struct kvm_cpuid2 *t);
+
 /*
  * What Linux needs on its command line on such a host, added by kestrel
  * (and said so) while the quirk is on:
@@ -59,9 +68,15 @@ bool x86_quirk_probe(int kvm_fd);
  *   no_timer_check, tsc=reliable  calibration loops are slow under emulation
  *   mitigations=off nopti  fewer emulated CR3 writes and barriers
  *   cryptomgr.notests init_on_alloc=0  boot-time work, ~250x slower here
- *   initcall_blacklist=tracer_init_tracefs  no tracefs: its eval-map rewrite of
- *                       every trace event's format string takes minutes of
- *                       emulated CPL0 time here, and init waits on it
+ *   initcall_blacklist=tracer_init_tracefs,ftrace_check_for_weak_functions
+ *                       no tracefs: its eval-map rewrite of every trace
+ *                       event's format string takes minutes of emulated CPL0
+ *                       time here, and init waits on it; nor the check that
+ *                       marks ftrace records of overridden weak functions
+ *                       untraceable (a kallsyms look-up per record: minutes,
+ *                       soft lockups, waited for before init; it only
+ *                       matters to someone enabling function tracing, which
+ *                       needs the tracefs this boot does not have)
  * None changes what the guest computes; time stays correct (no clock tricks).
  */
 /*
@@ -100,6 +115,7 @@ int x86_quirk_syscall_pf(struct vcpu *v);
 
 #define X86_QUIRK_LINUX_CMDLINE                                                                    \
 	"noxsave clearcpuid=137 no_timer_check tsc=reliable mitigations=off nopti "                \
-	"cryptomgr.notests init_on_alloc=0 initcall_blacklist=tracer_init_tracefs"
+	"cryptomgr.notests init_on_alloc=0 "                                                       \
+	"initcall_blacklist=tracer_init_tracefs,ftrace_check_for_weak_functions"
 
 #endif
