@@ -12,7 +12,9 @@
  *                the LSR reads still exit;
  *   uart-raw N   the same without the LSR polls (a guest that trusts the
  *                transmitter, as the 16550's FIFO allows): only the ring;
- *   dlab         ordering through the ring: writes "[A]", sets DLAB (LCR,
+ *   dlab N       ordering through the ring: first N bytes as uart-raw (so
+ *                that kestrel has armed its coalesced zone: it does after
+ *                the first 256 THR writes), then writes "[A]", sets DLAB (LCR,
  *                an exit), writes 0x42 ('B') to port 0x3f8 (queued: with
  *                DLAB set it is the divisor latch, not a byte to send),
  *                clears DLAB (an exit, which must apply the queued write
@@ -67,7 +69,10 @@ int main(unsigned cpu, const struct kestrel_boot_info *bi)
 	} else if (cmdline_has_word(bi, "dlab")) {
 		uint8_t dll;
 		mode = "dlab";
-		n = 1;
+		for (uint64_t i = 0; i < n; i++)
+			outb(KESTREL_PORT_COM1, (uint8_t)pattern(i));
+		if (n % LINE)
+			outb(KESTREL_PORT_COM1, '\n');
 		outb(KESTREL_PORT_COM1, '[');
 		outb(KESTREL_PORT_COM1, 'A');
 		outb(KESTREL_PORT_COM1, ']');
@@ -85,7 +90,7 @@ int main(unsigned cpu, const struct kestrel_boot_info *bi)
 		if (dll != 0x42)
 			return 1;
 	} else {
-		hc_printf("fastpath: give a mode: doorbell N, uart N, uart-raw N or dlab\n");
+		hc_printf("fastpath: give a mode: doorbell N, uart N, uart-raw N or dlab N\n");
 		return 1;
 	}
 	hc_printf("KESTREL-FASTPATH-OK mode=%s n=%lu\n", mode, n);

@@ -281,7 +281,7 @@ int kestrel_vm_vcpu_stats(const struct kestrel_vm *vm, unsigned cpu,
 /* kestrel's exit fast paths over a run (kestrel_vm_fastpath_stats). */
 struct kestrel_fastpath_stats {
 	bool console_coalesced;	       /* UART THR writes go through KVM's coalesced-PIO ring
-					* (set up on the UART's first exit) */
+					* (armed after the first 256 THR writes) */
 	uint64_t console_ring_entries; /* ring entries drained: THR writes that did not exit */
 	uint64_t console_drains;       /* drains that found the ring non-empty */
 	uint64_t console_writes;       /* write(2) calls for guest console output, every path */

@@ -28,32 +28,53 @@ _Static_assert(VM_NDEVICES <= VM_MAX_DEVS, "raise VM_MAX_DEVS");
 /*
  * A fast path is made ready when the device registers (what can fail
  * early fails there: the capability, room, the eventfd) and set up with KVM
- * only on the first exit that reaches one of the device's ranges
- * (vm_fast_arm). Why not at registration: KVM frees the I/O bus each
- * registration replaces with call_srcu(), and kvm_destroy_vm's srcu_barrier()
- * waits for that normal SRCU grace period, 1-3 jiffies (4-12 ms here,
- * more when the timer softirq runs late on a busy nested host) unless it
- * has passed. A guest that ends before it touches the device (an
- * exit-at-once guest, one that prints through the PUTS hypercall only)
- * thus puts nothing on the buses and its close() waits for nothing. The
- * cost: a guest whose very first access to the device is the fast-pathed
- * write itself takes that one access as an exit (a polled UART's first LSR
- * read arms the THR zone before the first byte; docs/fastpath.md).
+ * only once the guest uses the device (vm_fast_arm): an ioeventfd on the
+ * first exit that reaches one of the device's ranges, a coalesced zone on
+ * the VM_FAST_COALESCE_AFTER-th write to its address (the first ones exit).
+ * Why not at registration: KVM frees the I/O bus each registration replaces
+ * with call_srcu(), and kvm_destroy_vm's srcu_barrier() waits for that
+ * normal SRCU grace period, 1-3 jiffies (4-12 ms here, more when the timer
+ * softirq runs late on a busy nested host) unless it has passed; the undo
+ * (vm_fast_undo) expedites it, 1-4 ms. A guest that ends before it touches
+ * the device (an exit-at-once guest, one that prints through the PUTS
+ * hypercall only) thus puts nothing on the buses and its close() waits for
+ * nothing. Why a coalesced zone waits for more: it saves one exit per
+ * write (~8 us on this nested host, ~1 us on hardware KVM) and costs that
+ * grace period once, when the VM ends soon after it armed; 256 exits are
+ * ~2 ms here, about what the grace period costs (docs/coldstart.md), so a
+ * guest that prints a line or two (hello: 75 bytes) never arms it, and
+ * one that prints a lot (a Linux boot: thousands of bytes, LSR polled
+ * before each) pays 256 exits once and coalesces the rest. The cost for an
+ * ioeventfd: a guest whose very first access to the device is the
+ * fast-pathed write takes that one access as an exit.
  */
 
-/* The device's ranges on the bus: arm = 1 while it has a fast path still ready, else 0. */
+/* The device's ranges on the bus: arm = 1 while an exit to that range has to
+ * go through vm_fast_arm: a ready ioeventfd of the device (any of its
+ * ranges), a ready coalesced zone (the range that holds its address). */
 static void vm_fast_mark(struct kestrel_vm *vm, const void *owner)
 {
-	uint8_t arm = 0;
+	for (unsigned s = 0; s < 2; s++) {
+		struct bus_dev *b = s ? vm->bus.mmio : vm->bus.pio;
+		unsigned n = s ? vm->bus.nmmio : vm->bus.npio;
 
-	for (unsigned i = 0; i < vm->nfast; i++)
-		arm |= vm->fast[i].owner == owner && vm->fast[i].state == VM_FAST_READY;
-	for (unsigned i = 0; i < vm->bus.npio; i++)
-		if (vm->bus.pio[i].opaque == owner)
-			__atomic_store_n(&vm->bus.pio[i].arm, arm, __ATOMIC_RELEASE);
-	for (unsigned i = 0; i < vm->bus.nmmio; i++)
-		if (vm->bus.mmio[i].opaque == owner)
-			__atomic_store_n(&vm->bus.mmio[i].arm, arm, __ATOMIC_RELEASE);
+		for (unsigned j = 0; j < n; j++) {
+			uint8_t arm = 0;
+
+			if (b[j].opaque != owner)
+				continue;
+			for (unsigned i = 0; i < vm->nfast; i++) {
+				const struct vm_fast *f = &vm->fast[i];
+
+				if (f->owner != owner || f->state != VM_FAST_READY)
+					continue;
+				arm |= f->ioeventfd ||
+				       (f->zone.pio == (s == 0) && f->zone.addr >= b[j].base &&
+					f->zone.addr - b[j].base < b[j].len);
+			}
+			__atomic_store_n(&b[j].arm, arm, __ATOMIC_RELEASE);
+		}
+	}
 }
 
 /* KVM queues 1-byte writes to the port in the coalesced ring (console.c drains it). */
@@ -71,6 +92,7 @@ static int vm_fast_coalesce(struct kestrel_vm *vm, const struct dev_region *r)
 		return -ENOSPC;
 	vm->fast[vm->nfast++] = (struct vm_fast){
 	    .owner = r->opaque,
+	    .left = VM_FAST_COALESCE_AFTER,
 	    .zone = {.addr = r->base, .size = 1, .pio = r->space == BUS_PIO},
 	    .name = r->name,
 	};
@@ -99,7 +121,8 @@ static int vm_fast_ioeventfd(struct kestrel_vm *vm, const struct dev_region *r)
 	return 0;
 }
 
-void vm_fast_arm(struct kestrel_vm *vm, const struct bus_dev *d)
+void vm_fast_arm(struct kestrel_vm *vm, const struct bus_dev *d, enum bus_space space,
+		 uint64_t addr, uint32_t len, uint32_t count, bool is_write)
 {
 	pthread_mutex_lock(&vm->fast_lock);
 	for (unsigned i = 0; i < vm->nfast; i++) {
@@ -108,6 +131,15 @@ void vm_fast_arm(struct kestrel_vm *vm, const struct bus_dev *d)
 
 		if (f->owner != d->opaque || f->state != VM_FAST_READY)
 			continue;
+		if (!f->ioeventfd) {
+			/* Only what the zone would have queued counts: 1-byte writes to it. */
+			if (!is_write || len != 1 || addr != f->zone.addr ||
+			    f->zone.pio != (space == BUS_PIO))
+				continue;
+			f->left -= count < f->left ? count : f->left;
+			if (f->left)
+				continue;
+		}
 		r = f->ioeventfd ? ioctl(vm->vm_fd, KVM_IOEVENTFD, &f->io)
 				 : ioctl(vm->vm_fd, KVM_REGISTER_COALESCED_MMIO, &f->zone);
 		if (r < 0) {
@@ -123,9 +155,12 @@ void vm_fast_arm(struct kestrel_vm *vm, const struct bus_dev *d)
 		}
 		f->state = VM_FAST_ARMED;
 		vm->fast_ns = vm_now_ns();
-		vm_info(vm, "%s: %s at 0x%llx armed on the device's first exit", f->name,
-			f->ioeventfd ? "ioeventfd" : "coalesced zone",
-			(unsigned long long)(f->ioeventfd ? f->io.addr : f->zone.addr));
+		if (f->ioeventfd)
+			vm_info(vm, "%s: ioeventfd at 0x%llx armed on the device's first exit",
+				f->name, (unsigned long long)f->io.addr);
+		else
+			vm_info(vm, "%s: coalesced zone at 0x%llx armed after %u writes to it",
+				f->name, (unsigned long long)f->zone.addr, VM_FAST_COALESCE_AFTER);
 	}
 	vm_fast_mark(vm, d->opaque);
 	pthread_mutex_unlock(&vm->fast_lock);
@@ -176,7 +211,7 @@ int dev_register(struct dev_host *h, const struct dev_region *r)
 		e = vm_fast_coalesce(vm, r);
 	if (e == 0 && (r->flags & DEV_IOEVENTFD))
 		e = vm_fast_ioeventfd(vm, r);
-	/* This range and the device's earlier ones arm its fast paths. */
+	/* Which of the device's ranges lead to its fast paths (so far). */
 	vm_fast_mark(vm, r->opaque);
 	return e;
 }

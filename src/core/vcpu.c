@@ -110,9 +110,9 @@ static int vcpu_pio(struct vcpu *v)
 	if (nr < KESTREL_HC_COUNT && run->io.count == 1 && is_write)
 		return hypercall_dispatch(v, nr);
 	d = bus_find_pio(&v->vm->bus, run->io.port);
-	/* A device's first exit sets up its fast paths (devhost.c). */
+	/* A device's fast paths are set up once the guest uses it (devhost.c). */
 	if (d && __builtin_expect(vm_fast_pending(d), 0))
-		vm_fast_arm(v->vm, d);
+		vm_fast_arm(v->vm, d, BUS_PIO, run->io.port, size, run->io.count, is_write);
 	/* `rep ins/outs` arrive as one exit with count > 1 elements. */
 	for (uint32_t i = 0; i < run->io.count; i++, data += size) {
 		int r;
@@ -145,7 +145,7 @@ static int vcpu_mmio(struct vcpu *v)
 	if (!d)
 		return vcpu_unhandled(v, BUS_MMIO, addr, run->mmio.data, len, run->mmio.is_write);
 	if (__builtin_expect(vm_fast_pending(d), 0))
-		vm_fast_arm(v->vm, d);
+		vm_fast_arm(v->vm, d, BUS_MMIO, addr, len, 1, run->mmio.is_write);
 	if (!run->mmio.is_write)
 		memset(run->mmio.data, 0, len);
 	return d->fn(v, d->opaque, addr - d->base, run->mmio.data, len, run->mmio.is_write);
@@ -228,8 +228,8 @@ static int vcpu_confine(struct vcpu *v)
 	};
 	unsigned n = 0;
 
-	/* On the VM fd: devices' interrupt lines, and arming the fast paths on
-	 * a device's first exit (vm_fast_arm). */
+	/* On the VM fd: devices' interrupt lines, and arming the fast paths
+	 * once the guest uses the device (vm_fast_arm). */
 	if (vm->has_irqchip)
 		c.vm_ioctls[n++] = KVM_IRQ_LINE;
 	pthread_mutex_lock(&vm->fast_lock); /* another vCPU may be arming them */

@@ -277,17 +277,20 @@ static int vm_setup_memory(struct kestrel_vm *vm, struct kestrel_error *err)
 static int vm_setup_platform(struct kestrel_vm *vm, struct kestrel_error *err)
 {
 	int r = arch_vm_platform(vm, err);
+	char ring[80];
 
 	for (unsigned i = 0; i < vm->ncpus && r == 0; i++)
 		r = vcpu_init(vm, &vm->vcpus[i], i, err);
 	if (r < 0)
 		return r;
 	console_setup_ring(vm);
+	snprintf(ring, sizeof(ring), "ready (coalesced PIO, armed on the UART's %uth THR write)",
+		 VM_FAST_COALESCE_AFTER);
 	vm_info(vm, "platform: %s, %s; %u vCPU%s; console ring %s",
 		vm->has_irqchip ? "full in-kernel irqchip (PIC, IOAPIC, LAPIC)"
 				: "split irqchip (LAPIC in KVM, no PIC or IOAPIC)",
 		vm->has_pit ? "PIT" : "no PIT", vm->ncpus, vm->ncpus == 1 ? "" : "s",
-		vm->cons.ring ? "ready (coalesced PIO, armed on the UART's first exit)" : "off");
+		vm->cons.ring ? ring : "off");
 	return 0;
 }
 

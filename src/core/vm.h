@@ -66,15 +66,19 @@ static inline uint64_t vm_now_ns(void)
 /*
  * An exit fast path a device asked for (DEV_COALESCED, DEV_IOEVENTFD). Made
  * ready at registration (capability checked, eventfd made) and set up with
- * KVM only when the first exit reaches the device (vm_fast_arm): every KVM
- * I/O-bus registration leaves an SRCU grace period for close() to wait for,
- * so a guest that never touches the device must not pay one
- * (docs/coldstart.md).
+ * KVM only once the guest uses the device (vm_fast_arm): an ioeventfd on the
+ * device's first exit, a coalesced zone on the VM_FAST_COALESCE_AFTER-th
+ * write to its address that exits. Every KVM I/O-bus registration leaves an
+ * SRCU grace period for close() to wait for, so a guest that never touches
+ * the device, or prints a line or two, must not pay one (docs/coldstart.md).
  */
+#define VM_FAST_COALESCE_AFTER 256u
+
 struct vm_fast {
-	const void *owner; /* the device's handler opaque: an exit to any of its ranges arms it */
+	const void *owner; /* the device's handler opaque */
 	enum { VM_FAST_READY, VM_FAST_ARMED, VM_FAST_REFUSED } state; /* under fast_lock */
-	bool ioeventfd;						      /* else a coalesced zone */
+	unsigned left;	/* coalesced zone: writes to zone.addr still to exit before it arms */
+	bool ioeventfd; /* else a coalesced zone */
 	struct kvm_coalesced_mmio_zone zone;
 	struct kvm_ioeventfd io; /* .fd made at registration, owned by the VM */
 	int *efd;		 /* the device's copy of io.fd: -1 if KVM refuses it */
@@ -185,18 +189,22 @@ int vm_devices_init(struct kestrel_vm *vm, struct kestrel_error *err);
 /* vm_devices_fini - fini in reverse order; close the fast paths' eventfds. */
 void vm_devices_fini(struct kestrel_vm *vm);
 
-/* vm_fast_pending - does an exit to d have to arm its device's fast paths
+/* vm_fast_pending - does an exit to d have to go through vm_fast_arm
  * first? One load: the exit path asks it for every device access. */
 static inline bool vm_fast_pending(const struct bus_dev *d)
 {
 	return __atomic_load_n(&d->arm, __ATOMIC_ACQUIRE) != 0;
 }
 
-/* vm_fast_arm - the first exit reached d's device: set up all of that
- * device's fast paths with KVM, once (any vCPU thread; the others wait on
- * fast_lock). A refusal is logged and leaves those accesses as exits. Called
- * before the exit is handled, so every later access takes the fast path. */
-void vm_fast_arm(struct kestrel_vm *vm, const struct bus_dev *d);
+/* vm_fast_arm - an exit reached d (space, addr, count elements of len bytes,
+ * is_write): set up with KVM each of the device's fast paths that is due,
+ * once (any vCPU thread; the others wait on fast_lock): its ioeventfds on
+ * this first exit, a coalesced zone when this write to its address is the
+ * VM_FAST_COALESCE_AFTER-th. A refusal is logged and leaves those accesses
+ * as exits. Called before the exit is handled, so every later access takes
+ * the fast path. */
+void vm_fast_arm(struct kestrel_vm *vm, const struct bus_dev *d, enum bus_space space,
+		 uint64_t addr, uint32_t len, uint32_t count, bool is_write);
 
 /* vm_fast_undo - before the VM fd is closed: unregister the coalesced zones
  * and deassign the ioeventfds if one was armed less than VM_FAST_RECENT_NS

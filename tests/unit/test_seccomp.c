@@ -192,7 +192,7 @@ static void test_program(void)
 	TAP_EQ_STR(act(verdict(SYS_ioctl, VM_FD, KVM_CREATE_VCPU, 0)), "KILL_PROCESS",
 		   "any other ioctl on the VM fd is refused");
 	TAP_EQ_STR(act(verdict(SYS_ioctl, VM_FD, KVM_REGISTER_COALESCED_MMIO, 0)), "ALLOW",
-		   "KVM_REGISTER_COALESCED_MMIO on the VM fd (a device's first exit arms it)");
+		   "KVM_REGISTER_COALESCED_MMIO on the VM fd (an exit arms a fast path)");
 	TAP_EQ_STR(act(verdict(SYS_ioctl, VM_FD, KVM_IOEVENTFD, 0)), "ALLOW",
 		   "KVM_IOEVENTFD on the VM fd (a device's first exit arms it)");
 	TAP_EQ_STR(act(verdict(SYS_ioctl, VM_FD, KVM_UNREGISTER_COALESCED_MMIO, 0)), "KILL_PROCESS",
