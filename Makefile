@@ -86,8 +86,9 @@ $(BUILD)/libkestrel.a: $(BUILD)/obj/libkestrel.o
 	ar rcs $@ $^
 
 # The shared library is the same sealed object: only kestrel_* is exported.
+# (STATIC=1's -static-pie is for the executables: a shared object cannot be one.)
 $(BUILD)/libkestrel.so: $(BUILD)/obj/libkestrel.o
-	$(CC) -shared -Wl,-soname,$(SONAME) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) -shared -Wl,-soname,$(SONAME) $(filter-out -static-pie,$(LDFLAGS)) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/libkestrel-internal.a: $(LIB_OBJS)
 	@rm -f $@
