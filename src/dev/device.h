@@ -40,11 +40,13 @@ enum bus_space { BUS_PIO, BUS_MMIO };
 
 /* Registration flags: exit fast paths, taken where KVM offers them (and not
  * with kestrel_config.no_fast_io); without them the handler sees every access.
- * The core sets them up with KVM on the first exit that reaches any of the
- * device's ranges (the same `opaque`), before that exit is handled: a guest
- * that never touches the device leaves nothing on KVM's I/O buses for close()
- * to wait for, and one whose first access is the fast-pathed write takes that
- * one write as an exit. */
+ * The core sets them up with KVM once the guest uses the device, before the
+ * exit that decides it is handled: an ioeventfd on the first exit that reaches
+ * any of the device's ranges (the same `opaque`), a coalesced zone on the
+ * VM_FAST_COALESCE_AFTER-th (256th) write to its address that exits. A guest
+ * that never touches the device, or writes a little, leaves nothing on KVM's
+ * I/O buses for close() to wait for; the writes before the zone arms are exits
+ * (docs/fastpath.md has the trade-off). */
 #define DEV_COALESCED                                                                              \
 	(1u << 0) /* 1-byte writes to `base` are queued in KVM's coalesced                         \
 		   * ring and reach the handler later, in order, before                            \

@@ -24,7 +24,7 @@
  *                KVM_GET_XCRS and KVM_SET_GUEST_DEBUG (the host quirks, quirk.h);
  *                on the VM fd only what vm_ioctls lists: KVM_IRQ_LINE (a
  *                full irqchip), KVM_REGISTER_COALESCED_MMIO and KVM_IOEVENTFD
- *                (while fast paths wait for their device's first exit)
+ *                (while fast paths wait to be armed)
  *   write/writev only to the console, log and stop (eventfd) fds and stderr
  *   tgkill       only to this process, only the kick signal (vm_stop)
  *   mmap/mprotect only without PROT_EXEC; mmap only MAP_PRIVATE|MAP_ANONYMOUS
@@ -44,7 +44,7 @@ struct seccomp_vcpu_ctx {
 	int vcpu_fd;	       /* the fd the listed ioctls may use */
 	int vm_fd;	       /* the fd vm_ioctls may use (0 or -1: none) */
 	unsigned vm_ioctls[3]; /* on vm_fd: KVM_IRQ_LINE, KVM_REGISTER_COALESCED_MMIO,
-				* KVM_IOEVENTFD (a device's first exit arms its fast
+				* KVM_IOEVENTFD (an exit arms a device's fast
 				* paths); 0 = unused */
 	int write_fds[4];      /* console, log, stop eventfd, stderr; -1 = unused */
 	pid_t pid;	       /* tgkill's only target process */
