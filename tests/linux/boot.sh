@@ -62,8 +62,10 @@ for c in $cpus; do
 		why="${why:+$why; }no KESTREL-CPUS=$c (got '$(grep -o 'KESTREL-CPUS=.*' "$tmp/log")')"
 	echo "# $c vCPU(s): Linux version at $(at 'Linux version') s, Run /init at $(at 'Run /init') s," \
 		"marker at $(at KESTREL-LINUX-INIT-OK) s, end at $secs s"
-	quirks=$(sed -n '/host-quirk fallbacks/,/boot timeline/p' "$tmp/log" | sed '1d;$d' |
-		awk '{ printf "%s%s=%s", sep, $2, $3; sep = " " }')
+	# --stats: "kestrel: host quirk: instructions KVM could not emulate, carried
+	# out by kestrel: clac N stac N ... syscall N"
+	quirks=$(sed -n 's/.*host quirk: instructions KVM could not emulate, carried out by kestrel: //p' \
+		"$tmp/log" | tail -n 1)
 	echo "# $c vCPU(s): host quirks: ${quirks:-none}"
 	if [ -z "$why" ]; then
 		passed=$((passed + 1))
