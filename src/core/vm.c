@@ -301,6 +301,23 @@ static int vm_setup_hypercalls(struct kestrel_vm *vm, struct kestrel_error *err)
 	return r < 0 ? vm_err(err, r, "cannot claim the hypercall ports: %s", strerror(-r)) : 0;
 }
 
+/* Zeroed memory for the VM's and the vCPUs' big structs (~95 KB and ~40 KB
+ * each, mostly tables a short run never touches): straight from mmap, whose
+ * pages are zero and given only when touched. From the heap, calloc zeroed
+ * them all: ~35 page faults of a ~180-fault cold start. NULL on failure. */
+void *vm_zalloc(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void vm_zfree(void *p, size_t len)
+{
+	if (p)
+		munmap(p, len);
+}
+
 int kestrel_vm_create(const struct kestrel_config *cfg, struct kestrel_vm **out,
 		      struct kestrel_error *err)
 {
@@ -329,7 +346,7 @@ int kestrel_vm_create(const struct kestrel_config *cfg, struct kestrel_vm **out,
 	if (cfg->cmdline && strlen(cfg->cmdline) >= KESTREL_CMDLINE_MAX)
 		return vm_cfg_err(err, -E2BIG, "guest arguments are %zu bytes; the limit is %u",
 				  strlen(cfg->cmdline), KESTREL_CMDLINE_MAX - 1);
-	vm = calloc(1, sizeof(*vm));
+	vm = vm_zalloc(sizeof(*vm));
 	if (!vm)
 		return vm_err(err, -ENOMEM, "out of memory");
 	vm->cfg = *cfg;
@@ -381,7 +398,7 @@ void kestrel_vm_destroy(struct kestrel_vm *vm)
 	if (vm->vcpus)
 		for (unsigned i = 0; i < vm->ncpus; i++)
 			vcpu_release(vm, &vm->vcpus[i]);
-	free(vm->vcpus);
+	vm_zfree(vm->vcpus, (size_t)vm->ncpus * sizeof(*vm->vcpus));
 	free(vm->cpuid);
 	/* kvm_destroy_vm runs in this close() (the vCPUs' fds are gone): with
 	 * the fast paths undone first it has no grace period left to wait for
@@ -405,7 +422,7 @@ void kestrel_vm_destroy(struct kestrel_vm *vm)
 	pthread_mutex_destroy(&vm->fast_lock);
 	console_destroy(&vm->cons);
 	console_in_destroy(&vm->cin);
-	free(vm);
+	vm_zfree(vm, sizeof(*vm));
 }
 
 /* ---- loading ---- */

@@ -175,6 +175,11 @@ int vm_stop_fmt(struct kestrel_vm *vm, struct vcpu *v, enum kestrel_exit_kind ki
 
 /* vm_log - a warning: one line to the configured log fd ("kestrel: ..."),
  * unless cfg.verbosity < 0. Cold paths only. */
+/* vm_zalloc - len zeroed bytes from mmap (pages given as touched), NULL on
+ * failure; vm_zfree gives them back (NULL is fine). For the big structs. */
+void *vm_zalloc(size_t len);
+void vm_zfree(void *p, size_t len);
+
 void vm_log(const struct kestrel_vm *vm, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -160,7 +160,8 @@ int fw_cfg_store_init(struct fw_cfg *f, const struct dev_machine *m)
 	size_t ne820 = 20;
 	int r;
 
-	memset(f, 0, sizeof(*f));
+	/* No memset: f is zeroed (a device's state, or fini's), and clearing all
+	 * ~120 KB of it was ~30 page faults of a cold start. */
 	pthread_mutex_init(&f->lock, NULL);
 	fw_cfg_le(id, FW_CFG_ID_TRADITIONAL, 4);
 	fw_cfg_le(ram, m->ram_size, 8);
@@ -200,9 +201,8 @@ void fw_cfg_store_fini(struct fw_cfg *f)
 {
 	for (unsigned i = 0; i < f->nitems; i++)
 		free(f->items[i].data);
-	f->nitems = f->nfiles = 0;
-	f->cur = NULL;
 	pthread_mutex_destroy(&f->lock);
+	memset(f, 0, sizeof(*f)); /* ready for fw_cfg_store_init again */
 }
 
 /* ---- the guest's side ---- */

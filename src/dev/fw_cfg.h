@@ -81,11 +81,12 @@ struct fw_cfg {
 
 /*
  * fw_cfg_store_init - an empty store with the items every VM gets for the
- * machine `m` (above). 0, or -ENOMEM (nothing left allocated).
+ * machine `m` (above), in `f`, which must be zeroed (a device's state is;
+ * fw_cfg_store_fini leaves it so). 0, or -ENOMEM (nothing left allocated).
  */
 int fw_cfg_store_init(struct fw_cfg *f, const struct dev_machine *m);
 
-/* fw_cfg_store_fini - free every item. */
+/* fw_cfg_store_fini - free every item; `f` is zeroed again. */
 void fw_cfg_store_fini(struct fw_cfg *f);
 
 /*

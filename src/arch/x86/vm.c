@@ -89,7 +89,7 @@ static int x86_vm_setup_cpuid(struct kestrel_vm *vm, struct kestrel_error *err)
 
 	vm->tsc_khz = vm_tsc_khz(vm);
 	profile_clock_init(&vm->clock, vm->tsc_khz);
-	vm->vcpus = calloc(vm->ncpus, sizeof(*vm->vcpus));
+	vm->vcpus = vm_zalloc((size_t)vm->ncpus * sizeof(*vm->vcpus));
 	if (!vm->vcpus)
 		return vm_err(err, -ENOMEM, "out of memory for %u vCPUs", vm->ncpus);
 	for (unsigned i = 0; i < vm->ncpus; i++)
