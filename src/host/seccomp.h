@@ -54,11 +54,33 @@ struct seccomp_vcpu_ctx {
 #define SECCOMP_VCPU_MAX_INSNS 160u
 
 /*
+ * How a filter reaches the rule for a syscall number; the policy (what is
+ * allowed, with which arguments, the same ABI checks) is the same in both.
+ * The kernel walks the program for every syscall number of both ABIs when it
+ * installs a filter, with interrupts off (seccomp's action cache: which
+ * numbers are always allowed), and converts and JIT-compiles it: the walk's
+ * length is paid ~940 times per install, the program's length once
+ * (docs/containment.md, bench/seccomp-install.c).
+ */
+enum seccomp_layout {
+	SECCOMP_LAYOUT_TREE,   /* a binary search over ranges of numbers, each argument
+				* check once after it; a set of values shares one return:
+				* what kestrel installs */
+	SECCOMP_LAYOUT_LINEAR, /* one "nr == k" test per allowed number in list order, each
+				* check inline, one return per value: the program before
+				* issue 16, for the tests and the benchmark */
+};
+
+/*
  * seccomp_vcpu_filter - write the classic-BPF program for *c into prog
- * (room for `cap` instructions). Pure: no syscall. Returns the number of
- * instructions, or -E2BIG if cap is too small.
+ * (room for `cap` instructions), in SECCOMP_LAYOUT_TREE. Pure: no syscall.
+ * Returns the number of instructions, or -E2BIG if cap is too small.
  */
 int seccomp_vcpu_filter(const struct seccomp_vcpu_ctx *c, struct sock_filter *prog, unsigned cap);
+
+/* seccomp_vcpu_filter_layout - the same in a given layout (-EINVAL: no such layout). */
+int seccomp_vcpu_filter_layout(const struct seccomp_vcpu_ctx *c, enum seccomp_layout layout,
+			       struct sock_filter *prog, unsigned cap);
 
 /*
  * seccomp_install_vcpu - confine the calling thread (and threads it creates
@@ -90,8 +112,11 @@ struct seccomp_main_ctx {
 
 #define SECCOMP_MAIN_MAX_INSNS 192u
 
-/* seccomp_main_filter - that program into prog (pure); instructions or -E2BIG. */
+/* seccomp_main_filter - that program into prog (pure, SECCOMP_LAYOUT_TREE); instructions or
+ * -E2BIG. seccomp_main_filter_layout - the same in a given layout. */
 int seccomp_main_filter(const struct seccomp_main_ctx *c, struct sock_filter *prog, unsigned cap);
+int seccomp_main_filter_layout(const struct seccomp_main_ctx *c, enum seccomp_layout layout,
+			       struct sock_filter *prog, unsigned cap);
 
 /* seccomp_install_main - confine the calling thread with it; 0 or -errno. */
 int seccomp_install_main(const struct seccomp_main_ctx *c);

@@ -1,5 +1,5 @@
-/* test_seccomp.c - the vCPU seccomp filter: its BPF run through an interpreter, then installed in
- * forked children that make forbidden calls. */
+/* test_seccomp.c - the vCPU seccomp filter: its BPF run through an interpreter (both layouts, which
+ * must agree on every call), then installed in forked children that make forbidden calls. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/audit.h>
@@ -8,6 +8,7 @@
 #include <linux/seccomp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -521,10 +522,321 @@ static void test_vm_ioctls(void)
 	       "no VM fd: KVM_IRQ_LINE refused, KVM_RUN allowed");
 }
 
+/* ---- the two layouts (seccomp.h: enum seccomp_layout): one policy ---- */
+
+/* What the kernel's bpf_check_classic() and seccomp_check_filter() refuse: an opcode
+ * outside seccomp's set, a load outside seccomp_data or unaligned, a jump past the end,
+ * a last instruction that is not a return. Returns the first bad pc, or -1. */
+static int malformed(const struct sock_filter *p, int n)
+{
+	for (int pc = 0; pc < n; pc++) {
+		const struct sock_filter *i = &p[pc];
+
+		switch (i->code) {
+		case BPF_LD | BPF_W | BPF_ABS:
+			if (i->k >= sizeof(struct seccomp_data) || (i->k & 3))
+				return pc;
+			break;
+		case BPF_JMP | BPF_JEQ | BPF_K:
+		case BPF_JMP | BPF_JGE | BPF_K:
+		case BPF_JMP | BPF_JSET | BPF_K:
+			if (pc + 1 + i->jt >= n || pc + 1 + i->jf >= n)
+				return pc;
+			break;
+		case BPF_RET | BPF_K:
+			break;
+		default:
+			return pc;
+		}
+	}
+	return n > 0 && p[n - 1].code == (BPF_RET | BPF_K) ? -1 : n - 1;
+}
+
+/*
+ * The kernel's action-cache walk (seccomp_is_const_allow): run p for (nr, arch) until
+ * it returns or loads anything but nr and arch. Returns the instructions executed;
+ * *always = 1 when it returned ALLOW (the kernel then skips the filter for that
+ * number).
+ */
+static unsigned cache_walk(const struct sock_filter *p, int n, uint32_t nr, uint32_t arch,
+			   int *always)
+{
+	struct seccomp_data d = {.nr = (int)nr, .arch = arch};
+	unsigned steps = 0;
+	uint32_t a = 0;
+
+	*always = 0;
+	for (int pc = 0; pc < n; pc++, steps++) {
+		const struct sock_filter *i = &p[pc];
+
+		if (i->code == (BPF_LD | BPF_W | BPF_ABS)) {
+			if (i->k != offsetof(struct seccomp_data, nr) &&
+			    i->k != offsetof(struct seccomp_data, arch))
+				return steps + 1;
+			a = load_word(&d, i->k, &(int){0});
+		} else if (i->code == (BPF_RET | BPF_K)) {
+			*always = i->k == SECCOMP_RET_ALLOW;
+			return steps + 1;
+		} else if (i->code == (BPF_JMP | BPF_JEQ | BPF_K)) {
+			pc += a == i->k ? i->jt : i->jf;
+		} else if (i->code == (BPF_JMP | BPF_JGE | BPF_K)) {
+			pc += a >= i->k ? i->jt : i->jf;
+		} else if (i->code == (BPF_JMP | BPF_JSET | BPF_K)) {
+			pc += (a & i->k) ? i->jt : i->jf;
+		} else {
+			return steps + 1;
+		}
+	}
+	return steps;
+}
+
+/* Argument values around every check both filters make. */
+static const uint64_t a0s[] = {
+    0, 1, 2, 3, 4, VCPU_FD, VM_FD, 9, PID, 1ull << 32 | VCPU_FD, 1ull << 32 | VM_FD, 0xffffffffu};
+static const uint64_t a1s[] = {0,
+			       99,
+			       KVM_RUN,
+			       KVM_GET_REGS,
+			       KVM_SET_REGS,
+			       KVM_GET_SREGS,
+			       KVM_SET_SREGS,
+			       KVM_GET_FPU,
+			       KVM_SET_FPU,
+			       KVM_GET_VCPU_EVENTS,
+			       KVM_SET_VCPU_EVENTS,
+			       KVM_GET_DEBUGREGS,
+			       KVM_SET_DEBUGREGS,
+			       KVM_GET_MSRS,
+			       KVM_SET_MSRS,
+			       KVM_TRANSLATE,
+			       KVM_GET_XCRS,
+			       KVM_SET_GUEST_DEBUG,
+			       KVM_IRQ_LINE,
+			       KVM_REGISTER_COALESCED_MMIO,
+			       KVM_UNREGISTER_COALESCED_MMIO,
+			       KVM_IOEVENTFD,
+			       KVM_CHECK_EXTENSION,
+			       KVM_GET_STATS_FD,
+			       KVM_CREATE_VCPU,
+			       KVM_SET_USER_MEMORY_REGION,
+			       KVM_SET_CPUID2,
+			       1ull << 32 | KVM_RUN};
+static const uint64_t a2s[] = {0,
+			       KICK,
+			       SIGABRT,
+			       SIGKILL,
+			       PROT_READ,
+			       PROT_READ | PROT_WRITE,
+			       PROT_EXEC,
+			       PROT_READ | PROT_EXEC,
+			       1ull << 32 | PROT_READ,
+			       MADV_DONTNEED,
+			       MADV_FREE,
+			       MADV_HUGEPAGE,
+			       MADV_NOHUGEPAGE,
+			       MADV_DONTDUMP,
+			       MADV_DODUMP,
+			       MADV_HWPOISON,
+			       MADV_REMOVE,
+			       MADV_DONTFORK,
+			       1ull << 32 | MADV_DONTNEED};
+static const uint64_t a3s[] = {0,
+			       MAP_PRIVATE,
+			       MAP_PRIVATE | MAP_ANONYMOUS,
+			       MAP_SHARED,
+			       MAP_SHARED | MAP_ANONYMOUS,
+			       MAP_SHARED_VALIDATE | MAP_ANONYMOUS,
+			       1ull << 32 | MAP_PRIVATE | MAP_ANONYMOUS};
+
+/*
+ * Compares programs a and b on: every syscall number 0..511 under x86-64 with a
+ * few argument vectors, and under i386, x32 and another arch; every combination
+ * of the values above for the calls whose arguments a filter checks. Returns
+ * the disagreements (the first one as a diagnostic); *cases counts the calls.
+ */
+static unsigned disagree(const char *what, const struct sock_filter *a, int na,
+			 const struct sock_filter *b, int nb, unsigned *cases)
+{
+	static const unsigned checked[] = {SYS_ioctl, SYS_write,    SYS_writev, SYS_tgkill,
+					   SYS_mmap,  SYS_mprotect, SYS_madvise};
+	static const uint32_t arches[] = {AUDIT_ARCH_X86_64, AUDIT_ARCH_I386, AUDIT_ARCH_AARCH64};
+	unsigned wrong = 0;
+
+#define COMPARE(D)                                                                                 \
+	do {                                                                                       \
+		uint32_t va = bpf_run(a, na, &(D)), vb = bpf_run(b, nb, &(D));                     \
+		(*cases)++;                                                                        \
+		if (va != vb && !wrong++)                                                          \
+			tap_diag(                                                                  \
+			    "%s: nr %#x arch %#x args %#llx %#llx %#llx %#llx: %s against %s",     \
+			    what, (D).nr, (D).arch, (unsigned long long)(D).args[0],               \
+			    (unsigned long long)(D).args[1], (unsigned long long)(D).args[2],      \
+			    (unsigned long long)(D).args[3], act(va), act(vb));                    \
+	} while (0)
+
+	*cases = 0;
+	for (uint32_t nr = 0; nr < 512; nr++)
+		for (size_t ar = 0; ar < N(arches); ar++)
+			for (uint32_t x32 = 0; x32 <= 0x40000000u; x32 += 0x40000000u)
+				for (size_t i = 0; i < N(a0s); i++) {
+					struct seccomp_data d = {.nr = (int)(nr | x32),
+								 .arch = arches[ar],
+								 .args = {a0s[i], a1s[i % N(a1s)],
+									  a2s[i % N(a2s)],
+									  a3s[i % N(a3s)]}};
+					COMPARE(d);
+				}
+	for (size_t c = 0; c < N(checked); c++)
+		for (size_t i = 0; i < N(a0s); i++)
+			for (size_t j = 0; j < N(a1s); j++)
+				for (size_t k = 0; k < N(a2s); k++)
+					for (size_t l = 0; l < N(a3s); l++) {
+						struct seccomp_data d = {
+						    .nr = (int)checked[c],
+						    .arch = AUDIT_ARCH_X86_64,
+						    .args = {a0s[i], a1s[j], a2s[k], a3s[l]}};
+						COMPARE(d);
+					}
+	{ /* numbers far out: the last of the table, the x32 bit's neighbours, the top */
+		static const uint32_t far[] = {0x3fffffffu, 0x40000000u, 0x7fffffffu,
+					       0x80000000u, 0xfffffffeu, 0xffffffffu};
+		for (size_t i = 0; i < N(far); i++) {
+			struct seccomp_data d = {.nr = (int)far[i], .arch = AUDIT_ARCH_X86_64};
+			COMPARE(d);
+		}
+	}
+#undef COMPARE
+	return wrong;
+}
+
+/* Both layouts of one filter: well formed, the same verdict on every call above, the
+ * same numbers always allowed in the kernel's action cache; the tree's walk short. */
+static void compare_layouts(const char *what, int nt, const struct sock_filter *tree, int nl,
+			    const struct sock_filter *linear, const unsigned *plain, size_t nplain)
+{
+	unsigned cases = 0, wrong, cache_wrong = 0, tree_max = 0, tree_sum = 0, linear_sum = 0;
+	int bad_t = malformed(tree, nt), bad_l = malformed(linear, nl);
+
+	if (!TAP_OK(nt > 0 && nl > 0 && bad_t < 0 && bad_l < 0,
+		    "%s: both layouts build and are well formed (tree %d, linear %d instructions)",
+		    what, nt, nl))
+		tap_diag("malformed at tree pc %d, linear pc %d", bad_t, bad_l);
+	if (nt <= 0 || nl <= 0)
+		return;
+	wrong = disagree(what, tree, nt, linear, nl, &cases);
+	TAP_EQ_INT(
+	    wrong, 0,
+	    "%s: tree and linear layouts agree on all %u calls (every number 0..511 in every "
+	    "ABI, every combination of the checked arguments)",
+	    what, cases);
+	for (uint32_t nr = 0; nr < 512; nr++) {
+		int at, al;
+		unsigned st = cache_walk(tree, nt, nr, AUDIT_ARCH_X86_64, &at);
+		unsigned sl = cache_walk(linear, nl, nr, AUDIT_ARCH_X86_64, &al);
+
+		if ((at != al || at != in(plain, nplain, nr)) && !cache_wrong++)
+			tap_diag("%s: nr %u always allowed: tree %d, linear %d, list %d", what, nr,
+				 at, al, in(plain, nplain, nr));
+		tree_max = st > tree_max ? st : tree_max;
+		tree_sum += st;
+		linear_sum += sl;
+	}
+	TAP_EQ_INT(cache_wrong, 0,
+		   "%s: the kernel's action cache would find the same numbers always allowed "
+		   "(exactly the plain list) in both layouts",
+		   what);
+	TAP_OK(2 * tree_sum < linear_sum && tree_max <= 16,
+	       "%s: the action cache's walk of numbers 0..511 is %u instructions in the tree, "
+	       "under half the linear's %u (at most %u for one number)",
+	       what, tree_sum, linear_sum, tree_max);
+}
+
+static void test_layouts(void)
+{
+	static const unsigned main_plain[] = {SYS_read,
+					      SYS_write,
+					      SYS_writev,
+					      SYS_pread64,
+					      SYS_close,
+					      SYS_poll,
+					      SYS_ppoll,
+					      SYS_lseek,
+					      SYS_fstat,
+					      SYS_newfstatat,
+					      SYS_futex,
+					      SYS_clock_gettime,
+					      SYS_clock_nanosleep,
+					      SYS_nanosleep,
+					      SYS_getpid,
+					      SYS_gettid,
+					      SYS_rt_sigaction,
+					      SYS_rt_sigprocmask,
+					      SYS_rt_sigreturn,
+					      SYS_restart_syscall,
+					      SYS_sigaltstack,
+					      SYS_munmap,
+					      SYS_brk,
+					      SYS_mremap,
+					      SYS_wait4,
+					      SYS_sched_yield,
+					      SYS_exit,
+					      SYS_exit_group,
+					      SYS_mincore};
+	struct seccomp_vcpu_ctx vc[5] = {ctx, ctx, ctx, ctx, ctx};
+	const struct seccomp_main_ctx mc[2] = {{.pid = PID, .kick_signal = KICK, .vm_fd = VM_FD},
+					       {.pid = PID, .kick_signal = KICK, .vm_fd = -1}};
+	struct sock_filter t[SECCOMP_MAIN_MAX_INSNS], l[SECCOMP_MAIN_MAX_INSNS];
+	char what[64];
+
+	vc[1].vm_fd = -1; /* no irqchip, no fast paths to arm */
+	memset(vc[2].vm_ioctls, 0, sizeof(vc[2].vm_ioctls));
+	vc[2].vm_ioctls[0] = KVM_IRQ_LINE;
+	memset(vc[3].vm_ioctls, 0, sizeof(vc[3].vm_ioctls));
+	vc[3].vm_ioctls[2] = KVM_IOEVENTFD;
+	vc[4] = (struct seccomp_vcpu_ctx){/* the console writer's */
+					  .vcpu_fd = -1,
+					  .write_fds = {1, 3, 2, -1},
+					  .pid = PID,
+					  .kick_signal = KICK};
+
+	TAP_EQ_INT(
+	    seccomp_vcpu_filter_layout(&ctx, (enum seccomp_layout)7, t, SECCOMP_MAIN_MAX_INSNS),
+	    -EINVAL, "an unknown layout is refused with -EINVAL");
+	TAP_EQ_INT(seccomp_vcpu_filter_layout(&ctx, SECCOMP_LAYOUT_TREE, t, 40), -E2BIG,
+		   "tree layout: a 40-instruction buffer is refused with -E2BIG");
+	for (size_t i = 0; i < N(vc); i++) {
+		snprintf(what, sizeof(what), "vCPU filter, context %zu", i);
+		compare_layouts(what,
+				seccomp_vcpu_filter_layout(&vc[i], SECCOMP_LAYOUT_TREE, t,
+							   SECCOMP_MAIN_MAX_INSNS),
+				t,
+				seccomp_vcpu_filter_layout(&vc[i], SECCOMP_LAYOUT_LINEAR, l,
+							   SECCOMP_MAIN_MAX_INSNS),
+				l, plain_allowed, N(plain_allowed));
+	}
+	for (size_t i = 0; i < N(mc); i++) {
+		snprintf(what, sizeof(what), "main filter, context %zu", i);
+		compare_layouts(what,
+				seccomp_main_filter_layout(&mc[i], SECCOMP_LAYOUT_TREE, t,
+							   SECCOMP_MAIN_MAX_INSNS),
+				t,
+				seccomp_main_filter_layout(&mc[i], SECCOMP_LAYOUT_LINEAR, l,
+							   SECCOMP_MAIN_MAX_INSNS),
+				l, main_plain, N(main_plain));
+	}
+	nprog = seccomp_vcpu_filter(&ctx, prog, SECCOMP_VCPU_MAX_INSNS);
+	TAP_OK(nprog > 0 &&
+		   nprog == seccomp_vcpu_filter_layout(&ctx, SECCOMP_LAYOUT_TREE, t,
+						       SECCOMP_MAIN_MAX_INSNS) &&
+		   memcmp(prog, t, sizeof(t[0]) * (size_t)nprog) == 0,
+	       "seccomp_vcpu_filter (what kestrel installs) is the tree layout");
+}
+
 int main(void)
 {
 	test_program();
 	test_vm_ioctls();
+	test_layouts();
 	test_main_program();
 	test_installed();
 	return tap_done();
