@@ -171,7 +171,7 @@ kvm_expect "attached values -m256M -c2, --mem=, QEMU's -kernel and -append" 0 --
 kvm_expect "--mem 65536 is MiB too (64 GiB is refused as more than the host has, or accepted)" 0 --out '16 MiB RAM' -- $K run --mem 16 $G/hello.elf
 kvm_expect "-v: the set-up steps" 0 --err '^kestrel: /dev/kvm: API 12' --err '^kestrel: guest RAM slot 0: ' --err '^kestrel: VM created: 1 vCPU' --err 'kestrel ELF64 image' -- $K run -v $G/hello.elf
 kvm_expect "-q: no set-up steps" 0 --no-err '.' -- $K run -q $G/hello.elf
-kvm_expect "--cpus above the host's CPU count: a warning" 0 --err "^kestrel: warning: $(( $(nproc) + 1 )) vCPUs on a host with $(nproc) CPU" -- $K run --cpuid -c $(( $(nproc) + 1 ))
+kvm_expect "--cpus above the host's CPU count: a warning" 0 --err "^kestrel: warning: $(( $(nproc) + 1 )) vCPUs on $(nproc) host CPU" -- $K run --cpuid -c $(( $(nproc) + 1 ))
 kvm_expect "-q silences that warning" 0 --no-err 'warning' -- $K run --cpuid -q -c $(( $(nproc) + 1 ))
 kvm_expect "a triple fault: one reason line, no doubled parentheses, the dump prefixed" $TRIPLE --err '^kestrel: cpu 0: triple fault \(KVM_EXIT_SHUTDOWN\); exit status 123$' --err '^kestrel: rip=' --err '^kestrel: code at rip' --no-err '^[^k]' --no-err '\) \(' -- $K run $G/triple-fault.elf
 kvm_expect "reset: no doubled parentheses" $RESET --err '; exit status 127$' --no-err '\) \(exit status' -- $K run $G/reset.elf
