@@ -296,7 +296,21 @@ int seccomp_main_filter(const struct seccomp_main_ctx *c, struct sock_filter *pr
 	 * interrupt line on the VM fd (console input arrives on this thread; its
 	 * console tick drains THR writes, which may raise THRE). */
 	at = block_begin(&o, __NR_ioctl, __NR_ioctl);
+	if (c->vcpu_fd > 0) {
+		/* vCPU 0 runs on this thread: on its fd, what a vCPU thread may
+		 * ask; anything else goes on to the rules below (the reports'
+		 * KVM_GET_STATS_FD on it). */
+		ld(&o, SC_ARG_LO(0));
+		unsigned skip = emit(&o, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, (uint32_t)c->vcpu_fd);
+		ld(&o, SC_ARG_LO(1));
+		for (unsigned i = 0; i < ARRAY_LEN(seccomp_ioctls); i++)
+			allow_if(&o, seccomp_ioctls[i]);
+		if (skip < o.cap)
+			o.prog[skip].jf = (uint8_t)(1 + 2 * ARRAY_LEN(seccomp_ioctls));
+	}
 	ld(&o, SC_ARG_LO(1));
+	if (c->fast_arm)
+		allow_if(&o, KVM_REGISTER_COALESCED_MMIO);
 	if (c->vm_fd > 0) {
 		/* if request != KVM_IRQ_LINE skip the 4 instructions below */
 		emit(&o, BPF_JMP | BPF_JEQ | BPF_K, 0, 4, (uint32_t)KVM_IRQ_LINE);
