@@ -220,7 +220,17 @@ static double median_diff(const double *a, const double *b, int n)
 	return m;
 }
 
-enum { V_LINEAR, V_TREE, V_LINEAR_NOCACHE, V_TREE_NOCACHE, M_LINEAR, M_TREE, NFILTERS };
+enum {
+	V_LINEAR,
+	V_TREE,
+	V_LINEAR_NOCACHE,
+	V_TREE_NOCACHE,
+	M_LINEAR,
+	M_TREE,
+	M0_LINEAR,
+	M0_TREE,
+	NFILTERS
+};
 
 int main(int argc, char **argv)
 {
@@ -231,6 +241,8 @@ int main(int argc, char **argv)
 	    [V_TREE_NOCACHE] = {.name = "vcpu tree nocache"},
 	    [M_LINEAR] = {.name = "main linear"},
 	    [M_TREE] = {.name = "main tree"},
+	    [M0_LINEAR] = {.name = "main+vcpu0 linear"},
+	    [M0_TREE] = {.name = "main+vcpu0 tree"},
 	};
 	/* fds as a vCPU thread of a one-vCPU `kestrel run` has them; any values do. */
 	struct seccomp_vcpu_ctx vc = {
@@ -242,6 +254,12 @@ int main(int argc, char **argv)
 	    .kick_signal = SIGRTMIN + 1,
 	};
 	struct seccomp_main_ctx mc = {.pid = getpid(), .kick_signal = SIGRTMIN + 1, .vm_fd = 11};
+	/* the caller's thread running vCPU 0 (no full irqchip, a fast path to arm) */
+	struct seccomp_main_ctx m0 = {.pid = getpid(),
+				      .kick_signal = SIGRTMIN + 1,
+				      .vm_fd = -1,
+				      .vcpu_fd = 12,
+				      .fast_arm = true};
 	struct utsname u;
 	double load[3] = {0};
 	volatile double *slot;
@@ -267,6 +285,10 @@ int main(int argc, char **argv)
 	    seccomp_main_filter_layout(&mc, SECCOMP_LAYOUT_LINEAR, f[M_LINEAR].prog, PROG_MAX);
 	f[M_TREE].len =
 	    seccomp_main_filter_layout(&mc, SECCOMP_LAYOUT_TREE, f[M_TREE].prog, PROG_MAX);
+	f[M0_LINEAR].len =
+	    seccomp_main_filter_layout(&m0, SECCOMP_LAYOUT_LINEAR, f[M0_LINEAR].prog, PROG_MAX);
+	f[M0_TREE].len =
+	    seccomp_main_filter_layout(&m0, SECCOMP_LAYOUT_TREE, f[M0_TREE].prog, PROG_MAX);
 	for (int i = V_LINEAR; i <= V_TREE; i++) {
 		struct filter *twin = &f[i + V_LINEAR_NOCACHE];
 
@@ -342,6 +364,8 @@ int main(int argc, char **argv)
 	       median_diff(f[V_LINEAR].us, f[V_TREE].us, rounds));
 	printf("  main linear - main tree                     %8.1f\n",
 	       median_diff(f[M_LINEAR].us, f[M_TREE].us, rounds));
+	printf("  main+vcpu0 linear - main+vcpu0 tree         %8.1f\n",
+	       median_diff(f[M0_LINEAR].us, f[M0_TREE].us, rounds));
 	printf("  cache walk, vcpu linear (- its nocache twin) %7.1f\n",
 	       median_diff(f[V_LINEAR].us, f[V_LINEAR_NOCACHE].us, rounds));
 	printf("  cache walk, vcpu tree (- its nocache twin)   %7.1f\n",

@@ -50,7 +50,11 @@ struct kestrel_config {
 	 * close, free and allocate memory (nothing executable), wait4 and exit, and
 	 * nothing else (src/host/seccomp.h). For a program that runs one VM and
 	 * ends, like the kestrel command: a compromised vCPU thread that takes over
-	 * the caller's thread through memory gains no more than that. */
+	 * the caller's thread through memory gains no more than that. A 1-vCPU
+	 * run with no timeout, no live console input, no pin and no full
+	 * irqchip then runs vCPU 0 on the caller's thread itself (one thread
+	 * fewer to start and join; its filter is this one plus that vCPU's
+	 * ioctls). */
 	bool confine_caller;
 	bool no_profile; /* skip the per-exit profile accounting (overhead benchmarks) */
 	uint64_t

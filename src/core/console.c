@@ -57,8 +57,25 @@ static void *console_writer(void *arg)
 	if (r < 0)
 		o->error = -r; /* unconfined output is not worth it: drop */
 	for (;;) {
-		while (!o->len && !o->closing && !o->abandon && !o->error)
-			pthread_cond_wait(&o->data, &o->lock);
+		while (!o->len && !o->closing && !o->abandon && !o->error) {
+			if (!vm->inline_vcpu || !vm->cons.ring) {
+				pthread_cond_wait(&o->data, &o->lock);
+				continue;
+			}
+			/* vCPU 0 runs on the caller's thread, which cannot tick the
+			 * coalesced ring while the guest runs: bytes KVM queued must
+			 * not wait for the guest's next exit, so tick it here. */
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += (long)CONSOLE_TICK_MS * 1000000;
+			ts.tv_sec += ts.tv_nsec / 1000000000;
+			ts.tv_nsec %= 1000000000;
+			if (pthread_cond_timedwait(&o->data, &o->lock, &ts) == ETIMEDOUT) {
+				pthread_mutex_unlock(&o->lock);
+				console_tick(vm);
+				pthread_mutex_lock(&o->lock);
+			}
+		}
 		if (o->error || o->abandon || !o->len)
 			break;
 		size_t chunk = o->len < OUT_SIZE - o->head ? o->len : OUT_SIZE - o->head;
@@ -180,11 +197,21 @@ static void console_queue(struct kestrel_vm *vm, const uint8_t *p, size_t len)
 			break;
 		}
 		if (!room) {
-			if (console_nowait || o->stopping) {
+			/* vCPU 0 on the caller's thread: a signal's stop is only
+			 * stop_signo (kestrel_vm_stop cannot wake us), so look at
+			 * it every tick while waiting. */
+			if (console_nowait || o->stopping ||
+			    (vm->inline_vcpu && atomic_load(&vm->stop_signo))) {
 				o->dropped += len;
 				break;
 			}
-			pthread_cond_wait(&o->room, &o->lock);
+			if (vm->inline_vcpu) {
+				struct timespec ts;
+				console_deadline(&ts, CONSOLE_TICK_MS);
+				pthread_cond_timedwait(&o->room, &o->lock, &ts);
+			} else {
+				pthread_cond_wait(&o->room, &o->lock);
+			}
 			continue;
 		}
 		size_t k = len < room ? len : room, tail = (o->head + o->len) % OUT_SIZE;

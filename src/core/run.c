@@ -78,6 +78,11 @@ void kestrel_vm_stop(struct kestrel_vm *vm, int signo)
 
 	/* Signal handler context: only atomics and write(2). */
 	atomic_store(&vm->stop_signo, signo ? signo : SIGTERM);
+	/* vCPU 0 on the caller's thread (vm_run_inline): nobody polls stop_fd,
+	 * so its next KVM_RUN must return at once (this may be that thread's
+	 * handler, run between its look at stop_signo and KVM_RUN). */
+	if (vm->inline_vcpu && vm->vcpus[0].run)
+		__atomic_store_n(&vm->vcpus[0].run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 	if (write(vm->stop_fd, &one, sizeof(one)) < 0) {
 		/* counter full: already being woken */
 	}
@@ -138,6 +143,58 @@ static void vm_join_vcpu(struct kestrel_vm *vm, struct vcpu *v)
 	atomic_store(&v->live, false);
 }
 
+/*
+ * vCPU 0 on the caller's thread: a 1-vCPU run under confine_caller (the
+ * kestrel command) when that thread would have nothing else to wait for: no
+ * timeout, no console input still open, no pinning, no in-kernel PIC/IOAPIC
+ * (whose lines the writer's console tick cannot drive). One thread less to
+ * start, hand the guest to and join: ~0.3 ms of a ~4 ms cold start here
+ * (docs/coldstart.md). The stop protocol holds: a guest or device stop is
+ * vm_stop on this thread; a signal's kestrel_vm_stop sets immediate_exit, so
+ * the KVM_RUN after it returns at once and vcpu_run sees stop_signo; the
+ * console writer ticks the coalesced ring meanwhile.
+ */
+static bool vm_can_run_inline(struct kestrel_vm *vm, uint64_t timeout_ms)
+{
+	bool full;
+
+	if (vm->ncpus != 1 || !vm->cfg.confine_caller || vm->cfg.no_seccomp || timeout_ms ||
+	    vm->cfg.pin || vm->has_irqchip)
+		return false;
+	/* Input at its end already (/dev/null, an empty pipe closed): a look. */
+	int fd = console_in_wait_fd(vm, &full);
+	if (fd >= 0) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 0) > 0)
+			console_in_read(vm);
+		fd = console_in_wait_fd(vm, &full);
+	}
+	return fd < 0 && !full;
+}
+
+static int vm_run_inline(struct kestrel_vm *vm, struct kestrel_error *err)
+{
+	struct sigaction sa = {.sa_handler = vm_kick_handler}; /* no SA_RESTART */
+	int r;
+
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(vm_kick_signal(vm), &sa, NULL) < 0)
+		return vm_err(err, -errno, "sigaction: %s", strerror(errno));
+	/* The report reads it later, when this thread can open nothing. */
+	if (vm->proc_status_fd < 0)
+		vm->proc_status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	r = vcpu_run_on_caller(&vm->vcpus[0]);
+	if (r < 0)
+		vm_err(err, r,
+		       "cannot confine the calling thread with seccomp: %s (%s runs without)",
+		       strerror(-r), vm_name(vm, "no_seccomp"));
+	int sig = atomic_load(&vm->stop_signo);
+	if (sig)
+		vm_stop_fmt(vm, NULL, KESTREL_EXIT_STOPPED, sig, "stopped by signal %d (%s)", sig,
+			    strsignal(sig));
+	return r;
+}
+
 int kestrel_vm_run(struct kestrel_vm *vm, uint64_t timeout_ms, struct kestrel_exit *exit,
 		   struct kestrel_error *err)
 {
@@ -153,7 +210,14 @@ int kestrel_vm_run(struct kestrel_vm *vm, uint64_t timeout_ms, struct kestrel_ex
 	vm->ran = true;
 	vm->tl.run_start = vm_now_ns();
 	clock_gettime(CLOCK_MONOTONIC, &start);
+	vm->inline_vcpu = vm_can_run_inline(vm, timeout_ms);
 	r = console_start(vm);
+	if (r == 0 && vm->inline_vcpu) {
+		vm_info(vm,
+			"run: vCPU 0 on the calling thread (one vCPU, nothing else to wait for)");
+		r = vm_run_inline(vm, err);
+		goto done;
+	}
 	if (r < 0)
 		vm_err(err, r, "cannot start the console writer thread: %s", strerror(-r));
 	else
@@ -162,8 +226,11 @@ int kestrel_vm_run(struct kestrel_vm *vm, uint64_t timeout_ms, struct kestrel_ex
 	if (r == 0 && vm->cfg.confine_caller && !vm->cfg.no_seccomp && vm->proc_status_fd < 0)
 		vm->proc_status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
 	if (r == 0 && vm->cfg.confine_caller && !vm->cfg.no_seccomp &&
-	    (r = seccomp_install_main(&(struct seccomp_main_ctx){
-		 getpid(), vm_kick_signal(vm), vm->has_irqchip ? vm->vm_fd : -1})) < 0) {
+	    (r = seccomp_install_main(
+		 &(struct seccomp_main_ctx){.pid = getpid(),
+					    .kick_signal = vm_kick_signal(vm),
+					    .vm_fd = vm->has_irqchip ? vm->vm_fd : -1,
+					    .vcpu_fd = -1})) < 0) {
 		vm_stop_fmt(vm, NULL, KESTREL_EXIT_HOST_ERROR, KESTREL_STATUS_HOST,
 			    "confining the calling thread with seccomp failed: %s", strerror(-r));
 		vm_err(err, r,
@@ -211,6 +278,7 @@ int kestrel_vm_run(struct kestrel_vm *vm, uint64_t timeout_ms, struct kestrel_ex
 	}
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		vm_join_vcpu(vm, &vm->vcpus[i]);
+done:
 	console_tick(vm);
 	console_finish(vm);
 	console_in_finish(vm);

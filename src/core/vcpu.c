@@ -178,7 +178,10 @@ static void vcpu_run(struct vcpu *v)
 				vcpu_host_error(v, "KVM_RUN", -errno);
 				return;
 			}
-			if (atomic_load(&v->vm->stopping))
+			/* On the caller's thread a signal's stop is only stop_signo
+			 * (kestrel_vm_stop): nobody else will turn it into a stop. */
+			if (atomic_load(&v->vm->stopping) ||
+			    (v->vm->inline_vcpu && atomic_load(&v->vm->stop_signo)))
 				return;
 			continue;
 		}
@@ -275,4 +278,40 @@ void *vcpu_thread(void *arg)
 		vcpu_run(v);
 	profile_finish(&v->prof);
 	return NULL;
+}
+
+/* vCPU 0 on the caller's thread (run.c, vm_run_inline): as vcpu_thread, but
+ * the signals stay the caller's and the filter is the caller's, widened by
+ * this vCPU's ioctls (and the fast paths' arming), since after the run this
+ * thread writes the reports. */
+int vcpu_run_on_caller(struct vcpu *v)
+{
+	struct kestrel_vm *vm = v->vm;
+	bool arm = false;
+	int r;
+
+	v->self = pthread_self();
+	atomic_store(&v->live, true);
+	pthread_mutex_lock(&vm->fast_lock);
+	for (unsigned i = 0; i < vm->nfast; i++)
+		arm |= vm->fast[i].state == VM_FAST_READY;
+	pthread_mutex_unlock(&vm->fast_lock);
+	if ((r = arch_vcpu_reset(v)) < 0) {
+		vcpu_host_error(v, "setting the start state", r);
+		r = 0;
+	} else if ((r = seccomp_install_main(&(struct seccomp_main_ctx){
+			.pid = getpid(),
+			.kick_signal = vm_kick_signal(vm),
+			.vm_fd = vm->has_irqchip ? vm->vm_fd : -1,
+			.vcpu_fd = v->fd,
+			.fast_arm = arm,
+		    })) < 0) {
+		vm_stop_fmt(vm, NULL, KESTREL_EXIT_HOST_ERROR, KESTREL_STATUS_HOST,
+			    "confining the calling thread with seccomp failed: %s", strerror(-r));
+	} else {
+		vcpu_run(v);
+	}
+	profile_finish(&v->prof);
+	atomic_store(&v->live, false);
+	return r;
 }

@@ -24,4 +24,12 @@ void *vcpu_thread(void *arg);
 int vcpu_unhandled(struct vcpu *v, enum bus_space space, uint64_t addr, uint8_t *data, uint32_t len,
 		   bool is_write);
 
+/*
+ * vcpu_run_on_caller - run vCPU v on the calling thread until the VM stops
+ * (kestrel_vm_run's 1-vCPU case, run.c): its start state, the caller's
+ * seccomp filter widened by v's ioctls, the run loop. 0, or the negative
+ * errno of a filter that could not be installed (the VM is stopped then).
+ */
+int vcpu_run_on_caller(struct vcpu *v);
+
 #endif

@@ -142,6 +142,10 @@ struct kestrel_vm {
 	int proc_status_fd; /* /proc/self/status, opened before confine_caller (-1: none) */
 	atomic_bool stopping;
 	atomic_int stop_signo; /* set by kestrel_vm_stop() (signal-safe path) */
+	/* vCPU 0 runs on the caller's thread (run.c, vm_run_inline): a 1-vCPU
+	 * run under confine_caller with nothing else for that thread to wait on.
+	 * Set before the writer starts; the writer then ticks the console ring. */
+	bool inline_vcpu;
 	pthread_mutex_t exit_lock;
 	struct kestrel_exit exit;
 

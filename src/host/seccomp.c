@@ -134,6 +134,28 @@ static void allow_one_of(struct bpf_out *o, const uint32_t *k, unsigned n)
 		ret(o, SC_ALLOW);
 }
 
+/*
+ * "return ALLOW if A is one of k[0..n), else go on after these tests" (A kept).
+ * SECCOMP_LAYOUT_LINEAR: allow_if each; SECCOMP_LAYOUT_TREE: the tests share
+ * one return, the last test's "no" jumps over it.
+ */
+static void allow_any_of(struct bpf_out *o, const uint32_t *k, unsigned n)
+{
+	if (o->layout == SECCOMP_LAYOUT_LINEAR || n == 0) {
+		for (unsigned i = 0; i < n; i++)
+			allow_if(o, k[i]);
+		return;
+	}
+	if (n > 255) {
+		o->err = -E2BIG;
+		return;
+	}
+	for (unsigned i = 0; i + 1 < n; i++) /* jump over the other tests to the ALLOW */
+		emit(o, BPF_JMP | BPF_JEQ | BPF_K, (uint8_t)(n - 1 - i), 0, k[i]);
+	emit(o, BPF_JMP | BPF_JEQ | BPF_K, 0, 1, k[n - 1]);
+	ret(o, SC_ALLOW);
+}
+
 /* A conditional jump emitted at o->n to the instructions at t (taken) and f (not taken):
  * classic BPF jumps only forward, at most 255 instructions. */
 static void jump(struct bpf_out *o, uint16_t op, uint32_t k, unsigned t, unsigned f)
@@ -260,7 +282,9 @@ static void vcpu_tgkill_body(struct bpf_out *o, const void *ctx)
 
 /* The main thread's ioctl: only what the reports ask of KVM after a run, and the
  * UART's interrupt line on the VM fd (console input arrives on this thread; its
- * console tick drains THR writes, which may raise THRE). */
+ * console tick drains THR writes, which may raise THRE). With vCPU 0 on this
+ * thread (c->vcpu_fd), also what a vCPU thread may ask on that fd, and with
+ * c->fast_arm KVM_REGISTER_COALESCED_MMIO (the UART's zone armed on use). */
 static void main_ioctl_body(struct bpf_out *o, const void *ctx)
 {
 	static const uint32_t reports[] = {
@@ -268,9 +292,26 @@ static void main_ioctl_body(struct bpf_out *o, const void *ctx)
 	    /* Teardown (kestrel_vm_destroy): the doorbell's ioeventfd and the
 	     * console's coalesced zone are unregistered before the fds close. */
 	    KVM_IOEVENTFD, KVM_UNREGISTER_COALESCED_MMIO};
+	static const uint32_t coalesced[] = {KVM_REGISTER_COALESCED_MMIO};
 	const struct seccomp_main_ctx *c = ctx;
 
+	if (c->vcpu_fd > 0) {
+		/* on its fd, the vCPU filter's list; anything else goes on to the
+		 * rules below (the reports' KVM_GET_STATS_FD on it) */
+		unsigned skip;
+
+		ld(o, SC_ARG_LO(0));
+		skip = emit(o, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, (uint32_t)c->vcpu_fd);
+		ld(o, SC_ARG_LO(1));
+		allow_any_of(o, seccomp_ioctls, ARRAY_LEN(seccomp_ioctls));
+		if (o->n - skip - 1 > 255)
+			o->err = -E2BIG;
+		else if (skip < o->cap)
+			o->prog[skip].jf = (uint8_t)(o->n - skip - 1);
+	}
 	ld(o, SC_ARG_LO(1));
+	if (c->fast_arm)
+		allow_any_of(o, coalesced, ARRAY_LEN(coalesced));
 	if (c->vm_fd > 0) {
 		/* if request != KVM_IRQ_LINE skip the 4 instructions below */
 		emit(o, BPF_JMP | BPF_JEQ | BPF_K, 0, 4, (uint32_t)KVM_IRQ_LINE);

@@ -4,6 +4,7 @@
 #define KESTREL_SECCOMP_H
 
 #include <linux/filter.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 /*
@@ -108,6 +109,11 @@ struct seccomp_main_ctx {
 	int kick_signal;
 	int vm_fd; /* KVM_IRQ_LINE on this fd only (0 or -1: none): the UART's interrupt when
 		    * console input arrives or the console tick drains THR writes */
+	/* The caller's thread is also vCPU 0's (a 1-vCPU run, run.c): the vCPU
+	 * ioctls on this fd as in the vCPU filter (0 or -1: none), and, with
+	 * fast_arm, KVM_REGISTER_COALESCED_MMIO (the UART's zone armed on use). */
+	int vcpu_fd;
+	bool fast_arm;
 };
 
 #define SECCOMP_MAIN_MAX_INSNS 192u

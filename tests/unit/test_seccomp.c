@@ -109,7 +109,9 @@ static uint32_t bpf_run(const struct sock_filter *p, int n, const struct seccomp
 	return 0xdeadbeef;
 }
 
-static struct sock_filter prog[SECCOMP_VCPU_MAX_INSNS];
+static struct sock_filter prog[SECCOMP_MAIN_MAX_INSNS > SECCOMP_VCPU_MAX_INSNS
+				   ? SECCOMP_MAIN_MAX_INSNS
+				   : SECCOMP_VCPU_MAX_INSNS];
 static int nprog;
 
 static uint32_t verdict(int nr, uint64_t a0, uint64_t a1, uint64_t a2)
@@ -493,6 +495,39 @@ static void test_main_program(void)
 		   "main filter: mmap of a file is refused");
 }
 
+/* vCPU 0 on the caller's thread (run.c, vm_run_inline): the main filter widened by that
+ * vCPU's ioctls on its fd, the reports' ioctls still allowed, nothing else added. */
+static void test_main_with_vcpu(void)
+{
+	static const struct seccomp_main_ctx mv = {
+	    .pid = PID, .kick_signal = KICK, .vm_fd = -1, .vcpu_fd = VCPU_FD};
+	static const struct seccomp_main_ctx arm = {
+	    .pid = PID, .kick_signal = KICK, .vm_fd = -1, .vcpu_fd = VCPU_FD, .fast_arm = true};
+
+	nprog = seccomp_main_filter(&mv, prog, SECCOMP_MAIN_MAX_INSNS);
+	TAP_OK(nprog > 0, "main filter with vCPU 0: fits in SECCOMP_MAIN_MAX_INSNS (%d)", nprog);
+	TAP_EQ_STR(act(verdict(SYS_ioctl, VCPU_FD, KVM_RUN, 0)), "ALLOW",
+		   "main filter with vCPU 0: KVM_RUN on its fd");
+	TAP_EQ_STR(act(verdict(SYS_ioctl, VCPU_FD, KVM_SET_SREGS, 0)), "ALLOW",
+		   "main filter with vCPU 0: KVM_SET_SREGS on its fd");
+	TAP_EQ_STR(act(verdict(SYS_ioctl, VCPU_FD, KVM_GET_STATS_FD, 0)), "ALLOW",
+		   "main filter with vCPU 0: the reports' KVM_GET_STATS_FD on its fd");
+	TAP_EQ_STR(act(verdict(SYS_ioctl, VCPU_FD + 1, KVM_RUN, 0)), "KILL_PROCESS",
+		   "main filter with vCPU 0: KVM_RUN on another fd is refused");
+	TAP_EQ_STR(act(verdict(SYS_ioctl, VCPU_FD, KVM_SET_CPUID2, 0)), "KILL_PROCESS",
+		   "main filter with vCPU 0: an unlisted vCPU ioctl is refused");
+	TAP_EQ_STR(act(verdict(SYS_ioctl, VM_FD, KVM_SET_USER_MEMORY_REGION, 0)), "KILL_PROCESS",
+		   "main filter with vCPU 0: KVM_SET_USER_MEMORY_REGION is refused");
+	TAP_EQ_STR(
+	    act(verdict(SYS_ioctl, VM_FD, KVM_REGISTER_COALESCED_MMIO, 0)), "KILL_PROCESS",
+	    "main filter with vCPU 0, no fast path to arm: KVM_REGISTER_COALESCED_MMIO refused");
+	TAP_EQ_STR(act(verdict(SYS_openat, 3, 0, 0)), "KILL_PROCESS",
+		   "main filter with vCPU 0: openat still refused");
+	nprog = seccomp_main_filter(&arm, prog, SECCOMP_MAIN_MAX_INSNS);
+	TAP_EQ_STR(act(verdict(SYS_ioctl, VM_FD, KVM_REGISTER_COALESCED_MMIO, 0)), "ALLOW",
+		   "main filter with vCPU 0 and a fast path to arm: KVM_REGISTER_COALESCED_MMIO");
+}
+
 /* The VM fd's requests follow vm_ioctls: without fast paths to arm (--no-fast-io) or an
  * irqchip, a filter allows none of them, and only the listed ones otherwise. */
 static void test_vm_ioctls(void)
@@ -783,8 +818,17 @@ static void test_layouts(void)
 					      SYS_exit_group,
 					      SYS_mincore};
 	struct seccomp_vcpu_ctx vc[5] = {ctx, ctx, ctx, ctx, ctx};
-	const struct seccomp_main_ctx mc[2] = {{.pid = PID, .kick_signal = KICK, .vm_fd = VM_FD},
-					       {.pid = PID, .kick_signal = KICK, .vm_fd = -1}};
+	const struct seccomp_main_ctx mc[5] = {
+	    {.pid = PID, .kick_signal = KICK, .vm_fd = VM_FD},
+	    {.pid = PID, .kick_signal = KICK, .vm_fd = -1},
+	    /* vCPU 0 on the caller's thread (test_main_with_vcpu) */
+	    {.pid = PID, .kick_signal = KICK, .vm_fd = -1, .vcpu_fd = VCPU_FD},
+	    {.pid = PID, .kick_signal = KICK, .vm_fd = -1, .vcpu_fd = VCPU_FD, .fast_arm = true},
+	    {.pid = PID,
+	     .kick_signal = KICK,
+	     .vm_fd = VM_FD,
+	     .vcpu_fd = VCPU_FD,
+	     .fast_arm = true}};
 	struct sock_filter t[SECCOMP_MAIN_MAX_INSNS], l[SECCOMP_MAIN_MAX_INSNS];
 	char what[64];
 
@@ -838,6 +882,7 @@ int main(void)
 	test_vm_ioctls();
 	test_layouts();
 	test_main_program();
+	test_main_with_vcpu();
 	test_installed();
 	return tap_done();
 }
