@@ -40,6 +40,14 @@ void console_destroy(struct console *c)
 
 /* ---- the writer thread: the only one that writes console_fd ---- */
 
+static void console_deadline(struct timespec *ts, unsigned ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_nsec += (long)ms * 1000000;
+	ts->tv_sec += ts->tv_nsec / 1000000000;
+	ts->tv_nsec %= 1000000000;
+}
+
 static void *console_writer(void *arg)
 {
 	struct kestrel_vm *vm = arg;
@@ -66,10 +74,7 @@ static void *console_writer(void *arg)
 			 * coalesced ring while the guest runs: bytes KVM queued must
 			 * not wait for the guest's next exit, so tick it here. */
 			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += (long)CONSOLE_TICK_MS * 1000000;
-			ts.tv_sec += ts.tv_nsec / 1000000000;
-			ts.tv_nsec %= 1000000000;
+			console_deadline(&ts, CONSOLE_TICK_MS);
 			if (pthread_cond_timedwait(&o->data, &o->lock, &ts) == ETIMEDOUT) {
 				pthread_mutex_unlock(&o->lock);
 				console_tick(vm);
@@ -133,14 +138,6 @@ void console_stop(struct kestrel_vm *vm)
 	o->stopping = true;
 	pthread_cond_broadcast(&o->room);
 	pthread_mutex_unlock(&o->lock);
-}
-
-static void console_deadline(struct timespec *ts, unsigned ms)
-{
-	clock_gettime(CLOCK_REALTIME, ts);
-	ts->tv_nsec += (long)ms * 1000000;
-	ts->tv_sec += ts->tv_nsec / 1000000000;
-	ts->tv_nsec %= 1000000000;
 }
 
 void console_finish(struct kestrel_vm *vm)

@@ -215,6 +215,19 @@ static void vcpu_run(struct vcpu *v)
 	}
 }
 
+/* Is a fast path still waiting to be armed on first use (vm_fast_arm)? Then
+ * this vCPU's filter must let it register the zone or ioeventfd. */
+static bool vcpu_fast_waiting(struct kestrel_vm *vm)
+{
+	bool waiting = false;
+
+	pthread_mutex_lock(&vm->fast_lock); /* another vCPU may be arming them */
+	for (unsigned i = 0; i < vm->nfast && !waiting; i++)
+		waiting = vm->fast[i].state == VM_FAST_READY;
+	pthread_mutex_unlock(&vm->fast_lock);
+	return waiting;
+}
+
 /* From here on this thread may only make the calls seccomp.h lists: it is
  * the thread that handles what the guest does. Installed per thread, after
  * the start-state ioctls and before the first KVM_RUN. */
@@ -235,14 +248,10 @@ static int vcpu_confine(struct vcpu *v)
 	 * once the guest uses the device (vm_fast_arm). */
 	if (vm->has_irqchip)
 		c.vm_ioctls[n++] = KVM_IRQ_LINE;
-	pthread_mutex_lock(&vm->fast_lock); /* another vCPU may be arming them */
-	for (unsigned i = 0; i < vm->nfast; i++)
-		if (vm->fast[i].state == VM_FAST_READY) {
-			c.vm_ioctls[n++] = KVM_REGISTER_COALESCED_MMIO;
-			c.vm_ioctls[n++] = KVM_IOEVENTFD;
-			break;
-		}
-	pthread_mutex_unlock(&vm->fast_lock);
+	if (vcpu_fast_waiting(vm)) {
+		c.vm_ioctls[n++] = KVM_REGISTER_COALESCED_MMIO;
+		c.vm_ioctls[n++] = KVM_IOEVENTFD;
+	}
 	if (n == 0)
 		c.vm_fd = -1;
 
@@ -287,15 +296,10 @@ void *vcpu_thread(void *arg)
 int vcpu_run_on_caller(struct vcpu *v)
 {
 	struct kestrel_vm *vm = v->vm;
-	bool arm = false;
 	int r;
 
 	v->self = pthread_self();
 	atomic_store(&v->live, true);
-	pthread_mutex_lock(&vm->fast_lock);
-	for (unsigned i = 0; i < vm->nfast; i++)
-		arm |= vm->fast[i].state == VM_FAST_READY;
-	pthread_mutex_unlock(&vm->fast_lock);
 	if ((r = arch_vcpu_reset(v)) < 0) {
 		vcpu_host_error(v, "setting the start state", r);
 		r = 0;
@@ -304,7 +308,7 @@ int vcpu_run_on_caller(struct vcpu *v)
 			.kick_signal = vm_kick_signal(vm),
 			.vm_fd = vm->has_irqchip ? vm->vm_fd : -1,
 			.vcpu_fd = v->fd,
-			.fast_arm = arm,
+			.fast_arm = vcpu_fast_waiting(vm),
 		    })) < 0) {
 		vm_stop_fmt(vm, NULL, KESTREL_EXIT_HOST_ERROR, KESTREL_STATUS_HOST,
 			    "confining the calling thread with seccomp failed: %s", strerror(-r));
