@@ -6,7 +6,9 @@
 #                       kernel code a boot takes minutes; see tests/linux/README.md)
 #   KESTREL_ARGS=...    extra `kestrel run` options (e.g. --no-host-decompress)
 # For each vCPU count N: `kestrel run -m 256M --cpus N --initrd INITRD
-# --cmdline "console=ttyS0" --stats VMLINUZ`, exactly as a user would type it,
+# --cmdline "console=ttyS0 panic=-1" --stats VMLINUZ`, exactly as a user would
+# type it (panic=-1: a guest panic resets at once instead of sitting until the
+# timeout, so a failure costs seconds, not BOOT_TIMEOUT),
 # must end with status 0 (the guest powered off) and print the initramfs's
 # KESTREL-LINUX-INIT-OK and KESTREL-CPUS=N (every vCPU seen by Linux).
 # Prints TAP-style lines with the time to each milestone (Linux version,
@@ -50,7 +52,7 @@ for c in $cpus; do
 	# Each line is stamped with the seconds since the start as it arrives.
 	# shellcheck disable=SC2086
 	timeout -k 10 "$BOOT_TIMEOUT" "$KESTREL" run -m 256M --cpus "$c" --initrd "$INITRD" \
-		--cmdline "console=ttyS0" --stats ${KESTREL_ARGS:-} "$KERNEL" </dev/null 2>&1 |
+		--cmdline "console=ttyS0 panic=-1" --stats ${KESTREL_ARGS:-} "$KERNEL" </dev/null 2>&1 |
 		while IFS= read -r l; do printf '%s %s\n' "$(($(date +%s) - t0))" "${l%$'\r'}"; done >"$tmp/log"
 	got=${PIPESTATUS[0]}
 	secs=$(($(date +%s) - t0))
@@ -73,6 +75,9 @@ for c in $cpus; do
 	else
 		failed=$((failed + 1))
 		echo "not ok $n - linux boot, $c vCPU(s): $why"
+		# What went wrong inside the guest, if it said so (the tail below is
+		# mostly --stats).
+		grep -E 'segfault at|Kernel panic|BUG:|Oops|RIP: ' "$tmp/log" | head -n 20 | sed 's/^/#   guest: /'
 		sed 's/^/#   /' "$tmp/log" | tail -n 60
 	fi
 done
