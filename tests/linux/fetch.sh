@@ -3,6 +3,7 @@
 #
 #	tests/linux/fetch.sh            # prints KERNEL=... INITRD=... on stdout
 #	eval "$(tests/linux/fetch.sh)"; build/kestrel run --initrd "$INITRD" ... "$KERNEL"
+#	(BUSYBOX: the static busybox the initramfs holds, for scripts building their own)
 #
 # The kernel is the image package linux-image-cloud-amd64 depends on
 # (linux-image-<version>-cloud-amd64), fetched with `apt-get download` and
@@ -200,4 +201,4 @@ else
 fi
 ln -sf "$(basename "$initrd")" "$idir/initrd.cpio"
 
-echo "KERNEL=$kernel INITRD=$idir/initrd.cpio"
+echo "KERNEL=$kernel INITRD=$idir/initrd.cpio BUSYBOX=$busybox"
