@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -111,12 +113,50 @@ static void *console_writer(void *arg)
 	return NULL;
 }
 
+/* Whether fd is a console that never makes its writer wait: a regular file
+ * (page cache; a full disk is an error, not a stall) or /dev/null. */
+static bool console_fd_direct(int fd)
+{
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return false;
+	return S_ISREG(st.st_mode) || (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3));
+}
+
+/* Output written in place, whole (short writes and EINTR retried), in order. */
+static void console_put(struct kestrel_vm *vm, const uint8_t *p, size_t len)
+{
+	struct console_out *o = &vm->cons.out;
+
+	pthread_mutex_lock(&o->lock);
+	while (len && !o->error) {
+		ssize_t n = write(vm->cfg.console_fd, p, len);
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			o->taken += (uint64_t)n;
+			atomic_fetch_add_explicit(&vm->cons.writes, 1, memory_order_relaxed);
+		} else if (n < 0 && errno == EINTR) {
+			continue; /* the tick's kick */
+		} else {
+			o->error = n < 0 ? errno : EIO;
+		}
+	}
+	o->dropped += len;
+	pthread_mutex_unlock(&o->lock);
+}
+
 int console_start(struct kestrel_vm *vm)
 {
 	struct console_out *o = &vm->cons.out;
 	sigset_t all, old;
 	int r;
 
+	if (!vm->cfg.console_cb && console_fd_direct(vm->cfg.console_fd)) {
+		o->direct = true;
+		return 0;
+	}
 	if (!o->buf && !(o->buf = malloc(OUT_SIZE)))
 		return -ENOMEM;
 	sigfillset(&all);
@@ -138,6 +178,40 @@ void console_stop(struct kestrel_vm *vm)
 	o->stopping = true;
 	pthread_cond_broadcast(&o->room);
 	pthread_mutex_unlock(&o->lock);
+}
+
+void console_zone_armed(struct kestrel_vm *vm)
+{
+	struct console_out *o = &vm->cons.out;
+	struct sigevent ev = {.sigev_notify = SIGEV_THREAD_ID, .sigev_signo = vm_kick_signal(vm)};
+	struct itimerspec every = {.it_interval = {0, CONSOLE_TICK_MS * 1000000L},
+				   .it_value = {0, CONSOLE_TICK_MS * 1000000L}};
+
+	if (!vm->inline_vcpu || !o->direct || o->ticking)
+		return;
+	ev._sigev_un._tid = gettid(); /* sigev_notify_thread_id: not in glibc 2.36 */
+	if (timer_create(CLOCK_MONOTONIC, &ev, &o->tick) < 0) {
+		vm_log(vm,
+		       "console: no tick timer (%s): coalesced output waits for the guest's "
+		       "next exit",
+		       strerror(errno));
+		return;
+	}
+	o->ticking = true;
+	if (timer_settime(o->tick, 0, &every, NULL) < 0)
+		vm_log(vm,
+		       "console: the tick timer did not start (%s): coalesced output waits "
+		       "for the guest's next exit",
+		       strerror(errno));
+}
+
+void console_tick_end(struct kestrel_vm *vm)
+{
+	struct console_out *o = &vm->cons.out;
+
+	if (o->ticking)
+		timer_delete(o->tick);
+	o->ticking = false;
 }
 
 void console_finish(struct kestrel_vm *vm)
@@ -185,6 +259,10 @@ static void console_queue(struct kestrel_vm *vm, const uint8_t *p, size_t len)
 {
 	struct console_out *o = &vm->cons.out;
 
+	if (o->direct) {
+		console_put(vm, p, len);
+		return;
+	}
 	pthread_mutex_lock(&o->lock);
 	while (len) {
 		size_t limit = console_nowait ? OUT_SIZE : CONSOLE_OUT_CAP;

@@ -30,11 +30,20 @@
  * there is something to drain or flush; an exit that finds the ring empty
  * pays two loads and a compare.
  *
- * Output (every console byte, from the ring, the UART or PUTS) is written to
- * console_fd by one writer thread per run, never by a vCPU or the caller's
- * thread, so a consumer that stops reading cannot hold up a stop. The policy,
- * like a UART with flow control while the VM runs and like a chardev that
- * drops for a gone reader once it stops:
+ * Output (every console byte, from the ring, the UART or PUTS) to a pipe, a
+ * terminal or a socket is written to console_fd by one writer thread per run,
+ * never by a vCPU or the caller's thread, so a consumer that stops reading
+ * cannot hold up a stop. A console that cannot stall -- a regular file or
+ * /dev/null (console_start looks with fstat) -- is written in place instead,
+ * by the thread whose output it is, under the queue's lock (one write(2) per
+ * piece, in order): no writer thread to start, hand bytes to and join, which
+ * was most of what an exit-at-once run cost beyond KVM's own work
+ * (docs/coldstart.md). With vCPU 0 on the caller's thread and no writer to
+ * tick the ring, the zone's arming (console_zone_armed) starts a timer that
+ * kicks that thread out of KVM_RUN every CONSOLE_TICK_MS; its run loop then
+ * ticks (each such return is an `intr` exit in the profile). The policy for
+ * the writer thread, like a UART with flow control while the VM runs and like
+ * a chardev that drops for a gone reader once it stops:
  *
  *   - while the VM runs, up to CONSOLE_OUT_CAP bytes wait for the consumer;
  *     beyond that the vCPU that writes waits for room (the guest is slowed
@@ -54,6 +63,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <linux/kvm.h>
 
@@ -79,7 +89,10 @@ struct console_out {
 	bool stopping;	  /* a stop was asked for: producers no longer wait */
 	bool closing;	  /* no more producers: the writer ends once the queue is empty */
 	bool abandon;	  /* the consumer stalled after the run: end now, drop the rest */
-	int error;	  /* errno of the write that failed (then all output is dropped) */
+	bool direct;	  /* console_fd is a regular file or /dev/null: written in place */
+	bool ticking;	  /* `tick` exists: vCPU 0 on the caller's thread is kicked to tick */
+	timer_t tick;
+	int error;		 /* errno of the write that failed (then all output is dropped) */
 	uint64_t taken, dropped; /* bytes the consumer took; bytes dropped (stall, error, stop) */
 	pthread_t thread;
 };
@@ -105,10 +118,22 @@ void console_destroy(struct console *c);
 
 /*
  * console_start - the writer thread of one run, with every signal blocked but
- * the kick signal (and confined like a vCPU thread unless cfg.no_seccomp).
- * 0 or a negative errno.
+ * the kick signal (and confined like a vCPU thread unless cfg.no_seccomp);
+ * none for a console written in place (a regular file, /dev/null, no
+ * console_cb). 0 or a negative errno.
  */
 int console_start(struct kestrel_vm *vm);
+
+/*
+ * console_zone_armed - the coalesced zone was just registered (devhost.c, on
+ * the arming vCPU's thread). With vCPU 0 on the caller's thread and no writer
+ * thread, start the tick timer aimed at this thread (a failure only leaves the
+ * ring to be drained at the guest's next exit, and is logged).
+ */
+void console_zone_armed(struct kestrel_vm *vm);
+
+/* console_tick_end - the tick timer gone (the inline run's end, its thread). */
+void console_tick_end(struct kestrel_vm *vm);
 
 /* console_stop - a stop was asked for: wake every vCPU waiting for room; from
  * now on output that does not fit is dropped. Any thread, not signal-safe. */

@@ -161,6 +161,8 @@ void vm_fast_arm(struct kestrel_vm *vm, const struct bus_dev *d, enum bus_space 
 		else
 			vm_info(vm, "%s: coalesced zone at 0x%llx armed after %u writes to it",
 				f->name, (unsigned long long)f->zone.addr, VM_FAST_COALESCE_AFTER);
+		if (!f->ioeventfd)
+			console_zone_armed(vm);
 	}
 	vm_fast_mark(vm, d->opaque);
 	pthread_mutex_unlock(&vm->fast_lock);

@@ -184,6 +184,7 @@ static int vm_run_inline(struct kestrel_vm *vm, struct kestrel_error *err)
 	if (vm->proc_status_fd < 0)
 		vm->proc_status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
 	r = vcpu_run_on_caller(&vm->vcpus[0]);
+	console_tick_end(vm);
 	if (r < 0)
 		vm_err(err, r,
 		       "cannot confine the calling thread with seccomp: %s (%s runs without)",

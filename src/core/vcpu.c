@@ -183,6 +183,9 @@ static void vcpu_run(struct vcpu *v)
 			if (atomic_load(&v->vm->stopping) ||
 			    (v->vm->inline_vcpu && atomic_load(&v->vm->stop_signo)))
 				return;
+			/* There, the console's tick timer (console_zone_armed). */
+			if (v->vm->inline_vcpu)
+				console_tick(v->vm);
 			continue;
 		}
 		v->stats.exits++;

@@ -117,11 +117,15 @@ if [ "$have_kvm" -eq 1 ]; then
 	fi
 	# The first AFTER writes exit; then KVM takes up to 169 queued writes (one page of ring)
 	# before it must exit.
+	# Exits but the console tick's kicks: these runs write to a file with vCPU 0
+	# on the caller's thread, where a timer kicks KVM_RUN every tick once the
+	# zone is armed (console.h), each an INTR exit.
+	X="(lambda j: j['vm']['exits'] - sum(r['samples'] for r in j['vm']['reasons'] if r['reason'] == 'INTR'))"
 	json_check "fastpath uart-raw 1000: 1003 exits one by one, $AFTER + at most (1000 - $AFTER)/169 + 1 more + 3 coalesced" $tmp/uart-fast.json \
-		"json.load(open('$tmp/uart-slow.json'))['vm']['exits'] == 1003 and $AFTER + 3 <= d['vm']['exits'] <= $AFTER + (1000 - $AFTER) // 169 + 1 + 3 and d['exit']['status'] == 0"
+		"$X(json.load(open('$tmp/uart-slow.json'))) == 1003 and $AFTER + 3 <= $X(d) <= $AFTER + (1000 - $AFTER) // 169 + 1 + 3 and d['exit']['status'] == 0"
 	# uart polls LSR before each byte: those reads still exit, the THR writes after the first AFTER no longer do.
 	json_check "fastpath uart 1000: coalescing removes exactly one exit per UART byte after the first $AFTER" $tmp/uartp-fast.json \
-		"json.load(open('$tmp/uartp-slow.json'))['vm']['exits'] - d['vm']['exits'] == 1000 - $AFTER and d['exit']['status'] == 0"
+		"$X(json.load(open('$tmp/uartp-slow.json'))) - $X(d) == 1000 - $AFTER and d['exit']['status'] == 0"
 	# hello prints fewer bytes than that: the zone is never armed, every byte exits either way.
 	json_check "hello: $(grep -v 'PUTS hypercall' $tmp/hello-fast.out | wc -c) UART bytes (< $AFTER): the same exits with and without fast paths" $tmp/hello-fast.json \
 		"json.load(open('$tmp/hello-slow.json'))['vm']['exits'] == d['vm']['exits'] and $(grep -v 'PUTS hypercall' $tmp/hello-fast.out | wc -c) < $AFTER and d['exit']['status'] == 0"
@@ -137,4 +141,19 @@ if [ "$have_kvm" -eq 1 ]; then
 		failed=$((failed + 1)); echo "not ok $n - spin's UART line not on the console after 0.5 s"
 	fi
 	kill -TERM $spid 2>/dev/null; wait $spid 2>/dev/null
+	# The same to a regular file with 1000 bytes first: the UART's zone arms, so
+	# the last bytes sit in KVM's ring when the exits stop. vCPU 0 runs on the
+	# caller's thread and a file gets no writer thread (console.h), so only the
+	# tick timer's kicks (console_zone_armed) can drain them while it spins.
+	n=$((n + 1))
+	$K run $G/spin.elf -- 1000 >$tmp/spin.out 2>/dev/null </dev/null &
+	spid=$!
+	sleep 0.5
+	got=$(wc -c <$tmp/spin.out)
+	kill -TERM $spid 2>/dev/null; wait $spid 2>/dev/null
+	if [ "$got" -eq 1024 ]; then
+		passed=$((passed + 1)); echo "ok $n - spin -- 1000 to a file: all 1024 bytes (the last ones coalesced) on it within 0.5 s, no exit after them"
+	else
+		failed=$((failed + 1)); echo "not ok $n - spin -- 1000 to a file: $got of 1024 bytes after 0.5 s"
+	fi
 fi

@@ -453,7 +453,8 @@ if command -v readelf >/dev/null; then
 	tf "kestrel has a GNU_RELRO segment (read-only GOT)" "$(readelf -lW "$K" | grep -q GNU_RELRO || echo 'no GNU_RELRO in readelf -l')"
 fi
 if [ "$have_kvm" -eq 1 ]; then
-	"$K" run --cpus 2 "$G/spin.elf" >/dev/null 2>&1 &
+	# Output to a pipe: a console that can stall gets its writer thread.
+	"$K" run --cpus 2 "$G/spin.elf" > >(cat >/dev/null) 2>&1 &
 	kpid=$!
 	modes=""
 	for _ in $(seq 50); do
@@ -469,6 +470,23 @@ if [ "$have_kvm" -eq 1 ]; then
 		tf "ASan build: every kestrel thread but main (writer, 2 vCPUs) is under seccomp" "$(case $modes in " 1 0; "[3-9]" 2;") ;; *) echo "seccomp modes (count mode): '$modes'" ;; esac)"
 	else
 		tf "while a VM runs every kestrel thread (main, console writer, 2 vCPUs) is under seccomp, none is free" "$(case $modes in " "[4-9]" 2;") ;; *) echo "seccomp modes (count mode): '$modes'" ;; esac)"
+	fi
+	tf "... and SIGTERM still stops it cleanly (143)" "$([ "$st" -eq 143 ] || echo "status $st")"
+	# Output to /dev/null (or a file) cannot stall: written in place, no writer thread.
+	"$K" run --cpus 2 "$G/spin.elf" >/dev/null 2>&1 &
+	kpid=$!
+	modes=""
+	for _ in $(seq 50); do
+		sleep 0.1
+		# kestrel's own threads only (KVM adds a kvm-nx-lpage-re task of its own)
+		modes=$(for t in /proc/$kpid/task/*; do [ "$(cat "$t/comm" 2>/dev/null)" = kestrel ] && awk '/^Seccomp:/ {print $2}' "$t/status" 2>/dev/null; done | sort | uniq -c | tr -s ' ' | tr '\n' ';')
+		case $modes in " 3 2;" | " 1 0; 2 2;") break ;; esac # main + 2 vCPUs
+	done
+	kill -TERM "$kpid" 2>/dev/null; wait "$kpid"; st=$?
+	if [ -n "${ASAN_OPTIONS:-}" ]; then
+		tf "ASan build, console /dev/null: the 2 vCPU threads confined, no writer thread" "$(case $modes in " 1 0; 2 2;") ;; *) echo "seccomp modes (count mode): '$modes'" ;; esac)"
+	else
+		tf "console /dev/null: main and 2 vCPU threads, all under seccomp, no writer thread" "$(case $modes in " 3 2;") ;; *) echo "seccomp modes (count mode): '$modes'" ;; esac)"
 	fi
 	tf "... and SIGTERM still stops it cleanly (143)" "$([ "$st" -eq 143 ] || echo "status $st")"
 	"$K" run --no-seccomp "$G/spin.elf" >/dev/null 2>&1 &

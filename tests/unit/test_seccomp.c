@@ -816,7 +816,10 @@ static void test_layouts(void)
 					      SYS_sched_yield,
 					      SYS_exit,
 					      SYS_exit_group,
-					      SYS_mincore};
+					      SYS_mincore,
+					      SYS_timer_create,
+					      SYS_timer_settime,
+					      SYS_timer_delete};
 	struct seccomp_vcpu_ctx vc[5] = {ctx, ctx, ctx, ctx, ctx};
 	const struct seccomp_main_ctx mc[5] = {
 	    {.pid = PID, .kick_signal = KICK, .vm_fd = VM_FD},
