@@ -47,7 +47,10 @@ int vm_stop(struct kestrel_vm *vm, const struct kestrel_exit *why)
 		 * signal it, or its KVM_RUN sees immediate_exit. */
 		if (v->run)
 			__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-		if (atomic_load(&v->live))
+		/* Not the calling thread itself (a vCPU stopping the VM from its
+		 * own exit, vCPU 0 on the caller's thread): it is not in KVM_RUN,
+		 * and its next one sees immediate_exit. */
+		if (atomic_load(&v->live) && !pthread_equal(v->self, pthread_self()))
 			pthread_kill(v->self, vm_kick_signal(vm));
 	}
 	if (write(vm->stop_fd, &one, sizeof(one)) < 0) {
