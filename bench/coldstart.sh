@@ -2,12 +2,13 @@
 # coldstart.sh - cold start (spawn to exit): raw-KVM floors (one exit; hello's port work), kestrel,
 # QEMU microvm, interleaved in one run; medians, ratios, teardown, kestrel bench (issue 16).
 #
-# Usage: bench/coldstart.sh [-n ROUNDS] [-b BENCH_RUNS] [-Q] [-O] [-s] [-K KESTREL]
+# Usage: bench/coldstart.sh [-n ROUNDS] [-b BENCH_RUNS] [-Q] [-O] [-d] [-K KESTREL]
 #   -n ROUNDS      interleaved rounds, each command once per round (default 30)
 #   -b BENCH_RUNS  runs of `kestrel bench` on exit-now at the end (default 20; 0 skips it)
 #   -Q             leave QEMU out even when qemu-system-x86_64 is installed
 #   -O             also raw-KVM with one kind of object at a time (what each costs, mostly teardown)
-#   -s             also kestrel built with `make STATIC=1` (build-static/kestrel) on exit-now, hello
+#   -d             also kestrel linked dynamically, `make STATIC=0` (build-dyn/kestrel; the default
+#                  build is a static PIE), on exit-now and hello
 #   -K KESTREL     also another kestrel binary (a build of an older commit) on exit-now and hello
 #
 # Builds what it needs (make kestrel and the two guests; bench/rawkvm-min.c, bench/spawn-time.c and
@@ -55,16 +56,16 @@ set -u
 cd "$(dirname "$0")/.." || exit 2
 BUILD=${BUILD:-build}
 K=$BUILD/kestrel G=$BUILD/guests B=$BUILD/bench
-ROUNDS=30 BENCH_RUNS=20 QEMU=1 OBJECTS=0 STATIC=0 OTHER=
-while getopts ":n:b:QOsK:" o; do
+ROUNDS=30 BENCH_RUNS=20 QEMU=1 OBJECTS=0 DYN=0 OTHER=
+while getopts ":n:b:QOdK:" o; do
 	case $o in
 	n) ROUNDS=$OPTARG ;;
 	b) BENCH_RUNS=$OPTARG ;;
 	Q) QEMU=0 ;;
 	O) OBJECTS=1 ;;
-	s) STATIC=1 ;;
+	d) DYN=1 ;;
 	K) OTHER=$OPTARG ;;
-	*) sed -n '5,11s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	*) sed -n '5,12s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
 if ! [[ "$ROUNDS" =~ ^[1-9][0-9]*$ && "$BENCH_RUNS" =~ ^[0-9]+$ ]]; then
@@ -82,9 +83,9 @@ if ! make -j2 BUILD="$BUILD" "$K" "$G/exit-now.elf" "$G/hello.elf" >"$tmp/make.l
 	echo "coldstart: make failed (log above)" >&2
 	exit 1
 fi
-if [ "$STATIC" -eq 1 ] && ! make -j2 STATIC=1 build-static/kestrel >"$tmp/make-static.log" 2>&1; then
-	tail -20 "$tmp/make-static.log" >&2
-	echo "coldstart: make STATIC=1 failed (log above)" >&2
+if [ "$DYN" -eq 1 ] && ! make -j2 STATIC=0 build-dyn/kestrel >"$tmp/make-dyn.log" 2>&1; then
+	tail -20 "$tmp/make-dyn.log" >&2
+	echo "coldstart: make STATIC=0 failed (log above)" >&2
 	exit 1
 fi
 if [ -n "$OTHER" ] && ! [ -x "$OTHER" ]; then
@@ -116,9 +117,9 @@ cmds=(
 	"kh-json|0|json|kestrel run --stats-json F hello.elf|$K run --stats-json $tmp/stats.json $G/hello.elf"
 	"k-pvh|33|-|kestrel run pvh-exit.elf (QEMU's image)|$K run $B/pvh-exit.elf"
 )
-if [ "$STATIC" -eq 1 ]; then
-	cmds+=("ks|0|-|kestrel (STATIC=1) run exit-now.elf|build-static/kestrel run $G/exit-now.elf"
-		"ks-hello|0|-|kestrel (STATIC=1) run hello.elf|build-static/kestrel run $G/hello.elf")
+if [ "$DYN" -eq 1 ]; then
+	cmds+=("kd|0|-|kestrel (STATIC=0, dynamic) run exit-now.elf|build-dyn/kestrel run $G/exit-now.elf"
+		"kd-hello|0|-|kestrel (STATIC=0, dynamic) run hello.elf|build-dyn/kestrel run $G/hello.elf")
 fi
 if [ -n "$OTHER" ]; then
 	cmds+=("ko|0|-|-K kestrel run exit-now.elf|$OTHER run $G/exit-now.elf"
@@ -225,9 +226,10 @@ ratio "kestrel exit-now / raw-KVM with the same objects" kestrel raw-kestrel
 ratio "kestrel hello / raw-KVM minimal" k-hello raw-min
 ratio "kestrel hello / raw-KVM with the same objects" k-hello raw-kestrel
 ratio "kestrel hello / raw-KVM doing hello's port work" k-hello raw-hello
-ratio "kestrel (STATIC=1) exit-now / raw-KVM minimal" ks raw-min
-ratio "kestrel (STATIC=1) hello / raw-KVM minimal" ks-hello raw-min
-ratio "kestrel (STATIC=1) hello / raw-KVM hello's port work" ks-hello raw-hello
+ratio "kestrel (dynamic) exit-now / raw-KVM minimal" kd raw-min
+ratio "kestrel (dynamic) hello / raw-KVM minimal" kd-hello raw-min
+ratio "kestrel (dynamic) hello / raw-KVM hello's port work" kd-hello raw-hello
+ratio "kestrel (dynamic) exit-now / kestrel (static) exit-now" kd kestrel
 ratio "-K kestrel exit-now / raw-KVM minimal" ko raw-min
 ratio "-K kestrel exit-now / kestrel exit-now" ko kestrel
 ratio "-K kestrel hello / kestrel hello" ko-hello k-hello
@@ -239,7 +241,7 @@ ratio "raw-KVM with both fast paths / raw-KVM minimal" raw-kestrel-D raw-min
 ratio "QEMU microvm / kestrel exit-now" qemu kestrel
 ratio "QEMU microvm, lean / kestrel exit-now" qemu-lean kestrel
 ratio "QEMU microvm / kestrel on the same pvh-exit.elf" qemu k-pvh
-ratio "QEMU microvm / kestrel (STATIC=1) exit-now" qemu ks
+ratio "QEMU microvm / kestrel (dynamic) exit-now" qemu kd
 
 echo
 echo "teardown, guest exit to process exit (ms; raw: KVM_RUN return -> waitpid; kestrel: run end -> waitpid):"

@@ -9,13 +9,14 @@ KVM_TEST_BINS := $(KVM_TEST_SRCS:tests/kvm/%.c=$(BUILD)/kvm-tests/%)
 
 all: $(KVM_TEST_BINS)
 
-$(BUILD)/kvm-tests/%: $(BUILD)/obj/tests/kvm/%.o $(BUILD)/libkestrel-internal.a
+$(BUILD)/kvm-tests/%: $(BUILD)/obj/tests/kvm/%.o $(BUILD)/libkestrel-internal.a $(LINK_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(filter-out $(LINK_STAMP),$^) $(LDLIBS)
 
 -include $(KVM_TEST_SRCS:tests/kvm/%.c=$(BUILD)/obj/tests/kvm/%.d)
 
 # The sealed library, as an embedder links it (only kestrel_* is global).
-$(BUILD)/kvm-tests/test_sealed: $(BUILD)/obj/tests/kvm/test_sealed.o $(BUILD)/libkestrel.a
+$(BUILD)/kvm-tests/test_sealed: $(BUILD)/obj/tests/kvm/test_sealed.o $(BUILD)/libkestrel.a \
+				$(LINK_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(filter-out $(LINK_STAMP),$^) $(LDLIBS)
