@@ -238,6 +238,10 @@ static double profile_pct(uint64_t part, uint64_t whole)
 	return whole ? 100.0 * (double)part / (double)whole : 0.0;
 }
 
+/* For a NULL struct profile_names: no names. Static: a compound literal in
+ * the `if` that picks it would end with that `if`. */
+static const struct profile_names profile_no_names;
+
 /* ---- text tables ---- */
 
 struct profile_row {
@@ -322,7 +326,7 @@ void profile_print(FILE *f, const struct profile_cpu *p, const struct profile_na
 	size_t n = 0;
 
 	if (!names)
-		names = &(const struct profile_names){0};
+		names = &profile_no_names;
 	/* First level: exit reasons. */
 	for (unsigned r = 0; r < PROFILE_REASONS; r++) {
 		if (!p->host[r].n)
@@ -452,7 +456,7 @@ void profile_print_json(FILE *f, const struct profile_cpu *p, const struct profi
 	bool first = true;
 
 	if (!names)
-		names = &(const struct profile_names){0};
+		names = &profile_no_names;
 	fprintf(f,
 		"{\"exits\":%llu,\"host_ns\":%llu,\"run_ns\":%llu,\"handle_ns\":%llu,\"reasons\":[",
 		(unsigned long long)profile_exits(p), (unsigned long long)profile_host_ns(p),
