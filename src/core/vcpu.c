@@ -29,7 +29,9 @@ int vcpu_init(struct kestrel_vm *vm, struct vcpu *v, unsigned index, struct kest
 	}
 	if ((errno = -arch_vcpu_init(v)) != 0)
 		goto fail_errno;
-	profile_cpu_init(&v->prof, &vm->clock, !vm->cfg.no_profile);
+	/* The vCPU array is vm_zalloc'ed and this runs once per vCPU (the
+	 * platform is set up once: platform_tried): its profile is still zero. */
+	profile_cpu_init_zeroed(&v->prof, &vm->clock, !vm->cfg.no_profile);
 	v->stats.host_cpu = -1; /* until dedicated_pin_self says otherwise */
 	/* KVM copies the general registers to the shared page after every exit:
 	 * the hypercall path reads its arguments for free. Special registers are

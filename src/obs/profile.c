@@ -58,14 +58,17 @@ void profile_clock_init(struct profile_clock *c, uint64_t tsc_khz)
 	c->tsc0 = t0 + (t1 - t0) / 2;
 }
 
-void profile_cpu_init(struct profile_cpu *p, const struct profile_clock *c, bool enabled)
+void profile_cpu_init_zeroed(struct profile_cpu *p, const struct profile_clock *c, bool enabled)
 {
-	memset(p, 0, sizeof(*p));
 	p->enabled = enabled;
 	p->mult = c->mult;
 	p->reason = PROFILE_NONE;
-	for (unsigned i = 0; i < PROFILE_PIO_SLOTS; i++)
-		p->pio[i].key = PROFILE_PIO_EMPTY;
+}
+
+void profile_cpu_init(struct profile_cpu *p, const struct profile_clock *c, bool enabled)
+{
+	memset(p, 0, sizeof(*p));
+	profile_cpu_init_zeroed(p, c, enabled);
 }
 
 void profile_finish(struct profile_cpu *p)
@@ -353,12 +356,14 @@ void profile_print(FILE *f, const struct profile_cpu *p, const struct profile_na
 		uint32_t key = p->pio[i].key;
 		if (key == PROFILE_PIO_EMPTY || !p->pio[i].d.n)
 			continue;
-		uint16_t port = (uint16_t)(key & 0xffff);
+		uint16_t port = PROFILE_PIO_KEY_PORT(key);
+		uint32_t dir = PROFILE_PIO_KEY_DIR(key);
 		const char *dev = names->pio ? names->pio(names->ctx, port) : NULL;
 		struct profile_row *row = &rows[n++];
 		snprintf(row->name, sizeof(row->name), "0x%04x %-3s %s", port,
-			 (key >> 16) == KVM_EXIT_IO_OUT ? "out" : "in", dev ? dev : "(unclaimed)");
-		profile_detail_row(row, &p->pio[i].d, (int)key);
+			 dir == KVM_EXIT_IO_OUT ? "out" : "in", dev ? dev : "(unclaimed)");
+		/* Ties: by direction, then port (the key without its +1). */
+		profile_detail_row(row, &p->pio[i].d, (int)(port | dir << 16));
 	}
 	if (p->pio_other.n) {
 		struct profile_row *row = &rows[n++];
@@ -480,10 +485,10 @@ void profile_print_json(FILE *f, const struct profile_cpu *p, const struct profi
 		uint32_t key = p->pio[i].key;
 		if (key == PROFILE_PIO_EMPTY || !p->pio[i].d.n)
 			continue;
-		uint16_t port = (uint16_t)(key & 0xffff);
+		uint16_t port = PROFILE_PIO_KEY_PORT(key);
 		const char *dev = names->pio ? names->pio(names->ctx, port) : NULL;
 		fprintf(f, "%s{\"port\":%u,\"dir\":\"%s\",\"device\":", first ? "" : ",", port,
-			(key >> 16) == KVM_EXIT_IO_OUT ? "out" : "in");
+			PROFILE_PIO_KEY_DIR(key) == KVM_EXIT_IO_OUT ? "out" : "in");
 		if (dev)
 			json_write_str(f, dev);
 		else

@@ -39,7 +39,7 @@ static void fake_exit(struct profile_cpu *p, uint32_t reason, uint32_t key, uint
 
 static uint32_t pio_key(uint16_t port, int dir)
 {
-	return (uint32_t)port | (uint32_t)dir << 16;
+	return PROFILE_PIO_KEY(port, dir);
 }
 
 static void test_buckets(void)
@@ -380,6 +380,120 @@ static void test_json(void)
 	free(p);
 }
 
+/* Keys round-trip, none is the free slot's 0, and the hooks build the same. */
+static void test_pio_keys(void)
+{
+	static const uint16_t ports[] = {0, 1, KESTREL_PORT_COM1, 0xfffe, 0xffff};
+	static const int dirs[] = {KVM_EXIT_IO_IN, KVM_EXIT_IO_OUT};
+	struct profile_cpu *p = new_profile();
+	struct kvm_run run;
+	bool ok = true;
+
+	memset(&run, 0, sizeof(run));
+	run.exit_reason = KVM_EXIT_IO;
+	for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++)
+		for (size_t j = 0; j < 2; j++) {
+			uint32_t k = PROFILE_PIO_KEY(ports[i], dirs[j]);
+			run.io.port = ports[i];
+			run.io.direction = (uint8_t)dirs[j];
+			profile_after_run(p, &run, 0);
+			if (k == PROFILE_PIO_EMPTY || PROFILE_PIO_KEY_PORT(k) != ports[i] ||
+			    PROFILE_PIO_KEY_DIR(k) != (uint32_t)dirs[j] || p->key != k) {
+				tap_diag("port 0x%x dir %d: key 0x%x, hooks 0x%x", ports[i],
+					 dirs[j], k, p->key);
+				ok = false;
+			}
+		}
+	TAP_OK(ok, "pio keys round-trip (ports 0, 0xffff, both directions), none is 0");
+	TAP_OK(PROFILE_PIO_KEY(0xffff, KVM_EXIT_IO_IN) != PROFILE_PIO_KEY(0, KVM_EXIT_IO_OUT),
+	       "the direction does not spill into the port");
+	TAP_EQ_U64(PROFILE_PIO_KEY_DIR(PROFILE_PIO_KEY(0, 255)), 255,
+		   "any 8-bit direction fits the key");
+
+	/* Port 0 and 0xffff get rows of their own in the table. */
+	p->reason = PROFILE_NONE;
+	fake_exit(p, KVM_EXIT_IO, pio_key(0, KVM_EXIT_IO_IN), 0, 1, 0, 11);
+	fake_exit(p, KVM_EXIT_IO, pio_key(0, KVM_EXIT_IO_OUT), 0, 1, 0, 21);
+	fake_exit(p, KVM_EXIT_IO, pio_key(0xffff, KVM_EXIT_IO_IN), 0, 1, 0, 31);
+	fake_exit(p, KVM_EXIT_IO, pio_key(0xffff, KVM_EXIT_IO_OUT), 0, 1, 0, 41);
+	fake_exit(p, KVM_EXIT_IO, pio_key(0xffff, KVM_EXIT_IO_OUT), 0, 1, 0, 41);
+	TAP_EQ_INT(p->pio_used, 4, "four (port, direction) rows");
+	TAP_EQ_U64(profile_pio_row(p, pio_key(0, KVM_EXIT_IO_IN))->total, 10, "port 0 in");
+	TAP_EQ_U64(profile_pio_row(p, pio_key(0, KVM_EXIT_IO_OUT))->total, 20, "port 0 out");
+	TAP_EQ_U64(profile_pio_row(p, pio_key(0xffff, KVM_EXIT_IO_IN))->total, 30,
+		   "port 0xffff in");
+	TAP_EQ_U64(profile_pio_row(p, pio_key(0xffff, KVM_EXIT_IO_OUT))->n, 2, "port 0xffff out");
+
+	char *text = NULL, line[256];
+	size_t len;
+	FILE *f = open_memstream(&text, &len);
+	profile_print(f, p, NULL, "> ");
+	fclose(f);
+	TAP_STR_CONTAINS(find_line(text, "> 0x0000 in ", line, sizeof(line)), " 1 ",
+			 "report: port 0x0000 in");
+	TAP_STR_CONTAINS(find_line(text, "> 0x0000 out", line, sizeof(line)), " 1 ",
+			 "report: port 0x0000 out");
+	TAP_STR_CONTAINS(find_line(text, "> 0xffff in ", line, sizeof(line)), " 1 ",
+			 "report: port 0xffff in");
+	TAP_STR_CONTAINS(find_line(text, "> 0xffff out", line, sizeof(line)), " 2 ",
+			 "report: port 0xffff out");
+	free(text);
+	free(p);
+}
+
+static char *report(const struct profile_cpu *p, bool json)
+{
+	char *buf = NULL;
+	size_t len;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (json)
+		profile_print_json(f, p, NULL);
+	else
+		profile_print(f, p, NULL, "");
+	fclose(f);
+	return buf;
+}
+
+/* A zeroed profile is an empty one; profile_cpu_init_zeroed makes it the
+ * same bytes as profile_cpu_init on any memory. */
+static void test_zeroed(void)
+{
+	struct profile_cpu *z = calloc(1, sizeof(*z)), *e = malloc(sizeof(*e));
+	struct profile_cpu *s = sample_profile(), *copy = malloc(sizeof(*copy));
+	char *a, *b;
+
+	if (!z || !e || !copy)
+		abort();
+	memset(e, 0xa5, sizeof(*e)); /* whatever malloc left */
+	profile_cpu_init(e, &clk_1ghz, true);
+	TAP_EQ_U64(profile_exits(z), 0, "a zeroed profile has no exits");
+	a = report(z, false);
+	b = report(e, false);
+	TAP_EQ_STR(a, b, "a zeroed profile's table is an empty profile's");
+	free(a);
+	free(b);
+	a = report(z, true);
+	b = report(e, true);
+	TAP_EQ_STR(a, b, "and so is its JSON");
+	free(a);
+	free(b);
+	memcpy(copy, s, sizeof(*s));
+	profile_merge(s, z);
+	TAP_OK(memcmp(copy, s, sizeof(*s)) == 0, "merging a zeroed profile adds nothing");
+	profile_cpu_init_zeroed(z, &clk_1ghz, true);
+	TAP_OK(memcmp(z, e, sizeof(*z)) == 0,
+	       "profile_cpu_init_zeroed on zero memory = profile_cpu_init on any memory");
+	profile_cpu_init(e, &clk_1ghz, false);
+	memset(z, 0, sizeof(*z));
+	profile_cpu_init_zeroed(z, &clk_1ghz, false);
+	TAP_OK(memcmp(z, e, sizeof(*z)) == 0, "the same when disabled");
+	free(z);
+	free(e);
+	free(s);
+	free(copy);
+}
+
 static void test_percentiles(void)
 {
 	double a[100], one[1] = {42}, odd[] = {5, 1, 4, 2, 3};
@@ -422,8 +536,10 @@ int main(void)
 	test_account();
 	test_hooks();
 	test_pio_table_and_merge();
+	test_pio_keys();
 	test_table();
 	test_json();
+	test_zeroed();
 	test_percentiles();
 	test_fmt();
 	return tap_done();
