@@ -95,17 +95,19 @@ struct profile_cpu {
 	uint32_t reason, key;
 	uint64_t first_entry; /* TSC of the first KVM_RUN; 0 before it */
 
-	/* Accounted exits. */
-	struct profile_timing host[PROFILE_REASONS]; /* KVM_RUN return -> next KVM_RUN entry */
-	struct profile_timing run[PROFILE_REASONS];  /* the KVM_RUN round trip that ended with it */
+	/* Accounted exits: the small tables first, next to the hot state, and
+	 * the ~17 KB timing arrays last, so that a short run's few exits touch
+	 * few pages of a profile that starts out zero (profile_cpu_init_zeroed). */
 	uint64_t handle_ns; /* of all host time: handler work (return -> profile_handled) */
-	struct profile_port pio[PROFILE_PIO_SLOTS];
 	unsigned pio_used;
 	struct profile_detail pio_other; /* (port, direction) pairs that found the table full */
-	/* MMIO by bus device index, the last row for unclaimed addresses. */
-	struct profile_detail mmio[PROFILE_MMIO_DEVS + 1];
 	/* Hypercalls (an `out` to their port) by number. */
 	struct profile_detail hc[PROFILE_HC_SLOTS];
+	struct profile_port pio[PROFILE_PIO_SLOTS];
+	/* MMIO by bus device index, the last row for unclaimed addresses. */
+	struct profile_detail mmio[PROFILE_MMIO_DEVS + 1];
+	struct profile_timing host[PROFILE_REASONS]; /* KVM_RUN return -> next KVM_RUN entry */
+	struct profile_timing run[PROFILE_REASONS];  /* the KVM_RUN round trip that ended with it */
 };
 
 /* ---- set-up (cold) ---- */
