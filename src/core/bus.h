@@ -30,7 +30,11 @@ struct bus {
 	unsigned nmmio;
 };
 
-/* bus_init - an empty bus. */
+/*
+ * bus_init - an empty bus. A zeroed struct bus is one already (no claimed
+ * port, no device): memory known to be zero, such as the VM's from mmap,
+ * needs no bus_init, which would only fault in the 64 KiB port map's pages.
+ */
 void bus_init(struct bus *b);
 
 /*

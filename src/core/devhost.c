@@ -311,7 +311,8 @@ int vm_devices_init(struct kestrel_vm *vm, struct kestrel_error *err)
 				  .ram_below_4g = vm->mem.r[0].size,
 				  .ram_above_4g = vm->mem.total - vm->mem.r[0].size,
 				  .tsc_khz = vm->tsc_khz};
-	bus_init(&vm->bus);
+	/* No bus_init: the VM is fresh from kestrel_vm_create (vm_zalloc: zero,
+	 * and nothing registered before this), and a zeroed bus is empty. */
 	for (unsigned i = 0; i < VM_NDEVICES; i++) {
 		const struct dev_ops *ops = vm_device_table[i];
 		void *state = ops->state_size ? dev_state_alloc(ops->state_size) : NULL;

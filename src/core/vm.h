@@ -192,7 +192,9 @@ void vm_info(const struct kestrel_vm *vm, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* vm_devices_init - every device of src/dev/devices.def, in order; on a
- * failure the ones already made are finied in reverse. 0 or -errno with err. */
+ * failure the ones already made are finied in reverse. 0 or -errno with err.
+ * Once per VM, from kestrel_vm_create: it takes vm->bus as it is, zero
+ * (an empty bus) from vm_zalloc. */
 int vm_devices_init(struct kestrel_vm *vm, struct kestrel_error *err);
 
 /* vm_devices_fini - fini in reverse order; close the fast paths' eventfds. */

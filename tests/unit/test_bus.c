@@ -396,6 +396,29 @@ static void test_mmio_random(struct bus *b)
 	       straddles);
 }
 
+/* The contract vm_devices_init relies on: a zeroed bus is an empty one,
+ * and registers and looks up like a bus_init one. */
+static void test_zeroed(void)
+{
+	struct bus *z = calloc(1, sizeof(*z));
+	bool none = true;
+
+	if (!TAP_OK(z != NULL, "allocate a zeroed bus"))
+		return;
+	for (unsigned p = 0; p < 0x10000; p++)
+		none &= bus_find_pio(z, (uint16_t)p) == NULL;
+	TAP_OK(none && z->npio + z->nmmio == 0, "a zeroed bus claims no port");
+	TAP_OK(bus_find_mmio(z, 0, 1) == NULL && bus_find_mmio(z, 0xfee00000, 4) == NULL,
+	       "and no MMIO address");
+	TAP_EQ_INT(reg(z, BUS_PIO, 0x3f8, 8), 0, "a zeroed bus takes a port range");
+	TAP_EQ_INT(reg(z, BUS_PIO, 0x3fc, 1), -EEXIST, "and refuses an overlap with it");
+	TAP_EQ_INT(reg(z, BUS_MMIO, 0xd0000000, 0x1000), 0, "and an MMIO range");
+	TAP_OK(bus_find_pio(z, 0x3ff) == &z->pio[0] && bus_find_pio(z, 0x400) == NULL,
+	       "lookups see the port range, not past it");
+	TAP_OK(bus_find_mmio(z, 0xd0000ffc, 4) == &z->mmio[0], "and the MMIO range");
+	free(z);
+}
+
 int main(void)
 {
 	struct bus *b = malloc(sizeof(*b));
@@ -409,6 +432,7 @@ int main(void)
 	test_full(b, BUS_MMIO);
 	test_pio_lookup(b);
 	test_mmio_random(b);
+	test_zeroed();
 	free(b);
 	return tap_done();
 }
