@@ -529,11 +529,6 @@ int kestrel_vm_load_elf(struct kestrel_vm *vm, const void *image, size_t len,
 	return kestrel_vm_load(vm, image, len, err);
 }
 
-/*
- * Read a whole regular file into memory with pread(): never through a
- * mapping, which a file truncated meanwhile would turn into SIGBUS. `what`
- * names it in messages ("the initrd"). Caller frees *buf.
- */
 /* A file kestrel cannot open: its own fault (missing, unreadable: an image
  * problem) or the host's (out of fds or memory). */
 static enum kestrel_error_class vm_file_errno_class(int e)
@@ -541,6 +536,31 @@ static enum kestrel_error_class vm_file_errno_class(int e)
 	return e == EMFILE || e == ENFILE || e == ENOMEM ? KESTREL_ERR_HOST : KESTREL_ERR_IMAGE;
 }
 
+/* The buffer a file is read into, anonymous memory (never a mapping of the
+ * file). pread writes every byte of it: MAP_POPULATE gives its pages in the
+ * mmap call instead of one page fault each in pread (an 80 KB guest: 20
+ * faults, ~8 us here). Best effort: a page it could not give faults in
+ * pread as before. NULL on failure; vm_file_free takes the same len. */
+static uint8_t *vm_file_alloc(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void vm_file_free(uint8_t *p, size_t len)
+{
+	if (p)
+		munmap(p, len);
+}
+
+/*
+ * Read a whole regular file into memory with pread(): never through a
+ * mapping, which a file truncated meanwhile would turn into SIGBUS. `what`
+ * names it in messages ("the initrd"). Caller frees *buf with
+ * vm_file_free(*buf, *len).
+ */
 static int vm_read_file(const char *full_path, const char *what, uint8_t **buf, size_t *len,
 			struct kestrel_error *err)
 {
@@ -568,7 +588,7 @@ static int vm_read_file(const char *full_path, const char *what, uint8_t **buf, 
 	else if ((uint64_t)st.st_size > vm_max_file)
 		r = vm_img_err(err, -EFBIG, "%s: %lld bytes is more than kestrel loads (%llu)",
 			       path, (long long)st.st_size, (unsigned long long)vm_max_file);
-	else if (!(*buf = malloc((size_t)st.st_size)))
+	else if (!(*buf = vm_file_alloc((size_t)st.st_size)))
 		r = vm_err(err, -ENOMEM, "%s: out of memory reading %lld bytes", path,
 			   (long long)st.st_size);
 	while (r == 0 && got < (size_t)st.st_size) {
@@ -585,7 +605,7 @@ static int vm_read_file(const char *full_path, const char *what, uint8_t **buf, 
 	}
 	close(fd);
 	if (r < 0) {
-		free(*buf);
+		vm_file_free(*buf, (size_t)st.st_size);
 		*buf = NULL;
 		return r;
 	}
@@ -597,6 +617,7 @@ int kestrel_vm_load_file(struct kestrel_vm *vm, const char *path, struct kestrel
 {
 	struct boot_input in = {.image_name = path};
 	uint8_t *bufs[1 + BOOT_MAX_MODULES] = {NULL};
+	size_t lens[1 + BOOT_MAX_MODULES] = {0};
 	unsigned nbufs = 0;
 	size_t len;
 	int r;
@@ -607,21 +628,26 @@ int kestrel_vm_load_file(struct kestrel_vm *vm, const char *path, struct kestrel
 	r = vm_read_file(path, "a guest image", &bufs[nbufs], &len, err);
 	if (r < 0)
 		return r;
+	lens[nbufs] = len;
 	in.image = bufs[nbufs++];
 	in.len = len;
 	/* The initrd is the first module (as QEMU's -initrd gives a multiboot kernel). */
 	if (r == 0 && vm->cfg.initrd) {
 		r = vm_read_file(vm->cfg.initrd, "an initrd", &bufs[nbufs], &len, err);
-		if (r == 0)
+		if (r == 0) {
+			lens[nbufs] = len;
 			in.modules[in.nmodules++] =
 			    (struct boot_module){bufs[nbufs++], len, vm->cfg.initrd};
+		}
 	}
 	for (unsigned i = 0; r == 0 && i < vm->cfg.nmodules; i++) {
 		const struct kestrel_module *m = &vm->cfg.modules[i];
 		r = vm_read_file(m->path, "a module", &bufs[nbufs], &len, err);
-		if (r == 0)
+		if (r == 0) {
+			lens[nbufs] = len;
 			in.modules[in.nmodules++] = (struct boot_module){
 			    bufs[nbufs++], len, m->string ? m->string : m->path};
+		}
 	}
 	if (r == 0) {
 		r = vm_load(vm, &in, err);
@@ -629,7 +655,7 @@ int kestrel_vm_load_file(struct kestrel_vm *vm, const char *path, struct kestrel
 			error_prefix(err, path);
 	}
 	for (unsigned i = 0; i < nbufs; i++)
-		free(bufs[i]);
+		vm_file_free(bufs[i], lens[i]);
 	return r;
 }
 
