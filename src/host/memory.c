@@ -95,82 +95,143 @@ uint64_t host_cgroup_room(uint64_t limit, uint64_t usage, uint64_t inactive_file
 	return limit > used ? limit - used : 0;
 }
 
-/* A small file (a /proc or cgroup file) into buf, NUL-terminated; -errno. */
-static int host_read(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
+/* A file longer than this is not one of ours (a few KB at most). */
+#define HOST_READ_MAX (1u << 20)
 
+/* The memory cgroup's path (longer: none found), its directory under
+ * /sys/fs/cgroup/memory (or /sys/fs/cgroup), a file in it (the longest
+ * name is "/memory.usage_in_bytes"). No bigger: each stack page first
+ * touched is a page fault. */
+#define HOST_CGROUP_REL 2048
+#define HOST_CGROUP_DIR (sizeof("/sys/fs/cgroup/memory") + HOST_CGROUP_REL)
+#define HOST_CGROUP_FILE (HOST_CGROUP_DIR + sizeof("/memory.usage_in_bytes"))
+
+int host_read_text(const char *path, char *buf, size_t len, char **text)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
+	char *t = buf;
+	size_t got = 0, cap = len;
+
+	*text = NULL;
 	if (fd < 0)
 		return -errno;
-	n = read(fd, buf, len - 1);
+	for (;;) {
+		ssize_t n;
+
+		if (got + 1 == cap) { /* full: on to the heap, twice the room */
+			char *big = NULL;
+			if (cap < HOST_READ_MAX)
+				big = t == buf ? malloc(cap * 2) : realloc(t, cap * 2);
+			if (!big) {
+				r = cap < HOST_READ_MAX ? -ENOMEM : -EFBIG;
+				break;
+			}
+			if (t == buf)
+				memcpy(big, buf, got);
+			t = big;
+			cap *= 2;
+		}
+		n = read(fd, t + got, cap - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -EIO;
+			break;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
 	close(fd);
-	if (n < 0)
-		return -EIO;
-	buf[n] = '\0';
+	if (r < 0) {
+		host_text_free(t, buf);
+		return r;
+	}
+	t[got] = '\0';
+	*text = t;
 	return 0;
+}
+
+void host_text_free(char *text, const char *buf)
+{
+	if (text != buf)
+		free(text);
 }
 
 /* A file holding one number ("max" for v2's no limit: UINT64_MAX). */
 static int host_read_number(const char *dir, const char *name, uint64_t *v)
 {
-	char path[4200], buf[64];
+	char path[HOST_CGROUP_FILE], buf[64], *t;
 	unsigned long long x;
 	char *end;
+	int r = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if (host_read(path, buf, sizeof(buf)) < 0)
+	if (host_read_text(path, buf, sizeof(buf), &t) < 0)
 		return -ENOENT;
-	if (!strncmp(buf, "max", 3)) {
+	if (!strncmp(t, "max", 3)) {
 		*v = UINT64_MAX;
-		return 0;
+	} else {
+		errno = 0;
+		x = strtoull(t, &end, 10);
+		if (errno || end == t)
+			r = -EINVAL;
+		else
+			*v = x;
 	}
-	errno = 0;
-	x = strtoull(buf, &end, 10);
-	if (errno || end == buf)
-		return -EINVAL;
-	*v = x;
-	return 0;
+	host_text_free(t, buf);
+	return r;
 }
 
-/* inactive_file (v2) or total_inactive_file (v1) from dir's memory.stat; 0 if absent. */
-static uint64_t host_inactive_file(const char *dir, const char *key)
+/* inactive_file (v2) or total_inactive_file (v1) from dir's memory.stat; 0 if absent.
+ * Not inlined, nor host_cgroup_avail: their buffers stay out of the callers'
+ * stack frames (v1 never calls this one), which then span fewer pages. */
+__attribute__((noinline)) static uint64_t host_inactive_file(const char *dir, const char *key)
 {
-	char path[4300], buf[8192];
+	char path[HOST_CGROUP_FILE], buf[HOST_TEXT_SMALL], *t;
 	uint64_t v = 0;
 
 	snprintf(path, sizeof(path), "%s/memory.stat", dir);
-	if (host_read(path, buf, sizeof(buf)) == 0 && host_meminfo_field(buf, key, &v) == 0)
-		return v;
-	return 0;
+	if (host_read_text(path, buf, sizeof(buf), &t) < 0)
+		return 0;
+	if (host_meminfo_field(t, key, &v) < 0)
+		v = 0;
+	host_text_free(t, buf);
+	return v;
 }
 
 /* The room the memory cgroup leaves (UINT64_MAX: no limit found). */
-static uint64_t host_cgroup_avail(void)
+__attribute__((noinline)) static uint64_t host_cgroup_avail(void)
 {
-	char buf[4096], rel[2048], dir[4200];
+	char buf[HOST_TEXT_SMALL], rel[HOST_CGROUP_REL], dir[HOST_CGROUP_DIR], *t;
 	uint64_t room = UINT64_MAX, limit, usage;
 	bool v2;
+	int e;
 
-	if (host_read("/proc/self/cgroup", buf, sizeof(buf)) < 0 ||
-	    host_cgroup_memory_path(buf, &v2, rel, sizeof(rel)) < 0)
+	if (host_read_text("/proc/self/cgroup", buf, sizeof(buf), &t) < 0)
+		return UINT64_MAX;
+	e = host_cgroup_memory_path(t, &v2, rel, sizeof(rel));
+	host_text_free(t, buf);
+	if (e < 0)
 		return UINT64_MAX;
 	if (!v2) {
 		/* Inside a cgroup namespace the mount's root is kestrel's own cgroup. */
 		snprintf(dir, sizeof(dir), "/sys/fs/cgroup/memory%s", rel);
 		if (access(dir, F_OK) != 0)
 			snprintf(dir, sizeof(dir), "/sys/fs/cgroup/memory");
-		char stat[8192], path[4300];
+		char path[HOST_CGROUP_FILE];
+		uint64_t inactive = 0;
 		snprintf(path, sizeof(path), "%s/memory.stat", dir);
-		if (host_read(path, stat, sizeof(stat)) < 0 ||
-		    host_meminfo_field(stat, "hierarchical_memory_limit", &limit) < 0 ||
-		    host_read_number(dir, "memory.usage_in_bytes", &usage) < 0)
+		if (host_read_text(path, buf, sizeof(buf), &t) < 0)
 			return UINT64_MAX;
 		/* The same memory.stat gives the reclaimable page cache: one read
 		 * (each costs ~15-45 us here; it was read twice). */
-		uint64_t inactive = 0;
-		if (host_meminfo_field(stat, "total_inactive_file", &inactive) < 0)
+		e = host_meminfo_field(t, "hierarchical_memory_limit", &limit);
+		if (e == 0 && host_meminfo_field(t, "total_inactive_file", &inactive) < 0)
 			inactive = 0;
+		host_text_free(t, buf);
+		if (e < 0 || host_read_number(dir, "memory.usage_in_bytes", &usage) < 0)
+			return UINT64_MAX;
 		return host_cgroup_room(limit, usage, inactive);
 	}
 	/* v2: a limit on any ancestor binds too; walk up to the mount. */
@@ -195,15 +256,16 @@ static uint64_t host_cgroup_avail(void)
 
 void host_mem_read(struct host_mem *m)
 {
-	char buf[8192];
+	char buf[HOST_TEXT_SMALL], *t;
 	struct sysinfo si;
 	uint64_t cg;
 
 	*m = (struct host_mem){.avail = UINT64_MAX, .source = "MemAvailable in /proc/meminfo"};
-	if (host_read("/proc/meminfo", buf, sizeof(buf)) == 0) {
-		host_meminfo_field(buf, "MemTotal", &m->total);
-		if (host_meminfo_field(buf, "MemAvailable", &m->avail) < 0)
+	if (host_read_text("/proc/meminfo", buf, sizeof(buf), &t) == 0) {
+		host_meminfo_field(t, "MemTotal", &m->total);
+		if (host_meminfo_field(t, "MemAvailable", &m->avail) < 0)
 			m->avail = UINT64_MAX;
+		host_text_free(t, buf);
 	}
 	if (m->avail == UINT64_MAX && sysinfo(&si) == 0) {
 		/* No MemAvailable (very old kernels, no /proc): the old bound, all RAM. */

@@ -37,6 +37,21 @@ int host_cgroup_memory_path(const char *text, bool *v2, char *path, size_t len);
  */
 uint64_t host_cgroup_room(uint64_t limit, uint64_t usage, uint64_t inactive_file);
 
+/*
+ * host_read_text - a small file (a /proc or cgroup file) read whole and
+ * NUL-terminated into *text: buf (len >= 1 bytes) when the file is shorter
+ * than len - 1, else memory from malloc grown as it reads (-EFBIG past
+ * 1 MiB). 0 or -errno (*text NULL). Give *text back with
+ * host_text_free(*text, buf).
+ */
+int host_read_text(const char *path, char *buf, size_t len, char **text);
+void host_text_free(char *text, const char *buf);
+
+/* The stack buffer for host_read_text here: /proc/meminfo is ~1.5 KB, a
+ * memory.stat ~1-2 KB, /proc/self/cgroup ~0.2 KB; a longer one goes to the
+ * heap. Small on purpose: each stack page first touched is a page fault. */
+#define HOST_TEXT_SMALL 2048
+
 /* host_mem_read - *m for this process now: MemAvailable, capped by the
  * memory cgroup's room (v2: every ancestor's memory.max; v1: its
  * hierarchical_memory_limit), or MemTotal / sysinfo when that is all there is. */

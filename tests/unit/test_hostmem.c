@@ -2,7 +2,9 @@
  * parsing, the cgroup's room, and the live reading against /proc/meminfo. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "host/memory.h"
 #include "tap.h"
@@ -83,6 +85,56 @@ static void test_room(void)
 		   "v1 'unlimited' (PAGE_COUNTER_MAX pages): no limit");
 }
 
+/* A file of n bytes ('a' + i % 26, a newline every 64) at path. */
+static int write_file(const char *path, size_t n)
+{
+	FILE *f = fopen(path, "we");
+
+	if (!f)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		fputc(i % 64 == 63 ? '\n' : 'a' + (int)(i % 26), f);
+	return fclose(f);
+}
+
+/* Whole files, whatever the buffer: in it when they fit, else on the heap. */
+static void test_read_text(void)
+{
+	static const size_t sizes[] = {0, 1, 62, 63, 64, 65, 1500, 10000, 300000};
+	char path[] = "/tmp/kestrel-test-hostmem-XXXXXX", buf[64], *t;
+	int fd = mkstemp(path);
+	bool ok = true;
+
+	if (!TAP_OK(fd >= 0, "a scratch file"))
+		return;
+	close(fd);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		size_t n = sizes[i];
+		int r = write_file(path, n) ? -EIO : host_read_text(path, buf, sizeof(buf), &t);
+		bool good = r == 0 && strlen(t) == n && (t == buf) == (n + 1 < sizeof(buf));
+		for (size_t j = 0; good && j < n; j++)
+			good = t[j] == (j % 64 == 63 ? '\n' : 'a' + (int)(j % 26));
+		if (!good) {
+			tap_diag("a %zu-byte file: %d, %zu bytes read", n, r,
+				 r == 0 ? strlen(t) : 0);
+			ok = false;
+		}
+		if (r == 0)
+			host_text_free(t, buf);
+	}
+	TAP_OK(ok, "host_read_text reads 0 to 300000 bytes whole with a 64-byte buffer");
+	TAP_EQ_INT(write_file(path, (1u << 20) + 1), 0, "a file over 1 MiB");
+	TAP_EQ_INT(host_read_text(path, buf, sizeof(buf), &t), -EFBIG, "is refused: -EFBIG");
+	TAP_OK(t == NULL, "with no text");
+	unlink(path);
+	TAP_EQ_INT(host_read_text(path, buf, sizeof(buf), &t), -ENOENT, "a missing file: -ENOENT");
+	TAP_EQ_INT(host_read_text("/proc/meminfo", buf, sizeof(buf), &t), 0,
+		   "/proc/meminfo, longer than the buffer");
+	TAP_OK(t != buf && strstr(t, "MemTotal:") && strstr(t, "MemAvailable:"),
+	       "read whole (%zu bytes)", strlen(t));
+	host_text_free(t, buf);
+}
+
 /* The live reading: never above MemAvailable, and the source named. */
 static void test_live(void)
 {
@@ -115,6 +167,7 @@ int main(void)
 	test_meminfo();
 	test_cgroup_path();
 	test_room();
+	test_read_text();
 	test_live();
 	return tap_done();
 }
