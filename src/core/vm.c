@@ -190,7 +190,7 @@ static int vm_check_config(struct kestrel_vm *vm, struct kestrel_error *err)
 	 * first touches it, and one that has run out answers with the OOM
 	 * killer, mid-run. So ask for no more than it has available now, unless
 	 * the caller takes that risk (docs/robustness.md). */
-	host_mem_read(&hm);
+	host_mem_read_for(&hm, vm->cfg.mem_size);
 	if (!vm->cfg.mem_overcommit && hm.avail != UINT64_MAX && vm->cfg.mem_size > hm.avail)
 		return vm_cfg_err(
 		    err, -ENOMEM,

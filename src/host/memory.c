@@ -254,11 +254,40 @@ __attribute__((noinline)) static uint64_t host_cgroup_avail(void)
 	return room;
 }
 
+static void host_mem_cap_cgroup(struct host_mem *m)
+{
+	uint64_t cg = host_cgroup_avail();
+
+	if (cg < m->avail) {
+		m->avail = cg;
+		m->source = "the memory cgroup's limit";
+	}
+}
+
+void host_mem_read_for(struct host_mem *m, uint64_t want)
+{
+	struct sysinfo si;
+
+	if (sysinfo(&si) == 0 && si.mem_unit) {
+		uint64_t unit = si.mem_unit, total = (uint64_t)si.totalram * unit;
+		uint64_t free_ = (uint64_t)si.freeram * unit, margin = total / 16;
+		if (free_ > margin && want <= free_ - margin) {
+			*m = (struct host_mem){
+			    .avail = free_ - margin,
+			    .total = total,
+			    .source = "free RAM from sysinfo less 1/16 of RAM, a lower "
+				      "bound; MemAvailable not read"};
+			host_mem_cap_cgroup(m);
+			return;
+		}
+	}
+	host_mem_read(m);
+}
+
 void host_mem_read(struct host_mem *m)
 {
 	char buf[HOST_TEXT_SMALL], *t;
 	struct sysinfo si;
-	uint64_t cg;
 
 	*m = (struct host_mem){.avail = UINT64_MAX, .source = "MemAvailable in /proc/meminfo"};
 	if (host_read_text("/proc/meminfo", buf, sizeof(buf), &t) == 0) {
@@ -273,9 +302,5 @@ void host_mem_read(struct host_mem *m)
 		m->avail = m->total;
 		m->source = "the host's RAM, from sysinfo";
 	}
-	cg = host_cgroup_avail();
-	if (cg < m->avail) {
-		m->avail = cg;
-		m->source = "the memory cgroup's limit";
-	}
+	host_mem_cap_cgroup(m);
 }

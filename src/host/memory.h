@@ -57,4 +57,16 @@ void host_text_free(char *text, const char *buf);
  * hierarchical_memory_limit), or MemTotal / sysinfo when that is all there is. */
 void host_mem_read(struct host_mem *m);
 
+/*
+ * host_mem_read_for - the same for a caller that only asks whether `want`
+ * bytes fit. When sysinfo's free RAM less a sixteenth of all RAM holds them,
+ * /proc/meminfo is not read (its ~10-25 us are a tenth of what kestrel adds
+ * to a cold start beyond KVM's own work): MemAvailable is at least free RAM
+ * less the kernel's reserves (watermarks, a few percent at most), so the
+ * answer would be "fits" anyway; avail is then that lower bound and source
+ * says so. The memory cgroup is read either way; any other `want` (and
+ * sysinfo failing) gives exactly host_mem_read's answer.
+ */
+void host_mem_read_for(struct host_mem *m, uint64_t want);
+
 #endif

@@ -160,6 +160,19 @@ static void test_live(void)
 	TAP_OK(m.source && (!strcmp(m.source, "MemAvailable in /proc/meminfo") ||
 			    !strcmp(m.source, "the memory cgroup's limit")),
 	       "the source is named (%s)", m.source);
+
+	/* A small want: answered from sysinfo (when this host has that much free),
+	 * a bound that is never above MemAvailable and still holds the want. */
+	struct host_mem s;
+	host_mem_read_for(&s, 1u << 20);
+	TAP_OK(s.avail >= (1u << 20) && s.avail <= avail + (256ull << 20),
+	       "host_mem_read_for(1 MiB): a bound between 1 MiB and MemAvailable (%llu, %s)",
+	       (unsigned long long)s.avail, s.source);
+	/* A want no free RAM holds: exactly host_mem_read's answer, MemAvailable named. */
+	host_mem_read_for(&s, UINT64_MAX / 2);
+	TAP_OK(!strcmp(s.source, m.source) && s.avail <= avail + (256ull << 20) &&
+		   s.avail + (256ull << 20) >= m.avail,
+	       "host_mem_read_for(huge): host_mem_read's answer (%s)", s.source);
 }
 
 int main(void)
