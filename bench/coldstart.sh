@@ -229,7 +229,8 @@ ratio "kestrel hello / raw-KVM doing hello's port work" k-hello raw-hello
 ratio "kestrel (dynamic) exit-now / raw-KVM minimal" kd raw-min
 ratio "kestrel (dynamic) hello / raw-KVM minimal" kd-hello raw-min
 ratio "kestrel (dynamic) hello / raw-KVM hello's port work" kd-hello raw-hello
-ratio "kestrel (dynamic) exit-now / kestrel (static) exit-now" kd kestrel
+ratio "kestrel (dynamic) / kestrel (static), exit-now" kd kestrel
+ratio "kestrel (dynamic) / kestrel (static), hello" kd-hello k-hello
 ratio "-K kestrel exit-now / raw-KVM minimal" ko raw-min
 ratio "-K kestrel exit-now / kestrel exit-now" ko kestrel
 ratio "-K kestrel hello / kestrel hello" ko-hello k-hello

@@ -125,7 +125,9 @@ echo "== sanitizers: unit and integration tests on build-san/ (make SAN=1: ASan+
 san_bins=() san_kvm=()
 for f in tests/unit/test_*.c; do f=${f##*/}; san_bins+=("build-san/tests/${f%.c}"); done
 for f in tests/kvm/test_*.c; do f=${f##*/}; san_kvm+=("build-san/kvm-tests/${f%.c}"); done
-if make -s SAN=1 -j2 build-san/kestrel "${san_bins[@]}" "${san_kvm[@]}" >"$tmp/sanbuild" 2>&1; then
+# STATIC=0 and BUILD spelled out: `make STATIC=1 check` (or BUILD=...) passes
+# them down in MAKEFLAGS, and SAN=1 refuses an explicit STATIC=1.
+if make -s SAN=1 STATIC=0 BUILD=build-san -j2 build-san/kestrel "${san_bins[@]}" "${san_kvm[@]}" >"$tmp/sanbuild" 2>&1; then
 	export ASAN_OPTIONS=exitcode=66:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:exitcode=66
 	tests/unit/run.sh "${san_bins[@]}" | sed -E 's/^(not )?ok [0-9]+ - /&[san] /' | tee "$tmp/sanunit"
 	tally "$tmp/sanunit" "${PIPESTATUS[0]}" "unit tests under ASan/UBSan"
@@ -151,7 +153,7 @@ echo "== valgrind memcheck"
 vk="$B/kestrel"
 if ! readelf -l "$vk" 2>/dev/null | grep -q INTERP; then
 	vk=build-dyn/kestrel
-	if ! make -s STATIC=0 -j2 "$vk" >"$tmp/dynbuild" 2>&1; then
+	if ! make -s STATIC=0 BUILD=build-dyn -j2 "$vk" >"$tmp/dynbuild" 2>&1; then
 		failed=$((failed + 1)); echo "not ok - make STATIC=0 (valgrind's dynamic kestrel)"
 		cat "$tmp/dynbuild"; status=1
 	fi
