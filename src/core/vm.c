@@ -537,10 +537,10 @@ static enum kestrel_error_class vm_file_errno_class(int e)
 }
 
 /* The buffer a file is read into, anonymous memory (never a mapping of the
- * file). pread writes every byte of it: MAP_POPULATE gives its pages in the
- * mmap call instead of one page fault each in pread (an 80 KB guest: 20
- * faults, ~8 us here). Best effort: a page it could not give faults in
- * pread as before. NULL on failure; vm_file_free takes the same len. */
+ * file), given back with vm_zfree(p, len). pread writes every byte of it:
+ * MAP_POPULATE gives its pages in the mmap call instead of one page fault
+ * each in pread (an 80 KB guest: 20 faults, ~8 us here). Best effort: a page
+ * it could not give faults in pread as before. NULL on failure. */
 static uint8_t *vm_file_alloc(size_t len)
 {
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
@@ -549,17 +549,11 @@ static uint8_t *vm_file_alloc(size_t len)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-static void vm_file_free(uint8_t *p, size_t len)
-{
-	if (p)
-		munmap(p, len);
-}
-
 /*
  * Read a whole regular file into memory with pread(): never through a
  * mapping, which a file truncated meanwhile would turn into SIGBUS. `what`
  * names it in messages ("the initrd"). Caller frees *buf with
- * vm_file_free(*buf, *len).
+ * vm_zfree(*buf, *len).
  */
 static int vm_read_file(const char *full_path, const char *what, uint8_t **buf, size_t *len,
 			struct kestrel_error *err)
@@ -605,7 +599,7 @@ static int vm_read_file(const char *full_path, const char *what, uint8_t **buf, 
 	}
 	close(fd);
 	if (r < 0) {
-		vm_file_free(*buf, (size_t)st.st_size);
+		vm_zfree(*buf, (size_t)st.st_size);
 		*buf = NULL;
 		return r;
 	}
@@ -655,7 +649,7 @@ int kestrel_vm_load_file(struct kestrel_vm *vm, const char *path, struct kestrel
 			error_prefix(err, path);
 	}
 	for (unsigned i = 0; i < nbufs; i++)
-		vm_file_free(bufs[i], lens[i]);
+		vm_zfree(bufs[i], lens[i]);
 	return r;
 }
 
