@@ -367,7 +367,10 @@ int kestrel_vm_create(const struct kestrel_config *cfg, struct kestrel_vm **out,
 	console_in_init(&vm->cin, cfg);
 	guest_mem_layout(&vm->mem, cfg->mem_size);
 
-	if ((r = vm_open_kvm(vm, err)) < 0 || (r = vm_check_config(vm, err)) < 0)
+	if ((r = vm_open_kvm(vm, err)) < 0)
+		goto fail;
+	arch_vm_query_start(vm);
+	if ((r = vm_check_config(vm, err)) < 0)
 		goto fail;
 	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->stop_fd < 0) {
@@ -384,7 +387,7 @@ int kestrel_vm_create(const struct kestrel_config *cfg, struct kestrel_vm **out,
 	 * (strace -T); KVM needs no particular order. */
 	if ((r = vm_setup_memory(vm, err)) < 0 || (r = arch_vm_init(vm, err)) < 0 ||
 	    (r = vm_devices_init(vm, err)) < 0 || (r = vm_setup_hypercalls(vm, err)) < 0 ||
-	    (r = dedicated_vm_setup(vm, err)) < 0)
+	    (r = dedicated_vm_setup(vm, err)) < 0 || (r = arch_vm_cpuid(vm, err)) < 0)
 		goto fail;
 	vm_info(vm, "VM created: %u vCPU%s (made with the guest), TSC %u kHz, stop signal %d",
 		vm->ncpus, vm->ncpus == 1 ? "" : "s", (unsigned)vm->tsc_khz, vm_kick_signal(vm));
@@ -416,6 +419,7 @@ void kestrel_vm_destroy(struct kestrel_vm *vm)
 	for (unsigned i = 0; i < vm->mem.nregions; i++)
 		if (vm->mem.r[i].host)
 			munmap(vm->mem.r[i].host, vm->mem.r[i].size);
+	arch_vm_query_end(vm); /* a create that failed early: the helper may still use kvm_fd */
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
 	if (vm->stop_fd >= 0)

@@ -112,7 +112,13 @@ struct kestrel_vm {
 	unsigned ncpus;
 	struct vcpu *vcpus;	  /* allocated by kestrel_vm_create; KVM's vCPUs made at load */
 	struct kvm_cpuid2 *cpuid; /* x86_cpuid_build's table, before x86_cpuid_for_vcpu */
-	struct boot_plan plan;	  /* what the loader asked for (load/plan.h) */
+	struct {		  /* KVM_GET_SUPPORTED_CPUID on a helper thread (arch/x86/vm.c) */
+		pthread_t thread;
+		bool running;		  /* started and not yet joined */
+		int err;		  /* the ioctl's -errno, 0 when it filled table */
+		struct kvm_cpuid2 *table; /* room for KVM's table, then the table */
+	} cpuid_query;
+	struct boot_plan plan; /* what the loader asked for (load/plan.h) */
 	bool loaded, ran;
 
 	/* Devices: the table in src/dev/devices.def, one instance each, in order. */

@@ -9,9 +9,21 @@ struct vcpu;
 struct kestrel_vm;
 struct kestrel_error;
 
+/* arch_vm_query_start - at create, as soon as /dev/kvm is open: ask KVM
+ * what the host supports on a helper thread, while the caller goes on to
+ * make the VM (x86: KVM_GET_SUPPORTED_CPUID). arch_vm_cpuid collects it,
+ * arch_vm_query_end drops it on a failed create. A thread that cannot start
+ * is no error: the collector asks itself. */
+void arch_vm_query_start(struct kestrel_vm *vm);
+void arch_vm_query_end(struct kestrel_vm *vm);
+
+/* arch_vm_cpuid - at the end of create: the CPUID table every vCPU starts
+ * from, built from what arch_vm_query_start asked. 0 or -errno with err. */
+int arch_vm_cpuid(struct kestrel_vm *vm, struct kestrel_error *err);
+
 /* arch_vm_init - at create: the TSS and identity-map pages KVM needs (VMX
- * without unrestricted guest), the TSC rate and the CPUID table every vCPU
- * starts from. 0 or -errno with err. */
+ * without unrestricted guest), the TSC rate, room for the vCPUs. 0 or -errno
+ * with err. */
 int arch_vm_init(struct kestrel_vm *vm, struct kestrel_error *err);
 
 /* arch_vm_platform - at load, before the vCPUs: the interrupt controller and

@@ -1,6 +1,8 @@
 /* vm.c (x86) - the x86 side of a VM's life: TSS and identity map, the CPUID table, the interrupt
  * controller and timer a boot plan asks for. */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -29,21 +31,99 @@ static int x86_vm_setup_tss(struct kestrel_vm *vm, struct kestrel_error *err)
 	return 0;
 }
 
-/* KVM's supported CPUID table, grown until it fits (256 entries fit every
- * KVM seen so far: one call, where 64 cost a second one after E2BIG, each
- * ~0.3 ms here). Caller frees. */
+/*
+ * KVM's supported CPUID table. The kernel builds it by running `cpuid` on
+ * the host for every leaf and subleaf (~70 here), and where kestrel itself
+ * runs in a VM each of those traps to the hypervisor: 0.3-0.4 ms on this
+ * nested host, the largest single item of a cold start beyond what a
+ * minimal raw-KVM program does (docs/coldstart.md). On bare metal it is
+ * ~20 us. Nothing in it depends on the VM, so it is asked on a helper thread
+ * as soon as /dev/kvm is open and collected once the VM is made: the caller
+ * meanwhile checks the host's memory and makes the VM and its memory slot.
+ * 256 entries fit every KVM seen so far (one call; a table that does not
+ * fit is asked again, bigger, by the collector).
+ */
+#define X86_CPUID_QUERY_ENTRIES 256u
+
+static void *x86_cpuid_query(void *arg)
+{
+	struct kestrel_vm *vm = arg;
+
+	vm->cpuid_query.err =
+	    ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, vm->cpuid_query.table) == 0 ? 0 : -errno;
+	return NULL;
+}
+
+static struct kvm_cpuid2 *x86_cpuid_room(uint32_t n)
+{
+	struct kvm_cpuid2 *t = calloc(1, sizeof(*t) + n * sizeof(t->entries[0]));
+
+	if (t)
+		t->nent = n;
+	return t;
+}
+
+void arch_vm_query_start(struct kestrel_vm *vm)
+{
+	pthread_attr_t a;
+	sigset_t all;
+
+	/* The helper's memory comes from here: its own first malloc would make
+	 * it an arena. It takes no signal (the caller's handlers stay on the
+	 * caller's threads) and needs little stack: one ioctl. */
+	if (!(vm->cpuid_query.table = x86_cpuid_room(X86_CPUID_QUERY_ENTRIES)))
+		return;
+	sigfillset(&all);
+	if (pthread_attr_init(&a) != 0)
+		return;
+	if (pthread_attr_setstacksize(&a, 64 * 1024) == 0 &&
+	    pthread_attr_setsigmask_np(&a, &all) == 0 &&
+	    pthread_create(&vm->cpuid_query.thread, &a, x86_cpuid_query, vm) == 0)
+		vm->cpuid_query.running = true;
+	pthread_attr_destroy(&a);
+}
+
+/* Waits for the helper; the table it filled, or NULL with cpuid_query.err. */
+static struct kvm_cpuid2 *x86_cpuid_query_join(struct kestrel_vm *vm)
+{
+	if (!vm->cpuid_query.running)
+		return NULL;
+	pthread_join(vm->cpuid_query.thread, NULL);
+	vm->cpuid_query.running = false;
+	return vm->cpuid_query.err == 0 ? vm->cpuid_query.table : NULL;
+}
+
+void arch_vm_query_end(struct kestrel_vm *vm)
+{
+	x86_cpuid_query_join(vm);
+	free(vm->cpuid_query.table);
+	vm->cpuid_query.table = NULL;
+}
+
+/* The supported table: the helper's, else asked here (no helper, or its
+ * table was too small), grown until it fits. Caller frees. */
 static struct kvm_cpuid2 *vm_supported_cpuid(struct kestrel_vm *vm, struct kestrel_error *err)
 {
-	for (uint32_t n = 256; n <= 4096; n *= 2) {
-		struct kvm_cpuid2 *t = calloc(1, sizeof(*t) + n * sizeof(t->entries[0]));
-		if (!t) {
+	struct kvm_cpuid2 *t = x86_cpuid_query_join(vm);
+	int e = vm->cpuid_query.err;
+
+	if (t) {
+		vm->cpuid_query.table = NULL;
+		return t;
+	}
+	arch_vm_query_end(vm);
+	if (e && e != -E2BIG) {
+		vm_err(err, e, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-e));
+		return NULL;
+	}
+	for (uint32_t n = X86_CPUID_QUERY_ENTRIES; n <= 4096; n *= 2) {
+		if (!(t = x86_cpuid_room(n))) {
 			vm_err(err, -ENOMEM, "out of memory");
 			return NULL;
 		}
-		t->nent = n;
 		if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, t) == 0)
 			return t;
-		int e = errno;
+		e = errno;
 		free(t);
 		if (e != E2BIG) {
 			vm_err(err, -e, "KVM_GET_SUPPORTED_CPUID: %s", strerror(e));
@@ -78,15 +158,10 @@ static uint64_t vm_tsc_khz(const struct kestrel_vm *vm)
 	return khz > 0 ? (uint64_t)khz : 0;
 }
 
-/* The CPUID table every vCPU starts from (x86_cpuid_build), and the room
- * for the vCPUs, whose KVM side vm_setup_platform makes. */
-static int x86_vm_setup_cpuid(struct kestrel_vm *vm, struct kestrel_error *err)
+/* The TSC rate and the room for the vCPUs, whose KVM side vm_setup_platform
+ * makes. */
+static int x86_vm_setup_vcpus(struct kestrel_vm *vm, struct kestrel_error *err)
 {
-	struct kvm_cpuid2 *supported;
-	struct x86_cpuid_opts co;
-	uint32_t cap;
-	int r;
-
 	vm->tsc_khz = vm_tsc_khz(vm);
 	profile_clock_init(&vm->clock, vm->tsc_khz);
 	vm->vcpus = vm_zalloc((size_t)vm->ncpus * sizeof(*vm->vcpus));
@@ -94,6 +169,17 @@ static int x86_vm_setup_cpuid(struct kestrel_vm *vm, struct kestrel_error *err)
 		return vm_err(err, -ENOMEM, "out of memory for %u vCPUs", vm->ncpus);
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		vm->vcpus[i].fd = -1;
+	return 0;
+}
+
+/* The CPUID table every vCPU starts from (x86_cpuid_build). */
+int arch_vm_cpuid(struct kestrel_vm *vm, struct kestrel_error *err)
+{
+	struct kvm_cpuid2 *supported;
+	struct x86_cpuid_opts co;
+	uint32_t cap;
+	int r;
+
 	if (!(supported = vm_supported_cpuid(vm, err)))
 		return err->err;
 	cap = supported->nent + X86_CPUID_EXTRA_ENTRIES;
@@ -120,7 +206,7 @@ int arch_vm_init(struct kestrel_vm *vm, struct kestrel_error *err)
 {
 	int r = x86_vm_setup_tss(vm, err);
 
-	return r < 0 ? r : x86_vm_setup_cpuid(vm, err);
+	return r < 0 ? r : x86_vm_setup_vcpus(vm, err);
 }
 
 /*
