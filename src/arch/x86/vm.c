@@ -2,6 +2,7 @@
  * controller and timer a boot plan asks for. */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,20 +64,42 @@ static struct kvm_cpuid2 *x86_cpuid_room(uint32_t n)
 	return t;
 }
 
+/* The CPUs the helper may run on: the caller's, less the one it is on now.
+ * False when that leaves none (a process confined to one CPU): a helper
+ * there only takes turns with the caller, so the collector asks itself. */
+static bool x86_cpuid_query_cpus(cpu_set_t *cpus)
+{
+	int cur = sched_getcpu();
+
+	if (cur < 0 || sched_getaffinity(0, sizeof(*cpus), cpus) != 0)
+		return false;
+	CPU_CLR(cur, cpus);
+	return CPU_COUNT(cpus) > 0;
+}
+
 void arch_vm_query_start(struct kestrel_vm *vm)
 {
 	pthread_attr_t a;
+	cpu_set_t cpus;
 	sigset_t all;
 
-	/* The helper's memory comes from here: its own first malloc would make
-	 * it an arena. It takes no signal (the caller's handlers stay on the
-	 * caller's threads) and needs little stack: one ioctl. */
-	if (!(vm->cpuid_query.table = x86_cpuid_room(X86_CPUID_QUERY_ENTRIES)))
+	/*
+	 * Kept off the caller's CPU: left to itself the scheduler put the new
+	 * thread on the caller's CPU and let it preempt the caller for the
+	 * whole ioctl (`perf record -e sched:sched_switch,sched:sched_wakeup_new
+	 * -a`), so the query ran on the caller's time after all. The helper's
+	 * memory comes from here: its own first malloc would make it an arena.
+	 * It takes no signal (the caller's handlers stay on the caller's
+	 * threads) and needs little stack: one ioctl.
+	 */
+	if (!x86_cpuid_query_cpus(&cpus) ||
+	    !(vm->cpuid_query.table = x86_cpuid_room(X86_CPUID_QUERY_ENTRIES)))
 		return;
 	sigfillset(&all);
 	if (pthread_attr_init(&a) != 0)
 		return;
-	if (pthread_attr_setstacksize(&a, 64 * 1024) == 0 &&
+	if (pthread_attr_setaffinity_np(&a, sizeof(cpus), &cpus) == 0 &&
+	    pthread_attr_setstacksize(&a, 64 * 1024) == 0 &&
 	    pthread_attr_setsigmask_np(&a, &all) == 0 &&
 	    pthread_create(&vm->cpuid_query.thread, &a, x86_cpuid_query, vm) == 0)
 		vm->cpuid_query.running = true;
