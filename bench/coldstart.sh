@@ -2,8 +2,10 @@
 # coldstart.sh - cold start (spawn to exit): raw-KVM floors (one exit; hello's port work), kestrel,
 # QEMU microvm, interleaved in one run; medians, ratios, teardown, kestrel bench (issue 16).
 #
-# Usage: bench/coldstart.sh [-n ROUNDS] [-b BENCH_RUNS] [-Q] [-O] [-d] [-K KESTREL]
+# Usage: bench/coldstart.sh [-n ROUNDS] [-b BENCH_RUNS] [-Q] [-O] [-d] [-K KESTREL] [-s SEED | -F]
 #   -n ROUNDS      interleaved rounds, each command once per round (default 30)
+#   -s SEED        the order within each round is shuffled, from this seed (default 1)
+#   -F             the same order in every round, as the table lists them (before 2026-12-03)
 #   -b BENCH_RUNS  runs of `kestrel bench` on exit-now at the end (default 20; 0 skips it)
 #   -Q             leave QEMU out even when qemu-system-x86_64 is installed
 #   -O             also raw-KVM with one kind of object at a time (what each costs, mostly teardown)
@@ -57,7 +59,8 @@ cd "$(dirname "$0")/.." || exit 2
 BUILD=${BUILD:-build}
 K=$BUILD/kestrel G=$BUILD/guests B=$BUILD/bench
 ROUNDS=30 BENCH_RUNS=20 QEMU=1 OBJECTS=0 DYN=0 OTHER=
-while getopts ":n:b:QOdK:" o; do
+SEED=1
+while getopts ":n:b:QOdK:s:F" o; do
 	case $o in
 	n) ROUNDS=$OPTARG ;;
 	b) BENCH_RUNS=$OPTARG ;;
@@ -65,11 +68,13 @@ while getopts ":n:b:QOdK:" o; do
 	O) OBJECTS=1 ;;
 	d) DYN=1 ;;
 	K) OTHER=$OPTARG ;;
-	*) sed -n '5,12s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	s) SEED=$OPTARG ;;
+	F) SEED= ;;
+	*) sed -n '5,14s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
-if ! [[ "$ROUNDS" =~ ^[1-9][0-9]*$ && "$BENCH_RUNS" =~ ^[0-9]+$ ]]; then
-	echo "coldstart: -n takes a number from 1 up, -b a number from 0 up" >&2
+if ! [[ "$ROUNDS" =~ ^[1-9][0-9]*$ && "$BENCH_RUNS" =~ ^[0-9]+$ && "$SEED" =~ ^[0-9]*$ ]]; then
+	echo "coldstart: -n takes a number from 1 up, -b and -s a number from 0 up" >&2
 	exit 2
 fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kestrel-coldstart.XXXXXX") || exit 2
@@ -148,7 +153,11 @@ echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "$qemu_line"
 echo "kestrel: $($K --version 2>&1 | head -n 1), $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 [ -n "$OTHER" ] && echo "-K kestrel: $OTHER ($("$OTHER" --version 2>&1 | head -n 1))"
-echo "rounds: $ROUNDS, interleaved, order: $(for c in "${cmds[@]}"; do printf '%s ' "${c%%|*}"; done)"
+if [ -n "$SEED" ]; then
+	echo "rounds: $ROUNDS, interleaved, each round in its own shuffled order (seed $SEED): $(for c in "${cmds[@]}"; do printf '%s ' "${c%%|*}"; done)"
+else
+	echo "rounds: $ROUNDS, interleaved, order: $(for c in "${cmds[@]}"; do printf '%s ' "${c%%|*}"; done)"
+fi
 
 # Each command must work before it is timed.
 for i in "${!cmds[@]}"; do
@@ -162,8 +171,22 @@ for i in "${!cmds[@]}"; do
 done
 
 # --- the rounds ---
+# Shuffled: in a fixed order each command always runs in the same place and
+# after the same one, and what the one before leaves behind (QEMU's 50 ms on
+# both CPUs, a teardown's grace periods still running) moved the floor by
+# 0.2-0.4 ms against kestrel: exit-now 1.24-1.38x the floor with QEMU in the
+# rounds, 0.98-1.09x without, on one quiet host (docs/coldstart.md, sixth pass).
+# A Fisher-Yates shuffle per round from bash's RANDOM, seeded: rerunnable.
+order=("${!cmds[@]}")
+[ -n "$SEED" ] && RANDOM=$SEED
 for ((r = 0; r < ROUNDS; r++)); do
-	for i in "${!cmds[@]}"; do
+	if [ -n "$SEED" ]; then
+		for ((j = ${#order[@]} - 1; j > 0; j--)); do
+			k=$((RANDOM % (j + 1)))
+			t=${order[j]} order[j]=${order[k]} order[k]=$t
+		done
+	fi
+	for i in "${order[@]}"; do
 		IFS='|' read -r name want td _ cmd <<<"${cmds[$i]}"
 		read -r ns got end < <($B/spawn-time -o "$tmp/out" $cmd)
 		if [ "${got:-x}" != "$want" ]; then
