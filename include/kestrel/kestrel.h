@@ -209,7 +209,9 @@ const char *kestrel_version(void);
  * Returns 0 and *out, or a negative errno with err->msg saying what is
  * missing or wrong (and what to do). Nothing is left allocated on failure.
  * cfg->size must be what kestrel_config_init() set (-EINVAL, class CONFIG,
- * otherwise).
+ * otherwise). While it runs it may start one short-lived helper thread (on
+ * another of the caller's CPUs, every signal blocked) that asks KVM for the
+ * CPUID table; the helper is gone before it returns, on failure too.
  */
 int kestrel_vm_create(const struct kestrel_config *cfg, struct kestrel_vm **out,
 		      struct kestrel_error *err);
