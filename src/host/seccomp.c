@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -607,8 +608,12 @@ static const unsigned seccomp_main_plain[] = {
     __NR_exit,
     __NR_exit_group,
     __NR_mincore, /* the report's count of guest RAM touched */
-    /* vCPU 0 on this thread, the console written in place: the tick timer
-     * (console_zone_armed); it can only signal this process's threads. */
+};
+
+/* Only with vCPU 0 on this thread (vcpu_fd), where the console written in
+ * place may need its tick timer (console_zone_armed): the only POSIX timer
+ * kestrel makes, and it can only signal this process's threads. */
+static const unsigned seccomp_main_vcpu_plain[] = {
     __NR_timer_create,
     __NR_timer_settime,
     __NR_timer_delete,
@@ -617,8 +622,16 @@ static const unsigned seccomp_main_plain[] = {
 int seccomp_main_filter_layout(const struct seccomp_main_ctx *c, enum seccomp_layout layout,
 			       struct sock_filter *prog, unsigned cap)
 {
-	return build(seccomp_main_plain, ARRAY_LEN(seccomp_main_plain), seccomp_main_checked,
-		     ARRAY_LEN(seccomp_main_checked), c, layout, prog, cap);
+	unsigned plain[ARRAY_LEN(seccomp_main_plain) + ARRAY_LEN(seccomp_main_vcpu_plain)];
+	unsigned n = ARRAY_LEN(seccomp_main_plain);
+
+	memcpy(plain, seccomp_main_plain, sizeof(seccomp_main_plain));
+	if (c->vcpu_fd > 0) {
+		memcpy(plain + n, seccomp_main_vcpu_plain, sizeof(seccomp_main_vcpu_plain));
+		n += ARRAY_LEN(seccomp_main_vcpu_plain);
+	}
+	return build(plain, n, seccomp_main_checked, ARRAY_LEN(seccomp_main_checked), c, layout,
+		     prog, cap);
 }
 
 int seccomp_main_filter(const struct seccomp_main_ctx *c, struct sock_filter *prog, unsigned cap)

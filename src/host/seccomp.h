@@ -110,8 +110,9 @@ struct seccomp_main_ctx {
 	int vm_fd; /* KVM_IRQ_LINE on this fd only (0 or -1: none): the UART's interrupt when
 		    * console input arrives or the console tick drains THR writes */
 	/* The caller's thread is also vCPU 0's (a 1-vCPU run, run.c): the vCPU
-	 * ioctls on this fd as in the vCPU filter (0 or -1: none), and, with
-	 * fast_arm, KVM_REGISTER_COALESCED_MMIO (the UART's zone armed on use). */
+	 * ioctls on this fd as in the vCPU filter (0 or -1: none), the console
+	 * tick's timer_create/settime/delete, and, with fast_arm,
+	 * KVM_REGISTER_COALESCED_MMIO (the UART's zone armed on use). */
 	int vcpu_fd;
 	bool fast_arm;
 };
