@@ -207,10 +207,6 @@ static void vcpu_run(struct vcpu *v)
 			break;
 		}
 		profile_handled(&v->prof);
-		/* Host quirk (arch/x86/quirk.h): a look at LSTAR every few
-		 * thousand exits, on hosts whose probe found the quirk only. */
-		if (__builtin_expect(v->sysq.look != 0, 0) && r == 0 && --v->sysq.look == 0)
-			r = x86_quirk_syscall_look(v);
 		if (r < 0) {
 			vcpu_host_error(v, "device emulation", r);
 			return;

@@ -37,7 +37,6 @@ struct vcpu {
 	bool has_snap;
 	struct profile_cpu prof;	      /* exit profile, filled by the run loop (profile.h) */
 	uint64_t quirk_done[X86_QUIRK_SLOTS]; /* host-quirk fallbacks, per instruction (quirk.h) */
-	struct x86_quirk_syscall sysq;	      /* the user-mode syscall fix (quirk.h) */
 };
 
 /* The boot timeline: CLOCK_MONOTONIC ns of each milestone, 0 until it happens. */

@@ -22,7 +22,7 @@
  * is compromised or has a bug, and continuing is not safe):
  *   ioctl        only on its own vCPU fd, only KVM_RUN, KVM_{GET,SET}_{REGS,
  *                SREGS,FPU,VCPU_EVENTS,DEBUGREGS,MSRS}, KVM_TRANSLATE,
- *                KVM_GET_XCRS and KVM_SET_GUEST_DEBUG (the host quirks, quirk.h);
+ *                KVM_GET_XCRS (the host quirks, quirk.h);
  *                on the VM fd only what vm_ioctls lists: KVM_IRQ_LINE (a
  *                full irqchip), KVM_REGISTER_COALESCED_MMIO and KVM_IOEVENTFD
  *                (while fast paths wait to be armed)

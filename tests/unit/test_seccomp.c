@@ -32,22 +32,9 @@ static const unsigned plain_allowed[] = {
     SYS_sched_yield,
 };
 static const unsigned ioctls_allowed[] = {
-    KVM_RUN,
-    KVM_GET_REGS,
-    KVM_SET_REGS,
-    KVM_GET_SREGS,
-    KVM_SET_SREGS,
-    KVM_GET_FPU,
-    KVM_SET_FPU,
-    KVM_GET_VCPU_EVENTS,
-    KVM_SET_VCPU_EVENTS,
-    KVM_GET_DEBUGREGS,
-    KVM_SET_DEBUGREGS,
-    KVM_GET_MSRS,
-    KVM_SET_MSRS,
-    KVM_TRANSLATE,
-    KVM_GET_XCRS,
-    KVM_SET_GUEST_DEBUG,
+    KVM_RUN,	       KVM_GET_REGS, KVM_SET_REGS,	  KVM_GET_SREGS,       KVM_SET_SREGS,
+    KVM_GET_FPU,       KVM_SET_FPU,  KVM_GET_VCPU_EVENTS, KVM_SET_VCPU_EVENTS, KVM_GET_DEBUGREGS,
+    KVM_SET_DEBUGREGS, KVM_GET_MSRS, KVM_SET_MSRS,	  KVM_TRANSLATE,       KVM_GET_XCRS,
 };
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -208,6 +195,8 @@ static void test_program(void)
 		   "KVM_IRQ_LINE on another fd is refused");
 	TAP_EQ_STR(act(verdict(SYS_ioctl, VCPU_FD, KVM_CREATE_VCPU, 0)), "KILL_PROCESS",
 		   "KVM_CREATE_VCPU is refused");
+	TAP_EQ_STR(act(verdict(SYS_ioctl, VCPU_FD, KVM_SET_GUEST_DEBUG, 0)), "KILL_PROCESS",
+		   "KVM_SET_GUEST_DEBUG is refused (kestrel never asks for guest debugging)");
 	TAP_EQ_STR(act(verdict(SYS_ioctl, VCPU_FD, KVM_SET_USER_MEMORY_REGION, 0)), "KILL_PROCESS",
 		   "KVM_SET_USER_MEMORY_REGION is refused");
 	TAP_EQ_STR(act(verdict(SYS_ioctl, VCPU_FD, KVM_SET_CPUID2, 0)), "KILL_PROCESS",

@@ -82,31 +82,11 @@ bool x86_quirk_cpuid(struct kvm_cpuid2 *t);
 /*
  * User-mode `syscall` on such a host jumps to LSTAR but stays at CPL3 (RCX
  * and R11 set as they should be); the kernel's entry code then faults on its
- * own text and the process dies. quirk_syscall.c catches the broken entry
- * with a hardware execution breakpoint on LSTAR (KVM_SET_GUEST_DEBUG) and
- * finishes the syscall: CS/SS from STAR at CPL0, RFLAGS masked by FMASK.
- * Only on a host the probe found quirky, for vCPUs whose guest set LSTAR.
+ * own text and the process dies. quirk_syscall.c finishes the syscall where
+ * the guest's #PF handler is entered (its `clac` reaches kestrel as an
+ * emulation failure): CS/SS from STAR at CPL0, RFLAGS masked by FMASK.
+ * Only on a host the probe found quirky.
  */
-struct x86_quirk_syscall {
-	uint64_t lstar;	 /* where the breakpoint is armed, 0 while none */
-	uint32_t look;	 /* exits until the next look at LSTAR, 0 never */
-	bool stepping;	 /* breakpoint off for one single-stepped instruction */
-	bool rf_ignored; /* this KVM stops on the breakpoint despite RFLAGS.RF */
-};
-
-/* x86_quirk_syscall_start - the vCPU is about to run: look for LSTAR from
- * now on when the VM's probe found the quirk (and quirks are on). */
-void x86_quirk_syscall_start(struct vcpu *v);
-
-/* x86_quirk_syscall_look - called by the run loop when `look` counts down to
- * 0: read LSTAR, arm (or move) the breakpoint. 0 or a negative errno. */
-int x86_quirk_syscall_look(struct vcpu *v);
-
-/* x86_quirk_syscall_debug - a KVM_EXIT_DEBUG: the broken syscall (finished
- * here), a correct one (resumed), the single step after it, or a #DB of the
- * guest's own (given back to it). 0 to go on, -1 when it is not the quirk's
- * (the caller reports as before), or a negative errno. */
-int x86_quirk_syscall_debug(struct vcpu *v);
 
 /* x86_quirk_syscall_pf - an emulation failure on `clac` at CPL0: if it is the
  * guest's #PF handler taking the broken syscall's fault, finish the syscall

@@ -52,7 +52,6 @@ int arch_vcpu_reset(struct vcpu *v)
 	struct kvm_sregs s = *regs_group_SREGS(&v->regs); /* keeps KVM's APIC base */
 	struct kvm_regs r;
 
-	x86_quirk_syscall_start(v);
 	if (!x86_plan_vcpu(&vm->plan, &vm->mem, v->index, &s, &r))
 		return 0; /* an AP that waits for INIT/SIPI: KVM's reset state */
 	/* With the in-kernel LAPIC every vCPU but the BSP waits for INIT/SIPI;
@@ -133,15 +132,11 @@ int arch_vcpu_exit(struct vcpu *v)
 				 run->internal.suberror, arch_internal_name(run->internal.suberror),
 				 n ? "; data" : "", data);
 	}
-	case KVM_EXIT_DEBUG: {
-		int q = x86_quirk_syscall_debug(v);
-		if (q != -1)
-			return q; /* the syscall quirk's breakpoint (0) or a host failure */
+	case KVM_EXIT_DEBUG: /* kestrel never asks for guest debugging */
 		return arch_stop(v, KESTREL_EXIT_GUEST_ERROR, KESTREL_STATUS_GUEST_ERROR,
 				 "cpu %u: debug exit (KVM_EXIT_DEBUG) at 0x%llx, dr6 0x%llx",
 				 v->index, (unsigned long long)run->debug.arch.pc,
 				 (unsigned long long)run->debug.arch.dr6);
-	}
 	case KVM_EXIT_FAIL_ENTRY:
 		return arch_stop(
 		    v, KESTREL_EXIT_GUEST_ERROR, KESTREL_STATUS_GUEST_ERROR,
