@@ -44,12 +44,27 @@ static const unsigned seccomp_plain[] = {
     __NR_sched_yield,
 };
 
-/* vCPU ioctls the run loop, the register cache and crash reports use. */
+/* vCPU ioctls the run loop, the register cache and crash reports use; one a
+ * line, as the policy is read (clang-format would pack them). */
+/* clang-format off */
 static const uint32_t seccomp_ioctls[] = {
-    KVM_RUN,	       KVM_GET_REGS, KVM_SET_REGS,	  KVM_GET_SREGS,       KVM_SET_SREGS,
-    KVM_GET_FPU,       KVM_SET_FPU,  KVM_GET_VCPU_EVENTS, KVM_SET_VCPU_EVENTS, KVM_GET_DEBUGREGS,
-    KVM_SET_DEBUGREGS, KVM_GET_MSRS, KVM_SET_MSRS,	  KVM_TRANSLATE,       KVM_GET_XCRS,
+    KVM_RUN,
+    KVM_GET_REGS,
+    KVM_SET_REGS,
+    KVM_GET_SREGS,
+    KVM_SET_SREGS,
+    KVM_GET_FPU,
+    KVM_SET_FPU,
+    KVM_GET_VCPU_EVENTS,
+    KVM_SET_VCPU_EVENTS,
+    KVM_GET_DEBUGREGS,
+    KVM_SET_DEBUGREGS,
+    KVM_GET_MSRS,
+    KVM_SET_MSRS,
+    KVM_TRANSLATE,
+    KVM_GET_XCRS,
 };
+/* clang-format on */
 
 static int seccomp_install(struct sock_filter *prog, int n);
 

@@ -31,11 +31,26 @@ static const unsigned plain_allowed[] = {
     SYS_brk,	      SYS_sigaltstack,	   SYS_exit,	      SYS_exit_group,
     SYS_sched_yield,
 };
+/* One request a line, as the policy is read (clang-format would pack them). */
+/* clang-format off */
 static const unsigned ioctls_allowed[] = {
-    KVM_RUN,	       KVM_GET_REGS, KVM_SET_REGS,	  KVM_GET_SREGS,       KVM_SET_SREGS,
-    KVM_GET_FPU,       KVM_SET_FPU,  KVM_GET_VCPU_EVENTS, KVM_SET_VCPU_EVENTS, KVM_GET_DEBUGREGS,
-    KVM_SET_DEBUGREGS, KVM_GET_MSRS, KVM_SET_MSRS,	  KVM_TRANSLATE,       KVM_GET_XCRS,
+    KVM_RUN,
+    KVM_GET_REGS,
+    KVM_SET_REGS,
+    KVM_GET_SREGS,
+    KVM_SET_SREGS,
+    KVM_GET_FPU,
+    KVM_SET_FPU,
+    KVM_GET_VCPU_EVENTS,
+    KVM_SET_VCPU_EVENTS,
+    KVM_GET_DEBUGREGS,
+    KVM_SET_DEBUGREGS,
+    KVM_GET_MSRS,
+    KVM_SET_MSRS,
+    KVM_TRANSLATE,
+    KVM_GET_XCRS,
 };
+/* clang-format on */
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 #define VCPU_FD 7
