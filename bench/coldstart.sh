@@ -172,11 +172,11 @@ done
 
 # --- the rounds ---
 # Shuffled: in a fixed order each command always runs in the same place and
-# after the same one, and what the one before leaves behind (QEMU's 50 ms on
-# both CPUs, a teardown's grace periods still running) moved the floor by
-# 0.2-0.4 ms against kestrel: exit-now 1.24-1.38x the floor with QEMU in the
-# rounds, 0.98-1.09x without, on one quiet host (docs/coldstart.md, sixth pass).
-# A Fisher-Yates shuffle per round from bash's RANDOM, seeded: rerunnable.
+# after the same one. The floor ran first, after the PVH image or QEMU, and
+# was faster there: the same binaries back to back gave exit-now 1.23x and
+# 1.26x the floor in fixed order, 1.16x and 1.14x shuffled (docs/coldstart.md,
+# sixth pass; why is not known). A Fisher-Yates shuffle per round from bash's
+# RANDOM, seeded: rerunnable.
 order=("${!cmds[@]}")
 [ -n "$SEED" ] && RANDOM=$SEED
 for ((r = 0; r < ROUNDS; r++)); do

@@ -1,6 +1,5 @@
 /* quirk_syscall.c - the host quirk for user-mode `syscall`: the entry finished at CPL0 where the
  * guest's page-fault handler is about to take its fault. */
-#include <string.h>
 
 #include "arch/x86/quirk.h"
 #include "core/vcpu.h"

@@ -37,8 +37,9 @@ static int x86_vm_setup_tss(struct kestrel_vm *vm, struct kestrel_error *err)
  * the host for every leaf and subleaf (~70 here), and where kestrel itself
  * runs in a VM each of those traps to the hypervisor: 0.3-0.4 ms on this
  * nested host, the largest single item of a cold start beyond what a
- * minimal raw-KVM program does (docs/coldstart.md). On bare metal it is
- * ~20 us. Nothing in it depends on the VM, so it is asked on a helper thread
+ * minimal raw-KVM program does (docs/coldstart.md); on bare metal, where
+ * `cpuid` does not trap, far less. Nothing in it depends on the VM, so it is
+ * asked on a helper thread
  * as soon as /dev/kvm is open and collected once the VM is made: the caller
  * meanwhile checks the host's memory and makes the VM and its memory slot.
  * 256 entries fit every KVM seen so far (one call; a table that does not
@@ -139,6 +140,8 @@ static struct kvm_cpuid2 *vm_supported_cpuid(struct kestrel_vm *vm, struct kestr
 		vm_err(err, e, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-e));
 		return NULL;
 	}
+	vm_info(vm, "CPUID: KVM's table asked on the creating thread (%s)",
+		e ? "more than 256 entries" : "no helper: one usable CPU, or it did not start");
 	for (uint32_t n = X86_CPUID_QUERY_ENTRIES; n <= 4096; n *= 2) {
 		if (!(t = x86_cpuid_room(n))) {
 			vm_err(err, -ENOMEM, "out of memory");
